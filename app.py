@@ -1,0 +1,40 @@
+"""MedAI Dashboard: the frame and router (``streamlit run app.py``). Research use only."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from medai_core.config import APP_NAME, APP_VERSION
+from medai_core.models import DeviceInfo, configure_runtime, model_statuses
+from medai_core.ui.components import research_banner
+
+st.set_page_config(page_title=APP_NAME, page_icon="🩺", layout="wide")
+
+
+@st.cache_resource(show_spinner="Starting TensorFlow…")
+def _device() -> DeviceInfo:
+    return configure_runtime()
+
+
+pages = {
+    "Home": [st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True)],
+    "Imaging": [st.Page("pages/ct_nodule.py", title="CT nodule", icon="🫁", url_path="ct")],
+    "Metabolic": [st.Page("pages/glucose.py", title="Glucose (CGM)", icon="📈", url_path="glucose")],
+    "Genomics": [st.Page("pages/gene_panel.py", title="Gene panel", icon="🧬", url_path="genes")],
+    "About": [st.Page("pages/models.py", title="Models", icon="📇", url_path="models")],
+}
+navigation = st.navigation(pages)
+
+with st.sidebar:
+    st.caption(f"{APP_NAME} {APP_VERSION} · research use only")
+    st.radio("Glucose unit", ["mg/dL", "mmol/L"], key="glucose_unit", horizontal=True)
+    device = _device()
+    st.markdown(f"**Models run on:** {device.label}")
+    st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
+    for status in model_statuses():
+        version = f"v{status.card.version}" if status.card else "card invalid"
+        mark = "✅" if status.available else "⚠️"
+        st.caption(f"{mark} `{status.model_id}` {version}")
+
+research_banner()
+navigation.run()

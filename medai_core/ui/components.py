@@ -1,0 +1,151 @@
+"""Reusable Streamlit pieces: banner, upload guard, error box, result card, model-card expander, downloads.
+
+With ``medai_core/ui/cache.py`` this is the only part of the core that imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from medai_core.audit import AuditLog
+from medai_core.config import get_settings
+from medai_core.errors import InputError, UploadTooLargeError
+from medai_core.models import ModelCard
+from medai_core.reports import RESEARCH_USE_NOTICE, CaseReport, render_html, render_json, render_pdf
+
+__all__ = [
+    "MODELS_PAGE",
+    "error_box",
+    "model_card_body",
+    "model_card_expander",
+    "record_once",
+    "report_downloads",
+    "research_banner",
+    "result_card",
+    "slow",
+    "upload_guard",
+]
+
+MODELS_PAGE = "pages/models.py"
+
+
+def research_banner() -> None:
+    """The research-use-only notice, with the reason, shown at the top of every page."""
+    st.warning(f"**{RESEARCH_USE_NOTICE}** See the model cards for intended use, data, metrics and limits.", icon="⚠️")
+
+
+def upload_guard(uploaded: Any) -> bytes | None:
+    """The uploaded file's bytes (kept in memory, never written to disk), or None when nothing was uploaded.
+
+    Raises:
+        UploadTooLargeError: the upload is larger than ``MEDAI_MAX_UPLOAD_MB``.
+    """
+    if uploaded is None:
+        return None
+    limit = get_settings().max_upload_bytes
+    size = int(getattr(uploaded, "size", 0) or 0)
+    if size > limit:
+        raise UploadTooLargeError(
+            f"{uploaded.name} is {size / 2**20:.1f} MiB; the limit is {limit / 2**20:.0f} MiB (MEDAI_MAX_UPLOAD_MB)."
+        )
+    data: bytes = uploaded.getvalue()
+    if len(data) > limit:
+        raise UploadTooLargeError(f"{uploaded.name} is larger than the {limit / 2**20:.0f} MiB upload limit.")
+    return data
+
+
+def error_box(exc: InputError) -> None:
+    """Show an input error as the reader wrote it: what was wrong, what is accepted."""
+    st.error(f"**This input cannot be used.** {exc}", icon="🚫")
+
+
+def result_card(label: str, value: str, help: str | None = None, delta: str | None = None) -> None:
+    """One headline figure."""
+    st.metric(label, value, delta=delta, help=help, delta_color="off")
+
+
+def _metric_table(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for name, value in metrics.items():
+        if isinstance(value, Mapping):
+            flat = {k: v for k, v in value.items() if not isinstance(v, (Mapping, list))}
+            rows.append({"model / baseline": name, **flat})
+        else:
+            rows.append({"model / baseline": name, "value": value})
+    return rows
+
+
+def model_card_body(card: ModelCard) -> None:
+    """Render every section of a model card."""
+    st.markdown(f"**{card.name}** · `{card.id}` v{card.version} · {card.task}")
+    st.markdown(f"**Intended use.** {card.intended_use}")
+    st.markdown(f"**Out of scope.** {card.out_of_scope}")
+    head = card.headline
+    st.markdown(
+        f"**Headline (held out).** {head.name} = {head.value:.3f} on {head.split}; "
+        f"{head.baseline_name} = {head.baseline_value:.3f}."
+    )
+    st.markdown("**Training data and provenance**")
+    st.json(dict(card.training_data), expanded=False)
+    st.markdown("**Held-out metrics, model beside baselines**")
+    st.dataframe(_metric_table(card.metrics), hide_index=True)
+    st.markdown("**Calibration**")
+    st.json(dict(card.calibration), expanded=False)
+    st.markdown("**Inputs**")
+    st.json(dict(card.inputs), expanded=False)
+    st.markdown("**Outputs**")
+    st.json(dict(card.outputs), expanded=False)
+    st.markdown("**Limits**")
+    st.markdown("\n".join(f"- {item}" for item in card.limitations) or "- none stated")
+    st.caption(
+        f"Trained {card.created} with `{card.training_command}` · weights `{card.weights_file}` "
+        f"sha256 `{card.weights_sha256}`"
+    )
+
+
+def model_card_expander(card: ModelCard) -> None:
+    """A collapsed model card, with a link to the Models page."""
+    with st.expander(f"Model card: {card.name} v{card.version}"):
+        model_card_body(card)
+        st.page_link(MODELS_PAGE, label="All model cards", icon="📇")
+
+
+@contextmanager
+def slow(label: str) -> Iterator[None]:
+    """A spinner around anything that may take more than a second."""
+    with st.spinner(label):
+        yield
+
+
+def report_downloads(report: CaseReport, payload: Mapping[str, Any], key_prefix: str) -> None:
+    """Download buttons for the HTML, PDF and JSON forms of ``report``."""
+    cols = st.columns(3)
+    stem = report.title.lower().replace(" ", "_")
+    cols[0].download_button(
+        "Report (HTML)", render_html(report), f"{stem}.html", "text/html", key=f"{key_prefix}.report_html"
+    )
+    cols[1].download_button(
+        "Report (PDF)", render_pdf(report), f"{stem}.pdf", "application/pdf", key=f"{key_prefix}.report_pdf"
+    )
+    cols[2].download_button(
+        "Record (JSON)",
+        render_json(report, payload),
+        f"{stem}.json",
+        "application/json",
+        key=f"{key_prefix}.report_json",
+    )
+
+
+def record_once(page: str, card: ModelCard, input_sha256: str, outputs: Mapping[str, Any]) -> None:
+    """Append one audit row per distinct analysis in this session (reruns of the same analysis add none)."""
+    key = json.dumps([page, card.id, card.version, input_sha256, outputs], sort_keys=True, default=str)
+    done: set[str] = st.session_state.setdefault("_medai_audited", set())
+    if key in done:
+        return
+    AuditLog().record(page, card.id, card.version, input_sha256, outputs)
+    done.add(key)

@@ -1,0 +1,78 @@
+"""The app frame: every page renders with the banner and no exception; the Models page renders a card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+PAGES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "pages").glob("*.py"))
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [w.value for w in at.warning] + [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=180)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_the_banner(page: str) -> None:
+    at = _app()
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Research use only" in w.value and "not cleared" in w.value for w in at.warning)
+
+
+def test_every_page_file_is_registered() -> None:
+    text = (REPO / "app.py").read_text(encoding="utf-8")
+    for page in PAGES:
+        assert f'"{page}"' in text, f"{page} is not in app.py's navigation"
+
+
+def test_home_lists_models_and_sidebar_shows_device(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDAI_MODELS_DIR", str(tiny_models_dir))
+    at = _app()
+    at.run()
+    assert not at.exception
+    (table,) = at.dataframe
+    frame = table.value
+    assert list(frame["model"]) == ["tiny_test"]
+    assert frame["status"].iloc[0] == "ready"
+    assert "AUC 0.500" in frame["held-out headline"].iloc[0]
+    sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown) + "\n".join(str(c.value) for c in at.sidebar.caption)
+    assert "Models run on:** CPU" in sidebar or "Models run on:** GPU" in sidebar
+    assert "TensorFlow" in sidebar and "`tiny_test` v0.0.1" in sidebar
+
+
+def test_models_page_renders_a_card(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDAI_MODELS_DIR", str(tiny_models_dir))
+    at = _app()
+    at.run()
+    at.switch_page("pages/models.py")
+    at.run()
+    assert not at.exception
+    text = _texts(at)
+    assert "Tiny test model" in text
+    assert "Tests of the registry and the Models page only." in text
+    assert "A fixture, not a model." in text
+    assert "sha256" in text
+
+
+def test_models_page_reports_a_broken_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model_card.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("MEDAI_MODELS_DIR", str(tmp_path))
+    at = _app()
+    at.run()
+    at.switch_page("pages/models.py")
+    at.run()
+    assert not at.exception
+    assert any("missing fields" in e.value for e in at.error)

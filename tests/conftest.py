@@ -1,0 +1,84 @@
+"""Fixtures shared by the three test tiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (absolute)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; tests that need it skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_audit_db(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test writes audit rows to a temporary database, never to the user's."""
+    monkeypatch.setenv("MEDAI_AUDIT_DB", str(tmp_path_factory.mktemp("audit") / "audit.sqlite"))
+
+
+def tiny_card_dict(model_id: str = "tiny_test") -> dict[str, Any]:
+    """A complete, valid model card for a 4-feature logistic model (weights_sha256 filled in on save)."""
+    return {
+        "id": model_id,
+        "version": "0.0.1",
+        "name": "Tiny test model",
+        "task": "test fixture (binary)",
+        "domain": "test",
+        "intended_use": "Tests of the registry and the Models page only.",
+        "out_of_scope": "Any clinical use.",
+        "training_data": {"source": "random numbers generated in the test", "n": 0},
+        "inputs": {"tensors": [{"name": "features", "shape": [4], "dtype": "float32"}]},
+        "outputs": {"probability": "sigmoid of a linear score"},
+        "headline": {
+            "name": "AUC",
+            "value": 0.5,
+            "split": "none (fixture)",
+            "baseline_name": "chance",
+            "baseline_value": 0.5,
+        },
+        "metrics": {"model": {"auc": 0.5}, "baseline": {"auc": 0.5}},
+        "calibration": {"method": "none"},
+        "limitations": ["A fixture, not a model."],
+        "weights_file": "model.keras",
+        "weights_sha256": "0" * 64,
+        "created": "2026-11-29",
+        "training_command": "built inside the test",
+        "artifacts": {},
+    }
+
+
+def make_tiny_model_dir(models_root: Path, model_id: str = "tiny_test") -> Path:
+    """Save a tiny 4-feature logistic Keras model with a valid card as ``models_root/model_id``."""
+    import keras
+
+    from medai_core.models import ModelCard, save_model
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,), name="features")
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(inputs)
+    model = keras.Model(inputs, outputs, name=model_id)
+    save_model(model, ModelCard.from_dict(tiny_card_dict(model_id)), models_root / model_id)
+    return models_root / model_id
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding one tiny, valid model (``tiny_test``)."""
+    root = tmp_path_factory.mktemp("models")
+    make_tiny_model_dir(root)
+    return root

@@ -1,0 +1,55 @@
+"""Settings from the environment, and the command line's shared verbs and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medai_core.cli import main
+from medai_core.config import get_settings
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MEDAI_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("MEDAI_MAX_UPLOAD_MB", "5")
+    monkeypatch.setenv("MEDAI_DEVICE", "CPU")
+    settings = get_settings()
+    assert settings.models_dir == tmp_path
+    assert settings.max_upload_bytes == 5 * 1024 * 1024
+    assert settings.device_policy == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MEDAI_MAX_UPLOAD_MB", "lots", "whole number"),
+        ("MEDAI_MAX_UPLOAD_MB", "0", "positive"),
+        ("MEDAI_DEVICE", "tpu", "one of auto, cpu, gpu"),
+    ],
+)
+def test_bad_settings_are_explained(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        get_settings()
+
+
+def test_models_json(
+    tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MEDAI_MODELS_DIR", str(tiny_models_dir))
+    assert main(["models", "--json"]) == 0
+    (doc,) = json.loads(capsys.readouterr().out)
+    assert doc["id"] == "tiny_test" and doc["version"] == "0.0.1" and doc["available"]
+    assert doc["headline"] == {"name": "AUC", "value": 0.5, "split": "none (fixture)"}
+    assert len(doc["weights_sha256"]) == 64 and doc["task"]
+    assert main(["models"]) == 0
+    assert "tiny_test" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-verb"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
