@@ -17,11 +17,11 @@ def _device() -> DeviceInfo:
 
 
 pages = {
-    "Home": [st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True)],
-    "Imaging": [st.Page("pages/ct_nodule.py", title="CT nodule", icon="🫁", url_path="ct")],
-    "Metabolic": [st.Page("pages/glucose.py", title="Glucose (CGM)", icon="📈", url_path="glucose")],
-    "Genomics": [st.Page("pages/gene_panel.py", title="Gene panel", icon="🧬", url_path="genes")],
-    "About": [st.Page("pages/models.py", title="Models", icon="📇", url_path="models")],
+    "Home": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Imaging": [st.Page("pages/ct_nodule.py", title="CT nodule", icon=":material/radiology:", url_path="ct")],
+    "Metabolic": [st.Page("pages/glucose.py", title="Glucose (CGM)", icon=":material/monitoring:", url_path="cgm")],
+    "Genomics": [st.Page("pages/gene_panel.py", title="Gene panel", icon=":material/genetics:", url_path="genes")],
+    "About": [st.Page("pages/models.py", title="Models", icon=":material/description:", url_path="model-cards")],
 }
 navigation = st.navigation(pages)
 

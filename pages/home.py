@@ -40,7 +40,7 @@ for col, (title, page, line1, line2) in zip(cols, TOOLS, strict=True):
         st.subheader(title)
         st.write(line1)
         st.write(line2)
-        st.page_link(page, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")
+        st.page_link(page, label=f"Open {title.split(' ', 1)[1]}", icon=":material/arrow_forward:")
 
 st.subheader("Models")
 statuses = model_statuses()
@@ -62,4 +62,6 @@ for status in statuses:
     )
 if rows:
     st.dataframe(rows, hide_index=True, width="stretch")
-st.page_link("pages/models.py", label="Read the model cards (intended use, data, metrics, limits)", icon="📇")
+st.page_link(
+    "pages/models.py", label="Read the model cards (intended use, data, metrics, limits)", icon=":material/description:"
+)

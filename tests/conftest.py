@@ -82,3 +82,19 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("models")
     make_tiny_model_dir(root)
     return root
+
+
+def open_page(page: str | None = None, timeout: float = 180) -> Any:
+    """A fresh AppTest of ``app.py`` that has rendered ``page`` (e.g. ``"pages/glucose.py"``; None: the home page).
+
+    One AppTest per page: the frame (banner, sidebar) is rendered by app.py around every page, and a fresh test
+    app per page keeps AppTest's view of it complete.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if page is not None and page != "pages/home.py":
+        at.switch_page(page)
+        at.run()
+    return at

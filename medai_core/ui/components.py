@@ -36,7 +36,10 @@ MODELS_PAGE = "pages/models.py"
 
 def research_banner() -> None:
     """The research-use-only notice, with the reason, shown at the top of every page."""
-    st.warning(f"**{RESEARCH_USE_NOTICE}** See the model cards for intended use, data, metrics and limits.", icon="⚠️")
+    st.warning(
+        f"**{RESEARCH_USE_NOTICE}** See the model cards for intended use, data, metrics and limits.",
+        icon=":material/warning:",
+    )
 
 
 def upload_guard(uploaded: Any) -> bytes | None:
@@ -61,7 +64,7 @@ def upload_guard(uploaded: Any) -> bytes | None:
 
 def error_box(exc: InputError) -> None:
     """Show an input error as the reader wrote it: what was wrong, what is accepted."""
-    st.error(f"**This input cannot be used.** {exc}", icon="🚫")
+    st.error(f"**This input cannot be used.** {exc}", icon=":material/block:")
 
 
 def result_card(label: str, value: str, help: str | None = None, delta: str | None = None) -> None:
@@ -112,7 +115,7 @@ def model_card_expander(card: ModelCard) -> None:
     """A collapsed model card, with a link to the Models page."""
     with st.expander(f"Model card: {card.name} v{card.version}"):
         model_card_body(card)
-        st.page_link(MODELS_PAGE, label="All model cards", icon="📇")
+        st.page_link(MODELS_PAGE, label="All model cards", icon=":material/description:")
 
 
 @contextmanager

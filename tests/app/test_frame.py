@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import open_page
+
 REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
 PAGES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "pages").glob("*.py"))
 
 
@@ -17,16 +18,9 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=180)
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_with_the_banner(page: str) -> None:
-    at = _app()
-    at.run()
-    at.switch_page(page)
-    at.run()
+    at = open_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert any("Research use only" in w.value and "not cleared" in w.value for w in at.warning)
 
@@ -39,8 +33,7 @@ def test_every_page_file_is_registered() -> None:
 
 def test_home_lists_models_and_sidebar_shows_device(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDAI_MODELS_DIR", str(tiny_models_dir))
-    at = _app()
-    at.run()
+    at = open_page()
     assert not at.exception
     (table,) = at.dataframe
     frame = table.value
@@ -54,10 +47,7 @@ def test_home_lists_models_and_sidebar_shows_device(tiny_models_dir: Path, monke
 
 def test_models_page_renders_a_card(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDAI_MODELS_DIR", str(tiny_models_dir))
-    at = _app()
-    at.run()
-    at.switch_page("pages/models.py")
-    at.run()
+    at = open_page("pages/models.py")
     assert not at.exception
     text = _texts(at)
     assert "Tiny test model" in text
@@ -70,9 +60,6 @@ def test_models_page_reports_a_broken_card(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "model_card.json").write_text("{}", encoding="utf-8")
     monkeypatch.setenv("MEDAI_MODELS_DIR", str(tmp_path))
-    at = _app()
-    at.run()
-    at.switch_page("pages/models.py")
-    at.run()
+    at = open_page("pages/models.py")
     assert not at.exception
     assert any("missing fields" in e.value for e in at.error)

@@ -20,7 +20,9 @@ ARTIFACTS = REPO / "tests" / "browser" / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 
@@ -77,7 +79,7 @@ def _browser():  # type: ignore[no-untyped-def]
     return manager, browser
 
 
-@pytest.mark.parametrize(("path", "expected"), [("", "MedAI Dashboard"), ("models", "Model cards")])
+@pytest.mark.parametrize(("path", "expected"), [("", "MedAI Dashboard"), ("model-cards", "Model cards")])
 def test_page_renders_in_chromium(server: str, path: str, expected: str) -> None:
     manager, browser = _browser()
     try:
@@ -85,9 +87,7 @@ def test_page_renders_in_chromium(server: str, path: str, expected: str) -> None
         page.goto(f"{server}/{path}", wait_until="domcontentloaded")
         page.get_by_text(expected, exact=False).first.wait_for(timeout=120_000)
         page.get_by_text("Research use only", exact=False).first.wait_for(timeout=60_000)
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-        )
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path or 'home'}.png"), full_page=True)
