@@ -33,7 +33,7 @@ with st.sidebar:
     st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
     for status in model_statuses():
         version = f"v{status.card.version}" if status.card else "card invalid"
-        mark = "✅" if status.available else "⚠️"
+        mark = ":material/check_circle:" if status.available else ":material/error:"
         st.caption(f"{mark} `{status.model_id}` {version}")
 
 research_banner()

@@ -72,20 +72,36 @@ def result_card(label: str, value: str, help: str | None = None, delta: str | No
     st.metric(label, value, delta=delta, help=help, delta_color="off")
 
 
-def _metric_table(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for name, value in metrics.items():
-        if isinstance(value, Mapping):
-            flat = {k: v for k, v in value.items() if not isinstance(v, (Mapping, list))}
-            rows.append({"model / baseline": name, **flat})
-        else:
-            rows.append({"model / baseline": name, "value": value})
-    return rows
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _nested_tables(data: Mapping[str, Any], depth: int = 0) -> None:
+    """Draw a card section: rows of numbers as tables, single numbers as a caption, the rest as collapsed JSON."""
+    rows = [
+        {"": name, **{k: v for k, v in value.items() if _is_scalar(v)}}
+        for name, value in data.items()
+        if isinstance(value, Mapping) and any(_is_scalar(v) for v in value.values())
+    ]
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    scalars = {k: v for k, v in data.items() if _is_scalar(v)}
+    if scalars:
+        st.caption(" · ".join(f"{k}: {v}" for k, v in scalars.items()))
+    for name, value in data.items():
+        nested = isinstance(value, Mapping) and any(isinstance(v, Mapping) for v in value.values())
+        if nested and depth < 1:
+            st.markdown(f"*{name}*")
+            _nested_tables(value, depth + 1)
+    details = {k: v for k, v in data.items() if not _is_scalar(v)}
+    if details and depth == 0:
+        with st.popover("Full detail (JSON)"):
+            st.json(details)
 
 
 def model_card_body(card: ModelCard) -> None:
-    """Render every section of a model card."""
-    st.markdown(f"**{card.name}** · `{card.id}` v{card.version} · {card.task}")
+    """Render every section of a model card (the caller shows the card's name)."""
+    st.caption(f"`{card.id}` v{card.version} · {card.task}")
     st.markdown(f"**Intended use.** {card.intended_use}")
     st.markdown(f"**Out of scope.** {card.out_of_scope}")
     head = card.headline
@@ -93,18 +109,18 @@ def model_card_body(card: ModelCard) -> None:
         f"**Headline (held out).** {head.name} = {head.value:.3f} on {head.split}; "
         f"{head.baseline_name} = {head.baseline_value:.3f}."
     )
-    st.markdown("**Training data and provenance**")
-    st.json(dict(card.training_data), expanded=False)
     st.markdown("**Held-out metrics, model beside baselines**")
-    st.dataframe(_metric_table(card.metrics), hide_index=True)
+    _nested_tables(card.metrics)
     st.markdown("**Calibration**")
-    st.json(dict(card.calibration), expanded=False)
-    st.markdown("**Inputs**")
-    st.json(dict(card.inputs), expanded=False)
-    st.markdown("**Outputs**")
-    st.json(dict(card.outputs), expanded=False)
+    _nested_tables(card.calibration)
     st.markdown("**Limits**")
     st.markdown("\n".join(f"- {item}" for item in card.limitations) or "- none stated")
+    st.markdown("**Training data and provenance**")
+    _nested_tables(card.training_data)
+    st.markdown("**Inputs and outputs**")
+    cols = st.columns(2)
+    cols[0].json(dict(card.inputs), expanded=False)
+    cols[1].json(dict(card.outputs), expanded=False)
     st.caption(
         f"Trained {card.created} with `{card.training_command}` · weights `{card.weights_file}` "
         f"sha256 `{card.weights_sha256}`"

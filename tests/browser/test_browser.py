@@ -85,9 +85,11 @@ def test_page_renders_in_chromium(server: str, path: str, expected: str) -> None
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server}/{path}", wait_until="domcontentloaded")
-        page.get_by_text(expected, exact=False).first.wait_for(timeout=120_000)
-        page.get_by_text("Research use only", exact=False).first.wait_for(timeout=60_000)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        page.get_by_role("heading", name=expected).first.wait_for(timeout=240_000)
+        page.get_by_text("Research use only. The models are not cleared").first.wait_for(timeout=60_000)
+        page.get_by_text("Models run on:").first.wait_for(timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=240_000)
+        page.wait_for_timeout(1000)
         assert page.locator('[data-testid="stException"]').count() == 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path or 'home'}.png"), full_page=True)
