@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from medai_core.config import get_settings
+from medai_core.serialization import json_default
 
 __all__ = [
     "AuditLog",
@@ -86,17 +87,7 @@ def _row_hash(prev_hash: str, fields: tuple[str, ...]) -> str:
 
 
 def _canonical_outputs(outputs: Mapping[str, Any]) -> str:
-    return json.dumps(outputs, sort_keys=True, separators=(",", ":"), default=_plain)
-
-
-def _plain(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"audit outputs must be JSON-ready; got {type(value).__name__}")
+    return json.dumps(outputs, sort_keys=True, separators=(",", ":"), default=json_default)
 
 
 class AuditLog:

@@ -16,6 +16,7 @@ from typing import Any
 
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.errors import InputError, MedaiError
+from medai_core.serialization import json_default
 
 __all__ = ["DOMAIN_PACKAGES", "build_parser", "emit_json", "main"]
 
@@ -27,17 +28,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def emit_json(document: Any) -> None:
     """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=_plain) + "\n")
-
-
-def _plain(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
 class _Parser(argparse.ArgumentParser):

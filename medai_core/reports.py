@@ -17,6 +17,7 @@ from typing import Any
 
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.models.card import ModelCard
+from medai_core.serialization import json_default
 
 __all__ = [
     "CaseReport",
@@ -244,16 +245,4 @@ def render_json(report: CaseReport, payload: Mapping[str, Any]) -> str:
         "caveats": list(report.caveats),
         "result": dict(payload),
     }
-    return json.dumps(record, indent=2, sort_keys=True, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+    return json.dumps(record, indent=2, sort_keys=True, default=json_default)

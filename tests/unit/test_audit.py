@@ -66,5 +66,5 @@ def test_default_location_follows_the_environment(tmp_path: Path, monkeypatch: p
 
 
 def test_outputs_must_be_json_ready(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="JSON-ready"):
+    with pytest.raises(TypeError, match="as JSON"):
         AuditLog(tmp_path / "a.sqlite").record("ct", "m", "1", "0" * 64, {"x": object()})

@@ -20,6 +20,7 @@ CORE_MODULES = [
     "medai_core.reports",
     "medai_core.audit",
     "medai_core.benchmarking",
+    "medai_core.serialization",
 ]
 
 
