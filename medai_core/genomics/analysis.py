@@ -1,0 +1,329 @@
+"""One gene panel in, one frozen result out: variants, evidence, TMB, survival on immunotherapy per drug class with
+an ensemble interval, integrated-gradients attributions, the cancer type + TMB Cox baseline, and a one-line note
+where the model and the evidence disagree.
+
+The survival outcome comes from a cohort in which every patient was treated (Samstein et al. 2019): it is the
+outcome *on* each drug class, not the randomised benefit of one over another (:data:`OUTCOME_CAVEAT`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from medai_core.genomics.evidence import EvidenceBase, EvidenceItem, match_evidence
+from medai_core.genomics.io import Variant
+from medai_core.genomics.panels import Panel
+from medai_core.genomics.prepare import DRUG_CLASSES, FeatureSpec, encode
+from medai_core.genomics.tmb import TmbResult, compute_tmb
+
+if TYPE_CHECKING:
+    from medai_core.models import LoadedModel
+
+__all__ = [
+    "ClassSurvival",
+    "GeneResult",
+    "OUTCOME_CAVEAT",
+    "analyse_bytes",
+    "analyse_panel",
+]
+
+OUTCOME_CAVEAT = (
+    "Every patient in the training cohort received immunotherapy, and the drug class was chosen by their doctors, "
+    "not randomised: these curves show survival on each treatment in similar patients, not the benefit of one "
+    "treatment over another or over no immunotherapy."
+)
+_ICI_DRUGS = (
+    "pembrolizumab",
+    "nivolumab",
+    "ipilimumab",
+    "atezolizumab",
+    "durvalumab",
+    "avelumab",
+    "cemiplimab",
+    "tremelimumab",
+    "immune checkpoint",
+    "anti-pd-1",
+    "anti-pd-l1",
+    "anti-ctla-4",
+)
+IG_STEPS = 32
+
+
+@dataclass(frozen=True)
+class ClassSurvival:
+    """Predicted survival on one drug class.
+
+    Attributes:
+        drug_class: ``PD-1/PD-L1``, ``CTLA-4`` or ``Combination``.
+        probability, low, high: (K,) ensemble mean and 10th/90th member percentiles at ``GeneResult.months``.
+        os_12m, os_24m: (mean, low, high) at 12 and 24 months.
+    """
+
+    drug_class: str
+    probability: NDArray[np.float32]
+    low: NDArray[np.float32]
+    high: NDArray[np.float32]
+    os_12m: tuple[float, float, float]
+    os_24m: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class GeneResult:
+    """Everything the page, the report and the CLI show for one tumour panel.
+
+    Attributes:
+        tumour_type: cohort cancer type; panel: panel name.
+        variants: every call of the sample (silent/intronic included, flagged by ``nonsynonymous``).
+        tmb: TMB with percentile and flag.
+        evidence: matched knowledge-base items (sorted, see :func:`match_evidence`).
+        evidence_sources: the knowledge bases used.
+        months: (K,) months at which survival is given.
+        survival: one :class:`ClassSurvival` per drug class.
+        drug_class: the class the attributions and the headline refer to.
+        attributions: (feature, contribution) to the predicted 24-month risk of death, percentage points;
+            positive = raises the risk. Sorted by magnitude.
+        attribution_note: what the attributions are relative to, and their completeness error.
+        unmodelled_genes: mutated genes that are not model inputs.
+        baseline_os_24m: the cancer type + TMB Cox baseline's 24-month survival for this patient.
+        cohort_os_24m: Kaplan-Meier 24-month survival of the training cohort.
+        disagreement: one line where model and evidence disagree, else None.
+        notes: reader notes (filtered calls, tumour column, ...).
+    """
+
+    tumour_type: str
+    panel: str
+    variants: tuple[Variant, ...]
+    tmb: TmbResult
+    evidence: tuple[EvidenceItem, ...]
+    evidence_sources: str
+    months: NDArray[np.float32]
+    survival: tuple[ClassSurvival, ...]
+    drug_class: str
+    attributions: tuple[tuple[str, float], ...]
+    attribution_note: str
+    unmodelled_genes: tuple[str, ...]
+    baseline_os_24m: float
+    cohort_os_24m: float
+    disagreement: str | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def selected(self) -> ClassSurvival:
+        """The survival of :attr:`drug_class`."""
+        return next(s for s in self.survival if s.drug_class == self.drug_class)
+
+    @property
+    def n_nonsynonymous(self) -> int:
+        """Nonsynonymous calls in the sample (all genes)."""
+        return sum(v.nonsynonymous for v in self.variants)
+
+
+@lru_cache(maxsize=4)
+def _attribution_fn(model: Any, index_24m: int) -> Any:
+    """The 24-month risk of death (percentage points) as one traced function per model, so that integrated
+    gradients differentiate a compiled graph instead of running the ensemble eagerly on every call."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def risk_24m(x: Any) -> Any:
+        surv = model(x, training=False)
+        return 100.0 * (1.0 - tf.reduce_mean(surv[:, :, index_24m], axis=1))
+
+    return risk_24m
+
+
+def _baseline_os24(artifacts: Any, spec: FeatureSpec, tumour_type: str, tmb: float) -> float:
+    from medai_core.genomics.train import cox_from_artifact
+
+    cox = cox_from_artifact(artifacts["baseline_cox_type_tmb"])
+    x = np.array([[float(tumour_type == t) for t in spec.cancer_types[:-1]] + [float(np.log1p(tmb))]])
+    return float(cox.survival_at(x, 24.0)[0])
+
+
+def _disagreement(os_24m: float, cohort_24m: float, evidence: Sequence[EvidenceItem], drug_class: str) -> str | None:
+    favourable = os_24m >= cohort_24m
+    same = [e for e in evidence if e.same_tumour_type and e.direction == "Supports"]
+
+    def ici(e: EvidenceItem) -> bool:
+        return any(d in e.drugs.lower() for d in _ICI_DRUGS)
+
+    if favourable:
+        against = sorted((e for e in same if e.is_resistance), key=lambda e: (not ici(e), e.level))
+        if against:
+            e = against[0]
+            what = "immunotherapy" if ici(e) else e.drugs
+            return (
+                f"Model and evidence disagree: the model predicts better-than-cohort 24-month survival on "
+                f"{drug_class} ({os_24m:.0%} vs {cohort_24m:.0%}), but {e.matched} has level {e.level} resistance "
+                f"evidence to {what} in {e.disease} ({e.source})."
+            )
+    else:
+        support = sorted(
+            (e for e in same if e.significance == "Sensitivity/Response" and ici(e)), key=lambda e: e.level
+        )
+        if support:
+            e = support[0]
+            return (
+                f"Model and evidence disagree: the model predicts worse-than-cohort 24-month survival on {drug_class} "
+                f"({os_24m:.0%} vs {cohort_24m:.0%}), but {e.matched} has level {e.level} evidence of response to "
+                f"{e.drugs} in {e.disease} ({e.source})."
+            )
+    return None
+
+
+def analyse_panel(
+    variants: Sequence[Variant],
+    *,
+    model: LoadedModel,
+    tumour_type: str,
+    panel: Panel,
+    evidence_base: EvidenceBase,
+    drug_class: str = "PD-1/PD-L1",
+    age_group: str | None = None,
+    sex: str | None = None,
+    notes: Sequence[str] = (),
+) -> GeneResult:
+    """Analyse one tumour's calls.
+
+    Args:
+        variants: the sample's calls (from :meth:`PanelFile.for_sample`).
+        model: the loaded ``gene_ici_survival`` model.
+        tumour_type: a cohort cancer type (see :func:`medai_core.genomics.tumours.resolve_tumour_type`).
+        panel: the sequencing panel.
+        evidence_base: from :func:`medai_core.genomics.evidence.load_evidence`.
+        drug_class: the class the attributions and the disagreement line refer to.
+        age_group, sex: optional; unknown values are encoded as the cohort's mix.
+        notes: reader notes carried into the result.
+    """
+    from medai_core.explain import integrated_gradients
+
+    artifacts = model.card.artifacts
+    spec = FeatureSpec.from_dict(artifacts["features"])
+    bin_months = float(artifacts["bin_months"])
+    n_bins = int(artifacts["n_bins"])
+    index_24m = round(24 / bin_months) - 1
+    index_12m = round(12 / bin_months) - 1
+    calls = tuple(variants)
+    tmb = compute_tmb(calls, panel, cancer_type=tumour_type, reference=artifacts.get("tmb_reference"))
+    mutated = {v.gene for v in calls if v.nonsynonymous and panel.observes(v.gene)}
+    rows = np.stack(
+        [
+            encode(
+                spec,
+                cancer_type=tumour_type,
+                tmb=tmb.tmb_per_mb,
+                mutated=mutated,
+                panel=panel,
+                drug_class=d,
+                age_group=age_group,
+                sex=sex,
+            )
+            for d in DRUG_CLASSES
+        ]
+    )
+    surv = np.asarray(model.predict(rows))  # (3, M, K)
+    survival = []
+    for i, name in enumerate(DRUG_CLASSES):
+        mean = surv[i].mean(axis=0)
+        low, high = np.percentile(surv[i], [10, 90], axis=0)
+        survival.append(
+            ClassSurvival(
+                name,
+                mean.astype(np.float32),
+                low.astype(np.float32),
+                high.astype(np.float32),
+                (float(mean[index_12m]), float(low[index_12m]), float(high[index_12m])),
+                (float(mean[index_24m]), float(low[index_24m]), float(high[index_24m])),
+            )
+        )
+    selected = list(DRUG_CLASSES).index(drug_class)
+    x = rows[selected]
+    names = spec.names
+    baseline = x.copy()
+    n_types = len(spec.cancer_types)
+    baseline[:n_types] = np.asarray(spec.type_prevalence, dtype=np.float32)
+    baseline[names.index("log_tmb")] = 0.0
+    first_mut = names.index(f"mut={spec.genes[0]}") if spec.genes else len(names)
+    baseline[first_mut : first_mut + len(spec.genes)] = 0.0
+    attribution = integrated_gradients(
+        _attribution_fn(model.keras_model, index_24m), x, baseline=baseline, steps=IG_STEPS
+    )
+    values = attribution.values
+    grouped: list[tuple[str, float]] = [
+        (f"cancer type: {tumour_type}", float(values[:n_types].sum())),
+        (f"TMB {tmb.tmb_per_mb:.1f} mut/Mb", float(values[names.index("log_tmb")])),
+    ]
+    grouped += [(f"{g} mutated", float(values[first_mut + k])) for k, g in enumerate(spec.genes) if g in mutated]
+    grouped.sort(key=lambda item: -abs(item[1]))
+    note = (
+        "Integrated gradients (Sundararajan et al. 2017) of the predicted 24-month risk of death on "
+        f"{drug_class}, in percentage points, relative to a patient with the cohort's cancer-type mix, average TMB "
+        f"and none of the model's genes mutated (same age, sex, drug class and panel). Completeness error "
+        f"{attribution.delta:+.2f} points."
+    )
+    cohort_24m = float(artifacts["cohort_km_train"]["24"])
+    evidence = match_evidence(evidence_base, calls, tumour_type, tmb_high=tmb.high)
+    os_selected = survival[selected].os_24m[0]
+    return GeneResult(
+        tumour_type=tumour_type,
+        panel=panel.name,
+        variants=calls,
+        tmb=tmb,
+        evidence=evidence,
+        evidence_sources=evidence_base.description,
+        months=(np.arange(1, n_bins + 1) * bin_months).astype(np.float32),
+        survival=tuple(survival),
+        drug_class=drug_class,
+        attributions=tuple(grouped),
+        attribution_note=note,
+        unmodelled_genes=tuple(sorted(mutated - set(spec.genes))),
+        baseline_os_24m=_baseline_os24(artifacts, spec, tumour_type, tmb.tmb_per_mb),
+        cohort_os_24m=cohort_24m,
+        disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class),
+        notes=tuple(notes),
+    )
+
+
+def analyse_bytes(
+    data: bytes,
+    filename: str,
+    *,
+    model: LoadedModel,
+    tumour_type: str,
+    panel: str | float = "IMPACT468",
+    sample: str | None = None,
+    drug_class: str = "PD-1/PD-L1",
+    age_group: str | None = None,
+    sex: str | None = None,
+    evidence_base: EvidenceBase | None = None,
+) -> GeneResult:
+    """Read a panel file's bytes and analyse one sample (the path shared by the page, the CLI and the benchmark).
+
+    Raises:
+        PanelInputError: unreadable file, unknown tumour type, panel or sample.
+    """
+    from medai_core.genomics.evidence import load_evidence
+    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.tumours import resolve_tumour_type
+
+    cancer_type = resolve_tumour_type(tumour_type)
+    resolved_panel = resolve_panel(panel)
+    panel_file = read_panel(data, filename)
+    return analyse_panel(
+        panel_file.for_sample(sample),
+        model=model,
+        tumour_type=cancer_type,
+        panel=resolved_panel,
+        evidence_base=evidence_base if evidence_base is not None else load_evidence(),
+        drug_class=drug_class,
+        age_group=age_group,
+        sex=sex,
+        notes=panel_file.notes,
+    )

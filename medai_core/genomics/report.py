@@ -1,0 +1,97 @@
+"""The case report of one gene-panel analysis (HTML/PDF/JSON through :mod:`medai_core.reports`)."""
+
+from __future__ import annotations
+
+from medai_core.genomics.analysis import OUTCOME_CAVEAT, GeneResult
+from medai_core.models import ModelCard
+from medai_core.reports import CaseReport, ReportSection, provenance_for
+
+__all__ = ["gene_report"]
+
+
+def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> CaseReport:
+    """A report with the variants, evidence, TMB, survival per drug class, attributions and caveats."""
+    tmb = result.tmb
+    pct = f"{tmb.percentile_label} ({tmb.reference_source})" if tmb.percentile is not None else "n/a"
+    sel = result.selected
+    summary = (
+        f"{result.tumour_type}, panel {result.panel}: {result.n_nonsynonymous} nonsynonymous calls, TMB "
+        f"{tmb.tmb_per_mb:.1f} mut/Mb{' (TMB-high)' if tmb.high else ''}. Predicted 24-month overall survival on "
+        f"{result.drug_class}: {sel.os_24m[0]:.0%} (ensemble range {sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%}); "
+        f"cancer type + TMB baseline {result.baseline_os_24m:.0%}; {len(result.evidence)} evidence items matched."
+    )
+    sections = [
+        ReportSection(
+            "Tumour mutational burden",
+            rows=(
+                ("TMB", f"{tmb.tmb_per_mb:.2f} mut/Mb ({tmb.n_nonsynonymous} calls / {tmb.size_mb:g} Mb)"),
+                ("Panel size source", tmb.size_source),
+                ("Percentile within cancer type", pct),
+                ("TMB-high (>= 10 mut/Mb)", "yes" if tmb.high else "no"),
+                ("Threshold source", tmb.threshold_source),
+            ),
+        ),
+        ReportSection(
+            "Predicted overall survival on immunotherapy",
+            text=OUTCOME_CAVEAT,
+            table_header=("drug class", "OS 12 months", "OS 24 months"),
+            table_rows=tuple(
+                (
+                    s.drug_class,
+                    f"{s.os_12m[0]:.0%} ({s.os_12m[1]:.0%}-{s.os_12m[2]:.0%})",
+                    f"{s.os_24m[0]:.0%} ({s.os_24m[1]:.0%}-{s.os_24m[2]:.0%})",
+                )
+                for s in result.survival
+            ),
+            rows=(
+                ("Baseline (Cox: cancer type + TMB), OS 24 months", f"{result.baseline_os_24m:.0%}"),
+                ("Training cohort Kaplan-Meier, OS 24 months", f"{result.cohort_os_24m:.0%}"),
+                ("Model vs evidence", result.disagreement or "no disagreement found"),
+            ),
+        ),
+        ReportSection(
+            "Attributions",
+            text=result.attribution_note,
+            table_header=("feature", "points of 24-month risk"),
+            table_rows=tuple((f, f"{v:+.1f}") for f, v in result.attributions),
+        ),
+        ReportSection(
+            "Knowledge-base evidence",
+            text=result.evidence_sources,
+            table_header=("call", "level", "significance", "drugs", "disease", "same type", "source"),
+            table_rows=tuple(
+                (
+                    e.matched,
+                    e.level,
+                    f"{e.significance} ({e.direction})",
+                    e.drugs,
+                    e.disease,
+                    "yes" if e.same_tumour_type else "no",
+                    e.source,
+                )
+                for e in result.evidence[:60]
+            ),
+        ),
+        ReportSection(
+            "Variants",
+            table_header=("gene", "protein change", "classification", "VAF", "nonsynonymous"),
+            table_rows=tuple(
+                (
+                    v.gene,
+                    v.protein_change,
+                    v.classification,
+                    "" if v.vaf is None else f"{v.vaf:.2f}",
+                    "yes" if v.nonsynonymous else "no",
+                )
+                for v in result.variants[:500]
+            ),
+        ),
+    ]
+    return CaseReport(
+        title="Gene panel analysis",
+        page="Gene panel",
+        provenance=provenance_for(card, input_bytes),
+        summary=summary,
+        sections=tuple(sections),
+        caveats=(OUTCOME_CAVEAT, *card.limitations, *result.notes),
+    )

@@ -1,0 +1,252 @@
+"""The Ambulatory Glucose Profile (AGP) report and the 2019 International Consensus on Time in Range.
+
+Metrics follow Battelino et al., Diabetes Care 2019;42:1593-1603 (time in ranges and targets) and Bergenstal et
+al., Diabetes Care 2018;41:2275-2280 (GMI = 3.31 + 0.02392 x mean mg/dL). Metrics are computed on the readings as
+recorded (not the interpolated grid), the way iglu (Broll et al., PLoS ONE 2021) computes them, so that they can be
+checked against iglu-python. Bands: < 54, 54 to < 70, 70-180 inclusive, > 180 to 250, > 250 mg/dL. % time CGM
+active follows iglu's ``active_percent`` (Danne et al. 2017): expected readings over the span at the median
+sampling interval, less those missing in gaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from medai_core.glucose.prepare import GRID_MINUTES, Grid
+
+__all__ = [
+    "AGPReport",
+    "AGP_BIN_MINUTES",
+    "METRIC_KEYS",
+    "MIN_DAYS_FOR_AGP",
+    "PERCENTILES",
+    "TargetCheck",
+    "agp_report",
+    "glucose_metrics",
+]
+
+PERCENTILES = (5, 25, 50, 75, 95)
+AGP_BIN_MINUTES = 15
+"""The percentile day is computed in 15-minute bins of time of day, then smoothed over 5 bins (75 min, circular)."""
+MIN_DAYS_FOR_AGP = 14
+"""The consensus asks for 14 days with >= 70 % of data for a representative AGP."""
+MIN_HOURS_FOR_REPORT = 24
+METRIC_KEYS: tuple[str, ...] = (
+    "mean_mg_dl",
+    "gmi_percent",
+    "cv_percent",
+    "sd_mg_dl",
+    "tbr_lt_54",
+    "tbr_54_69",
+    "tir_70_180",
+    "tar_181_250",
+    "tar_gt_250",
+    "active_percent",
+    "days",
+)
+"""Keys of :func:`glucose_metrics` (and of ``metrics`` in ``predict glucose --json``)."""
+
+
+def glucose_metrics(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating]) -> dict[str, float]:
+    """Consensus CGM metrics of readings (mg/dL; time-in-range values in percent of readings).
+
+    Args:
+        times: datetime64 (M,) reading times, sorted.
+        glucose_mg_dl: (M,) readings in mg/dL.
+
+    Returns:
+        ``mean_mg_dl, gmi_percent, cv_percent, sd_mg_dl, tbr_lt_54, tbr_54_69, tir_70_180, tar_181_250,
+        tar_gt_250, active_percent, days``.
+    """
+    g = np.asarray(glucose_mg_dl, dtype=np.float64)
+    t = np.asarray(times, dtype="datetime64[ns]")
+    keep = np.isfinite(g)
+    g, t = g[keep], t[keep]
+    nan = float("nan")
+    if g.size == 0:
+        return dict.fromkeys(METRIC_KEYS, nan)
+    mean = float(g.mean())
+    sd = float(g.std(ddof=1)) if g.size > 1 else nan
+    pct = 100.0 / g.size
+    minutes = t.astype(np.int64) / 60e9
+    diffs = np.diff(minutes)
+    if diffs.size:
+        dt0 = max(1, round(float(np.median(diffs))))
+        total = minutes[-1] - minutes[0]
+        theoretical = round(total / dt0) + 1
+        gaps = diffs[diffs > dt0]
+        missing = round((gaps.sum() - gaps.size * dt0) / dt0)
+        active = 100.0 * (theoretical - missing) / theoretical
+        days = total / (24 * 60)
+    else:
+        active, days = 100.0, 0.0
+    return {
+        "mean_mg_dl": mean,
+        "gmi_percent": 3.31 + 0.02392 * mean,
+        "cv_percent": 100.0 * sd / mean if g.size > 1 else nan,
+        "sd_mg_dl": sd,
+        "tbr_lt_54": pct * float(np.sum(g < 54)),
+        "tbr_54_69": pct * float(np.sum((g >= 54) & (g < 70))),
+        "tir_70_180": pct * float(np.sum((g >= 70) & (g <= 180))),
+        "tar_181_250": pct * float(np.sum((g > 180) & (g <= 250))),
+        "tar_gt_250": pct * float(np.sum(g > 250)),
+        "active_percent": float(active),
+        "days": float(days),
+    }
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """One metric beside its consensus target.
+
+    Attributes:
+        key: the metric's key in :func:`glucose_metrics`.
+        label: display name, e.g. ``"Time in range 70-180 mg/dL"``.
+        value: the metric (mg/dL, % or days).
+        target: the target in words, e.g. ``"> 70 %"``.
+        passed: True/False, or None where the consensus sets no target.
+    """
+
+    key: str
+    label: str
+    value: float
+    target: str
+    passed: bool | None
+
+
+def _targets(m: dict[str, float]) -> tuple[TargetCheck, ...]:
+    rows = [
+        ("tir_70_180", "Time in range 70-180 mg/dL (%)", "> 70 %", m["tir_70_180"] > 70),
+        ("tbr_54_69", "Time below range 54-69 mg/dL (%)", "< 4 % (with < 54)", m["tbr_54_69"] + m["tbr_lt_54"] < 4),
+        ("tbr_lt_54", "Time below 54 mg/dL (%)", "< 1 %", m["tbr_lt_54"] < 1),
+        (
+            "tar_181_250",
+            "Time above range 181-250 mg/dL (%)",
+            "< 25 % (with > 250)",
+            m["tar_181_250"] + m["tar_gt_250"] < 25,
+        ),
+        ("tar_gt_250", "Time above 250 mg/dL (%)", "< 5 %", m["tar_gt_250"] < 5),
+        ("cv_percent", "Coefficient of variation (%)", "<= 36 %", m["cv_percent"] <= 36),
+        ("gmi_percent", "Glucose management indicator (%)", "< 7 % (individualise)", m["gmi_percent"] < 7),
+        ("mean_mg_dl", "Mean glucose (mg/dL)", "no consensus target", None),
+        ("sd_mg_dl", "Standard deviation (mg/dL)", "no consensus target", None),
+        ("active_percent", "Time CGM active (%)", ">= 70 %", m["active_percent"] >= 70),
+        ("days", "Days covered", ">= 14 days", round(m["days"], 1) >= 14),
+    ]
+    return tuple(
+        TargetCheck(key, label, m[key], target, None if ok is None or not np.isfinite(m[key]) else bool(ok))
+        for key, label, target, ok in rows
+    )
+
+
+@dataclass(frozen=True)
+class AGPReport:
+    """The AGP report of one series.
+
+    Attributes:
+        metrics: :func:`glucose_metrics` values.
+        targets: each metric with its consensus target and pass/fail.
+        bin_minutes: float64 (B,) start of each time-of-day bin in minutes after midnight.
+        percentiles: float64 (5, B) smoothed 5/25/50/75/95th percentiles by time of day (mg/dL; NaN without data).
+        day_labels: ISO dates of the daily profiles.
+        daily: float64 (D, 288) glucose per day on the 5-minute time-of-day grid (NaN where missing).
+        sufficiency: plain-language statements about what the data support.
+        agp_available: whether there is at least 24 h of data for the percentile day and daily profiles.
+    """
+
+    metrics: dict[str, float]
+    targets: tuple[TargetCheck, ...]
+    bin_minutes: NDArray[np.float64]
+    percentiles: NDArray[np.float64]
+    day_labels: tuple[str, ...]
+    daily: NDArray[np.float64]
+    sufficiency: tuple[str, ...]
+    agp_available: bool
+
+
+def _percentile_day(
+    times: NDArray[np.datetime64], g: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    n_bins = 24 * 60 // AGP_BIN_MINUTES
+    minute = (times.astype("datetime64[m]").astype(np.int64)) % (24 * 60)
+    bins = minute // AGP_BIN_MINUTES
+    order = np.lexsort((g, bins))
+    sorted_bins, sorted_g = bins[order], g[order]
+    starts = np.searchsorted(sorted_bins, np.arange(n_bins), side="left")
+    ends = np.searchsorted(sorted_bins, np.arange(n_bins), side="right")
+    raw = np.full((len(PERCENTILES), n_bins), np.nan)
+    for b in range(n_bins):
+        if ends[b] > starts[b]:
+            raw[:, b] = np.percentile(sorted_g[starts[b] : ends[b]], PERCENTILES)
+    # circular moving average over 5 bins, ignoring empty bins
+    width = 2
+    padded = np.concatenate([raw[:, -width:], raw, raw[:, :width]], axis=1)
+    valid = np.isfinite(padded)
+    filled = np.where(valid, padded, 0.0)
+    kernel = np.ones(2 * width + 1)
+    sums = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="valid"), 1, filled)
+    counts = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="valid"), 1, valid.astype(float))
+    smooth = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    smooth[:, ~np.isfinite(raw[0])] = np.nan
+    return np.arange(n_bins, dtype=np.float64) * AGP_BIN_MINUTES, smooth
+
+
+def _daily(grid: Grid) -> tuple[tuple[str, ...], NDArray[np.float64]]:
+    slots_per_day = 24 * 60 // GRID_MINUTES
+    if grid.times.size == 0:
+        return (), np.zeros((0, slots_per_day))
+    days = grid.times.astype("datetime64[D]")
+    first = days[0]
+    day_index = (days - first).astype(np.int64)
+    slot = ((grid.times - days).astype("timedelta64[m]").astype(np.int64)) // GRID_MINUTES
+    n_days = int(day_index[-1]) + 1
+    out = np.full((n_days, slots_per_day), np.nan)
+    out[day_index, slot] = grid.glucose_mg_dl
+    labels = tuple(str(first + np.timedelta64(i, "D")) for i in range(n_days))
+    return labels, out
+
+
+def agp_report(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating], grid: Grid) -> AGPReport:
+    """Build the AGP report.
+
+    Args:
+        times: datetime64 (M,) reading times, sorted.
+        glucose_mg_dl: (M,) readings in mg/dL.
+        grid: the same readings on the 5-minute grid (for daily profiles).
+    """
+    g = np.asarray(glucose_mg_dl, dtype=np.float64)
+    t = np.asarray(times, dtype="datetime64[ns]")
+    metrics = glucose_metrics(t, g)
+    hours = metrics["days"] * 24 if np.isfinite(metrics["days"]) else 0.0
+    notes = []
+    available = hours >= MIN_HOURS_FOR_REPORT
+    if not available:
+        notes.append(
+            f"Only {hours:.1f} h of data: the percentile day and daily profiles need at least 24 h and are not "
+            "shown; the metrics below describe this short period only and are not representative."
+        )
+    elif round(metrics["days"], 1) < MIN_DAYS_FOR_AGP:
+        notes.append(
+            f"{metrics['days']:.1f} days of data: the consensus asks for 14 days for a representative AGP; read "
+            "the metrics with care."
+        )
+    if np.isfinite(metrics["active_percent"]) and metrics["active_percent"] < 70:
+        notes.append(f"CGM active {metrics['active_percent']:.0f} % of the time (consensus: at least 70 %).")
+    if not notes:
+        notes.append(
+            f"{metrics['days']:.1f} days with CGM active {metrics['active_percent']:.0f} % of the time: "
+            "sufficient for an AGP."
+        )
+    bin_minutes, percentiles = (
+        _percentile_day(t, g)
+        if available
+        else (
+            np.arange(24 * 60 // AGP_BIN_MINUTES, dtype=np.float64) * AGP_BIN_MINUTES,
+            np.full((len(PERCENTILES), 24 * 60 // AGP_BIN_MINUTES), np.nan),
+        )
+    )
+    labels, daily = _daily(grid) if available else ((), np.zeros((0, 24 * 60 // GRID_MINUTES)))
+    return AGPReport(metrics, _targets(metrics), bin_minutes, percentiles, labels, daily, tuple(notes), available)

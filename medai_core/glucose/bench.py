@@ -1,0 +1,55 @@
+"""Warm-latency benchmark of the glucose analysis (``python -m medai_core bench glucose``).
+
+Stages: reading the Dexcom fixture (when ``../shared/data`` is present), the AGP report of 90 days of readings,
+one forecast with intervals and integrated-gradients attributions, and the backtest over 14 days. The issue's
+target is well under 200 ms warm on 2 CPU cores for the AGP (90 days) and for forecast + attributions.
+"""
+
+from __future__ import annotations
+
+from medai_core.benchmarking import BenchRow, format_table, measure
+from medai_core.config import REPO_ROOT
+
+__all__ = ["run_bench"]
+
+
+def run_bench(repeat: int = 20) -> str:
+    """Run the benchmark and return the table."""
+    from medai_core.glucose.agp import agp_report
+    from medai_core.glucose.analysis import backtest, forecast_from_last
+    from medai_core.glucose.forecast import params_from_artifacts
+    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.simulate import simulated_patient
+    from medai_core.models import load_model
+
+    rows: list[BenchRow] = []
+    fixture = REPO_ROOT.parent / "shared" / "data" / "cgm" / "vendor_exports" / "dexcom_clarity_g7_export.csv"
+    if fixture.is_file():
+        data = fixture.read_bytes()
+        rows.append(measure("read Dexcom Clarity export (10 days)", lambda: read_cgm(data), repeat=repeat))
+    long = simulated_patient(days=90)
+    rows.append(measure("5-minute grid, 90 days", long.grid, repeat=repeat))
+    grid90 = long.grid()
+    agp_row = measure("AGP report, 90 days", lambda: agp_report(long.times, long.glucose_mg_dl, grid90), repeat=repeat)
+    rows.append(agp_row)
+    model = load_model("glucose_forecast")
+    params = params_from_artifacts(model.card.artifacts)
+    short = simulated_patient(days=14)
+    grid14 = short.grid()
+    rows.append(
+        measure(
+            "forecast + intervals + hypo risk + IG (32 steps)",
+            lambda: forecast_from_last(grid14, model, params),
+            repeat=repeat,
+        )
+    )
+    rows.append(
+        measure(
+            "backtest, 14 days (rolling every 30 min)",
+            lambda: backtest(grid14, model, params),
+            repeat=max(5, repeat // 2),
+        )
+    )
+    return format_table(
+        rows, title="glucose: warm latency (target: AGP 90 d and forecast+attributions well under 200 ms)"
+    )

@@ -1,0 +1,267 @@
+"""Glucose sub-commands of ``python -m medai_core`` (contract: ``../shared/docs/CLI.md``).
+
+``predict glucose FILE [--patient ID] [--json]``, ``evaluate glucose --data FILE [--json] [--predictions CSV]
+[--held-out-only]``, ``train glucose --data PATH [--out DIR] [--epochs N]``, ``bench glucose``. Glucose in JSON is
+always mg/dL. Heavy modules (TensorFlow, pandas) are imported inside the handlers so ``models`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from medai_core.config import REPO_ROOT, get_settings
+from medai_core.errors import CGMInputError, UploadTooLargeError
+from medai_core.glucose.agp import METRIC_KEYS
+
+if TYPE_CHECKING:
+    from medai_core.glucose.analysis import GlucoseAnalysis
+    from medai_core.glucose.evaluation import Evaluation
+
+__all__ = ["analysis_payload", "evaluation_payload", "register"]
+
+MODEL_ID = "glucose_forecast"
+EVAL_KEYS = ("rmse_30", "rmse_60", "rmse_avg", "mae_30", "mae_60", "coverage_80", "clarke_ab_percent")
+
+
+def _num(value: float, digits: int = 2) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+def analysis_payload(result: GlucoseAnalysis) -> dict[str, Any]:
+    """The ``predict glucose`` JSON document of one analysis (mg/dL; the keys of CLI.md, then extras)."""
+    forecast = result.forecast
+    payload: dict[str, Any] = {
+        "source_format": result.source_format,
+        "unit_detected": result.unit_detected,
+        "n_readings": result.n_readings,
+        "start": result.start,
+        "end": result.end,
+        "metrics": {k: _num(result.agp.metrics[k]) for k in METRIC_KEYS},
+        "forecast": None,
+        "hypo_risk": None,
+        "model_id": result.model_id,
+        "model_version": result.model_version,
+        "weights_sha256": result.weights_sha256,
+    }
+    if forecast is not None:
+        payload["forecast"] = {
+            "minutes": [int(m) for m in forecast.minutes],
+            "p10": [_num(v, 1) for v in forecast.p10],
+            "p50": [_num(v, 1) for v in forecast.p50],
+            "p90": [_num(v, 1) for v in forecast.p90],
+        }
+        payload["hypo_risk"] = {k: _num(v, 4) for k, v in forecast.hypo.items()}
+        payload["forecast_origin"] = forecast.origin_time
+    else:
+        payload["forecast_unavailable"] = result.forecast_unavailable
+    payload["patient"] = result.patient
+    payload["notes"] = list(result.notes) + list(result.agp.sufficiency)
+    return payload
+
+
+def evaluation_payload(evaluation: Evaluation) -> dict[str, Any]:
+    """The ``evaluate glucose`` JSON document (keys of CLI.md, then the baselines and hypoglycaemia scores)."""
+    doc: dict[str, Any] = {"patients": evaluation.patients, "windows": evaluation.windows}
+    doc.update({k: _num(evaluation.model[k], 4) for k in EVAL_KEYS})
+    doc["baselines"] = {
+        "last_value": {k: _num(evaluation.last_value[k], 4) for k in EVAL_KEYS},
+        "linear_regression": {k: _num(evaluation.linear[k], 4) for k in EVAL_KEYS},
+    }
+    doc["hypo"] = {
+        "model": {k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_model.items()},
+        "baseline_last_value": {k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_baseline.items()},
+        "model_last_reading_ge_70": {
+            k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_model_from_70.items()
+        },
+        "baseline_last_reading_ge_70": {
+            k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_baseline_from_70.items()
+        },
+    }
+    return doc
+
+
+def _read_bytes(path_text: str) -> bytes:
+    path = Path(path_text)
+    if not path.is_file():
+        raise CGMInputError(f"{path_text}: no such file. Give a Dexcom Clarity, LibreView or generic CGM CSV.")
+    limit = get_settings().max_upload_bytes
+    if path.stat().st_size > limit:
+        raise UploadTooLargeError(
+            f"{path_text} is {path.stat().st_size / 2**20:.0f} MiB; the limit is {limit // 2**20} MiB."
+        )
+    return path.read_bytes()
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def predict_glucose(args: argparse.Namespace) -> int:
+    """``predict glucose FILE``: AGP metrics, forecast and hypoglycaemia risk from the last reading."""
+    from medai_core.cli import emit_json
+    from medai_core.glucose.analysis import analyse
+    from medai_core.glucose.io import read_cgm
+    from medai_core.models import load_model
+
+    data = _read_bytes(args.file)
+    record = read_cgm(data, name=Path(args.file).name, patient=args.patient)
+    result = analyse(record, load_model(MODEL_ID))
+    payload = analysis_payload(result)
+    if args.json:
+        emit_json(payload)
+        return 0
+    m = payload["metrics"]
+    print(
+        f"{args.file}: {payload['source_format']} ({payload['unit_detected']}), {payload['n_readings']} readings, "
+        f"{payload['start']} to {payload['end']}"
+    )
+    print(
+        f"mean {_fmt(m['mean_mg_dl'])} mg/dL  GMI {_fmt(m['gmi_percent'])} %  CV {_fmt(m['cv_percent'])} %  "
+        f"TIR {_fmt(m['tir_70_180'])} %  TBR<54 {_fmt(m['tbr_lt_54'])} %  active {_fmt(m['active_percent'])} %  "
+        f"days {_fmt(m['days'])}"
+    )
+    if payload["forecast"] is not None:
+        f = payload["forecast"]
+        print(f"forecast from {payload['forecast_origin']} (mg/dL, median [p10, p90]):")
+        for i in (5, 11):
+            print(f"  +{f['minutes'][i]} min: {f['p50'][i]} [{f['p10'][i]}, {f['p90'][i]}]")
+        print("hypoglycaemia risk: " + ", ".join(f"{k} {v:.1%}" for k, v in payload["hypo_risk"].items()))
+    else:
+        print(f"no forecast: {payload['forecast_unavailable']}")
+    for note in payload["notes"]:
+        print(f"note: {note}")
+    print(f"model {payload['model_id']} v{payload['model_version']} sha256 {payload['weights_sha256'][:12]}")
+    return 0
+
+
+def evaluate_glucose(args: argparse.Namespace) -> int:
+    """``evaluate glucose --data FILE``: held-out style scores of the shipped model and both baselines."""
+    from medai_core.cli import emit_json
+    from medai_core.glucose.evaluation import collect_windows, evaluate_windows
+    from medai_core.glucose.forecast import params_from_artifacts
+    from medai_core.glucose.io import grids_by_patient, read_research_table
+    from medai_core.models import load_model
+
+    frame = read_research_table(Path(args.data))
+    loaded = load_model(MODEL_ID)
+    grids = grids_by_patient(frame)
+    if args.held_out_only:
+        held_out = set(loaded.card.artifacts.get("split", {}).get("test_patient_ids", []))
+        grids = {p: g for p, g in grids.items() if p in held_out}
+        if not grids:
+            raise CGMInputError(f"{args.data}: none of the model's held-out test patients is in this file.")
+    windows = collect_windows(grids)
+    if len(windows) == 0:
+        raise CGMInputError(f"{args.data}: no window with 3 complete hours of input and 60 complete minutes after it.")
+    evaluation = evaluate_windows(loaded.predict, params_from_artifacts(loaded.card.artifacts), windows)
+    if args.predictions:
+        _write_predictions(Path(args.predictions), windows.patient, windows.origin_time, windows.y, evaluation)
+    doc = evaluation_payload(evaluation)
+    if args.json:
+        emit_json(doc)
+        return 0
+    print(f"{doc['patients']} patients, {doc['windows']} forecast windows (origins >= 30 min apart), mg/dL")
+    print(
+        f"{'method':<24}{'RMSE30':>8}{'RMSE60':>8}{'RMSEavg':>9}{'MAE30':>8}{'MAE60':>8}{'cov80':>8}"
+        f"{'Clarke A+B %':>14}"
+    )
+    rows = (
+        ("model (p50, p10-p90)", doc),
+        ("linear regression", doc["baselines"]["linear_regression"]),
+        ("last value", doc["baselines"]["last_value"]),
+    )
+    for name, s in rows:
+        print(
+            f"{name:<24}{_fmt(s['rmse_30']):>8}{_fmt(s['rmse_60']):>8}{_fmt(s['rmse_avg'], 2):>9}{_fmt(s['mae_30']):>8}"
+            f"{_fmt(s['mae_60']):>8}{_fmt(s['coverage_80'], 3):>8}{_fmt(s['clarke_ab_percent'], 2):>14}"
+        )
+    for title, model_key, base_key in (
+        ("all windows", "model", "baseline_last_value"),
+        ("last reading >= 70 mg/dL", "model_last_reading_ge_70", "baseline_last_reading_ge_70"),
+    ):
+        print(f"hypoglycaemia, {title} (baseline: logistic regression on the last reading)")
+        print(
+            f"{'event':<14}{'AUROC model':>12}{'AUROC base':>11}{'Brier model':>12}{'Brier base':>11}{'prevalence':>11}"
+        )
+        for key, s in doc["hypo"][model_key].items():
+            b = doc["hypo"][base_key][key]
+            print(
+                f"{key:<14}{_fmt(s['auroc'], 3):>12}{_fmt(b['auroc'], 3):>11}{_fmt(s['brier'], 4):>12}"
+                f"{_fmt(b['brier'], 4):>11}{_fmt(s['prevalence'], 3):>11}"
+            )
+    return 0
+
+
+def _write_predictions(path: Path, patient: Any, origin: Any, y: Any, evaluation: Evaluation) -> None:
+    import numpy as np
+
+    f = evaluation.forecasts
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "origin", "step", "y_true", "p10", "p50", "p90"])
+        for k in range(len(patient)):
+            stamp = str(np.datetime_as_string(np.datetime64(origin[k], "s")))
+            for step in range(y.shape[1]):
+                writer.writerow(
+                    [
+                        patient[k],
+                        stamp,
+                        step + 1,
+                        f"{y[k, step]:.1f}",
+                        f"{f.p10[k, step]:.1f}",
+                        f"{f.p50[k, step]:.1f}",
+                        f"{f.p90[k, step]:.1f}",
+                    ]
+                )
+
+
+def train_glucose(args: argparse.Namespace) -> int:
+    """``train glucose --data PATH``: retrain, calibrate and evaluate; write weights and card."""
+    from medai_core.glucose.train import train_glucose as run
+
+    out = Path(args.out) if args.out else REPO_ROOT / "models" / MODEL_ID
+    result = run(Path(args.data), out, epochs=args.epochs, log=lambda line: print(line, flush=True))
+    e = result.evaluation
+    print(
+        f"held-out test ({e.patients} patients, {e.windows} windows): RMSE avg model {e.model['rmse_avg']:.2f} vs "
+        f"linear {e.linear['rmse_avg']:.2f} vs last value {e.last_value['rmse_avg']:.2f} mg/dL; "
+        f"80 % coverage {e.model['coverage_80']:.3f}"
+    )
+    return 0
+
+
+def bench_glucose(args: argparse.Namespace) -> int:
+    """``bench glucose``: warm latency of reading, AGP (90 days), forecast with attributions, backtest."""
+    from medai_core.glucose.bench import run_bench
+
+    print(run_bench())
+    return 0
+
+
+def register(verbs: dict[str, Any]) -> None:
+    """Add the glucose sub-commands to the CLI's verb parsers."""
+    p = verbs["predict"].add_parser("glucose", help="AGP metrics, 60-min forecast and hypoglycaemia risk of a CGM file")
+    p.add_argument("file", help="Dexcom Clarity, LibreView or generic CSV export, or an id,time,gl table")
+    p.add_argument("--patient", default=None, help="patient id when the file holds several")
+    p.add_argument("--json", action="store_true", help="print one JSON document (glucose in mg/dL)")
+    p.set_defaults(handler=predict_glucose)
+
+    e = verbs["evaluate"].add_parser("glucose", help="score the forecaster and its baselines on an id,time,gl file")
+    e.add_argument("--data", required=True, help="csv or csv.gz with columns id, time, gl (mg/dL)")
+    e.add_argument("--json", action="store_true", help="print one JSON document")
+    e.add_argument("--predictions", default=None, help="write id,origin,step,y_true,p10,p50,p90 to this CSV")
+    e.add_argument("--held-out-only", action="store_true", help="keep only the model's held-out test patients")
+    e.set_defaults(handler=evaluate_glucose)
+
+    t = verbs["train"].add_parser("glucose", help="retrain the glucose forecaster (fixed seed, split by patient)")
+    t.add_argument("--data", required=True, help="id,time,gl table (Weinstock 2016 from GlucoBench)")
+    t.add_argument("--out", default=None, help=f"model folder to write (default models/{MODEL_ID})")
+    t.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping on validation patients)")
+    t.set_defaults(handler=train_glucose)
+
+    b = verbs["bench"].add_parser("glucose", help="warm latency of the glucose analysis stages")
+    b.set_defaults(handler=bench_glucose)

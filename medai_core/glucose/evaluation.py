@@ -1,0 +1,261 @@
+"""Forecast evaluation: RMSE/MAE by horizon, interval coverage, Clarke error grid, hypoglycaemia AUROC/Brier.
+
+The same functions score the model and its baselines on the same windows, in training (held-out patients), in
+``python -m medai_core evaluate glucose`` and in the page's backtest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from medai_core.glucose.forecast import (
+    HYPO_KEYS,
+    ForecastBatch,
+    ForecastParams,
+    Predictor,
+    decode_outputs,
+    hypo_baseline_probabilities,
+    hypo_labels,
+    linear_baseline,
+)
+from medai_core.glucose.prepare import HORIZON_STEPS, Grid, targets, valid_origins, window_features
+
+__all__ = [
+    "EVAL_ORIGIN_SPACING_STEPS",
+    "Evaluation",
+    "WindowSet",
+    "clarke_zones",
+    "collect_windows",
+    "evaluate_windows",
+    "forecast_scores",
+    "hypo_scores",
+    "spaced_origins",
+]
+
+EVAL_ORIGIN_SPACING_STEPS = 6
+"""Forecast origins at least 30 minutes apart in evaluations."""
+
+
+def clarke_zones(reference: NDArray[np.floating], predicted: NDArray[np.floating]) -> NDArray[np.str_]:
+    """Clarke error grid zone (``"A"``..``"E"``) of each (reference, prediction) pair in mg/dL.
+
+    Clarke, Cox, Gonder-Frederick, Carter & Pohl, Diabetes Care 1987; zone boundaries as in the widely used
+    implementation of the grid (A: within 20 % or both <= 70; E: opposite extremes; C: overcorrection;
+    D: failure to detect; B: the rest).
+    """
+    ref = np.asarray(reference, dtype=np.float64).ravel()
+    pred = np.asarray(predicted, dtype=np.float64).ravel()
+    zone_a = ((ref <= 70) & (pred <= 70)) | ((pred <= 1.2 * ref) & (pred >= 0.8 * ref))
+    zone_e = ((ref >= 180) & (pred <= 70)) | ((ref <= 70) & (pred >= 180))
+    zone_c = ((ref >= 70) & (ref <= 290) & (pred >= ref + 110)) | (
+        (ref >= 130) & (ref <= 180) & (pred <= (7.0 / 5.0) * ref - 182)
+    )
+    zone_d = (
+        ((ref >= 240) & (pred >= 70) & (pred <= 180))
+        | ((ref <= 175.0 / 3.0) & (pred <= 180) & (pred >= 70))
+        | ((ref >= 175.0 / 3.0) & (ref <= 70) & (pred >= (6.0 / 5.0) * ref))
+    )
+    zones = np.full(ref.shape, "B", dtype="<U1")
+    zones[zone_d] = "D"
+    zones[zone_c] = "C"
+    zones[zone_e] = "E"
+    zones[zone_a] = "A"
+    return zones
+
+
+def forecast_scores(
+    y_true: NDArray[np.floating],
+    p50: NDArray[np.floating],
+    p10: NDArray[np.floating] | None = None,
+    p90: NDArray[np.floating] | None = None,
+) -> dict[str, float]:
+    """Point and interval scores of (K, 12) forecasts against the (K, 12) truth, all in mg/dL.
+
+    ``rmse_avg`` is the mean over the 12 steps of the per-step RMSE (GlucoBench reports the horizon average);
+    ``clarke_*`` pools all 12 steps. ``coverage_80`` is the share of true values inside [p10, p90] (NaN without
+    an interval).
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    yhat = np.asarray(p50, dtype=np.float64)
+    if y.shape[0] == 0:
+        nan = float("nan")
+        return {k: nan for k in ("rmse_30", "rmse_60", "rmse_avg", "mae_30", "mae_60", "mae_avg", "coverage_80")} | {
+            "clarke_ab_percent": nan,
+            "clarke_a_percent": nan,
+        }
+    err = yhat - y
+    rmse_step = np.sqrt(np.mean(err**2, axis=0))
+    mae_step = np.mean(np.abs(err), axis=0)
+    zones = clarke_zones(y, yhat)
+    coverage = float("nan")
+    if p10 is not None and p90 is not None:
+        coverage = float(np.mean((y >= np.asarray(p10)) & (y <= np.asarray(p90))))
+    return {
+        "rmse_30": float(rmse_step[5]),
+        "rmse_60": float(rmse_step[HORIZON_STEPS - 1]),
+        "rmse_avg": float(rmse_step.mean()),
+        "mae_30": float(mae_step[5]),
+        "mae_60": float(mae_step[HORIZON_STEPS - 1]),
+        "mae_avg": float(mae_step.mean()),
+        "coverage_80": coverage,
+        "clarke_ab_percent": float(100.0 * np.mean((zones == "A") | (zones == "B"))),
+        "clarke_a_percent": float(100.0 * np.mean(zones == "A")),
+    }
+
+
+def _auroc(labels: NDArray[np.float64], scores: NDArray[np.float64]) -> float:
+    """Area under the ROC curve by the rank statistic (ties get average ranks); NaN with one class."""
+    from scipy.stats import rankdata
+
+    pos = labels > 0.5
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def hypo_scores(labels: NDArray[np.floating], probabilities: NDArray[np.floating]) -> dict[str, dict[str, float]]:
+    """AUROC, Brier score and prevalence per hypoglycaemia event; arrays (K, 3) in ``HYPO_KEYS`` order."""
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    out = {}
+    for i, key in enumerate(HYPO_KEYS):
+        out[key] = {
+            "auroc": _auroc(y[:, i], p[:, i]),
+            "brier": float(np.mean((p[:, i] - y[:, i]) ** 2)) if y.shape[0] else float("nan"),
+            "prevalence": float(y[:, i].mean()) if y.shape[0] else float("nan"),
+        }
+    return out
+
+
+def spaced_origins(origins: NDArray[np.intp], spacing: int = EVAL_ORIGIN_SPACING_STEPS) -> NDArray[np.intp]:
+    """Greedy subset of ascending ``origins`` at least ``spacing`` grid steps apart."""
+    chosen: list[int] = []
+    next_ok = -(10**12)
+    for origin in np.asarray(origins).tolist():
+        if origin >= next_ok:
+            chosen.append(origin)
+            next_ok = origin + spacing
+    return np.asarray(chosen, dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class WindowSet:
+    """Forecast windows of several patients.
+
+    Attributes:
+        patient: str (K,) patient id of each window.
+        origin_time: datetime64[ns] (K,) time of the last input reading.
+        x: float32 (K, INPUT_STEPS, 4) model inputs.
+        last: float64 (K,) last reading (mg/dL).
+        y: float64 (K, 12) observed readings at 5..60 min (mg/dL).
+    """
+
+    patient: NDArray[np.str_]
+    origin_time: NDArray[np.datetime64]
+    x: NDArray[np.float32]
+    last: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.last.shape[0])
+
+
+def collect_windows(
+    grids: Mapping[str, Grid], *, spacing: int = EVAL_ORIGIN_SPACING_STEPS, require_observed_targets: bool = True
+) -> WindowSet:
+    """Windows of every patient with a complete 3-hour input and complete next 60 minutes.
+
+    Args:
+        grids: patient id -> grid.
+        spacing: minimum grid steps between origins (6 = 30 minutes; 1 = every complete window).
+        require_observed_targets: count a target only where a reading was observed (not interpolated).
+    """
+    parts = []
+    for pid, grid in grids.items():
+        origins = valid_origins(grid, require_observed_targets=require_observed_targets)
+        if spacing > 1:
+            origins = spaced_origins(origins, spacing)
+        if origins.size == 0:
+            continue
+        x, last = window_features(grid, origins)
+        parts.append((np.full(origins.size, str(pid)), grid.times[origins], x, last, targets(grid, origins)))
+    if not parts:
+        from medai_core.glucose.prepare import INPUT_CHANNELS, INPUT_STEPS
+
+        return WindowSet(
+            np.array([], dtype=str),
+            np.array([], dtype="datetime64[ns]"),
+            np.zeros((0, INPUT_STEPS, INPUT_CHANNELS), np.float32),
+            np.zeros(0),
+            np.zeros((0, HORIZON_STEPS)),
+        )
+    return WindowSet(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of the model and baselines on the same windows.
+
+    Attributes:
+        patients: number of patients with at least one window.
+        windows: number of windows.
+        model: :func:`forecast_scores` of the model.
+        last_value: scores of last-value-carried-forward.
+        linear: scores of ridge regression on the same window.
+        hypo_model: :func:`hypo_scores` of the calibrated model probabilities.
+        hypo_baseline: the same for logistic regression on the last reading.
+        hypo_model_from_70: :func:`hypo_scores` of the model on windows whose last reading is >= 70 mg/dL (new
+            events only: a window that already starts low is trivially positive for both model and baseline).
+        hypo_baseline_from_70: the same for the baseline.
+        forecasts: the model's forecasts, for prediction files and plots.
+    """
+
+    patients: int
+    windows: int
+    model: dict[str, float]
+    last_value: dict[str, float]
+    linear: dict[str, float]
+    hypo_model: dict[str, dict[str, float]]
+    hypo_baseline: dict[str, dict[str, float]]
+    hypo_model_from_70: dict[str, dict[str, float]]
+    hypo_baseline_from_70: dict[str, dict[str, float]]
+    forecasts: ForecastBatch = field(repr=False)
+    linear_forecasts: NDArray[np.float64] = field(repr=False)
+
+
+def evaluate_windows(predict: Predictor, params: ForecastParams, windows: WindowSet) -> Evaluation:
+    """Score the model and both baselines on ``windows``.
+
+    Args:
+        predict: the batch model call (float32 (K, 36, 4) -> (K, OUTPUT_SIZE)).
+        params: calibration and baselines from the card.
+        windows: the evaluation windows.
+    """
+    if len(windows):
+        raw = np.concatenate([np.asarray(predict(windows.x[i : i + 4096])) for i in range(0, len(windows), 4096)])
+    else:
+        raw = np.zeros((0, 3 * HORIZON_STEPS + len(HYPO_KEYS)), dtype=np.float32)
+    batch = decode_outputs(raw, windows.last, params)
+    lin = linear_baseline(windows.x, params)
+    labels = hypo_labels(windows.y)
+    base_probs = hypo_baseline_probabilities(windows.last, params)
+    from_70 = windows.last >= 70.0
+    return Evaluation(
+        patients=len(set(windows.patient.tolist())),
+        windows=len(windows),
+        model=forecast_scores(windows.y, batch.p50, batch.p10, batch.p90),
+        last_value=forecast_scores(windows.y, np.repeat(windows.last[:, None], HORIZON_STEPS, axis=1)),
+        linear=forecast_scores(windows.y, lin),
+        hypo_model=hypo_scores(labels, batch.hypo),
+        hypo_baseline=hypo_scores(labels, base_probs),
+        hypo_model_from_70=hypo_scores(labels[from_70], batch.hypo[from_70]),
+        hypo_baseline_from_70=hypo_scores(labels[from_70], base_probs[from_70]),
+        forecasts=batch,
+        linear_forecasts=lin,
+    )

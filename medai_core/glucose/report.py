@@ -1,0 +1,145 @@
+"""The glucose case report (HTML/PDF/JSON through :mod:`medai_core.reports`) in the reader's unit."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from medai_core.glucose.analysis import GlucoseAnalysis
+from medai_core.glucose.prepare import from_mg_dl
+from medai_core.models import ModelCard
+from medai_core.reports import CaseReport, ReportSection, provenance_for
+
+__all__ = ["audit_outputs", "build_report", "format_glucose"]
+
+
+def format_glucose(value_mg_dl: float, unit: str) -> str:
+    """A glucose value in ``unit`` with the unit's usual precision ("142 mg/dL", "7.9 mmol/L"); "-" for NaN."""
+    if value_mg_dl is None or not math.isfinite(value_mg_dl):
+        return "-"
+    value = float(from_mg_dl(value_mg_dl, unit))
+    return f"{value:.0f} {unit}" if unit == "mg/dL" else f"{value:.1f} {unit}"
+
+
+def _pct(value: float, digits: int = 1) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.{digits}f} %"
+
+
+def _metric_text(key: str, value: float, unit: str) -> str:
+    if key in ("mean_mg_dl", "sd_mg_dl"):
+        return format_glucose(value, unit)
+    if key == "days":
+        return "-" if not math.isfinite(value) else f"{value:.1f}"
+    return _pct(value)
+
+
+def audit_outputs(result: GlucoseAnalysis) -> dict[str, Any]:
+    """The numbers recorded in the audit log for this analysis (no identifiers, mg/dL)."""
+    out: dict[str, Any] = {
+        "source_format": result.source_format,
+        "n_readings": result.n_readings,
+        "tir_70_180": round(result.agp.metrics["tir_70_180"], 2),
+        "mean_mg_dl": round(result.agp.metrics["mean_mg_dl"], 1),
+    }
+    if result.forecast is not None:
+        out["p50_30min_mg_dl"] = round(float(result.forecast.p50[5]), 1)
+        out["p50_60min_mg_dl"] = round(float(result.forecast.p50[11]), 1)
+        out["hypo_risk"] = {k: round(v, 4) for k, v in result.forecast.hypo.items()}
+    return out
+
+
+def build_report(
+    result: GlucoseAnalysis, card: ModelCard, input_bytes: bytes, unit: str, *, simulated: bool = False
+) -> CaseReport:
+    """The case report of one analysis, every glucose value in ``unit``."""
+    agp = result.agp
+    data_rows = (
+        ("Source", result.source_format + (" (simulated, not a real patient)" if simulated else "")),
+        ("Unit in the file", result.unit_detected),
+        ("Device", result.device or "-"),
+        ("Readings", str(result.n_readings)),
+        ("Period", f"{result.start} to {result.end}"),
+        ("Sampling", f"every {result.sampling_minutes:.0f} min"),
+    )
+    sections = [
+        ReportSection("Data", rows=data_rows, text=" ".join(result.notes + agp.sufficiency)),
+        ReportSection(
+            "AGP metrics (2019 International Consensus on Time in Range)",
+            table_header=("Metric", "Value", "Target", "Met"),
+            table_rows=tuple(
+                (
+                    t.label.replace("mg/dL", unit) if unit != "mg/dL" and "(mg/dL)" in t.label else t.label,
+                    _metric_text(t.key, t.value, unit),
+                    t.target,
+                    "-" if t.passed is None else ("yes" if t.passed else "no"),
+                )
+                for t in agp.targets
+            ),
+        ),
+    ]
+    summary = (
+        f"Time in range 70-180 mg/dL {_pct(agp.metrics['tir_70_180'])}, "
+        f"mean {format_glucose(agp.metrics['mean_mg_dl'], unit)}."
+    )
+    f = result.forecast
+    if f is not None:
+        rows = tuple(
+            (
+                f"+{int(m)} min",
+                f"{format_glucose(f.p50[i], unit)} "
+                f"(80 % interval {format_glucose(f.p10[i], unit)} to {format_glucose(f.p90[i], unit)})",
+            )
+            for i, m in enumerate(f.minutes)
+            if int(m) in (15, 30, 45, 60)
+        )
+        risk = tuple((k, f"{v:.1%} (last-value baseline {f.hypo_baseline[k]:.1%})") for k, v in f.hypo.items())
+        top = np.argsort(-np.abs(f.attributions_mg_dl))[:3]
+        attribution_text = (
+            f"The 30-minute forecast is {format_glucose(abs(f.attribution_total_mg_dl), unit).split()[0]} {unit} "
+            f"{'above' if f.attribution_total_mg_dl >= 0 else 'below'} the forecast for a flat trace; the readings "
+            "that moved it most: "
+            + ", ".join(f"{f.window_times[i][11:16]} ({f.attributions_mg_dl[i]:+.1f} mg/dL)" for i in top)
+            + " (integrated gradients)."
+        )
+        sections.append(
+            ReportSection(f"Forecast from the last reading ({f.origin_time})", rows=rows + risk, text=attribution_text)
+        )
+        summary += (
+            f" Forecast in 30 min {format_glucose(f.p50[5], unit)}; "
+            f"P(< 70 mg/dL within 60 min) {f.hypo['lt70_60min']:.0%}."
+        )
+    else:
+        sections.append(ReportSection("Forecast", text=result.forecast_unavailable))
+    b = result.backtest
+    if b is not None:
+        header = ("Method", "RMSE 30 min", "RMSE 60 min", "RMSE mean 5-60", "80 % coverage", "Clarke A+B")
+
+        def row(name: str, s: dict[str, float]) -> tuple[str, ...]:
+            cov = "-" if not math.isfinite(s["coverage_80"]) else f"{s['coverage_80']:.0%}"
+            return (
+                name,
+                format_glucose(s["rmse_30"], unit),
+                format_glucose(s["rmse_60"], unit),
+                format_glucose(s["rmse_avg"], unit),
+                cov,
+                _pct(s["clarke_ab_percent"]),
+            )
+
+        sections.append(
+            ReportSection(
+                f"Backtest on this history ({b.windows} rolling forecasts)",
+                table_header=header,
+                table_rows=(row("model", b.model), row("linear regression", b.linear), row("last value", b.last_value)),
+            )
+        )
+    caveats = tuple(card.limitations) + (("Simulated demo data: not a real patient.",) if simulated else ())
+    return CaseReport(
+        title="Glucose CGM report",
+        page="glucose",
+        provenance=provenance_for(card, input_bytes),
+        summary=summary,
+        sections=tuple(sections),
+        caveats=caveats,
+    )

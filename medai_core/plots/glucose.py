@@ -1,0 +1,303 @@
+"""Glucose figures: trace with target band, AGP percentile day, daily profiles, time in ranges, forecast fan,
+attribution strip and Clarke error grid. Values come in mg/dL; ``unit`` ("mg/dL" or "mmol/L") sets what is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import NDArray
+from plotly.subplots import make_subplots
+
+from medai_core.glucose.prepare import MG_DL_PER_MMOL_L, from_mg_dl
+
+__all__ = [
+    "agp_figure",
+    "attribution_strip",
+    "clarke_grid_figure",
+    "daily_profiles_figure",
+    "forecast_fan_figure",
+    "time_in_ranges_figure",
+    "trace_figure",
+]
+
+_TARGET = (70.0, 180.0)
+_BAND_COLOUR = "rgba(46, 204, 113, 0.12)"
+_MEDIAN = "#1f4e79"
+_RANGE_COLOURS = {
+    "tar_gt_250": "#e67e22",
+    "tar_181_250": "#f5b041",
+    "tir_70_180": "#27ae60",
+    "tbr_54_69": "#e74c3c",
+    "tbr_lt_54": "#922b21",
+}
+
+
+def _axis(unit: str) -> str:
+    return f"glucose ({unit})"
+
+
+def _band(fig: go.Figure, unit: str, **kwargs: object) -> None:
+    low, high = (float(v) for v in from_mg_dl(np.array(_TARGET), unit))
+    fig.add_hrect(y0=low, y1=high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", **kwargs)
+
+
+def _y_range(unit: str) -> list[float]:
+    return [float(v) for v in from_mg_dl(np.array([40.0, 400.0]), unit)]
+
+
+def trace_figure(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
+    """The whole trace on the 5-minute grid (gaps stay gaps) over the 70-180 mg/dL target band."""
+    fig = go.Figure(
+        go.Scattergl(
+            x=np.asarray(times),
+            y=from_mg_dl(glucose_mg_dl, unit),
+            mode="lines",
+            line={"color": _MEDIAN, "width": 1},
+            connectgaps=False,
+            name="glucose",
+        )
+    )
+    _band(fig, unit)
+    fig.update_layout(
+        title="CGM trace (target range shaded)",
+        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        height=300,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+        showlegend=False,
+    )
+    return fig
+
+
+def agp_figure(bin_minutes: NDArray[np.floating], percentiles_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
+    """The AGP percentile day: 5-95 and 25-75 % bands and the median by time of day.
+
+    Args:
+        bin_minutes: (B,) bin starts in minutes after midnight.
+        percentiles_mg_dl: (5, B) 5/25/50/75/95th percentiles in mg/dL.
+        unit: display unit.
+    """
+    hours = np.asarray(bin_minutes, dtype=np.float64) / 60.0
+    p = from_mg_dl(percentiles_mg_dl, unit)
+    fig = go.Figure()
+    for lo, hi, colour, name in (
+        (0, 4, "rgba(31, 78, 121, 0.15)", "5-95 %"),
+        (1, 3, "rgba(31, 78, 121, 0.35)", "25-75 %"),
+    ):
+        fig.add_trace(go.Scatter(x=hours, y=p[hi], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(x=hours, y=p[lo], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=colour, name=name)
+        )
+    fig.add_trace(go.Scatter(x=hours, y=p[2], mode="lines", line={"color": _MEDIAN, "width": 2.5}, name="median"))
+    _band(fig, unit)
+    fig.update_layout(
+        title="Ambulatory glucose profile (percentiles by time of day)",
+        xaxis={"title": "time of day (h)", "range": [0, 24], "dtick": 3},
+        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        height=360,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def daily_profiles_figure(
+    day_labels: Sequence[str], daily_mg_dl: NDArray[np.floating], unit: str, *, max_days: int = 14
+) -> go.Figure:
+    """Daily profiles: one small panel per day (the last ``max_days`` days), 7 per row, target band shaded."""
+    labels = list(day_labels)[-max_days:]
+    daily = from_mg_dl(np.asarray(daily_mg_dl)[-max_days:], unit)
+    n = len(labels)
+    cols = 7
+    rows = max(1, -(-n // cols))
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=labels, shared_yaxes=True, horizontal_spacing=0.01, vertical_spacing=0.12
+    )
+    hours = np.arange(daily.shape[1] if n else 288) * 5 / 60.0
+    low, high = (float(v) for v in from_mg_dl(np.array(_TARGET), unit))
+    for i in range(n):
+        r, c = i // cols + 1, i % cols + 1
+        fig.add_trace(
+            go.Scatter(x=hours, y=daily[i], mode="lines", line={"color": _MEDIAN, "width": 1}, showlegend=False),
+            row=r,
+            col=c,
+        )
+        fig.add_hrect(y0=low, y1=high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", row=r, col=c)
+    fig.update_xaxes(range=[0, 24], showticklabels=False)
+    fig.update_yaxes(range=_y_range(unit))
+    fig.update_annotations(font_size=10)
+    fig.update_layout(title="Daily profiles", height=170 * rows + 60, margin={"l": 40, "r": 10, "t": 60, "b": 20})
+    return fig
+
+
+def time_in_ranges_figure(metrics: Mapping[str, float], unit: str) -> go.Figure:
+    """Stacked bar of the five consensus ranges (percent of readings), labelled in the display unit."""
+    edges = from_mg_dl(np.array([54.0, 70.0, 180.0, 250.0]), unit)
+    fmt = "{:.0f}" if unit == "mg/dL" else "{:.1f}"
+    a, b, c, d = (fmt.format(v) for v in edges)
+    names = {
+        "tbr_lt_54": f"< {a}",
+        "tbr_54_69": f"{a}-<{b}",
+        "tir_70_180": f"{b}-{c}",
+        "tar_181_250": f">{c}-{d}",
+        "tar_gt_250": f"> {d}",
+    }
+    fig = go.Figure()
+    for key in ("tbr_lt_54", "tbr_54_69", "tir_70_180", "tar_181_250", "tar_gt_250"):
+        value = float(metrics.get(key, float("nan")))
+        fig.add_trace(
+            go.Bar(
+                x=[""],
+                y=[value],
+                name=f"{names[key]} {unit}: {value:.1f} %",
+                marker_color=_RANGE_COLOURS[key],
+                text=[f"{value:.1f} %"],
+                textposition="inside",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        title="Time in ranges",
+        yaxis={"title": "% of readings", "range": [0, 100]},
+        height=360,
+        margin={"l": 40, "r": 10, "t": 50, "b": 20},
+    )
+    return fig
+
+
+def forecast_fan_figure(
+    window_times: Sequence[str],
+    window_mg_dl: NDArray[np.floating],
+    origin_time: str,
+    minutes: NDArray[np.integer],
+    p10: NDArray[np.floating],
+    p50: NDArray[np.floating],
+    p90: NDArray[np.floating],
+    unit: str,
+    *,
+    linear_mg_dl: NDArray[np.floating] | None = None,
+) -> go.Figure:
+    """The last 3 hours and the 60-minute forecast: median line, 80 % band, optional linear baseline."""
+    origin = np.datetime64(origin_time)
+    future = origin + np.asarray(minutes).astype("timedelta64[m]")
+    fx = np.concatenate([[origin], future])
+    last = float(np.asarray(window_mg_dl)[-1])
+    conv = lambda v: from_mg_dl(np.concatenate([[last], np.asarray(v, dtype=np.float64)]), unit)  # noqa: E731
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=np.asarray(window_times, dtype="datetime64[s]"),
+            y=from_mg_dl(window_mg_dl, unit),
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": "black"},
+            name="readings",
+        )
+    )
+    fig.add_trace(go.Scatter(x=fx, y=conv(p90), mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=fx,
+            y=conv(p10),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31, 78, 121, 0.25)",
+            name="80 % interval",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(x=fx, y=conv(p50), mode="lines", line={"color": _MEDIAN, "width": 3}, name="forecast (median)")
+    )
+    if linear_mg_dl is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=fx, y=conv(linear_mg_dl), mode="lines", line={"color": "grey", "dash": "dot"}, name="linear baseline"
+            )
+        )
+    _band(fig, unit)
+    hypo = float(from_mg_dl(70.0, unit))
+    fig.add_hline(
+        y=hypo, line_dash="dash", line_color="#c0392b", annotation_text="70 mg/dL" if unit == "mg/dL" else "3.9 mmol/L"
+    )
+    fig.update_layout(
+        title="Forecast for the next 60 minutes from the last reading",
+        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        height=360,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def attribution_strip(window_times: Sequence[str], attributions_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
+    """Integrated-gradients attributions per input reading as a bar strip (red raises, blue lowers the forecast)."""
+    values = np.asarray(attributions_mg_dl, dtype=np.float64)
+    shown = values / MG_DL_PER_MMOL_L if unit == "mmol/L" else values
+    colours = np.where(shown >= 0, "#c0392b", "#2471a3")
+    fig = go.Figure(
+        go.Bar(x=np.asarray(window_times, dtype="datetime64[s]"), y=shown, marker_color=colours, name="attribution")
+    )
+    fig.update_layout(
+        title="What moved the 30-minute forecast (vs a flat trace at the last reading)",
+        yaxis={"title": f"contribution ({unit})"},
+        height=220,
+        margin={"l": 40, "r": 20, "t": 50, "b": 30},
+        showlegend=False,
+    )
+    return fig
+
+
+def clarke_grid_figure(
+    reference_mg_dl: NDArray[np.floating], predicted_mg_dl: NDArray[np.floating], unit: str
+) -> go.Figure:
+    """Clarke error grid (Clarke et al. 1987) of 30-minute forecasts against what was measured."""
+    ref = from_mg_dl(reference_mg_dl, unit)
+    pred = from_mg_dl(predicted_mg_dl, unit)
+    s = 1.0 / MG_DL_PER_MMOL_L if unit == "mmol/L" else 1.0
+    fig = go.Figure(
+        go.Scattergl(
+            x=ref, y=pred, mode="markers", marker={"size": 4, "color": _MEDIAN, "opacity": 0.5}, name="forecasts"
+        )
+    )
+    lines = [
+        ((0, 0), (400, 400), "dot"),
+        ((0, 70), (175 / 3, 70), "solid"),
+        ((175 / 3, 70), (400 / 1.2, 400), "solid"),
+        ((70, 84), (70, 400), "solid"),
+        ((0, 180), (70, 180), "solid"),
+        ((70, 180), (290, 400), "solid"),
+        ((70, 0), (70, 56), "solid"),
+        ((70, 56), (400, 320), "solid"),
+        ((180, 0), (180, 70), "solid"),
+        ((180, 70), (400, 70), "solid"),
+        ((240, 70), (240, 180), "solid"),
+        ((240, 180), (400, 180), "solid"),
+        ((130, 0), (180, 70), "solid"),
+    ]
+    for (x0, y0), (x1, y1), dash in lines:
+        fig.add_shape(
+            type="line", x0=x0 * s, y0=y0 * s, x1=x1 * s, y1=y1 * s, line={"color": "grey", "width": 1, "dash": dash}
+        )
+    for label, x, y in (
+        ("A", 30, 15),
+        ("B", 370, 260),
+        ("B", 280, 370),
+        ("C", 160, 370),
+        ("C", 160, 15),
+        ("D", 30, 140),
+        ("D", 370, 120),
+        ("E", 30, 370),
+        ("E", 370, 15),
+    ):
+        fig.add_annotation(x=x * s, y=y * s, text=label, showarrow=False, font={"size": 14, "color": "grey"})
+    top = 400 * s
+    fig.update_layout(
+        title="Clarke error grid (30-minute forecasts)",
+        xaxis={"title": f"measured ({unit})", "range": [0, top]},
+        yaxis={"title": f"forecast ({unit})", "range": [0, top]},
+        height=460,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        showlegend=False,
+    )
+    return fig

@@ -1,0 +1,239 @@
+"""Glucose (CGM): upload or simulated demo -> data sufficiency -> AGP -> forecast with hypo risk -> backtest ->
+attributions -> report. Every glucose number and axis follows the sidebar unit (``glucose_unit``)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from medai_core.errors import InputError, ModelError
+from medai_core.glucose.commands import analysis_payload
+from medai_core.glucose.prepare import from_mg_dl
+from medai_core.glucose.report import audit_outputs, build_report, format_glucose
+from medai_core.glucose.simulate import SIMULATED_LABEL
+from medai_core.plots.glucose import (
+    agp_figure,
+    attribution_strip,
+    clarke_grid_figure,
+    daily_profiles_figure,
+    forecast_fan_figure,
+    time_in_ranges_figure,
+    trace_figure,
+)
+from medai_core.reports import sha256_bytes
+from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card
+from medai_core.ui.components import (
+    error_box,
+    model_card_expander,
+    record_once,
+    report_downloads,
+    result_card,
+    slow,
+    upload_guard,
+)
+
+MODEL_ID = "glucose_forecast"
+DEMO_DAYS, DEMO_SEED = 14, 7
+HYPO_LABELS = {
+    "lt70_30min": ("< 70 in 30 min", "< 3.9 in 30 min", "P(a reading < 70 mg/dL / 3.9 mmol/L within 30 minutes)"),
+    "lt70_60min": ("< 70 in 60 min", "< 3.9 in 60 min", "P(a reading < 70 mg/dL / 3.9 mmol/L within 60 minutes)"),
+    "lt54_60min": ("< 54 in 60 min", "< 3.0 in 60 min", "P(a reading < 54 mg/dL / 3.0 mmol/L within 60 minutes)"),
+}
+
+unit: str = st.session_state.get("glucose_unit", "mg/dL")
+st.title("📈 Glucose (CGM)")
+st.caption(
+    "Dexcom Clarity or LibreView CSV exports, or a CSV with timestamp and glucose columns (mg/dL or mmol/L). "
+    f"Values are shown in **{unit}** (change it in the sidebar)."
+)
+
+try:
+    card = get_card(MODEL_ID)
+except ModelError as exc:
+    st.error(f"The glucose model cannot be used: {exc}")
+    st.stop()
+
+uploaded = st.file_uploader("CGM export (CSV)", key="glucose.upload")
+try:
+    data = upload_guard(uploaded)
+except InputError as exc:
+    error_box(exc)
+    st.stop()
+
+simulated = data is None
+try:
+    with slow("Reading the file and running the forecast…"):
+        if data is None:
+            st.info(f"No file uploaded: showing the demo. **{SIMULATED_LABEL}.**", icon="🧪")
+            result, input_bytes = analyse_glucose_demo(MODEL_ID, card.version, DEMO_DAYS, DEMO_SEED)
+        else:
+            input_bytes = data
+            patient = st.session_state.get(f"glucose.patient.{sha256_bytes(data)[:12]}")
+            result = analyse_glucose(MODEL_ID, card.version, data, patient)
+except InputError as exc:
+    error_box(exc)
+    st.stop()
+
+if len(result.patients) > 1:
+    st.selectbox(
+        "Patient in this file",
+        result.patients,
+        index=result.patients.index(result.patient) if result.patient in result.patients else 0,
+        key=f"glucose.patient.{sha256_bytes(input_bytes)[:12]}",
+    )
+
+
+def glucose_text(value_mg_dl: float) -> str:
+    return format_glucose(value_mg_dl, unit)
+
+
+# ------------------------------------------------------------------ data sufficiency
+st.header("Data")
+cols = st.columns(4)
+cols[0].metric("Source", "simulated" if simulated else result.source_format.replace("_", " "))
+cols[1].metric("Readings", f"{result.n_readings:,}")
+cols[2].metric("Days covered", f"{result.agp.metrics['days']:.1f}")
+cols[3].metric("CGM active", f"{result.agp.metrics['active_percent']:.0f} %")
+st.caption(
+    f"{result.start} to {result.end} · unit in file: {result.unit_detected} · device: {result.device or '-'} · "
+    f"every {result.sampling_minutes:.0f} min"
+)
+for line in result.agp.sufficiency:
+    (st.success if result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14 else st.warning)(line)
+with st.expander("How the file was read"):
+    for note in result.notes:
+        st.markdown(f"- {note}")
+
+# ------------------------------------------------------------------ AGP
+st.header("Ambulatory glucose profile")
+m = result.agp.metrics
+cols = st.columns(5)
+with cols[0]:
+    result_card("Time in range", f"{m['tir_70_180']:.1f} %", help="70-180 mg/dL (3.9-10.0 mmol/L); target > 70 %")
+with cols[1]:
+    result_card(f"Mean ({unit})", glucose_text(m["mean_mg_dl"]).split()[0])
+with cols[2]:
+    result_card("GMI", f"{m['gmi_percent']:.1f} %", help="Glucose management indicator = 3.31 + 0.02392 x mean mg/dL")
+with cols[3]:
+    result_card("CV", f"{m['cv_percent']:.1f} %", help="Coefficient of variation; target <= 36 %")
+with cols[4]:
+    result_card(
+        "Below 54 mg/dL" if unit == "mg/dL" else "Below 3.0 mmol/L", f"{m['tbr_lt_54']:.1f} %", help="target < 1 %"
+    )
+
+rows = []
+for t in result.agp.targets:
+    if t.key in ("mean_mg_dl", "sd_mg_dl"):
+        value = glucose_text(t.value)
+        label = t.label.replace("(mg/dL)", f"({unit})")
+    elif t.key == "days":
+        value, label = f"{t.value:.1f}", t.label
+    else:
+        value, label = ("-" if not math.isfinite(t.value) else f"{t.value:.1f} %"), t.label
+    if unit == "mmol/L":
+        for mg, mmol in (
+            ("54-69 mg/dL", "3.0-3.8 mmol/L"),
+            ("70-180 mg/dL", "3.9-10.0 mmol/L"),
+            ("181-250 mg/dL", "10.1-13.9 mmol/L"),
+            ("54 mg/dL", "3.0 mmol/L"),
+            ("250 mg/dL", "13.9 mmol/L"),
+        ):
+            label = label.replace(mg, mmol)
+    rows.append(
+        {
+            "metric": label,
+            "value": value,
+            "consensus target": t.target,
+            "met": "-" if t.passed is None else ("✅" if t.passed else "❌"),
+        }
+    )
+left, right = st.columns([3, 1])
+left.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+right.plotly_chart(time_in_ranges_figure(m, unit), key="glucose.tir")
+if result.agp.agp_available:
+    st.plotly_chart(agp_figure(result.agp.bin_minutes, result.agp.percentiles, unit), key="glucose.agp")
+    st.plotly_chart(daily_profiles_figure(result.agp.day_labels, result.agp.daily, unit), key="glucose.daily")
+st.plotly_chart(trace_figure(result.trace_times, result.trace_mg_dl, unit), key="glucose.trace")
+
+# ------------------------------------------------------------------ forecast
+st.header("Forecast and hypoglycaemia risk")
+f = result.forecast
+if f is None:
+    st.info(result.forecast_unavailable)
+else:
+    st.caption(
+        f"From the last reading at {f.origin_time} ({glucose_text(f.last_mg_dl)}); "
+        "80 % interval calibrated on validation patients."
+    )
+    cols = st.columns(5)
+    for col, i in zip(cols[:2], (5, 11), strict=True):
+        with col:
+            result_card(
+                f"In {int(f.minutes[i])} min ({unit})",
+                glucose_text(f.p50[i]).split()[0],
+                help=f"80 % interval {glucose_text(f.p10[i])} to {glucose_text(f.p90[i])}",
+            )
+    for col, (key, (label_mg, label_mmol, meaning)) in zip(cols[2:], HYPO_LABELS.items(), strict=True):
+        prob = f.hypo[key]
+        badge = "🔴" if prob >= 0.5 else ("🟠" if prob >= 0.2 else "🟢")
+        with col:
+            result_card(
+                f"{badge} {label_mg if unit == 'mg/dL' else label_mmol}",
+                f"{prob:.0%}",
+                help=f"{meaning}, calibrated. Baseline from the last reading alone: {f.hypo_baseline[key]:.0%}.",
+            )
+    st.plotly_chart(
+        forecast_fan_figure(
+            f.window_times, f.window_mg_dl, f.origin_time, f.minutes, f.p10, f.p50, f.p90, unit, linear_mg_dl=f.linear
+        ),
+        key="glucose.fan",
+    )
+
+# ------------------------------------------------------------------ backtest
+st.header("Backtest on this history")
+b = result.backtest
+if b is None:
+    st.info(result.backtest_unavailable)
+else:
+    st.caption(
+        f"{b.windows} rolling 60-minute forecasts (origins every 30 min with 3 h of input), "
+        "scored against what was measured."
+    )
+    digits = 0 if unit == "mg/dL" else 1
+    table = []
+    for name, s in (("model (median)", b.model), ("linear regression", b.linear), ("last value", b.last_value)):
+        table.append(
+            {
+                "method": name,
+                f"RMSE 30 min ({unit})": round(float(from_mg_dl(s["rmse_30"], unit)), digits + 1),
+                f"RMSE 60 min ({unit})": round(float(from_mg_dl(s["rmse_60"], unit)), digits + 1),
+                f"RMSE mean 5-60 ({unit})": round(float(from_mg_dl(s["rmse_avg"], unit)), digits + 1),
+                "80 % coverage": "-" if not math.isfinite(s["coverage_80"]) else f"{s['coverage_80']:.0%}",
+                "Clarke A+B": f"{s['clarke_ab_percent']:.1f} %",
+            }
+        )
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    left, right = st.columns([2, 3])
+    left.caption(
+        "Clarke zones of the model's 30-minute forecasts: "
+        + ", ".join(f"{z} {p:.1f} %" for z, p in b.clarke_percent.items())
+    )
+    right.plotly_chart(clarke_grid_figure(b.clarke_reference, b.clarke_predicted, unit), key="glucose.clarke")
+
+# ------------------------------------------------------------------ attributions
+if f is not None:
+    st.header("What drove the forecast")
+    st.caption(
+        "Integrated gradients (Sundararajan et al. 2017) of the 30-minute median forecast over the 3-hour input, "
+        f"against a flat trace at the last reading; the bars sum to {glucose_text(abs(f.attribution_total_mg_dl))} "
+        f"({'up' if f.attribution_total_mg_dl >= 0 else 'down'})."
+    )
+    st.plotly_chart(attribution_strip(f.window_times, f.attributions_mg_dl, unit), key="glucose.attributions")
+
+# ------------------------------------------------------------------ model, report, audit
+model_card_expander(card)
+report = build_report(result, card, input_bytes, unit, simulated=simulated)
+report_downloads(report, analysis_payload(result), key_prefix="glucose")
+record_once("glucose", card, sha256_bytes(input_bytes), audit_outputs(result))

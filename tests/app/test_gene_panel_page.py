@@ -1,0 +1,74 @@
+"""Gene panel page: the synthetic demo, an uploaded panel, a multi-sample MAF picker, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import open_page
+
+PAGE = "pages/gene_panel.py"
+CSV = b"gene,protein_change,vaf\nEGFR,L858R,0.31\nTP53,R273H,0.4\nSTK11,Q37*,0.3\nBRCA2,T3085=,0.2\n"
+
+
+def _text(at: Any) -> str:
+    parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.subheader]
+    return "\n".join(str(p.value) for p in parts)
+
+
+def _upload(at: Any, name: str, data: bytes, mime: str = "text/plain") -> None:
+    at.file_uploader(key="genes.upload").set_value((name, data, mime))
+    at.run()
+
+
+def test_demo_renders_full_result() -> None:
+    at = open_page(PAGE)
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert "synthetic demo panel" in text
+    assert "not randomised" in text  # the outcome caveat
+    labels = [m.label for m in at.metric]
+    assert "TMB (mut/Mb)" in labels and "Baseline: cancer type + TMB" in labels
+    assert len(at.dataframe) >= 3  # survival table, evidence, variants
+    assert any(b.label == "Report (PDF)" for b in at.get("download_button"))
+
+
+def test_uploaded_csv_for_lung_cancer() -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="genes.tumour_type").set_value("Non-Small Cell Lung Cancer")
+    _upload(at, "panel.csv", CSV, "text/csv")
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert "synthetic" not in text
+    evidence = at.dataframe[1].value
+    assert "EGFR L858R" in set(evidence["call"])
+    variants = at.dataframe[2].value
+    assert list(variants["gene"]) == ["EGFR", "TP53", "STK11", "BRCA2"]
+    assert list(variants["nonsynonymous"]) == [True, True, True, False]
+
+
+def test_multisample_maf_offers_a_sample_picker(shared_data: Path) -> None:
+    path = shared_data / "genes" / "fixtures" / "tcga_example_multisample.maf"
+    at = open_page(PAGE)
+    _upload(at, path.name, path.read_bytes())
+    assert not at.exception, [e.value for e in at.exception]
+    picker = at.selectbox(key="genes.sample")
+    assert len(picker.options) == 6
+    picker.set_value(picker.options[2])
+    at.run()
+    assert not at.exception
+
+
+def test_unannotated_vcf_shows_a_clear_error(shared_data: Path) -> None:
+    path = shared_data / "genes" / "fixtures" / "vcf2maf_test.vcf"
+    at = open_page(PAGE)
+    _upload(at, path.name, path.read_bytes())
+    assert not at.exception
+    assert any("VEP" in e.value and "cannot be used" in e.value for e in at.error)
+
+
+def test_not_a_panel_shows_a_clear_error() -> None:
+    at = open_page(PAGE)
+    _upload(at, "notes.txt", b"this is not a panel\n")
+    assert not at.exception
+    assert any("not a MAF, VCF or CSV" in e.value for e in at.error)

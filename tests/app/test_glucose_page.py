@@ -1,0 +1,91 @@
+"""The glucose page: simulated demo, vendor uploads, unit switch, patient picker, error path, audit row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from medai_core.audit import AuditLog
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = "pages/glucose.py"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: str(m.value) for m in at.metric}
+
+
+def test_demo_then_unit_switch() -> None:
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Simulated" in i.value for i in at.info)
+    metrics = _metrics(at)
+    assert metrics["Source"] == "simulated"
+    assert "Mean (mg/dL)" in metrics and "In 30 min (mg/dL)" in metrics
+    assert any(label.startswith(("🟢", "🟠", "🔴")) for label in metrics)
+    assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
+    assert len(at.get("download_button")) == 3
+    at.session_state["glucose_unit"] = "mmol/L"
+    at.run()
+    assert not at.exception
+    metrics = _metrics(at)
+    assert "Mean (mmol/L)" in metrics and "In 30 min (mmol/L)" in metrics
+    assert float(metrics["Mean (mmol/L)"]) < 15.0  # converted, not mg/dL
+    assert any(label.endswith("< 3.9 in 30 min") for label in metrics)
+    rows = AuditLog().rows()
+    assert len(rows) == 1 and rows[0].page == "glucose"  # same analysis in another unit: one audit row
+
+
+def test_upload_dexcom_fixture(shared_data: Path) -> None:
+    at = _page()
+    data = (shared_data / "cgm/vendor_exports/dexcom_clarity_g7_export.csv").read_bytes()
+    at.file_uploader(key="glucose.upload").set_value(("clarity.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = _metrics(at)
+    assert metrics["Source"] == "dexcom clarity"
+    assert metrics["Readings"] == "2,772"
+    assert metrics["Time in range"] == "99.8 %"
+    assert any("14 days" in w.value for w in at.warning)  # 9.8 days: said, not hidden
+
+
+def test_multi_patient_table_has_picker(shared_data: Path) -> None:
+    at = _page()
+    data = (shared_data / "cgm/glucobench/iglu_example.csv.gz").read_bytes()
+    at.file_uploader(key="glucose.upload").set_value(("iglu.csv.gz", data, "application/gzip")).run()
+    assert not at.exception
+    picker = at.selectbox[0]
+    assert len(picker.options) == 5
+    first = _metrics(at)["Readings"]
+    picker.set_value(picker.options[1]).run()
+    assert not at.exception
+    assert _metrics(at)["Readings"] != first
+
+
+def test_bad_upload_shows_error() -> None:
+    at = _page()
+    at.file_uploader(key="glucose.upload").set_value(
+        ("hr.csv", b"time,heart_rate\n2024-01-01 00:00,60\n", "text/csv")
+    ).run()
+    assert not at.exception
+    assert any("no glucose column" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_short_upload_shows_what_it_can() -> None:
+    rows = "".join(
+        f"2024-03-01 {h:02d}:{m:02d},{120 + (h * 12 + m // 5) % 30}\n" for h in range(8) for m in range(0, 60, 5)
+    )
+    at = _page()
+    at.file_uploader(key="glucose.upload").set_value(("short.csv", f"time,glucose\n{rows}".encode(), "text/csv")).run()
+    assert not at.exception
+    assert any("need at least 24 h" in w.value for w in at.warning)
+    assert "In 30 min (mg/dL)" in _metrics(at)  # 8 hours are enough for a forecast
