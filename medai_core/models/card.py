@@ -7,6 +7,7 @@ data beside simple baselines, how well calibrated it is, where it fails, and the
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -182,8 +183,20 @@ def read_card(model_dir: Path) -> ModelCard:
     return card
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None, so the file is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_card(card: ModelCard, model_dir: Path) -> Path:
-    """Write ``card`` as ``model_dir/model_card.json`` (sorted keys, two-space indent) and return the path."""
+    """Write ``card`` as ``model_dir/model_card.json`` (strict JSON: NaN becomes null) and return the path."""
     path = Path(model_dir) / CARD_FILENAME
-    path.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(_finite(card.to_dict()), indent=2, sort_keys=True, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
     return path

@@ -89,3 +89,15 @@ def test_card_file_problems(tmp_path: Path) -> None:
 def test_card_round_trips_through_json() -> None:
     card = ModelCard.from_dict(tiny_card_dict())
     assert ModelCard.from_dict(json.loads(json.dumps(card.to_dict()))) == card
+
+
+def test_written_cards_are_strict_json(tmp_path: Path) -> None:
+    from medai_core.models import write_card
+
+    folder = tmp_path / "tiny_test"
+    folder.mkdir()
+    card = ModelCard.from_dict({**tiny_card_dict(), "metrics": {"baseline": {"coverage_80": float("nan")}}})
+    write_card(card, folder)
+    text = (folder / "model_card.json").read_text(encoding="utf-8")
+    assert "NaN" not in text
+    assert read_card(folder).metrics == {"baseline": {"coverage_80": None}}
