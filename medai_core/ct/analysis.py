@@ -1,0 +1,316 @@
+"""Analyse one nodule: locate, prepare, predict with an interval, explain, check the explanation, put in context.
+
+``analyse_nodule`` is what the page, the CLI and the benchmark call. It returns a frozen, picklable
+:class:`NoduleAnalysis` (arrays, floats, strings), so Streamlit can cache it and plot builders can draw it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from medai_core.ct.features import FEATURE_NAMES, largest_slice_index, nodule_features
+from medai_core.ct.io import CTStudy
+from medai_core.ct.lungrads import LungRads, lung_rads_size_category
+from medai_core.ct.prepare import (
+    DEFAULT_THRESHOLD_HU,
+    Seed,
+    fit_crop,
+    hu_to_training_scale,
+    segment_nodule,
+    training_crop,
+)
+from medai_core.ct.scoring import Stacker, scored_slices, slice_batch
+from medai_core.errors import ImageInputError
+from medai_core.explain.faithfulness import DeletionCurve, deletion_curve
+
+if TYPE_CHECKING:
+    from medai_core.explain import GradCam, Target
+    from medai_core.models import LoadedModel
+
+__all__ = [
+    "GRAD_CAM_HEAD",
+    "GRAD_CAM_LAYER",
+    "NoduleAnalysis",
+    "PreparedNodule",
+    "analyse_nodule",
+    "make_ensemble_grad_cam",
+    "prepare_nodule",
+    "risk_band",
+]
+
+GRAD_CAM_LAYER = "ensemble_conv"  # the members' last convolutions, concatenated
+GRAD_CAM_HEAD = "ensemble_mean"  # one Dense unit: the mean of the members' logits
+DELETION_STEPS = 8
+DELETION_RANDOM_ORDERS = 2
+
+
+@dataclass(frozen=True)
+class PreparedNodule:
+    """The model-ready crop and the measurements of one nodule.
+
+    Attributes:
+        crop_u8: uint8 (D, 64, 64) masked crop on the training scale.
+        long_axis_mm: longest diameter (mm), None where the pixel size is unknown.
+        short_axis_mm: perpendicular diameter (mm), None where unknown.
+        volume_mm3: volume (mm^3), None where unknown (single slices, no spacing).
+        seed: the seed used (None for an uploaded masked crop).
+        mask_slice: bool (H, W) outline of the segmentation on ``mask_slice_index`` of the study (None for crops).
+        mask_slice_index: study slice shown with the outline.
+        notes: warnings about the segmentation.
+    """
+
+    crop_u8: NDArray[np.uint8]
+    long_axis_mm: float | None
+    short_axis_mm: float | None
+    volume_mm3: float | None
+    seed: Seed | None
+    mask_slice: NDArray[np.bool_] | None
+    mask_slice_index: int
+    notes: tuple[str, ...]
+
+    @property
+    def mean_diameter_mm(self) -> float | None:
+        """Mean of long and short axis (mm), the Lung-RADS size measure."""
+        if self.long_axis_mm is None or self.short_axis_mm is None:
+            return None
+        return (self.long_axis_mm + self.short_axis_mm) / 2.0
+
+
+def prepare_nodule(study: CTStudy, seed: Seed | None, *, threshold_hu: float = DEFAULT_THRESHOLD_HU) -> PreparedNodule:
+    """Segment (from ``seed``) or take the uploaded masked crop, measure, and map to the training crop.
+
+    Raises:
+        ImageInputError: a whole image without a seed, a seed outside the image or on air, or a region that
+            cannot be a nodule.
+    """
+    if seed is None:
+        if not study.is_masked_crop:
+            raise ImageInputError(
+                f"this {study.source_format} is a whole slice or series of {study.shape[2]} x {study.shape[1]} pixels: "
+                "give the nodule's centre (click it on the page, or --center X,Y[,SLICE] on the command line)."
+            )
+        crop = fit_crop(hu_to_training_scale(study.hu))
+        return PreparedNodule(crop, None, None, None, None, None, largest_slice_index(crop), ())
+    segmentation = segment_nodule(
+        study.hu, seed, spacing_mm=study.spacing_mm, slice_spacing_mm=study.slice_spacing_mm, threshold_hu=threshold_hu
+    )
+    crop = training_crop(study.hu, segmentation.mask, study.spacing_mm)
+    notes = []
+    if segmentation.touches_limit:
+        notes.append(
+            "the segmented region reaches the search limit around the seed: it may include a vessel or the chest "
+            "wall; check the outline"
+        )
+    known = segmentation.spacing_known
+    if not known:
+        notes.append("pixel size unknown: no diameter in mm, no volume, no Lung-RADS size category")
+    index = segmentation.largest_slice
+    return PreparedNodule(
+        crop_u8=crop,
+        long_axis_mm=segmentation.long_axis_mm if known else None,
+        short_axis_mm=segmentation.short_axis_mm if known else None,
+        volume_mm3=segmentation.volume_mm3 if known else None,
+        seed=seed,
+        mask_slice=segmentation.mask[index],
+        mask_slice_index=index,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class NoduleAnalysis:
+    """Everything the page, the report and the CLI show about one nodule.
+
+    Attributes:
+        probability: calibrated malignancy probability in [0, 1].
+        low: lowest calibrated member probability (interval low end).
+        high: highest calibrated member probability (interval high end).
+        risk_band: ``"low"``, ``"intermediate"`` or ``"high"`` (thresholds chosen on validation).
+        thresholds: (low, high) risk-band cut-offs.
+        member_probabilities: calibrated probability of each ensemble member.
+        scored_slices: crop slices averaged into the nodule score.
+        crop_u8: uint8 (D, 64, 64) the model's input crop.
+        grad_cam: float32 (D, 64, 64) Grad-CAM heatmaps in [0, 1], one per crop slice (zeros where not computed).
+        grad_cam_target: ``"malignant"`` or ``"benign"``: the class whose evidence the map shows.
+        deletion: the faithfulness check on the largest slice (None unless ``explain="all"``).
+        explained_slice: crop slice used for the deletion check (largest cross-section).
+        long_axis_mm: longest diameter, None where unknown.
+        short_axis_mm: perpendicular diameter, None where unknown.
+        mean_diameter_mm: Lung-RADS mean diameter, None where unknown.
+        volume_mm3: volume, None where unknown.
+        lung_rads: size-based guideline category (not the model).
+        features: the project's features of the crop.
+        reference: validation score histograms ``{"edges", "benign", "malignant", "source"}``.
+        seed: the seed used, or None for a masked crop.
+        mask_slice: bool (H, W) segmentation on ``mask_slice_index`` of the study, or None.
+        mask_slice_index: study slice the outline belongs to.
+        notes: reader and segmentation notes (assumptions, warnings).
+        source_format: the input's format.
+        metadata: de-identified header fields.
+        model_id: the model's id.
+        model_version: the model's version.
+        weights_sha256: sha256 of the weights used.
+    """
+
+    probability: float
+    low: float
+    high: float
+    risk_band: str
+    thresholds: tuple[float, float]
+    member_probabilities: tuple[float, ...]
+    scored_slices: tuple[int, ...]
+    crop_u8: NDArray[np.uint8]
+    grad_cam: NDArray[np.float32]
+    grad_cam_target: str
+    deletion: DeletionCurve | None
+    explained_slice: int
+    long_axis_mm: float | None
+    short_axis_mm: float | None
+    mean_diameter_mm: float | None
+    volume_mm3: float | None
+    lung_rads: LungRads
+    features: Mapping[str, float]
+    reference: Mapping[str, Any]
+    seed: Seed | None
+    mask_slice: NDArray[np.bool_] | None
+    mask_slice_index: int
+    notes: tuple[str, ...]
+    source_format: str
+    metadata: Mapping[str, str]
+    model_id: str
+    model_version: str
+    weights_sha256: str
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready core of the result (the CLI's per-input keys, without ``input``)."""
+        return {
+            "probability": round(self.probability, 4),
+            "interval": [round(self.low, 4), round(self.high, 4)],
+            "risk_band": self.risk_band,
+            "diameter_mm": None if self.long_axis_mm is None else round(self.long_axis_mm, 1),
+            "mean_diameter_mm": None if self.mean_diameter_mm is None else round(self.mean_diameter_mm, 1),
+            "volume_mm3": None if self.volume_mm3 is None else round(self.volume_mm3, 1),
+            "lung_rads_size_category": self.lung_rads.category,
+            "model_id": self.model_id,
+            "model_version": self.model_version,
+            "weights_sha256": self.weights_sha256,
+        }
+
+
+def risk_band(probability: float, thresholds: tuple[float, float]) -> str:
+    """``"low"`` below ``thresholds[0]``, ``"high"`` at or above ``thresholds[1]``, ``"intermediate"`` between."""
+    if probability < thresholds[0]:
+        return "low"
+    return "high" if probability >= thresholds[1] else "intermediate"
+
+
+def make_ensemble_grad_cam(model: LoadedModel) -> GradCam:
+    """Grad-CAM of the ensemble-mean logit over all members' last convolutions (one gradient pass per slice)."""
+    from medai_core.explain import make_grad_cam
+
+    return make_grad_cam(model.keras_model, layer_name=GRAD_CAM_LAYER, head_name=GRAD_CAM_HEAD)
+
+
+def _member_logits(model: LoadedModel, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+    out = model.predict(batch)
+    logits = np.asarray(out[0] if isinstance(out, list) else out, dtype=np.float32)
+    return logits[:, 1:]  # column 0 is the ensemble mean; the members follow
+
+
+def analyse_nodule(
+    model: LoadedModel,
+    grad_cam: GradCam | None,
+    study: CTStudy,
+    seed: Seed | None = None,
+    *,
+    threshold_hu: float = DEFAULT_THRESHOLD_HU,
+    explain: Literal["all", "key", "none"] = "all",
+) -> NoduleAnalysis:
+    """Analyse one nodule of ``study``.
+
+    Args:
+        model: the loaded ``ct_nodule`` model.
+        grad_cam: its ensemble Grad-CAM (:func:`make_ensemble_grad_cam`); None with ``explain=False``.
+        study: the input as read by :func:`medai_core.ct.io.read_ct`.
+        seed: a point inside the nodule; None only for masked crops.
+        threshold_hu: region-growing threshold.
+        explain: ``"all"``: Grad-CAM on every crop slice and the deletion curve (the page); ``"key"``: Grad-CAM
+            on the slice of largest cross-section only; ``"none"``: no explanation (the CLI).
+
+    Raises:
+        ImageInputError: see :func:`prepare_nodule`.
+    """
+    prepared = prepare_nodule(study, seed, threshold_hu=threshold_hu)
+    card = model.card
+    stacker = Stacker.from_artifact(card.artifacts["stacker"])
+    crop = prepared.crop_u8
+    depth = crop.shape[0]
+    scored = scored_slices(crop)
+    batch = slice_batch(crop, range(depth))
+    features = nodule_features(crop)[None]
+    nodule_logits = _member_logits(model, batch[scored]).mean(axis=0, keepdims=True)  # one call, (1, M)
+    p, low, high = stacker.with_interval(nodule_logits, features)
+    members = [float(stacker.probability(nodule_logits[:, m], features)[0]) for m in range(nodule_logits.shape[1])]
+    thresholds = (float(card.artifacts["risk_thresholds"]["low"]), float(card.artifacts["risk_thresholds"]["high"]))
+    probability = float(p[0])
+    malignant = probability >= 0.5
+    explained = largest_slice_index(crop)
+    cams = np.zeros((depth, *crop.shape[1:]), dtype=np.float32)
+    deletion = None
+    if explain != "none":
+        if grad_cam is None:
+            raise ValueError("explanations need the model's Grad-CAM explainer")
+        target: Target = "positive" if malignant else "negative"
+        for d in range(depth) if explain == "all" else (explained,):
+            cams[d] = grad_cam(batch[d], target=target)
+
+    if explain == "all":
+
+        def explained_score(images: NDArray[np.float32]) -> NDArray[np.float64]:
+            mean_logit = _member_logits(model, images).mean(axis=1)
+            scores = stacker.probability(mean_logit, np.repeat(features, len(images), axis=0))
+            return scores if malignant else 1.0 - scores
+
+        deletion = deletion_curve(
+            explained_score,
+            batch[explained],
+            cams[explained],
+            candidates=crop[explained] > 0,
+            steps=DELETION_STEPS,
+            random_orders=DELETION_RANDOM_ORDERS,
+        )
+    return NoduleAnalysis(
+        probability=probability,
+        low=float(low[0]),
+        high=float(high[0]),
+        risk_band=risk_band(probability, thresholds),
+        thresholds=thresholds,
+        member_probabilities=tuple(members),
+        scored_slices=tuple(scored),
+        crop_u8=crop,
+        grad_cam=cams,
+        grad_cam_target="malignant" if malignant else "benign",
+        deletion=deletion,
+        explained_slice=explained,
+        long_axis_mm=prepared.long_axis_mm,
+        short_axis_mm=prepared.short_axis_mm,
+        mean_diameter_mm=prepared.mean_diameter_mm,
+        volume_mm3=prepared.volume_mm3,
+        lung_rads=lung_rads_size_category(prepared.mean_diameter_mm),
+        features={name: float(v) for name, v in zip(FEATURE_NAMES, features[0], strict=True)},
+        reference=dict(card.artifacts["reference_histograms"]),
+        seed=prepared.seed,
+        mask_slice=prepared.mask_slice,
+        mask_slice_index=prepared.mask_slice_index,
+        notes=(*study.notes, *prepared.notes),
+        source_format=study.source_format,
+        metadata=dict(study.metadata),
+        model_id=card.id,
+        model_version=card.version,
+        weights_sha256=card.weights_sha256,
+    )

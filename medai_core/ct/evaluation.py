@@ -1,0 +1,106 @@
+"""Binary classification metrics used by the CT card and ``evaluate ct``: AUC, sensitivity at fixed specificity,
+expected calibration error (Naeini et al., AAAI 2015; equal-width bins) and the reliability table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "ECE_BINS",
+    "binary_metrics",
+    "grouped_bootstrap_auc_ci",
+    "expected_calibration_error",
+    "reliability_table",
+    "sensitivity_at_specificity",
+]
+
+ECE_BINS = 10
+
+
+def sensitivity_at_specificity(labels: NDArray[Any], scores: NDArray[Any], specificity: float = 0.9) -> float:
+    """Highest sensitivity over thresholds whose specificity is at least ``specificity`` (from the ROC curve)."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(labels, scores)
+    allowed = fpr <= 1.0 - specificity + 1e-12
+    return float(tpr[allowed].max()) if allowed.any() else 0.0
+
+
+def reliability_table(labels: NDArray[Any], probabilities: NDArray[Any], bins: int = ECE_BINS) -> list[dict[str, Any]]:
+    """Equal-width probability bins: ``{"bin": "0.0-0.1", "n", "mean_predicted", "observed_rate"}`` (non-empty bins)."""
+    labels = np.asarray(labels, dtype=np.float64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(probabilities, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = index == b
+        if inside.any():
+            rows.append(
+                {
+                    "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                    "n": int(inside.sum()),
+                    "mean_predicted": round(float(probabilities[inside].mean()), 4),
+                    "observed_rate": round(float(labels[inside].mean()), 4),
+                }
+            )
+    return rows
+
+
+def expected_calibration_error(labels: NDArray[Any], probabilities: NDArray[Any], bins: int = ECE_BINS) -> float:
+    """ECE: the count-weighted mean |observed rate - mean predicted| over equal-width bins."""
+    rows = reliability_table(labels, probabilities, bins)
+    total = sum(r["n"] for r in rows)
+    return float(sum(r["n"] * abs(r["observed_rate"] - r["mean_predicted"]) for r in rows) / max(total, 1))
+
+
+def grouped_bootstrap_auc_ci(
+    labels: NDArray[Any],
+    scores: NDArray[Any],
+    groups: NDArray[Any],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95% percentile interval of the AUC, resampling whole groups (exams) with replacement.
+
+    Resamples holding one class only are skipped. Nodules of one exam are correlated, so resampling exams rather
+    than nodules keeps the interval honest.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labels, scores, groups = np.asarray(labels), np.asarray(scores), np.asarray(groups)
+    unique = np.unique(groups)
+    members = [np.flatnonzero(groups == g) for g in unique]
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(resamples):
+        pick = np.concatenate([members[i] for i in rng.integers(len(unique), size=len(unique))])
+        if len(np.unique(labels[pick])) == 2:
+            aucs.append(roc_auc_score(labels[pick], scores[pick]))
+    low, high = np.percentile(aucs, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def binary_metrics(labels: NDArray[Any], probabilities: NDArray[Any]) -> dict[str, float]:
+    """``n``, ``auc``, ``sensitivity_at_90_specificity``, ``ece``, ``brier`` of probabilities against 0/1 labels.
+
+    Raises:
+        ValueError: fewer than one example of each class (AUC is undefined).
+    """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if len(np.unique(labels)) < 2:
+        raise ValueError("AUC needs at least one benign and one malignant nodule")
+    return {
+        "n": int(labels.size),
+        "auc": round(float(roc_auc_score(labels, probabilities)), 4),
+        "sensitivity_at_90_specificity": round(sensitivity_at_specificity(labels, probabilities, 0.9), 4),
+        "ece": round(expected_calibration_error(labels, probabilities), 4),
+        "brier": round(float(brier_score_loss(labels, probabilities)), 4),
+    }

@@ -1,0 +1,598 @@
+"""Readers for CT inputs: images (PNG/JPEG/TIFF), a folder of slice images, DICOM files and zipped DICOM series.
+
+Every reader returns a :class:`CTStudy`: the image in Hounsfield units, its spacing where known, and a
+*de-identified* metadata dict. DICOM headers are de-identified (a subset of the DICOM PS3.15 Annex E basic
+application level confidentiality profile) before any field is copied out, so nothing identifying reaches the page,
+the report, the audit log or a log line. Uploads stay in memory.
+
+Plain images carry no Hounsfield units; they are taken to be in the training crops' lung window (width 1500 HU,
+level -600 HU, mapped to 0..255) and mapped back to HU with the inverse of that window.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from medai_core.config import get_settings
+from medai_core.ct.prepare import LUNG_WINDOW
+from medai_core.errors import ImageInputError, UploadTooLargeError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+__all__ = [
+    "ACCEPTED",
+    "CTStudy",
+    "MIN_IMAGE_SIDE",
+    "deidentify",
+    "read_ct",
+    "read_ct_path",
+    "read_dicom",
+    "read_dicom_zip",
+    "read_slice_folder",
+    "study_from_u8",
+]
+
+ACCEPTED = (
+    "Accepted: a PNG, JPEG or TIFF image (a nodule crop or a whole slice in a lung window), a DICOM CT file "
+    "(single or multi-frame), or a zip of one DICOM CT series."
+)
+MIN_IMAGE_SIDE = 16  # pixels: below this an image cannot hold a nodule and its margin
+_CT_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2"}
+_NUMBERED = re.compile(r"^(\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE)
+
+# PS3.15 Annex E basic profile, the attributes a CT file commonly carries. Z/D: emptied; X: removed;
+# U (UIDs): replaced by a UID derived one-way from the original, so a series stays a series.
+_EMPTY = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "ContentDate",
+    "ReferringPhysicianName",
+)
+_REMOVE = (
+    "AcquisitionDate",
+    "AcquisitionDateTime",
+    "AcquisitionTime",
+    "AdditionalPatientHistory",
+    "ContentTime",
+    "DeviceSerialNumber",
+    "EthnicGroup",
+    "ImageComments",
+    "InstanceCreationDate",
+    "InstanceCreationTime",
+    "InstitutionAddress",
+    "InstitutionName",
+    "InstitutionalDepartmentName",
+    "IssuerOfPatientID",
+    "MilitaryRank",
+    "NameOfPhysiciansReadingStudy",
+    "OperatorsName",
+    "OtherPatientIDs",
+    "OtherPatientIDsSequence",
+    "OtherPatientNames",
+    "PatientAddress",
+    "PatientAge",
+    "PatientBirthTime",
+    "PatientComments",
+    "PatientSize",
+    "PatientTelephoneNumbers",
+    "PatientWeight",
+    "PerformedProcedureStepDescription",
+    "PerformedProcedureStepID",
+    "PerformedProcedureStepStartDate",
+    "PerformedProcedureStepStartTime",
+    "PerformingPhysicianName",
+    "PhysiciansOfRecord",
+    "ProtocolName",
+    "ReferencedPatientSequence",
+    "ReferencedStudySequence",
+    "RequestAttributesSequence",
+    "RequestingPhysician",
+    "SeriesDate",
+    "SeriesDescription",
+    "SeriesTime",
+    "StationName",
+    "StudyDescription",
+)
+_REPLACE_UID = (
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+    "MediaStorageSOPInstanceUID",
+)
+_SHOWN = (
+    "Modality",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "BodyPartExamined",
+    "KVP",
+    "ConvolutionKernel",
+    "SliceThickness",
+    "PixelSpacing",
+    "Rows",
+    "Columns",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+)
+DEIDENTIFICATION_METHOD = "PS3.15 basic profile subset (MedAI Dashboard)"
+
+
+@dataclass(frozen=True)
+class CTStudy:
+    """One CT input, ready for windowing and segmentation.
+
+    Attributes:
+        hu: float32 (D, H, W) in Hounsfield units, slices in patient order (inferior to superior for series).
+        spacing_mm: (row, column) pixel spacing in mm, or None where the input does not say (plain images).
+        slice_spacing_mm: distance between slice centres in mm, or None (single slices, plain images).
+        source_format: e.g. ``"PNG"``, ``"DICOM"``, ``"DICOM multi-frame"``, ``"DICOM series (zip)"``.
+        is_masked_crop: True when the input already is a masked nodule crop (0 outside the nodule), as in the
+            training data; such inputs need no seed point.
+        metadata: de-identified, display-safe header fields (strings).
+        notes: what the reader assumed or changed, for the page and the report.
+    """
+
+    hu: NDArray[np.float32]
+    spacing_mm: tuple[float, float] | None
+    slice_spacing_mm: float | None
+    source_format: str
+    is_masked_crop: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(D, H, W)."""
+        d, h, w = self.hu.shape
+        return int(d), int(h), int(w)
+
+
+def _u8_to_hu(u8: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """Inverse of the lung window 1500/-600 that maps HU to 0..255."""
+    return (u8.astype(np.float32) / 255.0 * LUNG_WINDOW.width_hu + LUNG_WINDOW.low_hu).astype(np.float32)
+
+
+def _looks_like_masked_crop(volume_u8: NDArray[np.uint8]) -> bool:
+    """A masked crop: small, at least half exactly 0, and its non-zero pixels form one blob away from the border."""
+    from scipy import ndimage
+
+    if max(volume_u8.shape[1:]) > 128:
+        return False
+    if (volume_u8 == 0).mean() < 0.5 or not (volume_u8 > 0).any():
+        return False
+    labels, count = ndimage.label(volume_u8 > 0)
+    return bool(count >= 1 and np.bincount(labels.ravel())[1:].max() >= 0.6 * (volume_u8 > 0).sum())
+
+
+def study_from_u8(volume_u8: NDArray[np.uint8], source_format: str, notes: Sequence[str] = ()) -> CTStudy:
+    """A study from lung-window grey values (D, H, W) (plain images, slice folders, synthetic phantoms).
+
+    Raises:
+        ImageInputError: the image is smaller than :data:`MIN_IMAGE_SIDE` on a side.
+    """
+    volume_u8 = np.asarray(volume_u8, dtype=np.uint8)
+    if volume_u8.ndim == 2:
+        volume_u8 = volume_u8[None]
+    _check_size(volume_u8.shape[1:], source_format)
+    crop = _looks_like_masked_crop(volume_u8)
+    assumed = "grey values taken as the lung window W1500/L-600 (0..255); pixel size unknown"
+    return CTStudy(
+        hu=_u8_to_hu(volume_u8),
+        spacing_mm=None,
+        slice_spacing_mm=None,
+        source_format=source_format,
+        is_masked_crop=crop,
+        metadata={"Format": source_format, "Slices": str(volume_u8.shape[0])},
+        notes=(assumed, *(["masked nodule crop: used as is, no seed needed"] if crop else []), *notes),
+    )
+
+
+def _check_size(shape: Sequence[int], what: str) -> None:
+    if min(shape) < MIN_IMAGE_SIDE:
+        raise ImageInputError(
+            f"the {what} image is {shape[1]} x {shape[0]} pixels, too small to hold a nodule and its margin "
+            f"(at least {MIN_IMAGE_SIDE} x {MIN_IMAGE_SIDE} needed). Upload the whole slice or a larger crop."
+        )
+
+
+def _decode_gray(data: bytes, name: str) -> NDArray[np.uint8]:
+    """All frames of an image file as uint8 grey (D, H, W)."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            frames = []
+            for frame in ImageSequence.Iterator(image):
+                frame.load()
+                if frame.mode in ("I;16", "I;16B", "I", "F"):
+                    raise ImageInputError(
+                        f"{name} is a 16-bit or float image; its values have no known Hounsfield scale. Upload the "
+                        "DICOM file instead, or an 8-bit image in a lung window."
+                    )
+                frames.append(np.asarray(frame.convert("L"), dtype=np.uint8))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ImageInputError):
+            raise
+        raise ImageInputError(f"{name} is not a readable image ({exc}). {ACCEPTED}") from None
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1:
+        raise ImageInputError(f"the frames of {name} differ in size ({sorted(shapes)}); they must match")
+    return np.stack(frames)
+
+
+def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
+    """Read a folder of consecutive slice images ``<k>.png`` of one nodule (the LIDC crop layout).
+
+    Args:
+        folder: holds ``1.png, 2.png, ...`` (PNG, JPEG or TIFF), numbered in slice order.
+
+    Returns:
+        uint8 (D, H, W) in slice order.
+
+    Raises:
+        ImageInputError: no numbered images, or slices of different sizes.
+    """
+    folder = Path(folder)
+    numbered = [(int(m[1]), p) for p in folder.iterdir() if (m := _NUMBERED.match(p.name))] if folder.is_dir() else []
+    if not numbered:
+        raise ImageInputError(
+            f"folder {folder.name!r} holds no numbered slice images (1.png, 2.png, ...). "
+            "Give a folder of consecutive slices of one nodule, or a single image or DICOM file."
+        )
+    slices = [_decode_gray(p.read_bytes(), p.name)[0] for _, p in sorted(numbered)]
+    shapes = {s.shape for s in slices}
+    if len(shapes) != 1:
+        raise ImageInputError(f"the slices in {folder.name!r} differ in size ({sorted(shapes)}); they must match")
+    return np.stack(slices)
+
+
+def deidentify(ds: Dataset) -> Dataset:
+    """A de-identified copy of ``ds`` (PS3.15 basic profile subset; private tags removed).
+
+    Names, IDs, birth date, sex, accession number and dates are emptied; institution, physicians, operators,
+    descriptions, times and device serial numbers removed; UIDs replaced one-way (a hash of the original).
+    """
+    import copy
+
+    from pydicom.uid import generate_uid
+
+    clean = copy.deepcopy(ds)
+    clean.remove_private_tags()
+    for keyword in _EMPTY:
+        if keyword in clean:
+            setattr(clean, keyword, "")
+    for keyword in _REMOVE:
+        if keyword in clean:
+            delattr(clean, keyword)
+    for keyword in _REPLACE_UID:
+        if keyword in clean:
+            setattr(clean, keyword, generate_uid(entropy_srcs=[str(getattr(clean, keyword))]))
+    meta = getattr(clean, "file_meta", None)
+    if meta is not None and "MediaStorageSOPInstanceUID" in meta:
+        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(meta.MediaStorageSOPInstanceUID)])
+    clean.PatientIdentityRemoved = "YES"
+    clean.DeidentificationMethod = DEIDENTIFICATION_METHOD
+    return clean
+
+
+def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, str]:
+    """Display-safe fields of an already de-identified dataset."""
+    out = {"Format": source_format, "Slices": str(slices)}
+    for keyword in _SHOWN:
+        if keyword in ds and ds.get(keyword) not in (None, ""):
+            value = ds.get(keyword)
+            out[keyword] = "\\".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+            if hasattr(value, "__iter__") and not isinstance(value, str) and keyword == "PixelSpacing":
+                out[keyword] = " x ".join(f"{float(v):g}" for v in value)
+    return out
+
+
+def _parse_dicom(data: bytes, name: str) -> Dataset:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=False)
+    except InvalidDicomError:
+        raise ImageInputError(f"{name} is not a DICOM file. {ACCEPTED}") from None
+    except Exception as exc:  # pydicom raises many types on truncated or corrupt files
+        raise ImageInputError(
+            f"{name} is a truncated or corrupt DICOM file ({type(exc).__name__}). Export it again from the PACS."
+        ) from None
+    modality = str(ds.get("Modality", "")).upper()
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if not modality and not sop_class:
+        raise ImageInputError(
+            f"{name} is a truncated or corrupt DICOM file (its header ends before the modality and SOP class). "
+            "Export it again from the PACS."
+        )
+    if modality != "CT" and not (not modality and sop_class in _CT_SOP_CLASSES):
+        what = f"DICOM {modality} file" if modality else "DICOM object of unknown modality"
+        raise ImageInputError(
+            f"{name} is a {what}, not CT. This tool reads chest CT only (Modality CT); segmentations (SEG), MR and "
+            "other modalities are not supported."
+        )
+    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        raise ImageInputError(f"{name} is a DICOM CT header with no pixel data; upload the image slices themselves.")
+    return ds
+
+
+def _rescale(ds: Dataset) -> tuple[float, float]:
+    """(slope, intercept) from the top level or the shared functional groups of an enhanced CT."""
+    if "RescaleSlope" in ds or "RescaleIntercept" in ds:
+        return float(ds.get("RescaleSlope", 1.0)), float(ds.get("RescaleIntercept", 0.0))
+    try:
+        item = ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0]
+        return float(item.RescaleSlope), float(item.RescaleIntercept)
+    except (AttributeError, IndexError, KeyError):
+        return 1.0, 0.0
+
+
+def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    spacing = ds.get("PixelSpacing")
+    if spacing is None:
+        try:
+            spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
+        except (AttributeError, IndexError, KeyError):
+            return None
+    values = (float(spacing[0]), float(spacing[1]))
+    return values if all(v > 0 for v in values) else None
+
+
+def _pixels_hu(ds: Dataset, name: str) -> NDArray[np.float32]:
+    try:
+        pixels = ds.pixel_array
+    except Exception as exc:  # missing codec, truncated pixel data, bad transfer syntax
+        raise ImageInputError(
+            f"the pixel data of {name} cannot be decoded ({type(exc).__name__}: {exc}). The file may be truncated, "
+            "or compressed with a codec that is not installed; export it uncompressed."
+        ) from None
+    slope, intercept = _rescale(ds)
+    hu = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames == 1 and hu.ndim == 2:
+        hu = hu[None]
+    if hu.ndim != 3:
+        raise ImageInputError(f"{name} holds pixel data of shape {pixels.shape}; expected grey slices (colour found?)")
+    return hu
+
+
+def _frame_positions(ds: Dataset) -> list[float] | None:
+    """Per-frame position along the slice normal for an enhanced multi-frame CT, or None."""
+    try:
+        groups = ds.PerFrameFunctionalGroupsSequence
+        positions = [np.array(g.PlanePositionSequence[0].ImagePositionPatient, dtype=float) for g in groups]
+    except (AttributeError, IndexError, KeyError):
+        return None
+    normal = _slice_normal(ds)
+    return [float(p @ normal) for p in positions]
+
+
+def _slice_normal(ds: Dataset) -> NDArray[np.float64]:
+    orientation = ds.get("ImageOrientationPatient")
+    if orientation is None:
+        try:
+            orientation = ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient
+        except (AttributeError, IndexError, KeyError):
+            return np.array([0.0, 0.0, 1.0])
+    row, col = np.array(orientation[:3], dtype=float), np.array(orientation[3:6], dtype=float)
+    return np.cross(row, col)
+
+
+def _check_spacing(positions: Sequence[float], what: str) -> float | None:
+    """Median slice spacing after checking for duplicates and gaps (positions sorted ascending)."""
+    if len(positions) < 2:
+        return None
+    steps = np.diff(np.asarray(positions, dtype=float))
+    duplicates = np.flatnonzero(steps < 1e-3)
+    if duplicates.size:
+        at = positions[int(duplicates[0])]
+        raise ImageInputError(
+            f"{what} holds {duplicates.size} duplicate slice(s) (two images at the same position, e.g. "
+            f"{at:.1f} mm). Export each slice once, from one series."
+        )
+    spacing = float(np.median(steps))
+    gaps = np.flatnonzero(steps > 1.5 * spacing)
+    if gaps.size:
+        first = int(gaps[0])
+        raise ImageInputError(
+            f"{what} has {gaps.size} gap(s) between slices (e.g. {steps[first]:.1f} mm between positions "
+            f"{positions[first]:.1f} and {positions[first + 1]:.1f} mm, where slices are {spacing:.1f} mm apart): "
+            "slices are missing. Export the complete series."
+        )
+    return spacing
+
+
+def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
+    """Read one DICOM CT file: a single slice or an (enhanced) multi-frame volume.
+
+    Raises:
+        ImageInputError: not DICOM, truncated or corrupt, not CT, no pixel data, or too small.
+    """
+    ds = _parse_dicom(data, name)
+    hu = _pixels_hu(ds, name)
+    _check_size(hu.shape[1:], "DICOM")
+    slice_spacing: float | None = None
+    fmt = "DICOM"
+    if hu.shape[0] > 1:
+        fmt = "DICOM multi-frame"
+        positions = _frame_positions(ds)
+        if positions is not None and len(positions) == hu.shape[0]:
+            order = np.argsort(positions)
+            hu = hu[order]
+            slice_spacing = _check_spacing([positions[i] for i in order], name)
+        else:
+            value = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness")
+            slice_spacing = float(value) if value else None
+    clean = deidentify(ds)
+    return CTStudy(
+        hu=hu,
+        spacing_mm=_pixel_spacing(ds),
+        slice_spacing_mm=slice_spacing,
+        source_format=fmt,
+        metadata=_shown_metadata(clean, fmt, hu.shape[0]),
+        notes=("header de-identified (DICOM PS3.15 basic profile subset) before display",),
+    )
+
+
+def _safe_member_name(name: str) -> bool:
+    path = PurePosixPath(name.replace("\\", "/"))
+    return not (path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name))
+
+
+def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | None = None) -> CTStudy:
+    """Read a zip holding one DICOM CT series, ordered by ImagePositionPatient along the slice normal.
+
+    Args:
+        data: the zip's bytes.
+        name: how messages refer to it.
+        max_bytes: largest total uncompressed size accepted; defaults to the upload limit in settings.
+
+    Raises:
+        UploadTooLargeError: the members add up to more than ``max_bytes`` uncompressed.
+        ImageInputError: a member name escapes the archive, no DICOM inside, more than one series, duplicate or
+            missing slices, slices of different sizes, or any per-file DICOM problem.
+    """
+    limit = max_bytes if max_bytes is not None else get_settings().max_upload_bytes
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ImageInputError(f"{name} is not a readable zip archive. {ACCEPTED}") from None
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        unsafe = [i.filename for i in infos if not _safe_member_name(i.filename)]
+        if unsafe:
+            raise ImageInputError(
+                f"{name} contains unsafe file names that point outside the archive (e.g. {unsafe[0]!r}); "
+                "it was not opened. Zip the series folder itself."
+            )
+        total = sum(i.file_size for i in infos)
+        if total > limit:
+            raise UploadTooLargeError(
+                f"{name} unpacks to {total / 2**20:.0f} MiB, above the {limit / 2**20:.0f} MiB limit. "
+                "Zip only the series that holds the nodule."
+            )
+        datasets = []
+        read = 0
+        for info in infos:
+            if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
+                continue
+            with archive.open(info) as handle:
+                member = handle.read(limit - read + 1)
+            read += len(member)
+            if read > limit:  # the headers understated the sizes
+                raise UploadTooLargeError(f"{name} unpacks to more than the {limit / 2**20:.0f} MiB limit")
+            if len(member) < 132 or member[128:132] != b"DICM":
+                continue
+            datasets.append((info.filename, _parse_dicom(member, PurePosixPath(info.filename).name)))
+    if not datasets:
+        raise ImageInputError(f"{name} holds no DICOM files (none starts with the DICM preamble). {ACCEPTED}")
+    return _series_study(datasets, name)
+
+
+def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
+    series: dict[str, list[tuple[str, Dataset]]] = {}
+    for filename, ds in datasets:
+        series.setdefault(str(ds.get("SeriesInstanceUID", "unknown")), []).append((filename, ds))
+    if len(series) > 1:
+        sizes = sorted((len(v) for v in series.values()), reverse=True)
+        raise ImageInputError(
+            f"{name} mixes {len(series)} DICOM series (with {', '.join(map(str, sizes))} slices). "
+            "Zip one series only: the one in which the nodule is seen."
+        )
+    items = next(iter(series.values()))
+    first = items[0][1]
+    normal = _slice_normal(first)
+    if all("ImagePositionPatient" in ds for _, ds in items):
+        keys = [float(np.array(ds.ImagePositionPatient, dtype=float) @ normal) for _, ds in items]
+    else:
+        keys = [float(ds.get("InstanceNumber", i)) for i, (_, ds) in enumerate(items)]
+    order = np.argsort(keys)
+    slice_spacing = _check_spacing([keys[i] for i in order], name)
+    if "ImagePositionPatient" not in first:
+        slice_spacing = float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 0) or None
+    volumes = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name) for i in order]
+    shapes = {v.shape[1:] for v in volumes}
+    if len(shapes) != 1:
+        raise ImageInputError(f"the slices in {name} differ in size ({sorted(shapes)}); one series has one size")
+    hu = np.concatenate(volumes)
+    _check_size(hu.shape[1:], "DICOM")
+    fmt = "DICOM series (zip)"
+    return CTStudy(
+        hu=hu,
+        spacing_mm=_pixel_spacing(first),
+        slice_spacing_mm=slice_spacing,
+        source_format=fmt,
+        metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
+        notes=(
+            f"{hu.shape[0]} slices ordered by ImagePositionPatient",
+            "header de-identified (DICOM PS3.15 basic profile subset) before display",
+        ),
+    )
+
+
+def read_ct(data: bytes, name: str = "the upload") -> CTStudy:
+    """Read any accepted CT input from its bytes, recognised by content (not by file name).
+
+    Raises:
+        ImageInputError: the bytes are none of the accepted formats, or the content cannot be used.
+        UploadTooLargeError: a zip unpacks to more than the upload limit.
+    """
+    if not data:
+        raise ImageInputError(f"{name} is empty. {ACCEPTED}")
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        return read_dicom_zip(data, name)
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        return read_dicom(data, name)
+    fmt = _image_format(data)
+    if fmt is None:
+        raise ImageInputError(f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}")
+    return study_from_u8(_decode_gray(data, name), fmt)
+
+
+def _image_format(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    return None
+
+
+def read_ct_path(path: Path) -> CTStudy:
+    """Read a CT input from disk: a file (any accepted format) or a folder of numbered slice images.
+
+    Raises:
+        ImageInputError: the path does not exist, or its content cannot be used.
+        UploadTooLargeError: the file is above the upload limit.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return study_from_u8(read_slice_folder(path), "image folder")
+    if not path.is_file():
+        raise ImageInputError(f"{path} does not exist. Give an image, a DICOM file, a zip or a folder of slices.")
+    limit = get_settings().max_upload_bytes
+    if path.stat().st_size > limit:
+        raise UploadTooLargeError(
+            f"{path.name} is {path.stat().st_size / 2**20:.0f} MiB, above the {limit / 2**20:.0f} MiB limit"
+        )
+    return read_ct(path.read_bytes(), path.name)

@@ -1,0 +1,98 @@
+"""The CT case report (HTML/PDF/JSON through :mod:`medai_core.reports`) and the audit outputs of one analysis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medai_core.ct.analysis import NoduleAnalysis
+from medai_core.models import ModelCard
+from medai_core.reports import CaseReport, ReportSection, provenance_for
+
+__all__ = ["audit_outputs", "build_report", "report_payload"]
+
+
+def _mm(value: float | None, unit: str = "mm") -> str:
+    return "unknown (no pixel spacing)" if value is None else f"{value:.1f} {unit}"
+
+
+def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) -> CaseReport:
+    """The printable report: result, size, guideline, explanation check, input, model metrics, caveats."""
+    held_out = card.metrics.get("model", {})
+    sections = [
+        ReportSection(
+            "Model result",
+            rows=(
+                ("Malignancy probability", f"{result.probability:.2f}"),
+                ("Interval (ensemble members)", f"{result.low:.2f} - {result.high:.2f}"),
+                ("Risk band", f"{result.risk_band} (cut-offs {result.thresholds[0]:.2f} / {result.thresholds[1]:.2f})"),
+            ),
+        ),
+        ReportSection(
+            "Size and size-based guideline (not the model)",
+            rows=(
+                ("Long axis", _mm(result.long_axis_mm)),
+                ("Short axis", _mm(result.short_axis_mm)),
+                ("Mean diameter", _mm(result.mean_diameter_mm)),
+                ("Volume", _mm(result.volume_mm3, "mm^3")),
+                ("Lung-RADS (size only)", f"{result.lung_rads.category}: {result.lung_rads.meaning}"),
+                ("Rule", result.lung_rads.rule),
+                ("Guideline", result.lung_rads.source),
+            ),
+        ),
+    ]
+    if result.deletion is not None:
+        sections.append(
+            ReportSection(
+                f"Explanation check (Grad-CAM, evidence for {result.grad_cam_target})", text=result.deletion.reading
+            )
+        )
+    sections.append(
+        ReportSection(
+            "Input",
+            rows=(("Format", result.source_format), *((k, v) for k, v in result.metadata.items() if k != "Format")),
+            text="; ".join(result.notes),
+        )
+    )
+    sections.append(
+        ReportSection(
+            "Model performance on held-out exams",
+            rows=tuple((k, str(v)) for k, v in held_out.items() if isinstance(v, (int, float))),
+        )
+    )
+    return CaseReport(
+        title="CT nodule report",
+        page="ct_nodule",
+        provenance=provenance_for(card, input_bytes),
+        summary=(
+            f"Malignancy probability {result.probability:.2f} (interval {result.low:.2f}-{result.high:.2f}), "
+            f"{result.risk_band} risk band; size-based Lung-RADS {result.lung_rads.category}."
+        ),
+        sections=tuple(sections),
+        caveats=tuple(card.limitations),
+    )
+
+
+def report_payload(result: NoduleAnalysis) -> dict[str, Any]:
+    """The JSON record's payload: the CLI keys plus the explanation check and the seed."""
+    payload = result.summary()
+    payload["lung_rads"] = {"category": result.lung_rads.category, "rule": result.lung_rads.rule}
+    payload["seed"] = (
+        None if result.seed is None else {"x": result.seed.col, "y": result.seed.row, "slice": result.seed.slice_index}
+    )
+    if result.deletion is not None:
+        payload["deletion"] = {
+            "auc_salient": round(result.deletion.auc_salient, 4),
+            "auc_random": round(result.deletion.auc_random, 4),
+            "reading": result.deletion.reading,
+        }
+    return payload
+
+
+def audit_outputs(result: NoduleAnalysis) -> dict[str, Any]:
+    """What the audit row records: numbers only, nothing identifying."""
+    return {
+        "probability": round(result.probability, 4),
+        "interval": [round(result.low, 4), round(result.high, 4)],
+        "risk_band": result.risk_band,
+        "lung_rads": result.lung_rads.category,
+    }

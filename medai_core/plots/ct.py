@@ -1,0 +1,165 @@
+"""CT figure builders: values in, plotly ``go.Figure`` out, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import NDArray
+
+from medai_core.explain.faithfulness import DeletionCurve
+
+__all__ = ["CLICK_GRID_MAX", "deletion_figure", "reference_histogram_figure", "slice_figure"]
+
+_BENIGN = "#2471a3"
+_MALIGNANT = "#c0392b"
+CLICK_GRID_MAX = 64  # clickable points per side on the slice view (about 4096 points)
+
+
+def slice_figure(
+    image_u8: NDArray[np.uint8],
+    *,
+    outline: NDArray[np.bool_] | None = None,
+    seed_xy: tuple[int, int] | None = None,
+    clickable: bool = True,
+    title: str = "",
+) -> go.Figure:
+    """One windowed CT slice, with the segmentation outline and the seed, selectable to place a seed.
+
+    Args:
+        image_u8: (H, W) windowed slice, 0..255.
+        outline: (H, W) segmentation mask drawn as a contour, or None.
+        seed_xy: (x, y) pixel of the seed, drawn as a cross, or None.
+        clickable: overlay an invisible grid of points (at most ``CLICK_GRID_MAX`` per side) so that a box
+            drawn around the nodule reports the pixel coordinates of the grid points inside it.
+        title: the figure title.
+    """
+    image = np.asarray(image_u8)
+    height, width = image.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=image,
+            colorscale="gray",
+            zmin=0,
+            zmax=255,
+            showscale=False,
+            hovertemplate="x %{x}, y %{y}<extra></extra>",
+        )
+    )
+    if outline is not None and outline.any():
+        fig.add_trace(
+            go.Contour(
+                z=outline.astype(np.uint8),
+                contours={"start": 0.5, "end": 0.5, "coloring": "lines"},
+                line={"color": "#f1c40f", "width": 2},
+                showscale=False,
+                hoverinfo="skip",
+                name="segmentation",
+            )
+        )
+    if clickable:
+        step = max(1, int(np.ceil(max(height, width) / CLICK_GRID_MAX)))
+        ys, xs = np.mgrid[step // 2 : height : step, step // 2 : width : step]
+        fig.add_trace(
+            go.Scatter(
+                x=xs.ravel(),
+                y=ys.ravel(),
+                mode="markers",
+                marker={"size": max(4, 400 // CLICK_GRID_MAX), "opacity": 0.0},
+                hovertemplate="x %{x}, y %{y}<extra>click to seed</extra>",
+                name="seed grid",
+            )
+        )
+    if seed_xy is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[seed_xy[0]],
+                y=[seed_xy[1]],
+                mode="markers",
+                marker={"symbol": "cross-thin", "size": 16, "line": {"width": 2, "color": "#e74c3c"}},
+                hoverinfo="skip",
+                name="seed",
+            )
+        )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", range=[height - 0.5, -0.5], showticklabels=False)
+    fig.update_xaxes(range=[-0.5, width - 0.5], showticklabels=False)
+    fig.update_layout(
+        title=title,
+        height=520,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        showlegend=False,
+        dragmode="select",
+        clickmode="event+select",
+    )
+    return fig
+
+
+def reference_histogram_figure(reference: Mapping[str, Any], probability: float) -> go.Figure:
+    """Validation score histograms of benign and malignant nodules with this case marked ("score in context").
+
+    Args:
+        reference: ``{"edges": [K+1], "benign": [K], "malignant": [K], "source": str}``.
+        probability: this case's probability.
+    """
+    edges = np.asarray(reference["edges"], dtype=float)
+    centres = (edges[:-1] + edges[1:]) / 2
+    width = float(np.diff(edges).mean())
+    fig = go.Figure()
+    for name, colour in (("benign", _BENIGN), ("malignant", _MALIGNANT)):
+        counts = np.asarray(reference[name], dtype=float)
+        fig.add_trace(
+            go.Bar(
+                x=centres,
+                y=counts,
+                width=width,
+                name=f"{name} (n={int(counts.sum())})",
+                marker_color=colour,
+                opacity=0.6,
+                hovertemplate=f"{name}: %{{y}} nodules at %{{x:.2f}}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=probability, line_color="black", line_width=3, annotation_text="this nodule")
+    fig.update_layout(
+        barmode="overlay",
+        title="Score in context: validation nodules with known labels",
+        xaxis={"range": [0, 1], "title": "calibrated probability", "tickformat": ".0%"},
+        yaxis={"title": "nodules"},
+        height=300,
+        margin={"l": 20, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return fig
+
+
+def deletion_figure(curve: DeletionCurve, *, score_label: str = "score") -> go.Figure:
+    """The deletion curve: score as the most salient pixels are removed, against random removal."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=curve.fractions,
+            y=curve.salient,
+            mode="lines+markers",
+            name=f"most salient first (area {curve.auc_salient:.2f})",
+            line={"color": _MALIGNANT},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=curve.fractions,
+            y=curve.random,
+            mode="lines",
+            name=f"random order (area {curve.auc_random:.2f})",
+            line={"color": "grey", "dash": "dash"},
+        )
+    )
+    fig.update_layout(
+        title="Faithfulness: deletion curve",
+        xaxis={"title": "fraction of nodule pixels removed", "tickformat": ".0%"},
+        yaxis={"title": score_label, "range": [0, 1]},
+        height=280,
+        margin={"l": 20, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.35},
+    )
+    return fig
