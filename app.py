@@ -23,6 +23,10 @@ pages = {
     "Genomics": [st.Page("pages/gene_panel.py", title="Gene panel", icon=":material/genetics:", url_path="genes")],
     "About": [st.Page("pages/models.py", title="Models", icon=":material/description:", url_path="model-cards")],
 }
+# Custom url paths (not the file names): on the first script run after the server starts, Streamlit still treats a
+# folder named pages/ as a v1 multipage app and would run a page matched by file name without this frame (no banner);
+# with these paths a deep link on that first run gets Streamlit's "Page not found" notice instead, and every later
+# run, and every run that starts at the root URL, goes through this frame.
 navigation = st.navigation(pages)
 
 with st.sidebar:

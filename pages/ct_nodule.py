@@ -34,7 +34,7 @@ def _mark_seed_ready() -> None:
     st.session_state["ct._seed_ready"] = True
 
 
-st.title("🫁 CT nodule")
+st.title(":material/radiology: CT nodule")
 st.caption(
     "A second look at a lung nodule you have already found: mark its centre, the tool segments it, measures it "
     "and gives a calibrated malignancy probability with its uncertainty and the evidence the model used."

@@ -27,7 +27,7 @@ from medai_core.ui.components import (
 PAGE = "Gene panel"
 PANEL_CHOICES = ["IMPACT468", "IMPACT410", "IMPACT341", "WES", "Other panel (give its size in Mb)"]
 
-st.title("Gene panel")
+st.title(":material/genetics: Gene panel")
 st.markdown(
     "Upload a tumour's somatic calls (MAF, a VCF annotated by VEP or SnpEff, or a CSV with `gene, protein_change`). "
     "The page matches each alteration to **CIViC** and **FDA label** evidence, computes **TMB** against patients "
@@ -128,7 +128,7 @@ with c4:
     )
 
 if result.disagreement:
-    st.warning(result.disagreement, icon="⚖️")
+    st.warning(result.disagreement, icon=":material/balance:")
 else:
     st.caption(
         "Model and evidence: no disagreement found (no same-type resistance evidence against a favourable "

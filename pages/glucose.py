@@ -43,7 +43,7 @@ HYPO_LABELS = {
 }
 
 unit: str = st.session_state.get("glucose_unit", "mg/dL")
-st.title("📈 Glucose (CGM)")
+st.title(":material/monitoring: Glucose (CGM)")
 st.caption(
     "Dexcom Clarity or LibreView CSV exports, or a CSV with timestamp and glucose columns (mg/dL or mmol/L). "
     f"Values are shown in **{unit}** (change it in the sidebar)."
@@ -66,7 +66,7 @@ simulated = data is None
 try:
     with slow("Reading the file and running the forecast…"):
         if data is None:
-            st.info(f"No file uploaded: showing the demo. **{SIMULATED_LABEL}.**", icon="🧪")
+            st.info(f"No file uploaded: showing the demo. **{SIMULATED_LABEL}.**", icon=":material/science:")
             result, input_bytes = analyse_glucose_demo(MODEL_ID, card.version, DEMO_DAYS, DEMO_SEED)
         else:
             input_bytes = data

@@ -15,19 +15,19 @@ st.markdown(
 
 TOOLS = (
     (
-        "🫁 CT nodule",
+        ":material/radiology: CT nodule",
         "pages/ct_nodule.py",
         "A CT slice, DICOM file or zipped series: locate and segment the nodule, measure it in mm.",
         "Malignancy probability with an interval, Grad-CAM through the slices, size-based Lung-RADS beside it.",
     ),
     (
-        "📈 Glucose (CGM)",
+        ":material/monitoring: Glucose (CGM)",
         "pages/glucose.py",
         "A Dexcom Clarity, LibreView or generic CGM export: the Ambulatory Glucose Profile and time in ranges.",
         "30/60-minute forecast with prediction intervals, hypoglycaemia risk and the readings that drove it.",
     ),
     (
-        "🧬 Gene panel",
+        ":material/genetics: Gene panel",
         "pages/gene_panel.py",
         "A tumour panel (MAF, VCF or CSV) and tumour type: TMB and actionable alterations with CIViC/FDA evidence.",
         "Survival on immunotherapy by drug class, with attributions and a TMB-based baseline beside it.",
