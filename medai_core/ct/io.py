@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from medai_core.config import get_settings
 from medai_core.ct.prepare import LUNG_WINDOW
 from medai_core.errors import ImageInputError, UploadTooLargeError
+from medai_core.files import read_input_file
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -588,11 +589,5 @@ def read_ct_path(path: Path) -> CTStudy:
     path = Path(path)
     if path.is_dir():
         return study_from_u8(read_slice_folder(path), "image folder")
-    if not path.is_file():
-        raise ImageInputError(f"{path} does not exist. Give an image, a DICOM file, a zip or a folder of slices.")
-    limit = get_settings().max_upload_bytes
-    if path.stat().st_size > limit:
-        raise UploadTooLargeError(
-            f"{path.name} is {path.stat().st_size / 2**20:.0f} MiB, above the {limit / 2**20:.0f} MiB limit"
-        )
-    return read_ct(path.read_bytes(), path.name)
+    data = read_input_file(path, ImageInputError, "an image, a DICOM file, a zip or a folder of slices")
+    return read_ct(data, path.name)

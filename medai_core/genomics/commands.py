@@ -112,22 +112,19 @@ def result_payload(result: Any, card: Any) -> dict[str, Any]:
 def predict_genes(args: argparse.Namespace) -> int:
     """``predict genes FILE --tumour-type TYPE [--panel ...] [--sample ID] [--json]``."""
     from medai_core.cli import emit_json
-    from medai_core.config import get_settings
+    from medai_core.files import read_input_file
     from medai_core.genomics.analysis import analyse_bytes
     from medai_core.genomics.panels import resolve_panel
     from medai_core.genomics.tumours import resolve_tumour_type
     from medai_core.models import load_model
 
     path = Path(args.file)
-    if not path.is_file():
-        raise PanelInputError(f"{path} does not exist or is not a file. Give a MAF, annotated VCF or CSV panel.")
-    if path.stat().st_size > get_settings().max_upload_bytes:
-        raise PanelInputError(f"{path.name} is larger than the {get_settings().max_upload_mb} MiB limit.")
+    data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
     resolve_tumour_type(args.tumour_type)  # bad input fails before the model loads
     resolve_panel(args.panel)
     loaded = load_model(MODEL_ID)
     result = analyse_bytes(
-        path.read_bytes(),
+        data,
         path.name,
         model=loaded,
         tumour_type=args.tumour_type,

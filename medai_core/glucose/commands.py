@@ -13,8 +13,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medai_core.config import REPO_ROOT, get_settings
-from medai_core.errors import CGMInputError, UploadTooLargeError
+from medai_core.config import REPO_ROOT
+from medai_core.errors import CGMInputError
+from medai_core.files import read_input_file
 from medai_core.glucose.agp import METRIC_KEYS
 
 if TYPE_CHECKING:
@@ -85,15 +86,7 @@ def evaluation_payload(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _read_bytes(path_text: str) -> bytes:
-    path = Path(path_text)
-    if not path.is_file():
-        raise CGMInputError(f"{path_text}: no such file. Give a Dexcom Clarity, LibreView or generic CGM CSV.")
-    limit = get_settings().max_upload_bytes
-    if path.stat().st_size > limit:
-        raise UploadTooLargeError(
-            f"{path_text} is {path.stat().st_size / 2**20:.0f} MiB; the limit is {limit // 2**20} MiB."
-        )
-    return path.read_bytes()
+    return read_input_file(Path(path_text), CGMInputError, "a Dexcom Clarity, LibreView or generic CGM CSV")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

@@ -21,6 +21,7 @@ CORE_MODULES = [
     "medai_core.audit",
     "medai_core.benchmarking",
     "medai_core.serialization",
+    "medai_core.files",
 ]
 
 
