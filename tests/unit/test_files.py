@@ -17,7 +17,7 @@ def test_reads_a_file(tmp_path: Path) -> None:
 
 
 def test_missing_file_raises_the_domain_error(tmp_path: Path) -> None:
-    with pytest.raises(CGMInputError, match="no such file.*Give a CGM CSV"):
+    with pytest.raises(CGMInputError, match=r"no such file.*Give a CGM CSV"):
         read_input_file(tmp_path / "absent.csv", CGMInputError, "a CGM CSV")
     with pytest.raises(CGMInputError, match="no such file"):
         read_input_file(tmp_path, CGMInputError, "a CGM CSV")
