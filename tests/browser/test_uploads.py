@@ -1,0 +1,100 @@
+"""Real files uploaded in chromium: each page reads them and shows its result, with no exception."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, launch_browser
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+LONG = 240_000
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Any]:
+    manager, browser = launch_browser()
+    try:
+        tab = browser.new_page(viewport={"width": 1400, "height": 1100})
+        tab.goto(server, wait_until="domcontentloaded")
+        tab.get_by_text("Models run on:").first.wait_for(timeout=LONG)
+        yield tab
+    finally:
+        browser.close()
+        manager.stop()
+
+
+def _settle(tab: Any) -> None:
+    time.sleep(1.5)
+    tab.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=LONG)
+
+
+def _open(tab: Any, link: str) -> None:
+    tab.get_by_role("link", name=link).first.click()
+    _settle(tab)
+
+
+def _upload(tab: Any, path: Path) -> None:
+    tab.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    _settle(tab)
+
+
+def _finish(tab: Any, name: str) -> None:
+    assert tab.locator('[data-testid="stException"]').count() == 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_ct_png_crop(page: Any, shared_data: Path) -> None:
+    folder = sorted((shared_data / "ct" / "lidc_nodules" / "images" / "malignant").iterdir())[0]
+    nodule = sorted(folder.iterdir())[0]
+    _open(page, "CT nodule")
+    _upload(page, nodule / "0.png")
+    page.get_by_text("Malignancy probability").first.wait_for(timeout=LONG)
+    page.get_by_text("What the model looked at").first.wait_for(timeout=LONG)
+    _finish(page, "ct_png")
+
+
+def test_ct_dicom_slice_with_typed_centre(page: Any, tmp_path: Path) -> None:
+    from medai_core.ct.demo import CT_SMALL_SEED, demo_bytes
+
+    data, _ = demo_bytes("ct_small")
+    path = tmp_path / "slice.dcm"
+    path.write_bytes(data)
+    _open(page, "CT nodule")
+    _upload(page, path)
+    page.get_by_text("de-identified header").first.wait_for(timeout=LONG)
+    for label, value in (("x (column)", CT_SMALL_SEED.col), ("y (row)", CT_SMALL_SEED.row)):
+        field = page.get_by_label(label).first
+        field.fill(str(value))
+        field.press("Enter")
+        _settle(page)
+    page.get_by_role("button", name="Analyse at this centre").click()
+    _settle(page)
+    page.get_by_text("Malignancy probability").first.wait_for(timeout=LONG)
+    _finish(page, "ct_dicom")
+
+
+def test_glucose_dexcom_export(page: Any, shared_data: Path) -> None:
+    _open(page, "Glucose (CGM)")
+    _upload(page, shared_data / "cgm" / "vendor_exports" / "dexcom_clarity_g7_export.csv")
+    page.get_by_text("Dexcom").first.wait_for(timeout=LONG)
+    page.get_by_text("Time in range").first.wait_for(timeout=LONG)
+    page.get_by_text("Forecast and hypoglycaemia risk").first.wait_for(timeout=LONG)
+    _finish(page, "glucose_dexcom")
+
+
+def test_gene_panel_maf(page: Any, shared_data: Path) -> None:
+    _open(page, "Gene panel")
+    _upload(page, shared_data / "genes" / "fixtures" / "tcga_example_single_sample.maf")
+    page.get_by_text("Overall survival on immunotherapy, by drug class").first.wait_for(timeout=LONG)
+    page.get_by_text("Knowledge-base evidence").first.wait_for(timeout=LONG)
+    _finish(page, "genes_maf")
