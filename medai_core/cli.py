@@ -118,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, bench_handlers = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.verb != "models":
+            from medai_core.models import configure_runtime
+
+            configure_runtime()  # start TensorFlow once, quietly, before any domain imports it
         if args.verb == "bench" and args.domain is None:
             return _bench_all(args, bench_handlers)
         handler: Handler = args.handler

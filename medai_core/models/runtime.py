@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -41,6 +43,26 @@ class DeviceInfo:
         return f"GPU: {self.name}" if self.kind == "GPU" else "CPU"
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence file descriptor 2 while TensorFlow's native code starts.
+
+    Its C++ start-up lines ("Could not find cuda drivers", "failed call to cuInit") are written before its own log
+    level applies; on a CPU host they are noise in front of the one-line messages the CLI promises. Python
+    exceptions are unaffected: they are raised, not printed, inside this block.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 @lru_cache(maxsize=4)
 def configure_runtime(policy: DevicePolicy | None = None, *, mixed_precision: bool = False) -> DeviceInfo:
     """Configure TensorFlow once per process and report the device.
@@ -54,11 +76,12 @@ def configure_runtime(policy: DevicePolicy | None = None, *, mixed_precision: bo
     Raises:
         RuntimeError: ``policy="gpu"`` and TensorFlow sees no GPU.
     """
-    import keras
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import keras
+        import tensorflow as tf
 
+        gpus = tf.config.list_physical_devices("GPU")
     policy = policy or get_settings().device_policy
-    gpus = tf.config.list_physical_devices("GPU")
     if policy == "cpu" and gpus:
         with contextlib.suppress(RuntimeError):  # devices already initialised: keep what is visible
             tf.config.set_visible_devices([], "GPU")

@@ -53,3 +53,22 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["no-such-verb"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_bad_input_gives_exit_2_and_one_stderr_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    missing = tmp_path / "absent.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "medai_core", "predict", "glucose", str(missing), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and "no such file" in lines[0] and "Traceback" not in done.stderr
