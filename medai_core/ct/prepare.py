@@ -227,9 +227,7 @@ def segment_nodule(
     areas = grown.reshape(depth, -1).sum(axis=1)
     largest = int(np.argmax(areas))
     long_px, short_px = axis_lengths_px(grown[largest], spacing=(row_mm, col_mm))
-    volume = None
-    if spacing_mm and (depth == 1 or slice_spacing_mm):
-        volume = float(grown.sum() * row_mm * col_mm * slice_spacing_mm) if slice_spacing_mm else None
+    volume = float(grown.sum() * row_mm * col_mm * slice_spacing_mm) if spacing_mm and slice_spacing_mm else None
     return Segmentation(
         mask=grown,
         seed=seed,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 
 from medai_core.ct.features import FEATURE_NAMES, nodule_features
 from medai_core.ct.prepare import slice_channels
@@ -56,10 +57,6 @@ def member_logits_for(
     logits = np.asarray(predict(batch), dtype=np.float32)
     bounds = np.cumsum([0] + [len(i) for i in index_lists])
     return np.stack([logits[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
-
-
-def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,7 @@ class Stacker:
     def probability(self, cnn_logit: NDArray[Any], features: NDArray[Any]) -> NDArray[np.float64]:
         """(N,) calibrated probabilities."""
         x = (self.design(cnn_logit, features) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return _sigmoid(x @ np.asarray(self.coef) + self.intercept)
+        return np.asarray(expit(x @ np.asarray(self.coef) + self.intercept), dtype=np.float64)
 
     def with_interval(
         self, member_logits: NDArray[Any], features: NDArray[Any]

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 
 from medai_core.ct.evaluation import binary_metrics, grouped_bootstrap_auc_ci, reliability_table
 from medai_core.ct.features import FEATURE_NAMES
@@ -279,7 +280,7 @@ def _baseline_artifact(x: NDArray[Any], y: NDArray[Any], columns: list[str]) -> 
 def baseline_probability(artifact: dict[str, Any], x: NDArray[Any]) -> NDArray[np.float64]:
     """Probabilities of a stored logistic baseline on the raw columns ``artifact["columns"]``."""
     z = ((x - np.asarray(artifact["mean"])) / np.asarray(artifact["scale"])) @ np.asarray(artifact["coef"])
-    return 1.0 / (1.0 + np.exp(-np.clip(z + artifact["intercept"], -40, 40)))
+    return np.asarray(expit(z + artifact["intercept"]), dtype=np.float64)
 
 
 def _held_out_metrics(test: NoduleSet, probabilities: NDArray[Any]) -> dict[str, Any]:

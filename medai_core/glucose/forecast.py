@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 
 from medai_core.errors import ModelCardError
 from medai_core.glucose.prepare import DELTA_SCALE, HORIZON_STEPS, INPUT_STEPS, LEVEL_CENTER, LEVEL_SCALE
@@ -126,10 +127,6 @@ class ForecastBatch:
     hypo_logits: NDArray[np.float64]
 
 
-def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
-
-
 def decode_outputs(
     raw: NDArray[np.floating], last_mg_dl: NDArray[np.floating], params: ForecastParams | None
 ) -> ForecastBatch:
@@ -153,9 +150,9 @@ def decode_outputs(
     if params is not None:
         p10 = p10 - params.margins_mg_dl[None, :]
         p90 = p90 + params.margins_mg_dl[None, :]
-        hypo = _sigmoid(logits * params.platt[:, 0][None, :] + params.platt[:, 1][None, :])
+        hypo = expit(logits * params.platt[:, 0][None, :] + params.platt[:, 1][None, :])
     else:
-        hypo = _sigmoid(logits)
+        hypo = expit(logits)
     p10 = np.minimum(p10, p50)
     p90 = np.maximum(p90, p50)
     return ForecastBatch(
@@ -191,7 +188,7 @@ def hypo_labels(y_true_mg_dl: NDArray[np.floating]) -> NDArray[np.float64]:
 def hypo_baseline_probabilities(last_mg_dl: NDArray[np.floating], params: ForecastParams) -> NDArray[np.float64]:
     """float64 (K, 3) hypoglycaemia probabilities of the last-value baseline (logistic regression on the level)."""
     last = np.asarray(last_mg_dl, dtype=np.float64)[:, None]
-    return _sigmoid(last * params.hypo_baseline[:, 0][None, :] + params.hypo_baseline[:, 1][None, :])
+    return expit(last * params.hypo_baseline[:, 0][None, :] + params.hypo_baseline[:, 1][None, :])
 
 
 Predictor = Callable[[NDArray[np.float32]], Any]
