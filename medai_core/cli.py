@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.errors import InputError, MedaiError
-from medai_core.serialization import json_default
+from medai_core.serialization import emit_json
 
-__all__ = ["DOMAIN_PACKAGES", "build_parser", "emit_json", "main"]
+__all__ = ["DOMAIN_PACKAGES", "build_parser", "main"]
 
 DOMAIN_PACKAGES = ("ct", "glucose", "genomics")
 """Packages under medai_core whose ``commands.register(verbs)`` adds the domain sub-commands."""
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def emit_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
 class _Parser(argparse.ArgumentParser):

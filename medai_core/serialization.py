@@ -1,13 +1,16 @@
-"""JSON conversion shared by the CLI, reports and the audit log."""
+"""JSON conversion shared by the CLI, pages, reports and the audit log: one hook for numpy and dates, and the one
+function that prints a JSON document."""
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
-__all__ = ["json_default"]
+__all__ = ["emit_json", "json_default", "to_json_text"]
 
 
 def json_default(value: Any) -> Any:
@@ -26,3 +29,13 @@ def json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def to_json_text(document: Any, indent: int | None = 2) -> str:
+    """``document`` as JSON text (numpy values and dates converted by :func:`json_default`)."""
+    return json.dumps(document, indent=indent, sort_keys=False, default=json_default)
+
+
+def emit_json(document: Any) -> None:
+    """Print exactly one JSON document on stdout (the CLI's ``--json``)."""
+    sys.stdout.write(to_json_text(document) + "\n")

@@ -106,7 +106,7 @@ def predict_ct(args: argparse.Namespace) -> int:
         result = analyse_nodule(model, None, study, point, threshold_hu=threshold, explain="none")
         documents.append({"input": name, **result.summary()})
     if args.json:
-        from medai_core.cli import emit_json
+        from medai_core.serialization import emit_json
 
         emit_json(documents[0] if len(documents) == 1 else documents)
         return 0
@@ -191,7 +191,7 @@ def evaluate_ct(args: argparse.Namespace) -> int:
             writer.writeheader()
             writer.writerows(rows)
     if args.json:
-        from medai_core.cli import emit_json
+        from medai_core.serialization import emit_json
 
         emit_json(summary)
         return 0

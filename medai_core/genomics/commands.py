@@ -111,7 +111,7 @@ def result_payload(result: Any, card: Any) -> dict[str, Any]:
 
 def predict_genes(args: argparse.Namespace) -> int:
     """``predict genes FILE --tumour-type TYPE [--panel ...] [--sample ID] [--json]``."""
-    from medai_core.cli import emit_json
+    from medai_core.serialization import emit_json
     from medai_core.files import read_input_file
     from medai_core.genomics.analysis import analyse_bytes
     from medai_core.genomics.panels import resolve_panel
@@ -165,7 +165,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     patients, the two baselines stored in the card (Cox on log TMB; Cox on cancer type + log TMB)."""
     import numpy as np
 
-    from medai_core.cli import emit_json
+    from medai_core.serialization import emit_json
     from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
     from medai_core.genomics.train import (
         baseline_designs,
@@ -259,7 +259,7 @@ def bench_genes(args: argparse.Namespace) -> int:
 
 def evidence_import_cmd(args: argparse.Namespace) -> int:
     """``evidence import FILE``: validate and install a CIViC ClinicalEvidenceSummaries.tsv."""
-    from medai_core.cli import emit_json
+    from medai_core.serialization import emit_json
     from medai_core.genomics.evidence import evidence_import
 
     target, n = evidence_import(Path(args.file))

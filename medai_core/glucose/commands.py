@@ -95,7 +95,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 def predict_glucose(args: argparse.Namespace) -> int:
     """``predict glucose FILE``: AGP metrics, forecast and hypoglycaemia risk from the last reading."""
-    from medai_core.cli import emit_json
+    from medai_core.serialization import emit_json
     from medai_core.glucose.analysis import analyse
     from medai_core.glucose.io import read_cgm
     from medai_core.models import load_model
@@ -133,7 +133,7 @@ def predict_glucose(args: argparse.Namespace) -> int:
 
 def evaluate_glucose(args: argparse.Namespace) -> int:
     """``evaluate glucose --data FILE``: held-out style scores of the shipped model and both baselines."""
-    from medai_core.cli import emit_json
+    from medai_core.serialization import emit_json
     from medai_core.glucose.evaluation import collect_windows, evaluate_windows
     from medai_core.glucose.forecast import params_from_artifacts
     from medai_core.glucose.io import grids_by_patient, read_research_table

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from medai_core.errors import ModelCardError
+from medai_core.provenance import ProvenanceManifest
 
 __all__ = ["CARD_FILENAME", "HeadlineMetric", "ModelCard", "read_card", "write_card"]
 
@@ -64,6 +65,9 @@ class ModelCard:
         created: ISO date the weights were trained.
         training_command: command that reproduces the weights.
         artifacts: domain-specific values the analysis needs (thresholds, temperature, reference scores, ...).
+        provenance: the provenance manifest (data sets, versions, train/validation/test membership as
+            dataset-qualified hashed ids; see :mod:`medai_core.provenance`). Every shipped card has one; an empty
+            mapping only for tiny models built in tests.
     """
 
     id: str
@@ -85,6 +89,18 @@ class ModelCard:
     created: str
     training_command: str
     artifacts: Mapping[str, Any]
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def manifest(self) -> ProvenanceManifest:
+        """The validated provenance manifest.
+
+        Raises:
+            ModelCardError: the card has no manifest.
+        """
+        if not self.provenance:
+            raise ModelCardError(f"model {self.id!r}: the card has no provenance manifest; retrain or rebuild it")
+        return ProvenanceManifest.from_dict(self.provenance, source=f"model {self.id!r} provenance")
 
     def to_dict(self) -> dict[str, Any]:
         """The card as plain JSON-ready data (the inverse of :meth:`from_dict`)."""
@@ -102,7 +118,7 @@ class ModelCard:
         if not isinstance(data, Mapping):
             raise ModelCardError(f"{source}: expected a JSON object, got {type(data).__name__}")
         expected = {f.name for f in fields(cls)}
-        missing = sorted(expected - set(data))
+        missing = sorted(expected - set(data) - {"provenance"})
         unknown = sorted(set(data) - expected)
         if missing or unknown:
             parts = []
@@ -156,7 +172,10 @@ class ModelCard:
         for tensor in tensors:
             if not isinstance(tensor, Mapping) or not isinstance(tensor.get("shape"), list):
                 raise ModelCardError(f"{source}: each inputs.tensors entry needs a 'shape' list (without batch axis)")
-        values = {name: data[name] for name in expected}
+        provenance = data.get("provenance", {})
+        if provenance:
+            ProvenanceManifest.from_dict(provenance, source=f"{source} provenance")
+        values = {name: data[name] for name in expected if name in data}
         values["headline"] = head
         values["limitations"] = tuple(limitations)
         return cls(**values)
