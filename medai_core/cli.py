@@ -1,4 +1,4 @@
-"""``python -m medai_core``: the command line (the contract is ``../shared/docs/CLI.md``).
+"""``python -m medai_core``: the command line (the contract is ``docs/CLI.md``).
 
 Verbs: ``models``, ``predict``, ``evaluate``, ``train``, ``bench``. Each domain package (``ct``, ``glucose``,
 ``genomics``) registers its sub-commands from its ``commands.py``. Exit codes: 0 success, 2 bad input (one line on

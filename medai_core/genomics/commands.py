@@ -111,12 +111,12 @@ def result_payload(result: Any, card: Any) -> dict[str, Any]:
 
 def predict_genes(args: argparse.Namespace) -> int:
     """``predict genes FILE --tumour-type TYPE [--panel ...] [--sample ID] [--json]``."""
-    from medai_core.serialization import emit_json
     from medai_core.files import read_input_file
     from medai_core.genomics.analysis import analyse_bytes
     from medai_core.genomics.panels import resolve_panel
     from medai_core.genomics.tumours import resolve_tumour_type
     from medai_core.models import load_model
+    from medai_core.serialization import emit_json
 
     path = Path(args.file)
     data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
@@ -165,7 +165,6 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     patients, the two baselines stored in the card (Cox on log TMB; Cox on cancer type + log TMB)."""
     import numpy as np
 
-    from medai_core.serialization import emit_json
     from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
     from medai_core.genomics.train import (
         baseline_designs,
@@ -177,6 +176,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
         sample_hash,
     )
     from medai_core.models import load_model
+    from medai_core.serialization import emit_json
 
     data = Path(args.data)
     if not data.is_dir():
@@ -259,8 +259,8 @@ def bench_genes(args: argparse.Namespace) -> int:
 
 def evidence_import_cmd(args: argparse.Namespace) -> int:
     """``evidence import FILE``: validate and install a CIViC ClinicalEvidenceSummaries.tsv."""
-    from medai_core.serialization import emit_json
     from medai_core.genomics.evidence import evidence_import
+    from medai_core.serialization import emit_json
 
     target, n = evidence_import(Path(args.file))
     if args.json:

@@ -95,10 +95,10 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 def predict_glucose(args: argparse.Namespace) -> int:
     """``predict glucose FILE``: AGP metrics, forecast and hypoglycaemia risk from the last reading."""
-    from medai_core.serialization import emit_json
     from medai_core.glucose.analysis import analyse
     from medai_core.glucose.io import read_cgm
     from medai_core.models import load_model
+    from medai_core.serialization import emit_json
 
     data = _read_bytes(args.file)
     record = read_cgm(data, name=Path(args.file).name, patient=args.patient)
@@ -133,11 +133,11 @@ def predict_glucose(args: argparse.Namespace) -> int:
 
 def evaluate_glucose(args: argparse.Namespace) -> int:
     """``evaluate glucose --data FILE``: held-out style scores of the shipped model and both baselines."""
-    from medai_core.serialization import emit_json
     from medai_core.glucose.evaluation import collect_windows, evaluate_windows
     from medai_core.glucose.forecast import params_from_artifacts
     from medai_core.glucose.io import grids_by_patient, read_research_table
     from medai_core.models import load_model
+    from medai_core.serialization import emit_json
 
     frame = read_research_table(Path(args.data))
     loaded = load_model(MODEL_ID)
