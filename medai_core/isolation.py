@@ -1,0 +1,522 @@
+"""Untrusted bytes are parsed in isolation: readers run in a small pool of worker processes with limits.
+
+Every upload (CT, CGM, gene panel) is read by a domain reader that leans on C libraries (pydicom's decoders, PIL,
+zlib, pandas' C parser, htslib through cyvcf2). A malformed file can make such a library crash the process
+(SIGSEGV, abort), loop for minutes, or allocate gigabytes. :func:`read_isolated` runs the reader in a worker
+process instead, so that none of this reaches the server:
+
+=====================================  ===================================================================
+what happens in the worker             what the caller gets
+=====================================  ===================================================================
+the reader returns                     the same value (pickled back)
+the reader raises an ``InputError``    the same type and message
+the reader raises anything else        the same exception (a bug: it must surface), with the worker's
+                                       traceback as its ``__cause__``
+time limit passed                      the domain ``InputError`` "... could not be read safely: ..."; the
+                                       worker is killed and replaced
+memory limit (``RLIMIT_AS``) reached   the same, naming the limit; the worker is replaced
+the worker dies (signal, exit)         the same, naming the signal; the worker is replaced
+=====================================  ===================================================================
+
+Workers are fresh interpreters (``python -c``), never forks of the server (which has TensorFlow loaded), started
+lazily and kept warm between reads. Each holds one read at a time; a crash only affects the read it was doing.
+Requests and results travel as length-prefixed pickles over the worker's stdin/stdout; the worker's own
+``sys.stdout`` points at its stderr, so a library that prints cannot corrupt the channel. The result is unpickled
+in the server: a worker compromised through a parser exploit could send a hostile pickle, which is the same
+trust level as running the parser in the server (the threat this module removes is the crash, hang and memory
+blow-up, not code execution).
+
+Settings (``MEDAI_ISOLATION``, ``MEDAI_ISOLATION_TIME_S``, ``MEDAI_ISOLATION_MEMORY_MB``,
+``MEDAI_ISOLATION_WORKERS``) are read by :func:`medai_core.config.get_settings`. With ``MEDAI_ISOLATION=off`` the
+reader runs in the calling process (for debugging only). Limits are enforced with :mod:`resource`, i.e. on POSIX.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any, TypeVar
+
+from medai_core.errors import CGMInputError, ImageInputError, InputError, PanelInputError
+
+__all__ = [
+    "DOMAIN_ERRORS",
+    "IsolatedRun",
+    "IsolationPool",
+    "default_pool",
+    "domain_error",
+    "read_isolated",
+    "run_isolated",
+    "shutdown_default_pool",
+]
+
+T = TypeVar("T")
+
+DOMAIN_ERRORS: tuple[tuple[str, type[InputError]], ...] = (
+    ("medai_core.ct", ImageInputError),
+    ("medai_core.glucose", CGMInputError),
+    ("medai_core.genomics", PanelInputError),
+)
+"""Reader module prefix -> the ``InputError`` subclass a failed isolated read of that domain raises."""
+
+PRELOAD_MODULES: tuple[str, ...] = ("medai_core.ct.io", "medai_core.glucose.io", "medai_core.genomics.io")
+"""Imported by every worker when it starts, so the first read of each domain pays no import."""
+
+_HEADER = struct.Struct("<Q")
+_CHUNK = 1 << 24  # 16 MiB per read() on the result pipe
+_WORKER_ENV = {
+    # One thread per numerical library: threads reserve address space (counted by RLIMIT_AS) and the pool is the
+    # unit of parallelism here.
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "MEDAI_ISOLATION": "off",  # a reader that itself reads through this module runs in place inside the worker
+    "PYTHONFAULTHANDLER": "",
+}
+_SAFETY = "Check that it is a complete, unmodified export of an accepted format; other uploads are not affected."
+
+
+def domain_error(reader: Callable[..., Any]) -> type[InputError]:
+    """The ``InputError`` subclass for a reader, from the module it is defined in (``InputError`` if none)."""
+    module = getattr(reader, "__module__", None) or getattr(getattr(reader, "func", None), "__module__", "") or ""
+    for prefix, error in DOMAIN_ERRORS:
+        if module == prefix or module.startswith(prefix + "."):
+            return error
+    return InputError
+
+
+@dataclass(frozen=True)
+class IsolatedRun:
+    """The outcome of one isolated call, with what it cost.
+
+    Attributes:
+        value: what the reader returned.
+        wall_s: seconds from sending the request to receiving the result (includes pickling both ways).
+        worker_peak_rss_mb: the worker's peak resident memory so far (MiB; the worker is reused, so this is the
+            maximum over every read it has done).
+    """
+
+    value: Any
+    wall_s: float
+    worker_peak_rss_mb: float
+
+
+class _WorkerDiedError(Exception):
+    """The worker closed its channel (crash, kill or exit) before answering."""
+
+
+class _WorkerTimeoutError(Exception):
+    """The worker did not answer within the time limit."""
+
+
+class _RemoteTracebackError(Exception):
+    """The traceback of an exception raised in a worker, kept as the ``__cause__`` of the re-raised one."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"\n(in the isolated reader)\n{self.text}"
+
+
+class _Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, memory_mb: int, stderr: int | IO[bytes] | None) -> None:
+        env = {**os.environ, **_WORKER_ENV}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        code = "from medai_core.isolation import _worker_main; _worker_main()"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(memory_mb), ",".join(PRELOAD_MODULES)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+            bufsize=0,
+            close_fds=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin = self.proc.stdin
+        self.stdout = self.proc.stdout
+
+    def send(self, payload: bytes) -> None:
+        try:
+            self.stdin.write(_HEADER.pack(len(payload)))
+            self.stdin.write(payload)
+            self.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise _WorkerDiedError() from exc
+
+    def receive(self, deadline: float) -> bytes:
+        header = self._read_exact(_HEADER.size, deadline)
+        (size,) = _HEADER.unpack(header)
+        return self._read_exact(size, deadline)
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        done = 0
+        fd = self.stdout.fileno()
+        while done < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _WorkerTimeoutError()
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                raise _WorkerTimeoutError()
+            n = os.readv(fd, [view[done : min(size, done + _CHUNK)]])
+            if n == 0:
+                raise _WorkerDiedError()
+            done += n
+        return bytes(buffer)
+
+    def kill(self) -> int | None:
+        """Stop the worker (if still running) and return its exit code (negative: the signal that ended it)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not wait for the process
+            code = None
+        for pipe in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        return code
+
+
+class IsolationPool:
+    """A small pool of reader workers, each with a time and a memory limit; safe to share between threads.
+
+    Args:
+        workers: the most reads in flight at once (more wait for a free worker).
+        time_limit_s: seconds a read may take before its worker is killed.
+        memory_mb: the worker's address-space limit in MiB (``RLIMIT_AS``), the interpreter included.
+        stderr: where the workers' stderr goes (None: the server's; ``subprocess.DEVNULL`` to silence them).
+    """
+
+    def __init__(
+        self, workers: int, time_limit_s: float, memory_mb: int, stderr: int | IO[bytes] | None = None
+    ) -> None:
+        if workers < 1 or time_limit_s <= 0 or memory_mb < 256:
+            raise ValueError("an isolation pool needs >= 1 worker, a positive time limit and >= 256 MiB of memory")
+        self.workers = workers
+        self.time_limit_s = float(time_limit_s)
+        self.memory_mb = int(memory_mb)
+        self._stderr = stderr
+        self._idle: list[_Worker] = []
+        self._alive = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def _checkout(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the isolation pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if self._alive < self.workers:
+                    self._alive += 1
+                    break
+                self._cond.wait()
+        try:
+            return _Worker(self.memory_mb, self._stderr)
+        except BaseException:
+            self._discard(None)
+            raise
+
+    def _checkin(self, worker: _Worker) -> None:
+        with self._cond:
+            if self._closed:
+                worker.kill()
+                self._alive -= 1
+            else:
+                self._idle.append(worker)
+            self._cond.notify()
+
+    def _discard(self, worker: _Worker | None) -> int | None:
+        code = worker.kill() if worker is not None else None
+        with self._cond:
+            self._alive -= 1
+            self._cond.notify()
+        return code
+
+    def warm(self, n: int = 1) -> None:
+        """Start up to ``n`` workers now (they import the readers in the background)."""
+        started = [self._checkout() for _ in range(min(n, self.workers))]
+        for worker in started:
+            self._checkin(worker)
+
+    def close(self) -> None:
+        """Stop every idle worker; busy ones stop when their read ends."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._alive -= len(idle)
+            self._cond.notify_all()
+        for worker in idle:
+            worker.kill()
+
+    def run(
+        self,
+        reader: Callable[..., T],
+        *args: Any,
+        error: type[InputError] | None = None,
+        label: str = "The file",
+        **kwargs: Any,
+    ) -> IsolatedRun:
+        """Call ``reader(*args, **kwargs)`` in a worker; see the module docstring for what each outcome gives.
+
+        Args:
+            reader: a module-level function (it is pickled by reference).
+            error: the ``InputError`` subclass for failures of the worker (default: from the reader's module).
+            label: how the message names the input ("The uploaded file").
+
+        Raises:
+            InputError: (the domain subclass) what the reader raised, or the worker crashed, hung or ran out of
+                memory.
+        """
+        error = error or domain_error(reader)
+        payload = pickle.dumps((reader, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        for attempt in range(2):
+            worker = self._checkout()
+            start = time.monotonic()
+            try:
+                worker.send(payload)
+            except _WorkerDiedError:
+                self._discard(worker)  # died while idle (killed from outside): one retry on a fresh worker
+                if attempt == 0:
+                    continue
+                raise error(
+                    f"{label} could not be read safely: the reading process could not start. {_SAFETY}"
+                ) from None
+            try:
+                reply = worker.receive(start + self.time_limit_s)
+            except _WorkerTimeoutError:
+                self._discard(worker)
+                raise error(
+                    f"{label} could not be read safely: reading it took longer than the {self.time_limit_s:g} s "
+                    f"limit, so it was stopped. {_SAFETY}"
+                ) from None
+            except _WorkerDiedError:
+                code = self._discard(worker)
+                raise error(f"{label} could not be read safely: {_death(code, self.memory_mb)}. {_SAFETY}") from None
+            wall = time.monotonic() - start
+            return self._unpack(worker, reply, wall, error, label)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unpack(self, worker: _Worker, reply: bytes, wall: float, error: type[InputError], label: str) -> IsolatedRun:
+        kind, body, peak_mb = pickle.loads(reply)
+        if kind == "ok":
+            self._checkin(worker)
+            return IsolatedRun(body, wall, peak_mb)
+        if kind == "memory":
+            self._discard(worker)  # a MemoryError can leave a library half-initialised: start afresh
+            raise error(
+                f"{label} could not be read safely: reading it needed more than the {self.memory_mb} MiB memory "
+                f"limit. {_SAFETY}"
+            )
+        self._checkin(worker)
+        exc, type_name, message, tb_text = body
+        if exc is None:  # the exception could not be pickled
+            if type_name == "input":
+                raise error(message)
+            raise RuntimeError(f"the isolated reader raised {type_name}: {message}") from _RemoteTracebackError(tb_text)
+        if isinstance(exc, InputError):
+            raise exc.with_traceback(None) from None
+        raise exc.with_traceback(None) from _RemoteTracebackError(tb_text)
+
+
+def _death(code: int | None, memory_mb: int) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if name == "SIGKILL":
+            return f"the reading process was killed ({name}), most likely for using more than {memory_mb} MiB"
+        return f"the reading process crashed ({name})"
+    return f"the reading process stopped unexpectedly (exit code {code})"
+
+
+# ------------------------------------------------------------------------------------------------ default pool
+
+_default: IsolationPool | None = None
+_default_key: tuple[int, float, int] | None = None
+_default_lock = threading.Lock()
+
+
+def default_pool() -> IsolationPool:
+    """The process-wide pool, built from the settings (rebuilt when they change)."""
+    global _default, _default_key
+    from medai_core.config import get_settings
+
+    settings = get_settings()
+    key = (settings.isolation_workers, settings.isolation_time_s, settings.isolation_memory_mb)
+    with _default_lock:
+        if _default is None or _default_key != key:
+            if _default is not None:
+                _default.close()
+            _default = IsolationPool(*key)
+            _default_key = key
+        return _default
+
+
+def shutdown_default_pool() -> None:
+    """Stop the process-wide pool's workers (registered with :mod:`atexit`)."""
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+            _default = None
+
+
+atexit.register(shutdown_default_pool)
+
+
+def run_isolated(
+    reader: Callable[..., T],
+    *args: Any,
+    error: type[InputError] | None = None,
+    label: str = "The file",
+    **kwargs: Any,
+) -> IsolatedRun:
+    """:meth:`IsolationPool.run` on the default pool, or in place when ``MEDAI_ISOLATION=off``."""
+    from medai_core.config import get_settings
+
+    if not get_settings().isolation:
+        start = time.monotonic()
+        value = reader(*args, **kwargs)
+        return IsolatedRun(value, time.monotonic() - start, _peak_rss_mb())
+    return default_pool().run(reader, *args, error=error, label=label, **kwargs)
+
+
+def read_isolated(
+    reader: Callable[..., T],
+    *args: Any,
+    error: type[InputError] | None = None,
+    label: str = "The file",
+    **kwargs: Any,
+) -> T:
+    """``reader(*args, **kwargs)`` run in an isolated worker (see the module docstring).
+
+    Example: ``read_isolated(read_cgm, data, name="export.csv", label="export.csv")``.
+
+    Raises:
+        InputError: the domain subclass: what the reader raised, or "could not be read safely" when the worker
+            crashed, hung past the time limit or ran out of memory.
+    """
+    value: T = run_isolated(reader, *args, error=error, label=label, **kwargs).value
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ worker side
+
+
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 if sys.platform != "darwin" else peak / (1024.0 * 1024.0)
+
+
+def _limit(memory_mb: int) -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX: no limits
+        return
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file of patient data
+
+
+def _read_exact_fd(fd: int, size: int) -> bytes | None:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        n = os.readv(fd, [view[done : min(size, done + _CHUNK)]])
+        if n == 0:
+            return None
+        done += n
+    return bytes(buffer)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view[:_CHUNK])
+        view = view[n:]
+
+
+def _reply(fd: int, kind: str, body: Any) -> None:
+    try:
+        blob = pickle.dumps((kind, body, _peak_rss_mb()), protocol=pickle.HIGHEST_PROTOCOL)
+    except MemoryError:
+        blob = pickle.dumps(("memory", None, _peak_rss_mb()))
+    except Exception as exc:  # the result cannot be pickled: a bug of the reader, reported as such
+        text = "".join(traceback.format_exception(exc))
+        blob = pickle.dumps(("raised", (None, type(exc).__name__, str(exc), text), _peak_rss_mb()))
+    _write_all(fd, _HEADER.pack(len(blob)) + blob)
+
+
+def _worker_main() -> None:  # pragma: no cover - runs in the worker process (covered by tests/unit/test_isolation)
+    """The worker loop: read a request, run it, answer; exit when the server closes the pipe."""
+    out_fd = os.dup(1)
+    os.dup2(2, 1)  # anything printed goes to stderr, never into the result channel
+    sys.stdout = sys.stderr
+    memory_mb = int(sys.argv[1])
+    _limit(memory_mb)
+    import importlib
+
+    for module in filter(None, sys.argv[2].split(",") if len(sys.argv) > 2 else ()):
+        try:
+            importlib.import_module(module)
+        except Exception:  # a broken import surfaces on the read that needs it, with its traceback
+            traceback.print_exc()
+    while True:
+        header = _read_exact_fd(0, _HEADER.size)
+        if header is None:
+            return
+        (size,) = _HEADER.unpack(header)
+        request = _read_exact_fd(0, size)
+        if request is None:
+            return
+        try:
+            reader, args, kwargs = pickle.loads(request)
+            del request
+            value = reader(*args, **kwargs)
+        except MemoryError:
+            value = None
+            _reply(out_fd, "memory", None)
+            continue
+        except BaseException as exc:
+            text = "".join(traceback.format_exception(exc))
+            try:
+                pickle.loads(pickle.dumps(exc))
+                body: tuple[Any, ...] = (exc, type(exc).__name__, str(exc), text)
+            except Exception:
+                kind = "input" if isinstance(exc, InputError) else type(exc).__name__
+                body = (None, kind, str(exc), text)
+            _reply(out_fd, "raised", body)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                return
+            continue
+        _reply(out_fd, "ok", value)
+        del value
