@@ -27,8 +27,12 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_audit_db(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test writes audit rows to a temporary database, never to the user's."""
-    monkeypatch.setenv("MEDAI_AUDIT_DB", str(tmp_path_factory.mktemp("audit") / "audit.sqlite"))
+    """Every test writes audit rows to a temporary database, and keeps its keys in a temporary folder, never the
+    user's."""
+    folder = tmp_path_factory.mktemp("audit")
+    monkeypatch.setenv("MEDAI_AUDIT_DB", str(folder / "audit.sqlite"))
+    monkeypatch.setenv("MEDAI_AUDIT_KEY", str(folder / "audit.key"))
+    monkeypatch.setenv("MEDAI_DEID_KEY", str(folder / "deid.key"))
 
 
 def tiny_card_dict(model_id: str = "tiny_test") -> dict[str, Any]:

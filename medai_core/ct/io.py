@@ -1,9 +1,9 @@
 """Readers for CT inputs: images (PNG/JPEG/TIFF), a folder of slice images, DICOM files and zipped DICOM series.
 
 Every reader returns a :class:`CTStudy`: the image in Hounsfield units, its spacing where known, and a
-*de-identified* metadata dict. DICOM headers are de-identified (a subset of the DICOM PS3.15 Annex E basic
-application level confidentiality profile) before any field is copied out, so nothing identifying reaches the page,
-the report, the audit log or a log line. Uploads stay in memory.
+*de-identified* metadata dict. DICOM headers are de-identified (the DICOM PS3.15 Annex E basic application level
+confidentiality profile, by allow-list: :mod:`medai_core.deid`) before any field is copied out, so nothing
+identifying reaches the page, the report, the audit log or a log line. Uploads stay in memory.
 
 Plain images carry no Hounsfield units; they are taken to be in the training crops' lung window (width 1500 HU,
 level -600 HU, mapped to 0..255) and mapped back to HU with the inverse of that window.
@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from medai_core.config import get_settings
 from medai_core.ct.prepare import LUNG_WINDOW
+from medai_core.deid import deidentify_dataset
 from medai_core.errors import ImageInputError, UploadTooLargeError
 from medai_core.files import read_input_file
 
@@ -51,72 +52,6 @@ MIN_IMAGE_SIDE = 16  # pixels: below this an image cannot hold a nodule and its 
 _CT_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2"}
 _NUMBERED = re.compile(r"^(\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE)
 
-# PS3.15 Annex E basic profile, the attributes a CT file commonly carries. Z/D: emptied; X: removed;
-# U (UIDs): replaced by a UID derived one-way from the original, so a series stays a series.
-_EMPTY = (
-    "PatientName",
-    "PatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "AccessionNumber",
-    "StudyID",
-    "StudyDate",
-    "StudyTime",
-    "ContentDate",
-    "ReferringPhysicianName",
-)
-_REMOVE = (
-    "AcquisitionDate",
-    "AcquisitionDateTime",
-    "AcquisitionTime",
-    "AdditionalPatientHistory",
-    "ContentTime",
-    "DeviceSerialNumber",
-    "EthnicGroup",
-    "ImageComments",
-    "InstanceCreationDate",
-    "InstanceCreationTime",
-    "InstitutionAddress",
-    "InstitutionName",
-    "InstitutionalDepartmentName",
-    "IssuerOfPatientID",
-    "MilitaryRank",
-    "NameOfPhysiciansReadingStudy",
-    "OperatorsName",
-    "OtherPatientIDs",
-    "OtherPatientIDsSequence",
-    "OtherPatientNames",
-    "PatientAddress",
-    "PatientAge",
-    "PatientBirthTime",
-    "PatientComments",
-    "PatientSize",
-    "PatientTelephoneNumbers",
-    "PatientWeight",
-    "PerformedProcedureStepDescription",
-    "PerformedProcedureStepID",
-    "PerformedProcedureStepStartDate",
-    "PerformedProcedureStepStartTime",
-    "PerformingPhysicianName",
-    "PhysiciansOfRecord",
-    "ProtocolName",
-    "ReferencedPatientSequence",
-    "ReferencedStudySequence",
-    "RequestAttributesSequence",
-    "RequestingPhysician",
-    "SeriesDate",
-    "SeriesDescription",
-    "SeriesTime",
-    "StationName",
-    "StudyDescription",
-)
-_REPLACE_UID = (
-    "StudyInstanceUID",
-    "SeriesInstanceUID",
-    "SOPInstanceUID",
-    "FrameOfReferenceUID",
-    "MediaStorageSOPInstanceUID",
-)
 _SHOWN = (
     "Modality",
     "Manufacturer",
@@ -133,7 +68,6 @@ _SHOWN = (
     "PatientIdentityRemoved",
     "DeidentificationMethod",
 )
-DEIDENTIFICATION_METHOD = "PS3.15 basic profile subset (MedAI Dashboard)"
 
 
 @dataclass(frozen=True)
@@ -266,32 +200,9 @@ def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
 
 
 def deidentify(ds: Dataset) -> Dataset:
-    """A de-identified copy of ``ds`` (PS3.15 basic profile subset; private tags removed).
-
-    Names, IDs, birth date, sex, accession number and dates are emptied; institution, physicians, operators,
-    descriptions, times and device serial numbers removed; UIDs replaced one-way (a hash of the original).
-    """
-    import copy
-
-    from pydicom.uid import generate_uid
-
-    clean = copy.deepcopy(ds)
-    clean.remove_private_tags()
-    for keyword in _EMPTY:
-        if keyword in clean:
-            setattr(clean, keyword, "")
-    for keyword in _REMOVE:
-        if keyword in clean:
-            delattr(clean, keyword)
-    for keyword in _REPLACE_UID:
-        if keyword in clean:
-            setattr(clean, keyword, generate_uid(entropy_srcs=[str(getattr(clean, keyword))]))
-    meta = getattr(clean, "file_meta", None)
-    if meta is not None and "MediaStorageSOPInstanceUID" in meta:
-        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(meta.MediaStorageSOPInstanceUID)])
-    clean.PatientIdentityRemoved = "YES"
-    clean.DeidentificationMethod = DEIDENTIFICATION_METHOD
-    return clean
+    """A de-identified copy of ``ds``: :func:`medai_core.deid.deidentify_dataset` (PS3.15 basic profile, by
+    allow-list, at every depth; UIDs replaced consistently with the per-install key)."""
+    return deidentify_dataset(ds)
 
 
 def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, str]:
@@ -450,7 +361,7 @@ def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(clean, fmt, hu.shape[0]),
-        notes=("header de-identified (DICOM PS3.15 basic profile subset) before display",),
+        notes=("header de-identified (DICOM PS3.15 basic profile, allow-list) before display",),
     )
 
 
@@ -545,7 +456,7 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
         notes=(
             f"{hu.shape[0]} slices ordered by ImagePositionPatient",
-            "header de-identified (DICOM PS3.15 basic profile subset) before display",
+            "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
         ),
     )
 
