@@ -8,6 +8,12 @@ variable                   default                          meaning
 ``MEDAI_MAX_UPLOAD_MB``    ``200``                          largest upload (and unpacked zip) accepted
 ``MEDAI_DEVICE``           ``auto``                         ``auto`` (GPU when present), ``cpu`` or ``gpu``
 ``MEDAI_EVIDENCE_DIR``     ``<repo>/../shared/data/genes/civic``  CIViC export used for evidence matching
+``MEDAI_ISOLATION``        ``on``                           ``on``: uploads are read in a worker process with
+                                                            the limits below (:mod:`medai_core.isolation`);
+                                                            ``off``: in the server process (debugging only)
+``MEDAI_ISOLATION_TIME_S`` ``30``                           seconds one isolated read may take
+``MEDAI_ISOLATION_MEMORY_MB`` ``3072``                      address-space limit of a reader worker (MiB)
+``MEDAI_ISOLATION_WORKERS`` ``2``                           reader workers (reads in flight at once)
 =========================  ===============================  ==========================================
 """
 
@@ -15,14 +21,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "APP_NAME",
     "APP_VERSION",
+    "CT_CACHE_MAX_MB",
+    "CT_CACHE_TTL_S",
     "DEFAULT_DEVICE_POLICY",
+    "DEFAULT_ISOLATION_MEMORY_MB",
+    "DEFAULT_ISOLATION_TIME_S",
+    "DEFAULT_ISOLATION_WORKERS",
     "DEFAULT_MAX_UPLOAD_MB",
     "DevicePolicy",
     "REPO_ROOT",
@@ -36,6 +48,16 @@ APP_VERSION = "0.1.0"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_UPLOAD_MB = 200
 DEFAULT_DEVICE_POLICY = "auto"
+DEFAULT_ISOLATION_TIME_S = 30.0
+"""Seconds one isolated read of an upload may take before its worker is stopped."""
+DEFAULT_ISOLATION_MEMORY_MB = 3072
+"""Address-space limit of a reader worker in MiB (the interpreter and the readers' imports take about 450)."""
+DEFAULT_ISOLATION_WORKERS = 2
+"""Reader worker processes (isolated reads in flight at once)."""
+CT_CACHE_MAX_MB = 512
+"""Total size of the decoded CT volumes the app keeps between reruns (int16 HU where lossless), all sessions."""
+CT_CACHE_TTL_S = 1800
+"""Seconds a decoded CT volume stays cached after its last use."""
 
 DevicePolicy = Literal["auto", "cpu", "gpu"]
 _DEVICE_POLICIES: tuple[str, ...] = ("auto", "cpu", "gpu")
@@ -62,6 +84,10 @@ class Settings:
         max_upload_mb: largest upload, and largest unpacked archive, in MiB.
         device_policy: ``auto``, ``cpu`` or ``gpu``.
         evidence_dir: folder holding the CIViC ``*-ClinicalEvidenceSummaries.tsv`` export.
+        isolation: whether uploads are read in a limited worker process (:mod:`medai_core.isolation`).
+        isolation_time_s: seconds one isolated read may take.
+        isolation_memory_mb: address-space limit of a reader worker, MiB.
+        isolation_workers: number of reader workers.
     """
 
     models_dir: Path
@@ -69,6 +95,10 @@ class Settings:
     max_upload_mb: int
     device_policy: DevicePolicy
     evidence_dir: Path
+    isolation: bool = True
+    isolation_time_s: float = DEFAULT_ISOLATION_TIME_S
+    isolation_memory_mb: int = DEFAULT_ISOLATION_MEMORY_MB
+    isolation_workers: int = DEFAULT_ISOLATION_WORKERS
 
     @property
     def max_upload_bytes(self) -> int:
@@ -99,4 +129,27 @@ def get_settings() -> Settings:
         max_upload_mb=max_mb,
         device_policy=policy,  # type: ignore[arg-type]
         evidence_dir=Path(env.get("MEDAI_EVIDENCE_DIR", REPO_ROOT.parent / "shared" / "data" / "genes" / "civic")),
+        **_isolation_settings(env),
     )
+
+
+def _isolation_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``MEDAI_ISOLATION*`` settings, checked (see the module table)."""
+    switch = env.get("MEDAI_ISOLATION", "on").strip().lower()
+    if switch not in ("on", "off"):
+        raise ValueError(f"MEDAI_ISOLATION must be on or off, got {switch!r}")
+    values: dict[str, Any] = {"isolation": switch == "on"}
+    for key, variable, default, kind, low in (
+        ("isolation_time_s", "MEDAI_ISOLATION_TIME_S", DEFAULT_ISOLATION_TIME_S, float, 0.1),
+        ("isolation_memory_mb", "MEDAI_ISOLATION_MEMORY_MB", DEFAULT_ISOLATION_MEMORY_MB, int, 256),
+        ("isolation_workers", "MEDAI_ISOLATION_WORKERS", DEFAULT_ISOLATION_WORKERS, int, 1),
+    ):
+        text = env.get(variable, str(default))
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"{variable} must be a number, got {text!r}") from None
+        if not value >= low or value == float("inf"):
+            raise ValueError(f"{variable} must be at least {low}, got {text!r}")
+        values[key] = value
+    return values

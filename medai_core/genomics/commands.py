@@ -113,13 +113,16 @@ def predict_genes(args: argparse.Namespace) -> int:
     """``predict genes FILE --tumour-type TYPE [--panel ...] [--sample ID] [--json]``."""
     from medai_core.files import read_input_file
     from medai_core.genomics.analysis import analyse_bytes
+    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
     from medai_core.genomics.tumours import resolve_tumour_type
+    from medai_core.isolation import read_isolated
     from medai_core.models import load_model
     from medai_core.serialization import emit_json
 
     path = Path(args.file)
     data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
+    read_isolated(read_panel, data, path.name, label=path.name)  # parsed first in a limited worker: see isolation
     resolve_tumour_type(args.tumour_type)  # bad input fails before the model loads
     resolve_panel(args.panel)
     loaded = load_model(MODEL_ID)

@@ -1,8 +1,10 @@
 """Glucose sub-commands of ``python -m medai_core`` (contract: ``../shared/docs/CLI.md``).
 
-``predict glucose FILE [--patient ID] [--json]``, ``evaluate glucose --data FILE [--json] [--predictions CSV]
-[--held-out-only]``, ``train glucose --data PATH [--out DIR] [--epochs N]``, ``bench glucose``. Glucose in JSON is
-always mg/dL. Heavy modules (TensorFlow, pandas) are imported inside the handlers so ``models`` stays fast.
+``predict glucose FILE [--patient ID] [--timezone ZONE] [--json]``, ``evaluate glucose --data FILE [--dataset NAME]
+[--timezone ZONE] [--json] [--predictions CSV] [--held-out-only]``, ``train glucose --data PATH [--out DIR]
+[--epochs N]``, ``bench glucose``. Glucose in JSON is always mg/dL; the JSON documents are built by
+:mod:`medai_core.results.glucose`. Heavy modules (TensorFlow, pandas) are imported inside the handlers so
+``models`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,79 +12,20 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medai_core.config import REPO_ROOT
 from medai_core.errors import CGMInputError
 from medai_core.files import read_input_file
-from medai_core.glucose.agp import METRIC_KEYS
 
 if TYPE_CHECKING:
-    from medai_core.glucose.analysis import GlucoseAnalysis
     from medai_core.glucose.evaluation import Evaluation
 
-__all__ = ["analysis_payload", "evaluation_payload", "register"]
+__all__ = ["dataset_name", "register"]
 
 MODEL_ID = "glucose_forecast"
-EVAL_KEYS = ("rmse_30", "rmse_60", "rmse_avg", "mae_30", "mae_60", "coverage_80", "clarke_ab_percent")
-
-
-def _num(value: float, digits: int = 2) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), digits)
-
-
-def analysis_payload(result: GlucoseAnalysis) -> dict[str, Any]:
-    """The ``predict glucose`` JSON document of one analysis (mg/dL; the keys of CLI.md, then extras)."""
-    forecast = result.forecast
-    payload: dict[str, Any] = {
-        "source_format": result.source_format,
-        "unit_detected": result.unit_detected,
-        "n_readings": result.n_readings,
-        "start": result.start,
-        "end": result.end,
-        "metrics": {k: _num(result.agp.metrics[k]) for k in METRIC_KEYS},
-        "forecast": None,
-        "hypo_risk": None,
-        "model_id": result.model_id,
-        "model_version": result.model_version,
-        "weights_sha256": result.weights_sha256,
-    }
-    if forecast is not None:
-        payload["forecast"] = {
-            "minutes": [int(m) for m in forecast.minutes],
-            "p10": [_num(v, 1) for v in forecast.p10],
-            "p50": [_num(v, 1) for v in forecast.p50],
-            "p90": [_num(v, 1) for v in forecast.p90],
-        }
-        payload["hypo_risk"] = {k: _num(v, 4) for k, v in forecast.hypo.items()}
-        payload["forecast_origin"] = forecast.origin_time
-    else:
-        payload["forecast_unavailable"] = result.forecast_unavailable
-    payload["patient"] = result.patient
-    payload["notes"] = list(result.notes) + list(result.agp.sufficiency)
-    return payload
-
-
-def evaluation_payload(evaluation: Evaluation) -> dict[str, Any]:
-    """The ``evaluate glucose`` JSON document (keys of CLI.md, then the baselines and hypoglycaemia scores)."""
-    doc: dict[str, Any] = {"patients": evaluation.patients, "windows": evaluation.windows}
-    doc.update({k: _num(evaluation.model[k], 4) for k in EVAL_KEYS})
-    doc["baselines"] = {
-        "last_value": {k: _num(evaluation.last_value[k], 4) for k in EVAL_KEYS},
-        "linear_regression": {k: _num(evaluation.linear[k], 4) for k in EVAL_KEYS},
-    }
-    doc["hypo"] = {
-        "model": {k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_model.items()},
-        "baseline_last_value": {k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_baseline.items()},
-        "model_last_reading_ge_70": {
-            k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_model_from_70.items()
-        },
-        "baseline_last_reading_ge_70": {
-            k: {m: _num(v, 4) for m, v in s.items()} for k, s in evaluation.hypo_baseline_from_70.items()
-        },
-    }
-    return doc
 
 
 def _read_bytes(path_text: str) -> bytes:
@@ -97,11 +40,20 @@ def predict_glucose(args: argparse.Namespace) -> int:
     """``predict glucose FILE``: AGP metrics, forecast and hypoglycaemia risk from the last reading."""
     from medai_core.glucose.analysis import analyse
     from medai_core.glucose.io import read_cgm
+    from medai_core.isolation import read_isolated
     from medai_core.models import load_model
+    from medai_core.results.glucose import analysis_payload
     from medai_core.serialization import emit_json
 
     data = _read_bytes(args.file)
-    record = read_cgm(data, name=Path(args.file).name, patient=args.patient)
+    record = read_isolated(
+        read_cgm,
+        data,
+        name=Path(args.file).name,
+        patient=args.patient,
+        timezone=args.timezone,
+        label=Path(args.file).name,
+    )
     result = analyse(record, load_model(MODEL_ID))
     payload = analysis_payload(result)
     if args.json:
@@ -131,32 +83,70 @@ def predict_glucose(args: argparse.Namespace) -> int:
     return 0
 
 
+def dataset_name(path: Path) -> str:
+    """The data set an ``id, time, gl`` file belongs to, from its name: ``weinstock2016.csv.gz`` -> ``weinstock2016``.
+
+    Patient ids are qualified with it, so patient "1" of one data set is never patient "1" of another.
+    """
+    stem = re.sub(r"(\.(csv|tsv|txt))?(\.(gz|bz2|xz|zip))?$", "", path.name, flags=re.IGNORECASE)
+    return stem.strip().lower() or "unnamed"
+
+
 def evaluate_glucose(args: argparse.Namespace) -> int:
-    """``evaluate glucose --data FILE``: held-out style scores of the shipped model and both baselines."""
+    """``evaluate glucose --data FILE``: scores of the shipped model and both baselines, with provenance counts."""
     from medai_core.glucose.evaluation import collect_windows, evaluate_windows
     from medai_core.glucose.forecast import params_from_artifacts
     from medai_core.glucose.io import grids_by_patient, read_research_table
     from medai_core.models import load_model
+    from medai_core.results.glucose import evaluation_payload
     from medai_core.serialization import emit_json
 
-    frame = read_research_table(Path(args.data))
+    path = Path(args.data)
+    frame = read_research_table(path, timezone=args.timezone)
+    dataset = (args.dataset or dataset_name(path)).strip().lower()
     loaded = load_model(MODEL_ID)
+    manifest = loaded.card.manifest
     grids = grids_by_patient(frame)
+    membership = manifest.count(dataset, grids)
     if args.held_out_only:
-        held_out = set(loaded.card.artifacts.get("split", {}).get("test_patient_ids", []))
-        grids = {p: g for p, g in grids.items() if p in held_out}
+        grids = {p: g for p, g in grids.items() if manifest.is_held_out(dataset, p)}
         if not grids:
-            raise CGMInputError(f"{args.data}: none of the model's held-out test patients is in this file.")
+            raise CGMInputError(
+                f"{path.name}: every patient of data set {dataset!r} in this file was used in training or model "
+                "selection; none is held out."
+            )
     windows = collect_windows(grids)
     if len(windows) == 0:
         raise CGMInputError(f"{args.data}: no window with 3 complete hours of input and 60 complete minutes after it.")
-    evaluation = evaluate_windows(loaded.predict, params_from_artifacts(loaded.card.artifacts), windows)
+    params = params_from_artifacts(loaded.card.artifacts)
+    evaluation = evaluate_windows(loaded.predict, params, windows)
     if args.predictions:
         _write_predictions(Path(args.predictions), windows.patient, windows.origin_time, windows.y, evaluation)
-    doc = evaluation_payload(evaluation)
+    scored = sorted(set(windows.patient.tolist()))
+    evaluated = manifest.count(dataset, scored)
+    held_out = None
+    if not args.held_out_only and evaluated.n_held_out and evaluated.n_held_out < len(scored):
+        held_out = evaluate_windows(
+            loaded.predict, params, collect_windows({p: grids[p] for p in scored if manifest.is_held_out(dataset, p)})
+        )
+    doc = evaluation_payload(
+        evaluation,
+        dataset=dataset,
+        membership=membership,
+        evaluated=evaluated,
+        held_out_only=args.held_out_only,
+        held_out=held_out,
+    )
     if args.json:
         emit_json(doc)
         return 0
+    print(
+        f"data set {dataset}: {membership.n_in_training} training, {membership.n_in_validation} validation, "
+        f"{membership.n_in_test} held-out test and {membership.n_new} new patient(s) in the file"
+        + (" (held-out only)" if args.held_out_only else "")
+    )
+    if "note" in doc:
+        print(f"note: {doc['note']}")
     print(f"{doc['patients']} patients, {doc['windows']} forecast windows (origins >= 30 min apart), mg/dL")
     print(
         f"{'method':<24}{'RMSE30':>8}{'RMSE60':>8}{'RMSEavg':>9}{'MAE30':>8}{'MAE60':>8}{'cov80':>8}"
@@ -240,6 +230,9 @@ def register(verbs: dict[str, Any]) -> None:
     p = verbs["predict"].add_parser("glucose", help="AGP metrics, 60-min forecast and hypoglycaemia risk of a CGM file")
     p.add_argument("file", help="Dexcom Clarity, LibreView or generic CSV export, or an id,time,gl table")
     p.add_argument("--patient", default=None, help="patient id when the file holds several")
+    p.add_argument(
+        "--timezone", default=None, help="IANA time zone of the patient (e.g. Europe/Paris) for timestamps with offsets"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document (glucose in mg/dL)")
     p.set_defaults(handler=predict_glucose)
 
@@ -247,7 +240,17 @@ def register(verbs: dict[str, Any]) -> None:
     e.add_argument("--data", required=True, help="csv or csv.gz with columns id, time, gl (mg/dL)")
     e.add_argument("--json", action="store_true", help="print one JSON document")
     e.add_argument("--predictions", default=None, help="write id,origin,step,y_true,p10,p50,p90 to this CSV")
-    e.add_argument("--held-out-only", action="store_true", help="keep only the model's held-out test patients")
+    e.add_argument(
+        "--held-out-only",
+        action="store_true",
+        help="keep only patients used neither for training nor for model selection (held-out test or new)",
+    )
+    e.add_argument(
+        "--dataset", default=None, help="data set name that qualifies patient ids (default: the file name's stem)"
+    )
+    e.add_argument(
+        "--timezone", default=None, help="IANA time zone of the patients for timestamps with offsets (default: file's)"
+    )
     e.set_defaults(handler=evaluate_glucose)
 
     t = verbs["train"].add_parser("glucose", help="retrain the glucose forecaster (fixed seed, split by patient)")
