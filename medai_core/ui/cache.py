@@ -6,6 +6,10 @@ frozen, picklable result dataclasses keyed by the upload's bytes and the options
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -21,7 +25,9 @@ __all__ = [
     "analyse_gene_panel",
     "analyse_glucose",
     "analyse_glucose_demo",
+    "CTVolumeStore",
     "ct_demo_bytes",
+    "get_ct_volume_store",
     "get_card",
     "get_ct_grad_cam",
     "get_gene_evidence",
@@ -57,15 +63,111 @@ def get_ct_grad_cam(model_id: str, version: str) -> GradCam:
     return make_ensemble_grad_cam(get_model(model_id, version))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+class CTVolumeStore:
+    """Decoded CT volumes shared by every session, keyed by the upload's sha256, bounded in bytes and time.
+
+    Volumes are held as int16 HU where that is lossless (DICOM with integer rescale: the usual case, half the size
+    of float32), otherwise as float32, read-only. The least recently used entries go first when the total passes
+    ``max_bytes``; an entry unused for ``ttl_s`` seconds is dropped; a volume larger than ``max_bytes`` alone is
+    not cached at all. Identical uploads in different sessions share one entry.
+
+    Args:
+        max_bytes: the cap on the total of the cached volumes' bytes.
+        ttl_s: seconds an entry lives after its last use.
+    """
+
+    def __init__(self, max_bytes: int, ttl_s: float) -> None:
+        self.max_bytes = max_bytes
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[str, tuple[float, CTStudy]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes held by the cached volumes now."""
+        with self._lock:
+            return sum(study.hu.nbytes for _, study in self._entries.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def get(self, key: str) -> CTStudy | None:
+        """The study with float32 HU (a fresh array the caller may change), or None when not cached (or expired)."""
+        import dataclasses
+
+        import numpy as np
+
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries[key] = (now, entry[1])
+            self._entries.move_to_end(key)
+            compact = entry[1]
+        return dataclasses.replace(compact, hu=compact.hu.astype(np.float32))
+
+    def put(self, key: str, study: CTStudy) -> None:
+        """Keep ``study`` (compacted) under ``key``, evicting the least recently used entries beyond the cap."""
+        import dataclasses
+
+        import numpy as np
+
+        hu: np.ndarray = study.hu
+        if np.isfinite(hu).all() and hu.size and hu.min() >= -32768 and hu.max() <= 32767:
+            as16 = hu.astype(np.int16)
+            if np.array_equal(as16, hu):
+                hu = as16
+        hu = hu.copy() if hu is study.hu else hu
+        hu.flags.writeable = False
+        if hu.nbytes > self.max_bytes:
+            return
+        now = time.monotonic()
+        with self._lock:
+            self._entries[key] = (now, dataclasses.replace(study, hu=hu))
+            self._entries.move_to_end(key)
+            self._expire(now)
+            total = sum(s.hu.nbytes for _, s in self._entries.values())
+            while total > self.max_bytes and self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                total -= dropped.hu.nbytes
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, (used, _) in self._entries.items() if now - used > self.ttl_s]:
+            del self._entries[key]
+
+
+@st.cache_resource(show_spinner=False)
+def get_ct_volume_store() -> CTVolumeStore:
+    """The process-wide store of decoded CT volumes (sizes from :mod:`medai_core.config`)."""
+    from medai_core.config import CT_CACHE_MAX_MB, CT_CACHE_TTL_S
+
+    return CTVolumeStore(CT_CACHE_MAX_MB * 1024 * 1024, CT_CACHE_TTL_S)
+
+
 def read_ct_upload(data: bytes, name: str) -> CTStudy:
-    """The upload read and de-identified (:func:`medai_core.ct.io.read_ct`), keyed by its bytes."""
+    """The upload read in an isolated worker and de-identified (:func:`medai_core.ct.io.read_ct`).
+
+    Cached in :func:`get_ct_volume_store` by the sha256 of the bytes (the name only words error messages).
+
+    Raises:
+        ImageInputError: the upload cannot be used, or could not be read safely (crash, time or memory limit).
+    """
     from medai_core.ct.io import read_ct
+    from medai_core.isolation import read_isolated
 
-    return read_ct(data, name)
+    key = hashlib.sha256(data).hexdigest()
+    store = get_ct_volume_store()
+    study = store.get(key)
+    if study is None:
+        study = read_isolated(read_ct, data, name, label=name)
+        store.put(key, study)
+    return study
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def analyse_ct(
     model_id: str, version: str, data: bytes, name: str, seed: tuple[int, int, int] | None, threshold_hu: float
 ) -> NoduleAnalysis:
@@ -99,8 +201,10 @@ def analyse_glucose(model_id: str, version: str, data: bytes, patient: str | Non
     """AGP, forecast, attributions and backtest of an uploaded CGM file (keyed by bytes + patient + model)."""
     from medai_core.glucose.analysis import analyse
     from medai_core.glucose.io import read_cgm
+    from medai_core.isolation import read_isolated
 
-    return analyse(read_cgm(data, name="The uploaded file", patient=patient), get_model(model_id, version))
+    record = read_isolated(read_cgm, data, name="The uploaded file", patient=patient, label="The uploaded file")
+    return analyse(record, get_model(model_id, version))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -131,10 +235,15 @@ def get_gene_evidence(evidence_dir: str) -> EvidenceBase:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def list_panel_samples(data: bytes, filename: str) -> tuple[str, ...]:
-    """Tumour sample ids of an uploaded panel (for the sample picker); raises PanelInputError on a bad file."""
-    from medai_core.genomics.io import read_panel
+    """Tumour sample ids of an uploaded panel (for the sample picker); raises PanelInputError on a bad file.
 
-    return read_panel(data, filename).samples
+    The page calls this first for every upload, so the file is parsed here in an isolated worker: one that crashes,
+    hangs or exhausts memory in the parser is rejected before :func:`analyse_gene_panel` reads it again.
+    """
+    from medai_core.genomics.io import read_panel
+    from medai_core.isolation import read_isolated
+
+    return read_isolated(read_panel, data, filename, label=filename or "The file").samples
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -238,3 +238,85 @@ def test_predict_genes_on_the_malformed_gt_vcf_exits_2(tmp_path: object, capsys:
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+# --- the CT volume cache (medai_core.ui.cache) ---
+
+
+def _study(hu: np.ndarray) -> object:
+    from medai_core.ct.io import CTStudy
+
+    return CTStudy(hu=hu.astype(np.float32), spacing_mm=(0.7, 0.7), slice_spacing_mm=1.25, source_format="DICOM")
+
+
+def test_ct_volume_store_keeps_integer_hu_as_int16_and_returns_float32() -> None:
+    from medai_core.ui.cache import CTVolumeStore
+
+    store = CTVolumeStore(max_bytes=10_000_000, ttl_s=60)
+    hu = np.arange(-1024, 1024, dtype=np.float32).reshape(2, 32, 32)
+    store.put("a", _study(hu))  # type: ignore[arg-type]
+    assert store.total_bytes == hu.size * 2  # int16: half of float32
+    got = store.get("a")
+    assert got is not None and got.hu.dtype == np.float32
+    np.testing.assert_array_equal(got.hu, hu)
+    got.hu[0, 0, 0] = 5  # the caller's copy is its own
+    again = store.get("a")
+    assert again is not None and again.hu[0, 0, 0] == -1024
+
+
+def test_ct_volume_store_keeps_fractional_hu_exactly() -> None:
+    from medai_core.ui.cache import CTVolumeStore
+
+    store = CTVolumeStore(max_bytes=10_000_000, ttl_s=60)
+    hu = np.linspace(-1000.0, 400.0, 2 * 16 * 16).reshape(2, 16, 16)
+    store.put("png", _study(hu))  # type: ignore[arg-type]
+    assert store.total_bytes == hu.size * 4  # not integer: float32 kept, nothing rounded
+    got = store.get("png")
+    assert got is not None
+    np.testing.assert_array_equal(got.hu, hu.astype(np.float32))
+
+
+def test_ct_volume_store_evicts_least_recent_beyond_the_byte_cap_and_skips_oversize() -> None:
+    from medai_core.ui.cache import CTVolumeStore
+
+    one = np.zeros((4, 64, 64), dtype=np.float32)  # 32 KiB as int16
+    store = CTVolumeStore(max_bytes=3 * one.size * 2, ttl_s=60)
+    for key in "abc":
+        store.put(key, _study(one))  # type: ignore[arg-type]
+    assert store.get("a") is not None  # a is now the most recent
+    store.put("d", _study(one))  # type: ignore[arg-type]
+    assert len(store) == 3 and store.total_bytes <= store.max_bytes
+    assert store.get("b") is None and store.get("a") is not None
+    store.put("big", _study(np.zeros((40, 64, 64))))  # type: ignore[arg-type]
+    assert store.get("big") is None and len(store) == 3
+
+
+def test_ct_volume_store_expires_after_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core.ui import cache
+
+    now = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    store = cache.CTVolumeStore(max_bytes=10_000_000, ttl_s=60)
+    store.put("a", _study(np.zeros((1, 8, 8))))  # type: ignore[arg-type]
+    now[0] += 59
+    assert store.get("a") is not None  # use refreshes the entry
+    now[0] += 59
+    assert store.get("a") is not None
+    now[0] += 61
+    assert store.get("a") is None and len(store) == 0
+
+
+def test_read_ct_upload_reads_in_the_worker_and_holds_identical_uploads_once() -> None:
+    from medai_core.ct.demo import demo_bytes
+    from medai_core.ui.cache import get_ct_volume_store, read_ct_upload
+
+    data, _ = demo_bytes("ct_small")
+    store = get_ct_volume_store()
+    before = len(store)
+    first = read_ct_upload(data, "first session.dcm")
+    second = read_ct_upload(data, "another name, another session.dcm")
+    assert len(store) == before + 1
+    np.testing.assert_array_equal(first.hu, second.hu)
+    assert first.hu.dtype == np.float32 and first.hu is not second.hu
+    with pytest.raises(ImageInputError):
+        read_ct_upload(b"not an image at all", "x.bin")
