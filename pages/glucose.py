@@ -9,9 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from medai_core.errors import InputError, ModelError
-from medai_core.glucose.commands import analysis_payload
-from medai_core.glucose.prepare import from_mg_dl
-from medai_core.glucose.report import audit_outputs, build_report, format_glucose
+from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import SIMULATED_LABEL
 from medai_core.plots.glucose import (
     agp_figure,
@@ -23,6 +21,7 @@ from medai_core.plots.glucose import (
     trace_figure,
 )
 from medai_core.reports import sha256_bytes
+from medai_core.results.glucose import analysis_payload
 from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card
 from medai_core.ui.components import (
     error_box,
@@ -33,6 +32,7 @@ from medai_core.ui.components import (
     slow,
     upload_guard,
 )
+from medai_core.units import CONSENSUS, band_labels, format_glucose, from_mg_dl, glucose_digits
 
 MODEL_ID = "glucose_forecast"
 DEMO_DAYS, DEMO_SEED = 14, 7
@@ -111,7 +111,11 @@ st.header("Ambulatory glucose profile")
 m = result.agp.metrics
 cols = st.columns(5)
 with cols[0]:
-    result_card("Time in range", f"{m['tir_70_180']:.1f} %", help="70-180 mg/dL (3.9-10.0 mmol/L); target > 70 %")
+    result_card(
+        "Time in range",
+        f"{m['tir_70_180']:.1f} %",
+        help=f"{band_labels(result.agp.range_unit)['tir_70_180']} (classified in the file's unit); target > 70 %",
+    )
 with cols[1]:
     result_card(f"Mean ({unit})", glucose_text(m["mean_mg_dl"]).split()[0])
 with cols[2]:
@@ -119,28 +123,17 @@ with cols[2]:
 with cols[3]:
     result_card("CV", f"{m['cv_percent']:.1f} %", help="Coefficient of variation; target <= 36 %")
 with cols[4]:
-    result_card(
-        "Below 54 mg/dL" if unit == "mg/dL" else "Below 3.0 mmol/L", f"{m['tbr_lt_54']:.1f} %", help="target < 1 %"
-    )
+    result_card(f"Below {CONSENSUS[unit].very_low:g} {unit}", f"{m['tbr_lt_54']:.1f} %", help="target < 1 %")
 
 rows = []
 for t in result.agp.targets:
+    label = result.agp.label(t.key, unit)
     if t.key in ("mean_mg_dl", "sd_mg_dl"):
         value = glucose_text(t.value)
-        label = t.label.replace("(mg/dL)", f"({unit})")
     elif t.key == "days":
-        value, label = f"{t.value:.1f}", t.label
+        value = f"{t.value:.1f}"
     else:
-        value, label = ("-" if not math.isfinite(t.value) else f"{t.value:.1f} %"), t.label
-    if unit == "mmol/L":
-        for mg, mmol in (
-            ("54-69 mg/dL", "3.0-3.8 mmol/L"),
-            ("70-180 mg/dL", "3.9-10.0 mmol/L"),
-            ("181-250 mg/dL", "10.1-13.9 mmol/L"),
-            ("54 mg/dL", "3.0 mmol/L"),
-            ("250 mg/dL", "13.9 mmol/L"),
-        ):
-            label = label.replace(mg, mmol)
+        value = "-" if not math.isfinite(t.value) else f"{t.value:.1f} %"
     rows.append(
         {
             "metric": label,
@@ -201,7 +194,7 @@ else:
         f"{b.windows} rolling 60-minute forecasts (origins every 30 min with 3 h of input), "
         "scored against what was measured."
     )
-    digits = 0 if unit == "mg/dL" else 1
+    digits = glucose_digits(unit)
     table = []
     for name, s in (("model (median)", b.model), ("linear regression", b.linear), ("last value", b.last_value)):
         table.append(

@@ -43,11 +43,11 @@ _HOME = {
     "CGMRecord": "io",
     "read_cgm": "io",
     "read_research_table": "io",
-    "MG_DL_PER_MMOL_L": "prepare",
+    "MG_DL_PER_MMOL_L": "medai_core.units",
     "Grid": "prepare",
-    "from_mg_dl": "prepare",
+    "from_mg_dl": "medai_core.units",
     "make_grid": "prepare",
-    "to_mg_dl": "prepare",
+    "to_mg_dl": "medai_core.units",
     "SIMULATED_LABEL": "simulate",
     "simulated_patient": "simulate",
 }
@@ -57,7 +57,8 @@ def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'medai_core.glucose' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"medai_core.glucose.{module}"), name)
+    path = module if "." in module else f"medai_core.glucose.{module}"
+    value = getattr(importlib.import_module(path), name)
     globals()[name] = value
     return value
 

@@ -3,7 +3,9 @@
 Metrics follow Battelino et al., Diabetes Care 2019;42:1593-1603 (time in ranges and targets) and Bergenstal et
 al., Diabetes Care 2018;41:2275-2280 (GMI = 3.31 + 0.02392 x mean mg/dL). Metrics are computed on the readings as
 recorded (not the interpolated grid), the way iglu (Broll et al., PLoS ONE 2021) computes them, so that they can be
-checked against iglu-python. Bands: < 54, 54 to < 70, 70-180 inclusive, > 180 to 250, > 250 mg/dL. % time CGM
+checked against iglu-python. Bands (see :mod:`medai_core.units`): < 54, 54 to < 70, 70-180 inclusive, > 180 to
+250, > 250 mg/dL, and for readings recorded in mmol/L the consensus' own mmol/L bounds (< 3.0, 3.0 to < 3.9,
+3.9-10.0 inclusive, > 10.0 to 13.9, > 13.9), so a reading of 10.0 mmol/L is in range. % time CGM
 active follows iglu's ``active_percent`` (Danne et al. 2017): expected readings over the span at the median
 sampling interval, less those missing in gaps.
 """
@@ -16,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from medai_core.glucose.prepare import GRID_MINUTES, Grid
+from medai_core.units import BAND_KEYS, MG_DL, band_counts, band_labels, check_unit, to_mg_dl
 
 __all__ = [
     "AGPReport",
@@ -26,6 +29,7 @@ __all__ = [
     "TargetCheck",
     "agp_report",
     "glucose_metrics",
+    "target_label",
 ]
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -50,26 +54,37 @@ METRIC_KEYS: tuple[str, ...] = (
 """Keys of :func:`glucose_metrics` (and of ``metrics`` in ``predict glucose --json``)."""
 
 
-def glucose_metrics(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating]) -> dict[str, float]:
-    """Consensus CGM metrics of readings (mg/dL; time-in-range values in percent of readings).
+MIN_READINGS_FOR_SD = 2
+"""SD and CV need at least two readings; with fewer they are reported as unavailable (NaN) with a note."""
+
+
+def glucose_metrics(
+    times: NDArray[np.datetime64], glucose: NDArray[np.floating], unit: str = MG_DL
+) -> dict[str, float]:
+    """Consensus CGM metrics of readings (time-in-range values in percent of readings).
 
     Args:
         times: datetime64 (M,) reading times, sorted.
-        glucose_mg_dl: (M,) readings in mg/dL.
+        glucose: (M,) readings in ``unit``, as recorded.
+        unit: the unit the readings were recorded in; the five ranges are classified with that unit's consensus
+            bounds (:data:`medai_core.units.CONSENSUS`). Mean and SD are returned in mg/dL whatever the unit.
 
     Returns:
         ``mean_mg_dl, gmi_percent, cv_percent, sd_mg_dl, tbr_lt_54, tbr_54_69, tir_70_180, tar_181_250,
-        tar_gt_250, active_percent, days``.
+        tar_gt_250, active_percent, days``; NaN where the data cannot support a metric (SD and CV of fewer than
+        :data:`MIN_READINGS_FOR_SD` readings; everything without readings).
     """
-    g = np.asarray(glucose_mg_dl, dtype=np.float64)
+    recorded = np.asarray(glucose, dtype=np.float64)
     t = np.asarray(times, dtype="datetime64[ns]")
-    keep = np.isfinite(g)
-    g, t = g[keep], t[keep]
+    keep = np.isfinite(recorded)
+    recorded, t = recorded[keep], t[keep]
     nan = float("nan")
-    if g.size == 0:
+    if recorded.size == 0:
         return dict.fromkeys(METRIC_KEYS, nan)
+    g = to_mg_dl(recorded, check_unit(unit))
     mean = float(g.mean())
-    sd = float(g.std(ddof=1)) if g.size > 1 else nan
+    enough = g.size >= MIN_READINGS_FOR_SD
+    sd = float(g.std(ddof=1)) if enough else nan
     pct = 100.0 / g.size
     minutes = t.astype(np.int64) / 60e9
     diffs = np.diff(minutes)
@@ -83,19 +98,42 @@ def glucose_metrics(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.flo
         days = total / (24 * 60)
     else:
         active, days = 100.0, 0.0
+    counts = band_counts(recorded, unit)
     return {
         "mean_mg_dl": mean,
         "gmi_percent": 3.31 + 0.02392 * mean,
-        "cv_percent": 100.0 * sd / mean if g.size > 1 else nan,
+        "cv_percent": 100.0 * sd / mean if enough else nan,
         "sd_mg_dl": sd,
-        "tbr_lt_54": pct * float(np.sum(g < 54)),
-        "tbr_54_69": pct * float(np.sum((g >= 54) & (g < 70))),
-        "tir_70_180": pct * float(np.sum((g >= 70) & (g <= 180))),
-        "tar_181_250": pct * float(np.sum((g > 180) & (g <= 250))),
-        "tar_gt_250": pct * float(np.sum(g > 250)),
+        **{key: pct * counts[key] for key in BAND_KEYS},
         "active_percent": float(active),
         "days": float(days),
     }
+
+
+_BAND_WORDS = {
+    "tbr_lt_54": "Time below",
+    "tbr_54_69": "Time below range",
+    "tir_70_180": "Time in range",
+    "tar_181_250": "Time above range",
+    "tar_gt_250": "Time above",
+}
+
+
+def target_label(key: str, unit: str) -> str:
+    """Display label of a metric in ``unit``, e.g. ``"Time in range 3.9-10.0 mmol/L (%)"``."""
+    if key in _BAND_WORDS:
+        text = band_labels(unit)[key]
+        if key in ("tbr_lt_54", "tar_gt_250"):
+            text = text.lstrip("<> ")
+        return f"{_BAND_WORDS[key]} {text} (%)"
+    return {
+        "cv_percent": "Coefficient of variation (%)",
+        "gmi_percent": "Glucose management indicator (%)",
+        "mean_mg_dl": f"Mean glucose ({unit})",
+        "sd_mg_dl": f"Standard deviation ({unit})",
+        "active_percent": "Time CGM active (%)",
+        "days": "Days covered",
+    }[key]
 
 
 @dataclass(frozen=True)
@@ -104,7 +142,8 @@ class TargetCheck:
 
     Attributes:
         key: the metric's key in :func:`glucose_metrics`.
-        label: display name, e.g. ``"Time in range 70-180 mg/dL"``.
+        label: display name in the unit the ranges were classified in, e.g. ``"Time in range 70-180 mg/dL (%)"``
+            (see :func:`target_label` for another display unit).
         value: the metric (mg/dL, % or days).
         target: the target in words, e.g. ``"> 70 %"``.
         passed: True/False, or None where the consensus sets no target.
@@ -117,28 +156,29 @@ class TargetCheck:
     passed: bool | None
 
 
-def _targets(m: dict[str, float]) -> tuple[TargetCheck, ...]:
+def _targets(m: dict[str, float], unit: str) -> tuple[TargetCheck, ...]:
     rows = [
-        ("tir_70_180", "Time in range 70-180 mg/dL (%)", "> 70 %", m["tir_70_180"] > 70),
-        ("tbr_54_69", "Time below range 54-69 mg/dL (%)", "< 4 % (with < 54)", m["tbr_54_69"] + m["tbr_lt_54"] < 4),
-        ("tbr_lt_54", "Time below 54 mg/dL (%)", "< 1 %", m["tbr_lt_54"] < 1),
-        (
-            "tar_181_250",
-            "Time above range 181-250 mg/dL (%)",
-            "< 25 % (with > 250)",
-            m["tar_181_250"] + m["tar_gt_250"] < 25,
-        ),
-        ("tar_gt_250", "Time above 250 mg/dL (%)", "< 5 %", m["tar_gt_250"] < 5),
-        ("cv_percent", "Coefficient of variation (%)", "<= 36 %", m["cv_percent"] <= 36),
-        ("gmi_percent", "Glucose management indicator (%)", "< 7 % (individualise)", m["gmi_percent"] < 7),
-        ("mean_mg_dl", "Mean glucose (mg/dL)", "no consensus target", None),
-        ("sd_mg_dl", "Standard deviation (mg/dL)", "no consensus target", None),
-        ("active_percent", "Time CGM active (%)", ">= 70 %", m["active_percent"] >= 70),
-        ("days", "Days covered", ">= 14 days", round(m["days"], 1) >= 14),
+        ("tir_70_180", "> 70 %", m["tir_70_180"] > 70),
+        ("tbr_54_69", "< 4 % (with the lowest band)", m["tbr_54_69"] + m["tbr_lt_54"] < 4),
+        ("tbr_lt_54", "< 1 %", m["tbr_lt_54"] < 1),
+        ("tar_181_250", "< 25 % (with the highest band)", m["tar_181_250"] + m["tar_gt_250"] < 25),
+        ("tar_gt_250", "< 5 %", m["tar_gt_250"] < 5),
+        ("cv_percent", "<= 36 %", m["cv_percent"] <= 36),
+        ("gmi_percent", "< 7 % (individualise)", m["gmi_percent"] < 7),
+        ("mean_mg_dl", "no consensus target", None),
+        ("sd_mg_dl", "no consensus target", None),
+        ("active_percent", ">= 70 %", m["active_percent"] >= 70),
+        ("days", ">= 14 days", round(m["days"], 1) >= 14),
     ]
     return tuple(
-        TargetCheck(key, label, m[key], target, None if ok is None or not np.isfinite(m[key]) else bool(ok))
-        for key, label, target, ok in rows
+        TargetCheck(
+            key,
+            target_label(key, unit if key in _BAND_WORDS else MG_DL),
+            m[key],
+            target,
+            None if ok is None or not np.isfinite(m[key]) else bool(ok),
+        )
+        for key, target, ok in rows
     )
 
 
@@ -155,6 +195,7 @@ class AGPReport:
         daily: float64 (D, 288) glucose per day on the 5-minute time-of-day grid (NaN where missing).
         sufficiency: plain-language statements about what the data support.
         agp_available: whether there is at least 24 h of data for the percentile day and daily profiles.
+        range_unit: the unit the readings were recorded in, whose consensus bounds classified the five ranges.
     """
 
     metrics: dict[str, float]
@@ -165,6 +206,12 @@ class AGPReport:
     daily: NDArray[np.float64]
     sufficiency: tuple[str, ...]
     agp_available: bool
+    range_unit: str = MG_DL
+
+    def label(self, key: str, display_unit: str) -> str:
+        """Display label of metric ``key``: band bounds in the unit they were classified in, glucose values in
+        ``display_unit`` (e.g. ``"Time in range 3.9-10.0 mmol/L (%)"``, ``"Mean glucose (mg/dL)"``)."""
+        return target_label(key, self.range_unit if key in BAND_KEYS else display_unit)
 
 
 def _percentile_day(
@@ -209,19 +256,29 @@ def _daily(grid: Grid) -> tuple[tuple[str, ...], NDArray[np.float64]]:
     return labels, out
 
 
-def agp_report(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating], grid: Grid) -> AGPReport:
+def agp_report(
+    times: NDArray[np.datetime64], glucose: NDArray[np.floating], grid: Grid, unit: str = MG_DL
+) -> AGPReport:
     """Build the AGP report.
 
     Args:
         times: datetime64 (M,) reading times, sorted.
-        glucose_mg_dl: (M,) readings in mg/dL.
-        grid: the same readings on the 5-minute grid (for daily profiles).
+        glucose: (M,) readings in ``unit`` as recorded (the ranges are classified with that unit's bounds).
+        grid: the same readings on the 5-minute grid in mg/dL (for daily profiles).
+        unit: the unit of ``glucose``.
     """
-    g = np.asarray(glucose_mg_dl, dtype=np.float64)
+    recorded = np.asarray(glucose, dtype=np.float64)
     t = np.asarray(times, dtype="datetime64[ns]")
-    metrics = glucose_metrics(t, g)
+    metrics = glucose_metrics(t, recorded, unit)
+    g = to_mg_dl(recorded, unit)
     hours = metrics["days"] * 24 if np.isfinite(metrics["days"]) else 0.0
     notes = []
+    n_finite = int(np.isfinite(recorded).sum())
+    if n_finite < MIN_READINGS_FOR_SD:
+        notes.append(
+            f"Only {n_finite} reading(s): standard deviation and coefficient of variation need at least "
+            f"{MIN_READINGS_FOR_SD} readings and are shown as unavailable."
+        )
     available = hours >= MIN_HOURS_FOR_REPORT
     if not available:
         notes.append(
@@ -249,4 +306,6 @@ def agp_report(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating
         )
     )
     labels, daily = _daily(grid) if available else ((), np.zeros((0, 24 * 60 // GRID_MINUTES)))
-    return AGPReport(metrics, _targets(metrics), bin_minutes, percentiles, labels, daily, tuple(notes), available)
+    return AGPReport(
+        metrics, _targets(metrics, unit), bin_minutes, percentiles, labels, daily, tuple(notes), available, unit
+    )

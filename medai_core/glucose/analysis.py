@@ -238,7 +238,7 @@ def analyse(record: CGMRecord, model: LoadedModel) -> GlucoseAnalysis:
     """Analyse one record with the loaded forecaster (``models/glucose_forecast``)."""
     params = params_from_artifacts(model.card.artifacts)
     grid = record.grid()
-    report = agp_report(record.times, record.glucose_mg_dl, grid)
+    report = agp_report(record.times, record.glucose_recorded, grid, record.unit_detected)
     forecast, why_not = forecast_from_last(grid, model, params)
     back, why_not_back = backtest(grid, model, params)
     return GlucoseAnalysis(

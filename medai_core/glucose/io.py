@@ -19,40 +19,65 @@ Formats recognised:
 - Generic CSV: a timestamp column and a glucose column under common names (comma, semicolon or tab separated),
   unit from the column name or, if it names none, from the values (and said so); an optional patient id column,
   as in the ``id, time, gl`` research tables, with one patient chosen (``patient``) when several are present.
+  The research tables of ``evaluate``/``train`` (:func:`read_research_table`) go through the same reader.
+
+Clocks: timestamps that carry a UTC offset or ``Z`` are converted to the patient's local time: the chosen
+``timezone`` (an IANA name such as ``Europe/Paris``) or, by default, the file's own offset at the first reading.
+One fixed offset is kept for the whole record, so a daylight-saving change inside the file neither duplicates nor
+drops an hour of the 5-minute grid (a note says how far readings after the change are from the wall clock). A file
+that mixes timestamps with and without an offset is refused.
+
+Limits (untrusted uploads): lines longer than :data:`MAX_LINE_CHARS`, headers wider than :data:`MAX_COLUMNS`,
+more than :data:`MAX_READINGS` rows, a series spanning more than :data:`MAX_SPAN_DAYS` days and gzip members
+that expand past :data:`MAX_DECOMPRESSED_BYTES` are refused before anything large is parsed or allocated.
+
+:func:`read_cgm` is a pure function of (bytes, name, options) returning a picklable record, so it can run in an
+isolated worker process.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from medai_core.errors import CGMInputError
-from medai_core.glucose.prepare import MG_DL_PER_MMOL_L, Grid, make_grid
+from medai_core.glucose.prepare import Grid, make_grid
+from medai_core.units import MG_DL, MMOL_L, SENSOR_LIMITS, to_mg_dl
 
 __all__ = [
+    "MAX_COLUMNS",
+    "MAX_DECOMPRESSED_BYTES",
+    "MAX_LINE_CHARS",
+    "MAX_READINGS",
+    "MAX_SPAN_DAYS",
     "CGMRecord",
-    "SENSOR_HIGH_MG_DL",
-    "SENSOR_LOW_MG_DL",
     "grids_by_patient",
     "read_cgm",
     "read_research_table",
 ]
 
-SENSOR_LOW_MG_DL = 40.0
-"""Reading reported as "Low" (below the Dexcom reporting range)."""
-SENSOR_HIGH_MG_DL = 400.0
-"""Reading reported as "High" (above the Dexcom reporting range)."""
 PLAUSIBLE_MG_DL = (20.0, 600.0)
 """Readings outside this range are physiologically impossible for a CGM and refused."""
+MAX_LINE_CHARS = 65_536
+"""Longest line read (64 KiB); a CGM export's lines are a few hundred characters."""
+MAX_COLUMNS = 1_000
+"""Widest header read; vendor exports have about 20 columns."""
+MAX_READINGS = 2_000_000
+"""Most rows read from one file (two years of 5-minute readings are about 210,000)."""
+MAX_SPAN_DAYS = 731
+"""Longest time from the first to the last reading of one patient (two years); the grid is sized by it."""
+MAX_DECOMPRESSED_BYTES = 256 * 2**20
+"""Largest size a gzip-compressed upload may expand to."""
 
 _TIME_NAMES = (
     "time",
@@ -89,8 +114,10 @@ class CGMRecord:
     Attributes:
         source_format: ``"dexcom_clarity"``, ``"libreview"`` or ``"generic_csv"``.
         unit_detected: the unit of the file, ``"mg/dL"`` or ``"mmol/L"``.
-        times: datetime64[ns] (M,) reading times, sorted.
+        times: datetime64[ns] (M,) reading times in the patient's local time, sorted.
         glucose_mg_dl: float64 (M,) readings in mg/dL.
+        glucose_recorded: float64 (M,) the same readings as recorded, in ``unit_detected`` (the consensus ranges
+            are classified on these, with that unit's bounds).
         device: device or app named by the file ("" when none).
         patient: the chosen patient id for multi-patient tables (None otherwise).
         patients: all patient ids of the file (empty for single-patient exports).
@@ -102,6 +129,7 @@ class CGMRecord:
     unit_detected: str
     times: NDArray[np.datetime64]
     glucose_mg_dl: NDArray[np.float64]
+    glucose_recorded: NDArray[np.float64]
     device: str
     patient: str | None
     patients: tuple[str, ...]
@@ -121,6 +149,27 @@ class CGMRecord:
 # --------------------------------------------------------------------------------------------------- decoding
 
 
+def _gunzip(data: bytes, name: str) -> bytes:
+    """Decompress a gzip upload, refusing corrupt, truncated or oversized (bomb) members."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
+    except zlib.error:
+        raise CGMInputError(
+            f"{name} looks gzip-compressed but cannot be decompressed. Upload the CSV file itself."
+        ) from None
+    if len(out) > MAX_DECOMPRESSED_BYTES:
+        raise CGMInputError(
+            f"{name} expands to more than {MAX_DECOMPRESSED_BYTES // 2**20} MiB when decompressed; a CGM export "
+            "is far smaller. Upload the CSV export itself."
+        )
+    if not inflater.eof:
+        raise CGMInputError(
+            f"{name} looks gzip-compressed but cannot be decompressed (the data end early). Upload the CSV file itself."
+        )
+    return out
+
+
 def _decode(data: bytes, name: str) -> str:
     if not data or not data.strip():
         raise CGMInputError(
@@ -128,12 +177,7 @@ def _decode(data: bytes, name: str) -> str:
             "timestamp, glucose."
         )
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError):
-            raise CGMInputError(
-                f"{name} looks gzip-compressed but cannot be decompressed. Upload the CSV file itself."
-            ) from None
+        data = _gunzip(data, name)
     signatures = {
         b"%PDF": "a PDF document",
         b"PK\x03\x04": "a zip archive or Excel workbook",
@@ -162,8 +206,31 @@ def _decode(data: bytes, name: str) -> str:
     return text
 
 
-def _read_table(text: str, name: str, skip: int = 0) -> pd.DataFrame:
-    lines = text.splitlines()[skip:]
+def _lines(text: str, name: str) -> list[str]:
+    """The file's lines, after refusing shapes no CGM export has (checked before pandas sees the text)."""
+    lines = text.splitlines()
+    if len(lines) > MAX_READINGS + 100:
+        raise CGMInputError(
+            f"{name} has {len(lines):,} lines; at most {MAX_READINGS:,} readings are read from one file. "
+            "Export a shorter period."
+        )
+    longest = max(map(len, lines), default=0)
+    if longest > MAX_LINE_CHARS:
+        raise CGMInputError(
+            f"{name} has a line of {longest:,} characters (at most {MAX_LINE_CHARS:,} are read); it is not a CGM "
+            "export. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
+        )
+    widest = max((max(line.count(","), line.count(";"), line.count("\t")) for line in lines[:50]), default=0)
+    if widest + 1 > MAX_COLUMNS:
+        raise CGMInputError(
+            f"{name} has a row of {widest + 1:,} columns (at most {MAX_COLUMNS:,} are read); it is not a CGM "
+            "export. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
+        )
+    return lines
+
+
+def _read_table(lines: list[str], name: str, skip: int = 0) -> pd.DataFrame:
+    lines = lines[skip:]
     sample = "\n".join(lines[:20])
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
@@ -178,9 +245,10 @@ def _read_table(text: str, name: str, skip: int = 0) -> pd.DataFrame:
             keep_default_na=False,
             na_values=[""],
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise CGMInputError(
-            f"{name} is not a readable CSV table ({str(exc).splitlines()[0]}). Upload a Dexcom Clarity or "
+            f"{name} is not a readable CSV table ({first}). Upload a Dexcom Clarity or "
             "LibreView CSV export, or a CSV with columns timestamp, glucose."
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -201,23 +269,107 @@ def _numbers(values: pd.Series, name: str, column: str) -> NDArray[np.float64]:
     return parsed.to_numpy(dtype=np.float64)
 
 
-def _parse_times(values: pd.Series, name: str, column: str, fmt: str | None = None) -> NDArray[np.datetime64]:
-    text = values.astype(str).str.strip()
-    if fmt is not None:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-    else:
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
+def _offset_minutes(text: str) -> int:
+    """``"Z"`` -> 0, ``"+05:30"``/``"+0530"``/``"+05"`` -> 330, ``"-04:00"`` -> -240."""
+    if text.upper() == "Z":
+        return 0
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) > 2 else 0)
+    return -minutes if text[0] == "-" else minutes
+
+
+def _offset_text(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _zone(timezone: str | None, name: str) -> ZoneInfo | None:
+    if timezone is None or not str(timezone).strip():
+        return None
+    try:
+        return ZoneInfo(str(timezone).strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise CGMInputError(
+            f"Unknown time zone {timezone!r}. Give an IANA time zone name such as Europe/Paris, America/New_York "
+            "or UTC."
+        ) from None
+
+
+def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
+    """Parse timestamps (ISO first, then any common layout); unparseable ones become NaT, nothing raises."""
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
         if parsed.isna().any():
-            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
+    except (ValueError, OverflowError, TypeError, AttributeError):
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]")
+    return parsed
+
+
+def _parse_times(
+    values: pd.Series, name: str, column: str, timezone: str | None = None
+) -> tuple[NDArray[np.datetime64], list[str]]:
+    """Reading times in the patient's local time, and the notes on how the clock was read.
+
+    Raises:
+        CGMInputError: unparseable timestamps, offsets mixed with naive timestamps, or an unknown time zone.
+    """
+    text = values.astype(str).str.strip()
+    zone = _zone(timezone, name)
+    offsets = text.str.extract(_OFFSET)[0]
+    aware = offsets.notna()
+    notes: list[str] = []
+    if aware.any() and not aware.all():
+        raise CGMInputError(
+            f"{name}: column {column!r} mixes timestamps with a UTC offset (e.g. {text[aware].iloc[0]!r}) and "
+            f"without one (e.g. {text[~aware].iloc[0]!r}), so the readings cannot be put on one clock. Export all "
+            "timestamps the same way (all local time, or all with an offset)."
+        )
+    parsed = _to_datetime(text, utc=bool(aware.any()))
     if parsed.isna().any():
         examples = text[parsed.isna()].head(3).tolist()
         raise CGMInputError(
             f"{name}: {int(parsed.isna().sum())} timestamp(s) in column {column!r} do not parse, e.g. {examples}. "
             "Use ISO timestamps like 2025-11-21T00:17:19 or the export's own date format."
         )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.to_numpy(dtype="datetime64[ns]")
+    if not aware.any():
+        if zone is not None:
+            notes.append(
+                "Timestamps carry no UTC offset: they are read as the patient's local time and the chosen time zone "
+                "is not applied."
+            )
+        return parsed.to_numpy(dtype="datetime64[ns]"), notes
+    stated = [_offset_minutes(o) for o in offsets.tolist()]
+    distinct = sorted(set(stated))
+    utc = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    if zone is not None:
+        first = int(np.argmin(utc))
+        offset = pd.Timestamp(utc[first]).tz_localize("UTC").tz_convert(zone).utcoffset()
+        fixed = int(offset.total_seconds() // 60) if offset is not None else 0
+        how = f"the chosen time zone {zone.key} ({_offset_text(fixed)} at the first reading)"
+    else:
+        fixed = stated[int(np.argmin(utc))]
+        how = f"the file's own offset at the first reading ({_offset_text(fixed)})"
+    notes.append(
+        f"Timestamps carry a UTC offset ({', '.join(_offset_text(m) for m in distinct)}); they are converted to "
+        f"the patient's local time at {how}."
+    )
+    if len(distinct) > 1:
+        notes.append(
+            "The offsets change inside the file (a daylight-saving change or travel): one fixed offset is kept for "
+            "the whole record, so no hour is duplicated or missing; readings stated at another offset are shown "
+            f"up to {max(abs(m - fixed) for m in distinct)} minutes off their own wall clock."
+        )
+    if zone is None and distinct == [0]:
+        notes.append(
+            "Timestamps are in UTC: choose the patient's time zone (page choice or --timezone) so that the "
+            "time of day (percentile day, forecast inputs) is the patient's own."
+        )
+    local = utc + np.timedelta64(fixed, "m").astype("timedelta64[ns]")
+    return local, notes
 
 
 def _check_unit(values: NDArray[np.float64], unit: str, name: str, how: str) -> None:
@@ -265,10 +417,11 @@ def _finish(
     times, values = times[keep], values[keep]
     if values.size == 0:
         raise CGMInputError(f"{name} holds no glucose readings. Upload an export that covers at least one day.")
-    mg_dl = values * MG_DL_PER_MMOL_L if unit == "mmol/L" else values
+    mg_dl = to_mg_dl(values, unit)
     _check_plausible(mg_dl, name)
+    _check_span(times, name)
     order = np.argsort(times, kind="stable")
-    times, mg_dl = times[order], mg_dl[order]
+    times, mg_dl, values = times[order], mg_dl[order], values[order]
     notes = list(notes or [])
     dup = np.concatenate([[False], (np.diff(times.astype(np.int64)) == 0)])
     if dup.any():
@@ -281,7 +434,20 @@ def _finish(
             f"Readings every {sampling:.0f} minutes: points between them on the 5-minute grid are interpolated "
             "(gaps up to 15 min) and flagged; forecasts are less certain than with 5-minute data."
         )
-    return CGMRecord(source_format, unit, times, mg_dl, device, patient, patients, sampling, tuple(notes))
+    return CGMRecord(source_format, unit, times, mg_dl, values, device, patient, patients, sampling, tuple(notes))
+
+
+def _check_span(times: NDArray[np.datetime64], name: str) -> None:
+    """Refuse a series whose first and last readings lie further apart than :data:`MAX_SPAN_DAYS` days."""
+    if times.size == 0:
+        return
+    t = times.astype("datetime64[m]").astype(np.int64)
+    days = (int(t.max()) - int(t.min())) / (24 * 60)
+    if days > MAX_SPAN_DAYS:
+        raise CGMInputError(
+            f"{name}: the readings span {days:,.0f} days from first to last (at most {MAX_SPAN_DAYS} days are read "
+            "for one patient). Check the timestamps, or export a shorter period."
+        )
 
 
 def _unit_from_header(header: str) -> str | None:
@@ -300,16 +466,18 @@ def _is_dexcom(header_line: str) -> bool:
     return "Event Type" in header_line and "Glucose Value" in header_line
 
 
-def _read_dexcom(text: str, name: str) -> CGMRecord:
-    frame = _read_table(text, name)
+def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord:
+    frame = _read_table(lines, name)
     glucose_cols = [c for c in frame.columns if c.startswith("Glucose Value")]
     time_cols = [c for c in frame.columns if c.startswith("Timestamp")]
-    if not glucose_cols or not time_cols:
+    if not glucose_cols or not time_cols or "Event Type" not in frame.columns:
         raise CGMInputError(
-            f"{name}: Dexcom Clarity header without a Timestamp or Glucose Value column. Found: {list(frame.columns)}."
+            f"{name}: a Dexcom Clarity header needs the columns 'Event Type', 'Timestamp (...)' and "
+            f"'Glucose Value (...)'. Found: {list(frame.columns)[:12]}. Export CSV from Dexcom Clarity again, "
+            "unedited."
         )
     gcol, tcol = glucose_cols[0], time_cols[0]
-    unit = _unit_from_header(gcol) or "mg/dL"
+    unit = _unit_from_header(gcol) or MG_DL
     device = ""
     devices: Any = (
         frame.loc[frame["Event Type"].astype(str).str.strip() == "Device", "Device Info"].dropna()
@@ -325,20 +493,17 @@ def _read_dexcom(text: str, name: str) -> CGMRecord:
         )
     raw = egv[gcol].astype(str).str.strip()
     low_text, high_text = raw.str.lower() == "low", raw.str.lower() == "high"
-    limit_low = SENSOR_LOW_MG_DL if unit == "mg/dL" else round(SENSOR_LOW_MG_DL / MG_DL_PER_MMOL_L, 1)
-    limit_high = SENSOR_HIGH_MG_DL if unit == "mg/dL" else round(SENSOR_HIGH_MG_DL / MG_DL_PER_MMOL_L, 1)
+    limit_low, limit_high = SENSOR_LIMITS[unit]
     numeric = raw.mask(low_text, str(limit_low)).mask(high_text, str(limit_high))
     values = _numbers(numeric, name, gcol)
     _check_unit(values, unit, name, "column header")
-    times = _parse_times(egv[tcol], name, tcol)
-    notes = [f"Dexcom Clarity export, glucose in {unit}."]
+    times, clock_notes = _parse_times(egv[tcol], name, tcol, timezone)
+    notes = [f"Dexcom Clarity export, glucose in {unit}.", *clock_notes]
     if low_text.any():
-        notes.append(
-            f"{int(low_text.sum())} reading(s) 'Low' set to {SENSOR_LOW_MG_DL:.0f} mg/dL (the sensor's lower limit)."
-        )
+        notes.append(f"{int(low_text.sum())} reading(s) 'Low' set to {limit_low:g} {unit} (the sensor's lower limit).")
     if high_text.any():
         notes.append(
-            f"{int(high_text.sum())} reading(s) 'High' set to {SENSOR_HIGH_MG_DL:.0f} mg/dL (the sensor's upper limit)."
+            f"{int(high_text.sum())} reading(s) 'High' set to {limit_high:g} {unit} (the sensor's upper limit)."
         )
     return _finish(name, "dexcom_clarity", unit, times, values, device=device, notes=notes)
 
@@ -425,8 +590,8 @@ def _libre_times(stamps: pd.Series, name: str, column: str) -> tuple[NDArray[np.
     return parsed.to_numpy(dtype="datetime64[ns]"), reason[0].upper() + reason[1:] + "."
 
 
-def _read_libre(text: str, name: str, header_index: int) -> CGMRecord:
-    frame = _read_table(text, name, skip=header_index)
+def _read_libre(lines: list[str], name: str, header_index: int) -> CGMRecord:
+    frame = _read_table(lines, name, skip=header_index)
     cols = {c.lower(): c for c in frame.columns}
     hist = next((c for lc, c in cols.items() if lc.startswith("historic glucose")), None)
     scan = next((c for lc, c in cols.items() if lc.startswith("scan glucose")), None)
@@ -437,7 +602,7 @@ def _read_libre(text: str, name: str, header_index: int) -> CGMRecord:
             f"{name}: a LibreView export needs Device Timestamp, Record Type and Historic Glucose columns. "
             f"Found: {list(frame.columns)[:8]}."
         )
-    unit = _unit_from_header(hist) or "mg/dL"
+    unit = _unit_from_header(hist) or MG_DL
     rtype = frame[rcol].astype(str).str.strip()
     historic = frame[rtype == "0"]
     scans = frame[rtype == "1"] if scan is not None else frame.iloc[0:0]
@@ -514,8 +679,19 @@ def _find_glucose_column(columns: list[str]) -> str | None:
     return None
 
 
-def _read_generic(text: str, name: str, patient: str | None) -> CGMRecord:
-    frame = _read_table(text, name)
+@dataclass(frozen=True)
+class _GenericColumns:
+    """Where a generic table keeps its glucose, time and (optional) patient id."""
+
+    frame: pd.DataFrame
+    glucose: str
+    stamps: pd.Series
+    time_name: str
+    id_column: str | None
+
+
+def _generic_columns(lines: list[str], name: str) -> _GenericColumns:
+    frame = _read_table(lines, name)
     if frame.empty:
         raise CGMInputError(f"{name} has a header but no rows. Upload a file with glucose readings.")
     columns = list(frame.columns)
@@ -526,7 +702,6 @@ def _read_generic(text: str, name: str, patient: str | None) -> CGMRecord:
             "export, or a CSV with columns timestamp, glucose (or id, time, gl)."
         )
     tcol = _find_column(columns, _TIME_NAMES)
-    notes: list[str] = []
     if tcol is not None:
         stamps = frame[tcol]
     elif "date" in {c.lower() for c in columns} and any(c.lower() in ("time", "hour") for c in columns):
@@ -539,117 +714,152 @@ def _read_generic(text: str, name: str, patient: str | None) -> CGMRecord:
             "datetime (or separate date and time columns)."
         )
     idcol = _find_column(columns, _ID_NAMES)
+    return _GenericColumns(frame, gcol, stamps, tcol, idcol if idcol not in (gcol, tcol) else None)
+
+
+def _generic_values(
+    cols: _GenericColumns, rows: pd.Series | None, name: str, timezone: str | None
+) -> tuple[NDArray[np.datetime64], NDArray[np.float64], str, list[str], NDArray[np.bool_]]:
+    """Times (local), values (in the file's unit), the unit, notes, and the kept-row mask of ``rows``."""
+    raw = cols.frame[cols.glucose] if rows is None else cols.frame.loc[rows, cols.glucose]
+    stamps = cols.stamps if rows is None else cols.stamps[rows]
+    blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+    values = _numbers(raw[~blank], name, cols.glucose)
+    if values.size == 0:
+        raise CGMInputError(f"{name}: column {cols.glucose!r} holds no glucose values. Upload a file with readings.")
+    times, notes = _parse_times(stamps[~blank], name, cols.time_name, timezone)
+    unit = _unit_from_header(cols.glucose)
+    if unit is not None:
+        _check_unit(values, unit, name, f"column name {cols.glucose!r}")
+        notes.insert(0, f"Glucose in {unit} (from the column name {cols.glucose!r}).")
+    else:
+        median = float(np.median(values))
+        unit = MMOL_L if median < 25 else MG_DL
+        notes.insert(
+            0,
+            f"The column {cols.glucose!r} names no unit; the values (median {median:.1f}) are read as {unit}.",
+        )
+    return times, values, unit, notes, ~blank
+
+
+def _read_generic(lines: list[str], name: str, patient: str | None, timezone: str | None) -> CGMRecord:
+    cols = _generic_columns(lines, name)
     patients: tuple[str, ...] = ()
     chosen: str | None = None
-    if idcol is not None and idcol not in (gcol, tcol):
-        ids = frame[idcol].astype(str).str.strip()
+    rows: pd.Series | None = None
+    notes: list[str] = []
+    if cols.id_column is not None:
+        ids = cols.frame[cols.id_column].astype(str).str.strip()
         patients = tuple(sorted(ids.unique().tolist(), key=lambda s: (len(s), s)))
         if patient is not None:
-            if str(patient) not in patients:
+            if str(patient).strip() not in patients:
                 raise CGMInputError(
-                    f"{name}: no patient {patient!r}; the file holds {len(patients)}: {list(patients)[:10]}."
+                    f"{name}: the chosen patient is not in the file, which holds {len(patients)} patient(s) in "
+                    f"column {cols.id_column!r}. Choose one of the ids in that column."
                 )
-            chosen = str(patient)
+            chosen = str(patient).strip()
         else:
             chosen = patients[0]
             if len(patients) > 1:
-                notes.append(f"The file holds {len(patients)} patients; showing {chosen} (choose another one).")
+                notes.append(
+                    f"The file holds {len(patients)} patients; the first one (in id order) is shown, another can "
+                    "be chosen."
+                )
         rows = ids == chosen
-        frame, stamps = frame[rows], stamps[rows]
     elif patient is not None:
-        raise CGMInputError(f"{name} has no patient id column, so patient {patient!r} cannot be chosen.")
-    raw = frame[gcol]
-    blank = raw.isna() | (raw.astype(str).str.strip() == "")
-    values = _numbers(raw[~blank], name, gcol)
-    times = _parse_times(stamps[~blank], name, tcol)
-    if values.size == 0:
-        raise CGMInputError(f"{name}: column {gcol!r} holds no glucose values. Upload a file with readings.")
-    unit = _unit_from_header(gcol)
-    if unit is not None:
-        _check_unit(values, unit, name, f"column name {gcol!r}")
-        notes.insert(0, f"Generic CSV, glucose in {unit} (from the column name {gcol!r}).")
-    else:
-        median = float(np.median(values))
-        unit = "mmol/L" if median < 25 else "mg/dL"
-        notes.insert(
-            0, f"Generic CSV; the column {gcol!r} names no unit, the values (median {median:.1f}) are read as {unit}."
-        )
+        raise CGMInputError(f"{name} has no patient id column, so a patient cannot be chosen.")
+    times, values, unit, value_notes, _ = _generic_values(cols, rows, name, timezone)
+    notes = ["Generic CSV.", *value_notes, *notes]
     return _finish(name, "generic_csv", unit, times, values, patient=chosen, patients=patients, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------------- entry points
 
 
-def read_cgm(data: bytes, *, name: str = "The file", patient: str | None = None) -> CGMRecord:
+def read_cgm(
+    data: bytes, *, name: str = "The file", patient: str | None = None, timezone: str | None = None
+) -> CGMRecord:
     """Read one CGM file (Dexcom Clarity, LibreView, generic CSV or ``id, time, gl`` table).
+
+    A pure function of its arguments returning a picklable record (safe to run in a worker process).
 
     Args:
         data: the file's bytes (csv; gzip accepted).
         name: how messages refer to the file.
         patient: the patient id to use when the file holds several (generic tables only).
+        timezone: IANA name of the patient's time zone, applied to timestamps that carry a UTC offset (None: the
+            file's own offset).
 
     Returns:
-        the readings in mg/dL with their provenance.
+        the readings in mg/dL (and as recorded) with their provenance, times in the patient's local time.
 
     Raises:
-        CGMInputError: the file is empty, not CSV, lacks a glucose or time column, holds non-numeric,
-            unparseable or impossible values, values in the other unit than declared, or ambiguous dates.
+        CGMInputError: the file is empty, not CSV, too large or too wide, lacks a glucose or time column, holds
+            non-numeric, unparseable or impossible values, values in the other unit than declared, ambiguous
+            dates, timestamps that mix offsets and local times, or readings spanning more than two years.
     """
     text = _decode(data, name)
-    head = text.splitlines()[:5]
+    lines = _lines(text, name)
+    head = lines[:5]
     if head and _is_dexcom(head[0]):
-        return _read_dexcom(text, name)
+        return _read_dexcom(lines, name, timezone)
     for index, line in enumerate(head):
         if "Record Type" in line and "Timestamp" in line:
-            return _read_libre(text, name, index)
-    return _read_generic(text, name, patient)
+            return _read_libre(lines, name, index)
+    return _read_generic(lines, name, patient, timezone)
 
 
-def read_research_table(source: str | Path | bytes) -> pd.DataFrame:
-    """Read a research table with columns ``id, time, gl`` (glucose in mg/dL; csv or csv.gz), all patients.
+def read_research_table(source: str | Path | bytes, *, timezone: str | None = None) -> pd.DataFrame:
+    """Read a research table (``id, time, gl`` or any generic CSV with a patient id column; csv or csv.gz).
+
+    The same reader as :func:`read_cgm`'s generic tables: same column names, clock and unit rules, same limits
+    (the time span is checked per patient).
 
     Returns:
-        DataFrame with columns ``id`` (str), ``time`` (datetime64[ns]) and ``gl`` (float64 mg/dL), rows with a
-        missing glucose value dropped.
+        DataFrame with columns ``id`` (str), ``time`` (datetime64[ns], local time) and ``gl`` (float64 mg/dL),
+        rows with a missing glucose value dropped; ``frame.attrs["notes"]`` says how the file was read.
 
     Raises:
         CGMInputError: the file cannot be read, lacks a column, or holds unparseable times or values.
     """
-    name = "upload" if isinstance(source, bytes) else str(source)
-    try:
-        handle: Any = io.BytesIO(source) if isinstance(source, bytes) else source
-        compression: Any = "gzip" if isinstance(source, bytes) and source[:2] == b"\x1f\x8b" else "infer"
-        frame = pd.read_csv(handle, compression=compression, dtype={"id": str})
-    except FileNotFoundError:
-        raise CGMInputError(f"{name}: no such file. Give the path of a CSV with columns id, time, gl.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
+    if isinstance(source, bytes):
+        name, data = "The file", source
+    else:
+        path = Path(source)
+        name = path.name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CGMInputError(f"{name}: no such file. Give the path of a CSV with columns id, time, gl.") from None
+        except OSError as exc:
+            raise CGMInputError(f"{name} cannot be read ({exc.strerror}).") from None
+    lines = _lines(_decode(data, name), name)
+    cols = _generic_columns(lines, name)
+    if cols.id_column is None:
         raise CGMInputError(
-            f"{name}: not a readable CSV ({type(exc).__name__}). Expected columns id, time, gl (csv or csv.gz)."
-        ) from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in ("id", "time", "gl") if c not in frame.columns]
-    if missing:
-        raise CGMInputError(
-            f"{name}: missing column(s) {missing}. Found: {list(frame.columns)[:10]}. "
+            f"{name}: no patient id column. Found: {list(cols.frame.columns)[:10]}. "
             "Expected a research table with columns id, time, gl (glucose in mg/dL)."
         )
-    frame = frame[["id", "time", "gl"]].copy()
-    frame["id"] = frame["id"].astype(str)
-    times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
-    if times.isna().any():
-        bad = frame.loc[times.isna(), "time"].astype(str).head(3).tolist()
-        raise CGMInputError(f"{name}: {int(times.isna().sum())} timestamps do not parse, e.g. {bad}.")
-    values = pd.to_numeric(frame["gl"], errors="coerce")
-    non_numeric = values.isna() & frame["gl"].notna()
-    if non_numeric.any():
-        bad = frame.loc[non_numeric, "gl"].astype(str).head(3).tolist()
-        raise CGMInputError(f"{name}: {int(non_numeric.sum())} glucose values are not numbers, e.g. {bad}.")
-    frame["time"] = times.astype("datetime64[ns]")
-    frame["gl"] = values.astype(np.float64)
-    frame = frame.dropna(subset=["gl"]).reset_index(drop=True)
+    times, values, unit, notes, kept = _generic_values(cols, None, name, timezone)
+    frame = pd.DataFrame(
+        {
+            "id": cols.frame[cols.id_column].astype(str).str.strip().to_numpy()[kept],
+            "time": times,
+            "gl": to_mg_dl(values, unit),
+        }
+    )
+    keep = np.isfinite(frame["gl"].to_numpy())
+    frame = frame[keep].reset_index(drop=True)
     if frame.empty:
         raise CGMInputError(f"{name}: no glucose readings.")
     _check_plausible(frame["gl"].to_numpy(), name)
+    spans = frame.groupby("id", sort=False)["time"].agg(lambda t: (t.max() - t.min()) / pd.Timedelta(days=1))
+    if (spans > MAX_SPAN_DAYS).any():
+        raise CGMInputError(
+            f"{name}: {int((spans > MAX_SPAN_DAYS).sum())} patient(s) have readings spanning more than "
+            f"{MAX_SPAN_DAYS} days from first to last. Check the timestamps."
+        )
+    frame.attrs["notes"] = tuple(notes)
     return frame
 
 

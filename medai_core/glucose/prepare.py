@@ -1,4 +1,4 @@
-"""Preparing CGM readings: units, the regular 5-minute grid with its gap mask, and model input windows.
+"""Preparing CGM readings: the regular 5-minute grid with its gap mask, and model input windows.
 
 The grid is anchored at the first reading; each reading goes to the nearest 5-minute point and readings that land
 on the same point are averaged (duplicates). Gaps of at most ``MAX_FILL_GAP_MINUTES`` between two readings are
@@ -28,17 +28,12 @@ __all__ = [
     "LEVEL_CENTER",
     "LEVEL_SCALE",
     "MAX_FILL_GAP_MINUTES",
-    "MG_DL_PER_MMOL_L",
-    "from_mg_dl",
     "make_grid",
     "targets",
-    "to_mg_dl",
     "valid_origins",
     "window_features",
 ]
 
-MG_DL_PER_MMOL_L = 18.016
-"""1 mmol/L of glucose in mg/dL (molar mass 180.16 g/mol)."""
 GRID_MINUTES = 5
 MAX_FILL_GAP_MINUTES = 15
 INPUT_STEPS = 36
@@ -51,18 +46,6 @@ LEVEL_SCALE = 60.0
 DELTA_SCALE = 25.0
 
 _NS_PER_MINUTE = 60_000_000_000
-
-
-def to_mg_dl(values: NDArray[np.floating] | float, unit: str) -> NDArray[np.float64]:
-    """Convert glucose from ``unit`` ("mg/dL" or "mmol/L") to mg/dL."""
-    arr = np.asarray(values, dtype=np.float64)
-    return arr * MG_DL_PER_MMOL_L if unit == "mmol/L" else arr
-
-
-def from_mg_dl(values: NDArray[np.floating] | float, unit: str) -> NDArray[np.float64]:
-    """Convert glucose in mg/dL to ``unit`` ("mg/dL" or "mmol/L")."""
-    arr = np.asarray(values, dtype=np.float64)
-    return arr / MG_DL_PER_MMOL_L if unit == "mmol/L" else arr
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,11 @@ from typing import Any
 import numpy as np
 
 from medai_core.glucose.analysis import GlucoseAnalysis
-from medai_core.glucose.prepare import from_mg_dl
 from medai_core.models import ModelCard
 from medai_core.reports import CaseReport, ReportSection, provenance_for
+from medai_core.units import band_labels, format_glucose, from_mg_dl, glucose_digits
 
-__all__ = ["audit_outputs", "build_report", "format_glucose"]
-
-
-def format_glucose(value_mg_dl: float, unit: str) -> str:
-    """A glucose value in ``unit`` with the unit's usual precision ("142 mg/dL", "7.9 mmol/L"); "-" for NaN."""
-    if value_mg_dl is None or not math.isfinite(value_mg_dl):
-        return "-"
-    value = float(from_mg_dl(value_mg_dl, unit))
-    return f"{value:.0f} {unit}" if unit == "mg/dL" else f"{value:.1f} {unit}"
+__all__ = ["audit_outputs", "build_report"]
 
 
 def _pct(value: float, digits: int = 1) -> str:
@@ -70,7 +62,7 @@ def build_report(
             table_header=("Metric", "Value", "Target", "Met"),
             table_rows=tuple(
                 (
-                    t.label.replace("mg/dL", unit) if unit != "mg/dL" and "(mg/dL)" in t.label else t.label,
+                    agp.label(t.key, unit),
                     _metric_text(t.key, t.value, unit),
                     t.target,
                     "-" if t.passed is None else ("yes" if t.passed else "no"),
@@ -80,7 +72,7 @@ def build_report(
         ),
     ]
     summary = (
-        f"Time in range 70-180 mg/dL {_pct(agp.metrics['tir_70_180'])}, "
+        f"Time in range {band_labels(agp.range_unit)['tir_70_180']} {_pct(agp.metrics['tir_70_180'])}, "
         f"mean {format_glucose(agp.metrics['mean_mg_dl'], unit)}."
     )
     f = result.forecast
@@ -96,11 +88,15 @@ def build_report(
         )
         risk = tuple((k, f"{v:.1%} (last-value baseline {f.hypo_baseline[k]:.1%})") for k, v in f.hypo.items())
         top = np.argsort(-np.abs(f.attributions_mg_dl))[:3]
+        digits = glucose_digits(unit) + 1
         attribution_text = (
             f"The 30-minute forecast is {format_glucose(abs(f.attribution_total_mg_dl), unit).split()[0]} {unit} "
             f"{'above' if f.attribution_total_mg_dl >= 0 else 'below'} the forecast for a flat trace; the readings "
             "that moved it most: "
-            + ", ".join(f"{f.window_times[i][11:16]} ({f.attributions_mg_dl[i]:+.1f} mg/dL)" for i in top)
+            + ", ".join(
+                f"{f.window_times[i][11:16]} ({float(from_mg_dl(f.attributions_mg_dl[i], unit)):+.{digits}f} {unit})"
+                for i in top
+            )
             + " (integrated gradients)."
         )
         sections.append(
@@ -108,7 +104,7 @@ def build_report(
         )
         summary += (
             f" Forecast in 30 min {format_glucose(f.p50[5], unit)}; "
-            f"P(< 70 mg/dL within 60 min) {f.hypo['lt70_60min']:.0%}."
+            f"P(< {format_glucose(70.0, unit)} within 60 min) {f.hypo['lt70_60min']:.0%}."
         )
     else:
         sections.append(ReportSection("Forecast", text=result.forecast_unavailable))

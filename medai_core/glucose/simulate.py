@@ -68,6 +68,7 @@ def simulated_patient(days: int = 14, seed: int = 7, start: str = "2025-03-03T00
         unit_detected="mg/dL",
         times=times[keep],
         glucose_mg_dl=g[keep].astype(np.float64),
+        glucose_recorded=g[keep].astype(np.float64),
         device="simulator",
         patient=None,
         patients=(),

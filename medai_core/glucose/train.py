@@ -39,11 +39,22 @@ from medai_core.glucose.prepare import (
     LEVEL_CENTER,
     LEVEL_SCALE,
 )
+from medai_core.provenance import ProvenanceManifest
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["MODEL_ID", "SEED", "TrainResult", "build_model", "split_patients", "train_glucose"]
+__all__ = [
+    "DATASET",
+    "MODEL_ID",
+    "SEED",
+    "TrainResult",
+    "build_model",
+    "provenance_manifest",
+    "rebuild_provenance",
+    "split_patients",
+    "train_glucose",
+]
 
 MODEL_ID = "glucose_forecast"
 MODEL_VERSION = "1.0.0"
@@ -52,6 +63,19 @@ TEST_FRACTION = 0.20
 VALIDATION_FRACTION = 0.15
 MAX_TRAIN_WINDOWS = 160_000
 QUANTILES = (0.1, 0.5, 0.9)
+DATASET = "weinstock2016"
+"""The training data set's name; patient ids are qualified with it in the provenance manifest."""
+DATASET_DESCRIPTION = {
+    "name": DATASET,
+    "version": "GlucoBench processed release (IrinaStatsLab/GlucoBench, weinstock2016.csv.gz: 170 patients)",
+    "source": "Weinstock et al. 2016, Jaeb Center study of severe hypoglycaemia in older adults with T1D, as "
+    "processed by GlucoBench (Sergazinov et al., ICLR 2024)",
+    "citation": "Weinstock RS et al. J Clin Endocrinol Metab 2016;101(8):3096-3104",
+}
+SPLIT_SENTENCE = (
+    f"by patient with numpy default_rng({SEED}) over the sorted ids: 20 % test, 15 % of the rest validation "
+    "(early stopping, conformal margins, Platt scaling), the rest training"
+)
 
 
 def split_patients(ids: list[str], seed: int = SEED) -> tuple[list[str], list[str], list[str]]:
@@ -64,6 +88,53 @@ def split_patients(ids: list[str], seed: int = SEED) -> tuple[list[str], list[st
     val = sorted(ordered[i] for i in perm[n_test : n_test + n_val])
     train = sorted(ordered[i] for i in perm[n_test + n_val :])
     return train, val, test
+
+
+def provenance_manifest(train: list[str], validation: list[str], test: list[str]) -> ProvenanceManifest:
+    """The card's provenance manifest: Weinstock 2016 patient ids, dataset-qualified and hashed, by role."""
+    return ProvenanceManifest.build(
+        id_kind="patient",
+        datasets=[DATASET_DESCRIPTION],
+        members={
+            "train": [(DATASET, p) for p in train],
+            "validation": [(DATASET, p) for p in validation],
+            "test": [(DATASET, p) for p in test],
+        },
+        split=SPLIT_SENTENCE,
+    )
+
+
+def rebuild_provenance(data: Path, model_dir: Path) -> ProvenanceManifest:
+    """Rebuild the shipped card's manifest from the same seeded patient split, without retraining.
+
+    Checks that the split reproduces the card's patient counts and its recorded validation/test ids, and that the
+    weights' sha256 is unchanged, then writes the card with the manifest.
+
+    Raises:
+        ModelCardError: the split does not reproduce the card, or the weights differ from the card's hash.
+    """
+    from dataclasses import replace
+
+    from medai_core.errors import ModelCardError
+    from medai_core.models.card import read_card, write_card
+    from medai_core.models.registry import file_sha256
+
+    card = read_card(model_dir)
+    weights = Path(model_dir) / card.weights_file
+    if file_sha256(weights) != card.weights_sha256:
+        raise ModelCardError(f"{weights.name}: the weights differ from the card's sha256; the card cannot be rebuilt")
+    train, validation, test = split_patients(list(grids_by_patient(read_research_table(data))))
+    counts = {"train": len(train), "validation": len(validation), "test": len(test)}
+    recorded = card.artifacts.get("split", {})
+    if (
+        counts != dict(card.training_data.get("patients", {}))
+        or sorted(test) != sorted(recorded.get("test_patient_ids", []))
+        or sorted(validation) != sorted(recorded.get("validation_patient_ids", []))
+    ):
+        raise ModelCardError(f"the seeded split of {Path(data).name} does not reproduce the card's split {counts}")
+    manifest = provenance_manifest(train, validation, test)
+    write_card(replace(card, provenance=manifest.to_dict()), model_dir)
+    return manifest
 
 
 def build_model(hidden: int = 256) -> keras.Model:
@@ -338,6 +409,7 @@ def train_glucose(
         created=dt.date.today().isoformat(),
         training_command="python -m medai_core train glucose --data ../shared/data/cgm/glucobench/weinstock2016.csv.gz",
         artifacts=artifacts,
+        provenance=provenance_manifest(train_ids, val_ids, test_ids).to_dict(),
     )
     save_model(model, card, out_dir)
     seconds = time.perf_counter() - start

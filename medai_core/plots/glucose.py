@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 from plotly.subplots import make_subplots
 
-from medai_core.glucose.prepare import MG_DL_PER_MMOL_L, from_mg_dl
+from medai_core.units import BAND_KEYS, CONSENSUS, SENSOR_LIMITS, band_labels, from_mg_dl
 
 __all__ = [
     "agp_figure",
@@ -23,7 +23,6 @@ __all__ = [
     "trace_figure",
 ]
 
-_TARGET = (70.0, 180.0)
 _BAND_COLOUR = "rgba(46, 204, 113, 0.12)"
 _MEDIAN = "#1f4e79"
 _RANGE_COLOURS = {
@@ -40,12 +39,12 @@ def _axis(unit: str) -> str:
 
 
 def _band(fig: go.Figure, unit: str, **kwargs: object) -> None:
-    low, high = (float(v) for v in from_mg_dl(np.array(_TARGET), unit))
-    fig.add_hrect(y0=low, y1=high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", **kwargs)
+    bounds = CONSENSUS[unit]
+    fig.add_hrect(y0=bounds.low, y1=bounds.high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", **kwargs)
 
 
 def _y_range(unit: str) -> list[float]:
-    return [float(v) for v in from_mg_dl(np.array([40.0, 400.0]), unit)]
+    return [float(v) for v in SENSOR_LIMITS[unit]]
 
 
 def trace_figure(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
@@ -115,7 +114,7 @@ def daily_profiles_figure(
         rows=rows, cols=cols, subplot_titles=labels, shared_yaxes=True, horizontal_spacing=0.01, vertical_spacing=0.12
     )
     hours = np.arange(daily.shape[1] if n else 288) * 5 / 60.0
-    low, high = (float(v) for v in from_mg_dl(np.array(_TARGET), unit))
+    low, high = CONSENSUS[unit].low, CONSENSUS[unit].high
     for i in range(n):
         r, c = i // cols + 1, i % cols + 1
         fig.add_trace(
@@ -133,24 +132,15 @@ def daily_profiles_figure(
 
 def time_in_ranges_figure(metrics: Mapping[str, float], unit: str) -> go.Figure:
     """Stacked bar of the five consensus ranges (percent of readings), labelled in the display unit."""
-    edges = from_mg_dl(np.array([54.0, 70.0, 180.0, 250.0]), unit)
-    fmt = "{:.0f}" if unit == "mg/dL" else "{:.1f}"
-    a, b, c, d = (fmt.format(v) for v in edges)
-    names = {
-        "tbr_lt_54": f"< {a}",
-        "tbr_54_69": f"{a}-<{b}",
-        "tir_70_180": f"{b}-{c}",
-        "tar_181_250": f">{c}-{d}",
-        "tar_gt_250": f"> {d}",
-    }
+    names = band_labels(unit)
     fig = go.Figure()
-    for key in ("tbr_lt_54", "tbr_54_69", "tir_70_180", "tar_181_250", "tar_gt_250"):
+    for key in BAND_KEYS:
         value = float(metrics.get(key, float("nan")))
         fig.add_trace(
             go.Bar(
                 x=[""],
                 y=[value],
-                name=f"{names[key]} {unit}: {value:.1f} %",
+                name=f"{names[key]}: {value:.1f} %",
                 marker_color=_RANGE_COLOURS[key],
                 text=[f"{value:.1f} %"],
                 textposition="inside",
@@ -217,10 +207,8 @@ def forecast_fan_figure(
             )
         )
     _band(fig, unit)
-    hypo = float(from_mg_dl(70.0, unit))
-    fig.add_hline(
-        y=hypo, line_dash="dash", line_color="#c0392b", annotation_text="70 mg/dL" if unit == "mg/dL" else "3.9 mmol/L"
-    )
+    hypo = CONSENSUS[unit].low
+    fig.add_hline(y=hypo, line_dash="dash", line_color="#c0392b", annotation_text=f"{hypo:g} {unit}")
     fig.update_layout(
         title="Forecast for the next 60 minutes from the last reading",
         yaxis={"title": _axis(unit), "range": _y_range(unit)},
@@ -233,7 +221,7 @@ def forecast_fan_figure(
 def attribution_strip(window_times: Sequence[str], attributions_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
     """Integrated-gradients attributions per input reading as a bar strip (red raises, blue lowers the forecast)."""
     values = np.asarray(attributions_mg_dl, dtype=np.float64)
-    shown = values / MG_DL_PER_MMOL_L if unit == "mmol/L" else values
+    shown = from_mg_dl(values, unit)
     colours = np.where(shown >= 0, "#c0392b", "#2471a3")
     fig = go.Figure(
         go.Bar(x=np.asarray(window_times, dtype="datetime64[s]"), y=shown, marker_color=colours, name="attribution")
@@ -254,7 +242,7 @@ def clarke_grid_figure(
     """Clarke error grid (Clarke et al. 1987) of 30-minute forecasts against what was measured."""
     ref = from_mg_dl(reference_mg_dl, unit)
     pred = from_mg_dl(predicted_mg_dl, unit)
-    s = 1.0 / MG_DL_PER_MMOL_L if unit == "mmol/L" else 1.0
+    s = float(from_mg_dl(1.0, unit))
     fig = go.Figure(
         go.Scattergl(
             x=ref, y=pred, mode="markers", marker={"size": 4, "color": _MEDIAN, "opacity": 0.5}, name="forecasts"

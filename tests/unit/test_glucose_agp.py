@@ -11,8 +11,9 @@ import pytest
 
 from medai_core.glucose.agp import PERCENTILES, agp_report, glucose_metrics
 from medai_core.glucose.io import read_cgm
-from medai_core.glucose.prepare import MG_DL_PER_MMOL_L, from_mg_dl, make_grid, to_mg_dl, valid_origins
+from medai_core.glucose.prepare import make_grid, valid_origins
 from medai_core.glucose.simulate import simulated_csv, simulated_patient
+from medai_core.units import MG_DL_PER_MMOL_L, from_mg_dl, to_mg_dl
 
 
 def _times(minutes: list[float]) -> np.ndarray:

@@ -126,7 +126,7 @@ def test_evaluate_bad_table_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     data = tmp_path / "bad.csv"
     data.write_text("patient,when,value\n1,2024-01-01,100\n")
     assert main(["evaluate", "glucose", "--data", str(data)]) == 2
-    assert "missing column" in capsys.readouterr().err
+    assert "no timestamp column" in capsys.readouterr().err
 
 
 def test_evaluate_too_short_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
