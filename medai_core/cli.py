@@ -1,6 +1,7 @@
 """``python -m medai_core``: the command line (the contract is ``docs/CLI.md``).
 
-Verbs: ``models``, ``predict``, ``evaluate``, ``train``, ``bench``. Each domain package (``ct``, ``glucose``,
+Verbs: ``models``, ``predict``, ``evaluate``, ``train``, ``bench``, and ``deidentify`` and ``audit`` from
+``admin_commands.py``. Each domain package (``ct``, ``glucose``,
 ``genomics``) registers its sub-commands from its ``commands.py``. Exit codes: 0 success, 2 bad input (one line on
 stderr a clinician understands), 1 any other failure.
 """
@@ -13,8 +14,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from medai_core.admin_commands import NO_RUNTIME_VERBS
+from medai_core.admin_commands import register as register_admin
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.errors import InputError, MedaiError
+from medai_core.scale_commands import register as register_scale
 from medai_core.serialization import emit_json
 
 __all__ = ["DOMAIN_PACKAGES", "build_parser", "main"]
@@ -101,6 +105,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
                 raise
             continue
         module.register(verbs)
+    register_admin(root)
+    register_scale(verbs)  # serve, batch (Ray imported only when they run)
+    from medai_core.fuzz import register as register_fuzz
+
+    register_fuzz(root)  # fuzz: mutation fuzzing of the readers (no TensorFlow)
     bench_handlers: dict[str, Handler] = {
         name: sub.get_default("handler") for name, sub in verbs["bench"].choices.items()
     }
@@ -112,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, bench_handlers = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.verb != "models":
+        if args.verb not in ("models", "fuzz") and args.verb not in NO_RUNTIME_VERBS:
             from medai_core.models import configure_runtime
 
             configure_runtime()  # start TensorFlow once, quietly, before any domain imports it

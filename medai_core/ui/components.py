@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from medai_core.audit import AuditLog
+from medai_core.audit import get_audit_log
 from medai_core.config import get_settings
 from medai_core.errors import InputError, UploadTooLargeError
 from medai_core.models import ModelCard
@@ -21,6 +21,7 @@ from medai_core.reports import RESEARCH_USE_NOTICE, CaseReport, render_html, ren
 __all__ = [
     "MODELS_PAGE",
     "error_box",
+    "escape_markdown",
     "model_card_body",
     "model_card_expander",
     "record_once",
@@ -32,6 +33,30 @@ __all__ = [
 ]
 
 MODELS_PAGE = "pages/models.py"
+
+# Every character with a meaning in Streamlit's Markdown (CommonMark + GFM, its colour/icon/emoji directives and
+# LaTeX), escaped with a backslash; & < > become entities, so no HTML tag or entity survives either.
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~:$>=\"'")
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def escape_markdown(text: object) -> str:
+    """``text`` made inert for ``st.markdown``/``st.caption``/``st.write``: shown as typed, never interpreted.
+
+    For user-controlled strings (file names, column names, sample ids, text from inside a file): no link, image,
+    emphasis, heading, HTML tag, colour or icon directive and no LaTeX can be injected. Line breaks become spaces.
+    """
+    out: list[str] = []
+    for char in str(text):
+        if char in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[char])
+        elif char in _MARKDOWN_SPECIAL:
+            out.append("\\" + char)
+        elif char in "\r\n\t":
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def research_banner() -> None:
@@ -161,10 +186,16 @@ def report_downloads(report: CaseReport, payload: Mapping[str, Any], key_prefix:
 
 
 def record_once(page: str, card: ModelCard, input_sha256: str, outputs: Mapping[str, Any]) -> None:
-    """Append one audit row per distinct analysis in this session (reruns of the same analysis add none)."""
+    """Append one audit row per distinct analysis in this session (reruns of the same analysis add none).
+
+    A busy or unwritable audit log shows a warning under the result instead of failing the page.
+    """
     key = json.dumps([page, card.id, card.version, input_sha256, outputs], sort_keys=True, default=str)
     done: set[str] = st.session_state.setdefault("_medai_audited", set())
     if key in done:
         return
-    AuditLog().record(page, card.id, card.version, input_sha256, outputs)
+    written = get_audit_log().record(page, card.id, card.version, input_sha256, outputs)
+    if written.warning is not None:
+        st.warning(written.warning, icon=":material/history_toggle_off:")
+        return  # not marked done: the next rerun tries again
     done.add(key)
