@@ -174,7 +174,7 @@ def _fixture_files(domain: str) -> list[Path]:
 
 
 def _ct_seeds() -> list[tuple[str, bytes, tuple[int, int, int] | None]]:
-    from pydicom.data import get_testdata_files
+    from pydicom.data.data_manager import DATA_ROOT
 
     from medai_core.ct.demo import demo_bytes, demo_seed
 
@@ -185,8 +185,7 @@ def _ct_seeds() -> list[tuple[str, bytes, tuple[int, int, int] | None]]:
         seeds.append((name, data, (point.row, point.col, point.slice_index)))
     for path in _fixture_files("ct"):
         seeds.append((path.name, path.read_bytes(), None))
-    for text in get_testdata_files("*.dcm"):
-        path = Path(str(text))
+    for path in sorted((Path(DATA_ROOT) / "test_files").rglob("*.dcm")):  # bundled with pydicom; no download
         if path.stat().st_size <= 600_000:
             seeds.append((path.name, _as_ct(path.read_bytes()), None))
     return seeds
