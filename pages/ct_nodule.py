@@ -18,6 +18,7 @@ from medai_core.reports import sha256_bytes
 from medai_core.ui.cache import analyse_ct, ct_demo_bytes, get_card, read_ct_upload
 from medai_core.ui.components import (
     error_box,
+    escape_markdown,
     model_card_expander,
     record_once,
     report_downloads,
@@ -101,9 +102,9 @@ if st.session_state.get("ct._input") != input_key:  # a new input: reset the see
 
 header_note = " (de-identified header)" if study.source_format.startswith("DICOM") else ""
 with st.expander(f"Input: {study.source_format}, {depth} slice(s) of {width} x {height}{header_note}"):
-    st.table({"field": list(study.metadata), "value": list(study.metadata.values())})
+    st.table({"field": list(study.metadata), "value": [escape_markdown(v) for v in study.metadata.values()]})
     for note in study.notes:
-        st.caption(note)
+        st.caption(escape_markdown(note))
 
 # A box drawn on the slice (or a clicked grid point) moves the seed; applied before the coordinate inputs exist.
 event = st.session_state.get("ct.view")
@@ -228,7 +229,7 @@ st.caption(
 )
 for note in result.notes:
     if "SYNTHETIC" in note or "leak" in note or "unknown" in note or "vessel" in note:
-        st.warning(note)
+        st.warning(escape_markdown(note))
 
 left, right = st.columns(2)
 with left:

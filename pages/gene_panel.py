@@ -16,6 +16,7 @@ from medai_core.reports import sha256_bytes
 from medai_core.ui.cache import analyse_gene_panel, get_card, list_panel_samples
 from medai_core.ui.components import (
     error_box,
+    escape_markdown,
     model_card_expander,
     record_once,
     report_downloads,
@@ -135,7 +136,7 @@ else:
         "prediction, nor same-type immunotherapy response evidence against an unfavourable one)."
     )
 for note in result.notes:
-    st.caption(f"Reader note: {note}")
+    st.caption(f"Reader note: {escape_markdown(note)}")
 
 st.subheader("Overall survival on immunotherapy, by drug class")
 st.info(OUTCOME_CAVEAT, icon="ℹ️")

@@ -25,6 +25,7 @@ from medai_core.results.glucose import analysis_payload
 from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card
 from medai_core.ui.components import (
     error_box,
+    escape_markdown,
     model_card_expander,
     record_once,
     report_downloads,
@@ -97,14 +98,14 @@ cols[1].metric("Readings", f"{result.n_readings:,}")
 cols[2].metric("Days covered", f"{result.agp.metrics['days']:.1f}")
 cols[3].metric("CGM active", f"{result.agp.metrics['active_percent']:.0f} %")
 st.caption(
-    f"{result.start} to {result.end} · unit in file: {result.unit_detected} · device: {result.device or '-'} · "
-    f"every {result.sampling_minutes:.0f} min"
+    f"{result.start} to {result.end} · unit in file: {result.unit_detected} · "
+    f"device: {escape_markdown(result.device or '-')} · every {result.sampling_minutes:.0f} min"
 )
 for line in result.agp.sufficiency:
     (st.success if result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14 else st.warning)(line)
 with st.expander("How the file was read"):
     for note in result.notes:
-        st.markdown(f"- {note}")
+        st.markdown(f"- {escape_markdown(note)}")
 
 # ------------------------------------------------------------------ AGP
 st.header("Ambulatory glucose profile")

@@ -89,7 +89,7 @@ def upload_guard(uploaded: Any) -> bytes | None:
 
 def error_box(exc: InputError) -> None:
     """Show an input error as the reader wrote it: what was wrong, what is accepted."""
-    st.error(f"**This input cannot be used.** {exc}", icon=":material/block:")
+    st.error(f"**This input cannot be used.** {escape_markdown(exc)}", icon=":material/block:")
 
 
 def result_card(label: str, value: str, help: str | None = None, delta: str | None = None) -> None:
