@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, launch_browser
 
@@ -36,5 +40,30 @@ def test_page_renders_in_chromium(server: str, path: str, expected: str) -> None
         manager.stop()
 
 
-def test_chromium_is_debians() -> None:
-    assert shutil.which("chromium") == CHROMIUM or Path(CHROMIUM).exists()
+def test_chromium_is_debians_and_renders_a_page() -> None:
+    """The browser Playwright drives is Debian's build (its version string, the package that owns it, the same
+    version reported over the DevTools protocol), and it lays out and paints a page."""
+    probe = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=120, check=False)
+    match = re.search(r"Chromium (\d+\.\d+\.\d+\.\d+) built on Debian", probe.stdout)
+    assert match, f"{CHROMIUM} --version printed {probe.stdout!r}, not Debian's Chromium"
+    if shutil.which("dpkg"):
+        owner = subprocess.run(["dpkg", "-S", CHROMIUM], capture_output=True, text=True, timeout=60, check=False)
+        assert owner.stdout.startswith("chromium"), owner.stdout + owner.stderr
+    manager, browser = launch_browser()
+    try:
+        assert browser.version == match.group(1)
+        page = browser.new_page(viewport={"width": 400, "height": 200})
+        page.set_content(
+            "<body style='margin:0;background:#fff'><h1 id='probe' style='font:40px sans-serif;color:#000'>"
+            "MedAI probe</h1></body>"
+        )
+        heading = page.locator("#probe")
+        assert heading.inner_text() == "MedAI probe"
+        box = heading.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 20
+        shot = Image.open(io.BytesIO(page.screenshot(clip=box))).convert("L")
+        low, high = shot.getextrema()
+        assert low < 64 and high > 192, "the heading was laid out but no text was painted"
+    finally:
+        browser.close()
+        manager.stop()
