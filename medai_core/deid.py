@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from medai_core.errors import ImageInputError
 
 if TYPE_CHECKING:
-    from pydicom.dataset import Dataset
+    from pydicom.dataset import Dataset, FileMetaDataset
 
 __all__ = [
     "ALLOWED",
@@ -46,6 +46,7 @@ ProfileAction = Literal["D", "Z", "X", "K", "C", "U"]
 DEIDENTIFICATION_METHOD = "DICOM PS3.15 E.1 basic profile, allow-list (MedAI Dashboard)"
 """Written into (0012,0063) Deidentification Method of every de-identified dataset."""
 
+_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 UID_ROOT = "2.25."
 """Replacement UIDs are 128-bit integers under the UUID-derived root of PS3.5 B.2 (no registered root needed)."""
 
@@ -496,21 +497,32 @@ def _default_key() -> bytes:
     return install_key("deid")
 
 
-def _clean_in_place(ds: Dataset, key: bytes) -> None:
-    """Drop every element not on the allow-list, replace UIDs, recurse into the sequences that remain."""
-    for tag in list(ds.keys()):
-        elem = ds[tag]
-        keyword = elem.keyword if not elem.tag.is_private else ""
+def _clean_copy(ds: Dataset, key: bytes) -> Dataset:
+    """A new dataset with only the allowed elements of ``ds``, UIDs replaced, sequences cleaned recursively.
+
+    Values are shared, not copied (bytes and strings are immutable; lists are copied), so a large pixel data
+    element costs no second copy of its memory.
+    """
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    out = Dataset()
+    for elem in ds:
+        keyword = "" if elem.tag.is_private else elem.keyword
         if keyword not in ALLOWED:
-            del ds[tag]
             continue
         if elem.VR == "SQ":
-            for item in elem.value:
-                _clean_in_place(item, key)
-        elif elem.VR == "UI" and PROFILE.get(keyword) == "U" and elem.value:
-            values = elem.value if elem.VM > 1 else [elem.value]
-            replaced = [replacement_uid(str(v), key) for v in values]
-            elem.value = replaced if elem.VM > 1 else replaced[0]
+            out.add(DataElement(elem.tag, "SQ", Sequence([_clean_copy(item, key) for item in elem.value])))
+            continue
+        # Binary values (pixel data) are immutable bytes: shared. Everything else is small: copied, as it was read
+        # (no re-validation, so a value pydicom accepted on reading is not refused here).
+        new = copy.copy(elem) if elem.VR in _BINARY_VRS else copy.deepcopy(elem)
+        if elem.VR == "UI" and PROFILE.get(keyword) == "U" and elem.value:
+            replaced = [replacement_uid(str(v), key) for v in (elem.value if elem.VM > 1 else [elem.value])]
+            new.value = replaced if elem.VM > 1 else replaced[0]
+        out.add(new)
+    return out
 
 
 def deidentify_dataset(ds: Dataset, key: bytes | None = None) -> Dataset:
@@ -534,33 +546,33 @@ def deidentify_dataset(ds: Dataset, key: bytes | None = None) -> Dataset:
             "it cannot be de-identified by cleaning the header. Export the series without annotations."
         )
     secret = key if key is not None else _default_key()
-    clean = copy.deepcopy(ds)
-    present_type2 = [k for k in _ZEROED_TYPE2 if k in ds]
-    _clean_in_place(clean, secret)
-    for keyword in present_type2:
+    clean = _clean_copy(ds, secret)
+    for keyword in (k for k in _ZEROED_TYPE2 if k in ds):
         setattr(clean, keyword, "")
     clean.PatientIdentityRemoved = "YES"
     clean.DeidentificationMethod = DEIDENTIFICATION_METHOD
     clean.LongitudinalTemporalInformationModified = "REMOVED"
-    meta = getattr(clean, "file_meta", None)
-    if meta is not None:
-        _clean_file_meta(meta, clean, secret)
+    original_meta = getattr(ds, "file_meta", None)
+    if original_meta is not None:
+        clean.file_meta = _clean_file_meta(original_meta, clean, secret)
     return clean
 
 
-def _clean_file_meta(meta: Dataset, clean: Dataset, key: bytes) -> None:
+def _clean_file_meta(original: Dataset, clean: Dataset, key: bytes) -> FileMetaDataset:
     """Keep the transfer syntax and SOP class; the instance UID follows the dataset's; names and AE titles go."""
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 
-    keep = {"FileMetaInformationVersion", "MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID", "TransferSyntaxUID"}
-    for tag in list(meta.keys()):
-        if meta[tag].keyword not in keep:
-            del meta[tag]
+    meta = FileMetaDataset()
+    for keyword in ("FileMetaInformationVersion", "MediaStorageSOPClassUID", "TransferSyntaxUID"):
+        if keyword in original:
+            setattr(meta, keyword, original[keyword].value)
     if "SOPInstanceUID" in clean:
         meta.MediaStorageSOPInstanceUID = clean.SOPInstanceUID
-    elif "MediaStorageSOPInstanceUID" in meta:
-        meta.MediaStorageSOPInstanceUID = replacement_uid(str(meta.MediaStorageSOPInstanceUID), key)
+    elif "MediaStorageSOPInstanceUID" in original:
+        meta.MediaStorageSOPInstanceUID = UID(replacement_uid(str(original.MediaStorageSOPInstanceUID), key))
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    return meta
 
 
 def _walk(ds: Dataset, path: str = "") -> Iterator[tuple[str, str, str, object]]:

@@ -176,6 +176,7 @@ def test_series_uid_stays_one_series_and_file_meta_follows() -> None:
     first, second = deidentify_dataset(ds, KEY), deidentify_dataset(ds, KEY)
     assert first.SeriesInstanceUID == second.SeriesInstanceUID != ds.SeriesInstanceUID
     assert first.file_meta.MediaStorageSOPInstanceUID == first.SOPInstanceUID
+    assert first.PixelData is ds.PixelData  # shared, not copied: no second copy of a large volume in memory
     assert "SourceApplicationEntityTitle" not in first.file_meta
 
 
