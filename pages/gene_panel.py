@@ -6,13 +6,14 @@ import streamlit as st
 
 from medai_core.errors import InputError, ModelError
 from medai_core.genomics.analysis import OUTCOME_CAVEAT
-from medai_core.genomics.commands import MODEL_ID, result_payload
+from medai_core.genomics.commands import MODEL_ID
 from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
 from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES
 from medai_core.genomics.report import gene_report
 from medai_core.genomics.tumours import TUMOUR_TYPES
 from medai_core.plots.genomics import gene_attribution_bar, survival_curves
 from medai_core.reports import sha256_bytes
+from medai_core.results.genomics import result_payload
 from medai_core.ui.cache import analyse_gene_panel, get_card, list_panel_samples
 from medai_core.ui.components import (
     error_box,
@@ -97,6 +98,31 @@ except InputError as exc:
     error_box(exc)
     st.stop()
 
+st.subheader("Therapy options")
+st.caption(
+    "Drugs supported by the matched evidence, best first: AMP/ASCO/CAP 2017 tier (I-A FDA label or CIViC level A in "
+    "this tumour type, I-B level B in this type, II-C level A/B in another type or level C, II-D level D), then "
+    f"support in this tumour type. {result.evidence_sources}. Research use only: not a treatment recommendation."
+)
+if result.therapy_options:
+    st.dataframe(
+        [
+            {
+                "tier": o.tier,
+                "drugs": o.drugs,
+                "supported by": ", ".join(o.calls),
+                "this tumour type": o.same_tumour_type,
+                "sources": "; ".join(o.sources),
+                "resistance evidence": "; ".join(o.resistance) or "none found",
+            }
+            for o in result.therapy_options
+        ],
+        hide_index=True,
+        key="genes.therapy_options",
+    )
+else:
+    st.write("No therapy is supported by the matched evidence for these calls.")
+
 tmb = result.tmb
 sel = result.selected
 c1, c2, c3, c4 = st.columns(4)
@@ -135,6 +161,8 @@ else:
         "Model and evidence: no disagreement found (no same-type resistance evidence against a favourable "
         "prediction, nor same-type immunotherapy response evidence against an unfavourable one)."
     )
+for note in result.panel_notes:
+    st.warning(escape_markdown(note), icon=":material/info:")
 for note in result.notes:
     st.caption(f"Reader note: {escape_markdown(note)}")
 
@@ -178,6 +206,7 @@ if result.evidence:
                 "call": e.matched,
                 "evidence for": e.variant,
                 "level": e.level,
+                "tier": e.tier or "",
                 "significance": e.significance,
                 "direction": e.direction,
                 "drugs": e.drugs,
@@ -202,8 +231,10 @@ if result.variants:
                 "classification": v.classification,
                 "VAF": None if v.vaf is None else round(v.vaf, 3),
                 "nonsynonymous": v.nonsynonymous,
+                "tier": tier,
+                "why": reason,
             }
-            for v in result.variants
+            for v, (tier, reason) in zip(result.variants, result.tiers, strict=True)
         ],
         hide_index=True,
     )

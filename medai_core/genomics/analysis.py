@@ -16,10 +16,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.genomics.evidence import EvidenceBase, EvidenceItem, match_evidence
+from medai_core.genomics.evidence import (
+    EvidenceBase,
+    EvidenceItem,
+    TherapyOption,
+    call_tier,
+    match_evidence,
+    therapy_options,
+)
 from medai_core.genomics.io import Variant
 from medai_core.genomics.panels import Panel
 from medai_core.genomics.prepare import DRUG_CLASSES, FeatureSpec, encode
+from medai_core.genomics.survival import cox_from_artifact
 from medai_core.genomics.tmb import TmbResult, compute_tmb
 
 if TYPE_CHECKING:
@@ -31,6 +39,7 @@ __all__ = [
     "OUTCOME_CAVEAT",
     "analyse_bytes",
     "analyse_panel",
+    "panel_notes",
 ]
 
 OUTCOME_CAVEAT = (
@@ -93,7 +102,11 @@ class GeneResult:
         baseline_os_24m: the cancer type + TMB Cox baseline's 24-month survival for this patient.
         cohort_os_24m: Kaplan-Meier 24-month survival of the training cohort.
         disagreement: one line where model and evidence disagree, else None.
-        notes: reader notes (filtered calls, tumour column, ...).
+        notes: reader notes (filtered calls, Unknown calls, tumour column, ...).
+        tiers: per variant (same order), its AMP/ASCO/CAP 2017 tier (``I-A`` ... ``IV``) and the reason.
+        therapy_options: drugs supported by the evidence, best first (see
+            :func:`medai_core.genomics.evidence.therapy_options`).
+        panel_notes: calls outside the panel's genes; caveats for exome input.
     """
 
     tumour_type: str
@@ -112,6 +125,9 @@ class GeneResult:
     cohort_os_24m: float
     disagreement: str | None
     notes: tuple[str, ...] = ()
+    tiers: tuple[tuple[str, str], ...] = ()
+    therapy_options: tuple[TherapyOption, ...] = ()
+    panel_notes: tuple[str, ...] = ()
 
     @property
     def selected(self) -> ClassSurvival:
@@ -139,8 +155,6 @@ def _attribution_fn(model: Any, index_24m: int) -> Any:
 
 
 def _baseline_os24(artifacts: Any, spec: FeatureSpec, tumour_type: str, tmb: float) -> float:
-    from medai_core.genomics.train import cox_from_artifact
-
     cox = cox_from_artifact(artifacts["baseline_cox_type_tmb"])
     x = np.array([[float(tumour_type == t) for t in spec.cancer_types[:-1]] + [float(np.log1p(tmb))]])
     return float(cox.survival_at(x, 24.0)[0])
@@ -270,6 +284,7 @@ def analyse_panel(
     cohort_24m = float(artifacts["cohort_km_train"]["24"])
     evidence = match_evidence(evidence_base, calls, tumour_type, tmb_high=tmb.high)
     os_selected = survival[selected].os_24m[0]
+    modelled = sorted(mutated & set(spec.genes))
     return GeneResult(
         tumour_type=tumour_type,
         panel=panel.name,
@@ -287,7 +302,43 @@ def analyse_panel(
         cohort_os_24m=cohort_24m,
         disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class),
         notes=tuple(notes),
+        tiers=tuple(call_tier(v, evidence) for v in calls),
+        therapy_options=therapy_options(evidence),
+        panel_notes=panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
     )
+
+
+def panel_notes(calls: Sequence[Variant], panel: Panel, *, n_model_genes: int, n_modelled: int) -> tuple[str, ...]:
+    """What the panel choice means for TMB and the model: calls in genes the panel does not cover (not counted),
+    and for exome (or other non-IMPACT) input the caveats on the TMB percentile and the survival model.
+
+    Args:
+        calls: the sample's calls.
+        panel: the chosen panel.
+        n_model_genes: genes the survival model has as inputs; n_modelled: of those, mutated in this sample.
+    """
+    notes = []
+    off = [v for v in calls if v.nonsynonymous and not panel.observes(v.gene)]
+    if off:
+        genes = sorted({v.gene for v in off})
+        shown = ", ".join(genes[:8]) + (f", ... ({len(genes)} genes)" if len(genes) > 8 else "")
+        notes.append(
+            f"{len(off)} nonsynonymous call(s) lie in genes outside the {panel.name} panel ({shown}): they are not "
+            "counted in TMB and are not model inputs. Check that the panel chosen is the one the tumour was "
+            "sequenced with."
+        )
+    if not panel.name.startswith("IMPACT"):
+        what = "a whole exome" if panel.name == "WES" else f"a {panel.size_mb:g} Mb panel"
+        notes.append(
+            f"TMB from {what} is not on the MSK-IMPACT scale: its percentile is ranked against MSK-IMPACT patients "
+            "and the survival model was trained on MSK-IMPACT panels, so both are indicative only (exome TMB is "
+            "usually lower for the same tumour)."
+        )
+        notes.append(
+            f"The survival model reads only the {n_model_genes} genes it was trained on ({n_modelled} mutated in "
+            "this sample); other calls count only towards TMB."
+        )
+    return tuple(notes)
 
 
 def analyse_bytes(

@@ -13,7 +13,7 @@ from typing import Any
 
 from medai_core.errors import PanelInputError
 
-__all__ = ["MODEL_ID", "register", "result_payload"]
+__all__ = ["MODEL_ID", "register"]
 
 MODEL_ID = "gene_ici_survival"
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "genes" / "samstein2019"
@@ -44,8 +44,8 @@ def register(verbs: dict[str, Any]) -> None:
     e.add_argument(
         "--held-out-only",
         action="store_true",
-        help="score only patients that were not in the model's training split (recognised by one-way hashes of "
-        "their sample ids in the model card); on samstein2019 this reproduces the card's held-out figures",
+        help="score only samples used neither in training nor in model selection (validation), by the card's "
+        "provenance manifest of dataset-qualified hashed sample ids; on samstein2019 this is the card's held-out test",
     )
     e.set_defaults(handler=evaluate_genes)
 
@@ -66,49 +66,6 @@ def register(verbs: dict[str, Any]) -> None:
     i.set_defaults(handler=evidence_import_cmd)
 
 
-def result_payload(result: Any, card: Any) -> dict[str, Any]:
-    """The JSON document of one analysis (CLI contract keys, plus a few added fields)."""
-    from medai_core.genomics.evidence import evidence_rows
-
-    selected = result.selected
-    return {
-        "tumour_type": result.tumour_type,
-        "panel": result.panel,
-        "tmb": round(result.tmb.tmb_per_mb, 3),
-        "tmb_high": result.tmb.high,
-        "tmb_percentile": None if result.tmb.percentile is None else round(result.tmb.percentile, 1),
-        "tmb_reference": result.tmb.reference_source,
-        "n_nonsynonymous": result.n_nonsynonymous,
-        "variants": [
-            {"gene": v.gene, "protein_change": v.protein_change, "classification": v.classification, "vaf": v.vaf}
-            for v in result.variants
-        ],
-        "evidence": evidence_rows(result.evidence),
-        "drug_class": result.drug_class,
-        "survival": {
-            "months": [float(m) for m in result.months],
-            "probability": [round(float(p), 4) for p in selected.probability],
-            "low": [round(float(p), 4) for p in selected.low],
-            "high": [round(float(p), 4) for p in selected.high],
-        },
-        "os_12m": round(selected.os_12m[0], 4),
-        "os_12m_interval": [round(selected.os_12m[1], 4), round(selected.os_12m[2], 4)],
-        "os_24m": round(selected.os_24m[0], 4),
-        "os_24m_interval": [round(selected.os_24m[1], 4), round(selected.os_24m[2], 4)],
-        "by_drug_class": {
-            s.drug_class: {"os_24m": round(s.os_24m[0], 4), "interval": [round(s.os_24m[1], 4), round(s.os_24m[2], 4)]}
-            for s in result.survival
-        },
-        "baseline_os_24m": round(result.baseline_os_24m, 4),
-        "attributions": [{"feature": f, "value": round(v, 3)} for f, v in result.attributions],
-        "disagreement": result.disagreement,
-        "caveat": "outcome on treatment in an observational cohort, not randomised benefit",
-        "model_id": card.id,
-        "model_version": card.version,
-        "weights_sha256": card.weights_sha256,
-    }
-
-
 def predict_genes(args: argparse.Namespace) -> int:
     """``predict genes FILE --tumour-type TYPE [--panel ...] [--sample ID] [--json]``."""
     from medai_core.files import read_input_file
@@ -118,6 +75,7 @@ def predict_genes(args: argparse.Namespace) -> int:
     from medai_core.genomics.tumours import resolve_tumour_type
     from medai_core.isolation import read_isolated
     from medai_core.models import load_model
+    from medai_core.results.genomics import result_payload
     from medai_core.serialization import emit_json
 
     path = Path(args.file)
@@ -154,6 +112,11 @@ def predict_genes(args: argparse.Namespace) -> int:
             f"OS 24 m {s.os_24m[0]:.0%} [{s.os_24m[1]:.0%}-{s.os_24m[2]:.0%}]"
         )
     print(f"  baseline (Cox: cancer type + TMB) OS 24 m {result.baseline_os_24m:.0%}")
+    for note in (*result.panel_notes, *result.notes):
+        print(f"  note: {note}")
+    for o in result.therapy_options[:10]:
+        against = f"; resistance evidence: {len(o.resistance)}" if o.resistance else ""
+        print(f"  therapy option (tier {o.tier}): {o.drugs} <- {', '.join(o.calls)}{against}")
     for e in result.evidence[:10]:
         same = "same type" if e.same_tumour_type else "other type"
         print(f"  evidence {e.level}: {e.matched} -> {e.significance} to {e.drugs} ({e.disease}, {same}; {e.source})")
@@ -165,39 +128,48 @@ def predict_genes(args: argparse.Namespace) -> int:
 
 def evaluate_genes(args: argparse.Namespace) -> int:
     """``evaluate genes --data DIR [--json] [--predictions CSV] [--held-out-only]``: the model and, on the same
-    patients, the two baselines stored in the card (Cox on log TMB; Cox on cancer type + log TMB)."""
+    patients, the two baselines stored in the card (Cox on log TMB; Cox on cancer type + log TMB). The card's
+    provenance manifest says how many samples were in training, validation (early stopping), the held-out test,
+    or are new; ``--held-out-only`` scores only samples used neither in training nor in validation."""
     import numpy as np
 
-    from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
-    from medai_core.genomics.train import (
+    from medai_core.genomics.evaluation import (
+        DATASET,
         baseline_designs,
-        cox_from_artifact,
         evaluate_cox,
         evaluate_predictions,
         format_metrics_table,
         risk_from_survival,
-        sample_hash,
     )
+    from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
+    from medai_core.genomics.survival import cox_from_artifact
     from medai_core.models import load_model
+    from medai_core.results.genomics import evaluation_payload
     from medai_core.serialization import emit_json
 
     data = Path(args.data)
     if not data.is_dir():
-        raise PanelInputError(f"{data} is not a folder. Give a folder in the samstein2019 layout.")
+        raise PanelInputError(f"{data.name} is not a folder. Give a folder in the samstein2019 layout.")
     cohort = load_cohort(data)
     loaded = load_model(MODEL_ID)
-    trained = set(loaded.card.training_data.get("train_sample_sha256_12", []))
-    in_training = np.array([sample_hash(s) in trained for s in cohort.sample_ids], dtype=bool)
+    manifest = loaded.card.manifest
+    roles = manifest.roles(DATASET, cohort.sample_ids.tolist())
+    membership = manifest.count(DATASET, cohort.sample_ids.tolist())
     if args.held_out_only:
-        cohort = cohort.subset(np.flatnonzero(~in_training))
-        in_training = np.zeros(len(cohort), dtype=bool)
+        keep = np.array([r not in ("train", "validation") for r in roles], dtype=bool)
+        cohort = cohort.subset(np.flatnonzero(keep))
+        membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    left_out = dict(cohort.left_out)
     if len(cohort) == 0:
-        raise PanelInputError(f"{data}: no patient to score (none listed in sequenced_samples.txt, or all trained on).")
+        raise PanelInputError(
+            f"{data.name}: no patient to score (none listed in sequenced_samples.txt with a survival time, or all "
+            "used in training or validation)."
+        )
     spec = FeatureSpec.from_dict(loaded.card.artifacts["features"])
     x = encode_cohort(spec, cohort)
     surv = np.concatenate([np.asarray(loaded.predict(x[i : i + 256])) for i in range(0, len(x), 256)]).mean(axis=1)
     bin_months = float(loaded.card.artifacts["bin_months"])
-    i12, i24 = int(12 / bin_months) - 1, int(24 / bin_months) - 1
+    i12, i24 = round(12 / bin_months) - 1, round(24 / bin_months) - 1
     risk = risk_from_survival(surv)
     metrics = evaluate_predictions(cohort.os_months, cohort.event, risk, surv[:, i12], surv[:, i24])
     results = {"model": metrics.to_dict()}
@@ -211,30 +183,30 @@ def evaluate_genes(args: argparse.Namespace) -> int:
             writer.writerow(["sample_id", "risk", "os_12m", "os_24m"])
             for sid, r, s12, s24 in zip(cohort.sample_ids, risk, surv[:, i12], surv[:, i24], strict=True):
                 writer.writerow([sid, f"{r:.4f}", f"{s12:.4f}", f"{s24:.4f}"])
-    n_in_training = int(in_training.sum())
-    doc = {
-        "n": metrics.n,
-        "c_index": round(metrics.c_index, 4),
-        "auc_12m": round(metrics.auc_12m, 4),
-        "auc_24m": round(metrics.auc_24m, 4),
-        "calibration_24m": metrics.calibration_24m,
-        "baselines": {k: v for k, v in results.items() if k != "model"},
-        "n_in_training": n_in_training,
-        "held_out_only": bool(args.held_out_only),
-        "model_id": loaded.card.id,
-        "model_version": loaded.card.version,
-        "weights_sha256": loaded.card.weights_sha256,
-    }
+    doc = evaluation_payload(
+        results["model"],
+        {k: v for k, v in results.items() if k != "model"},
+        membership=membership,
+        held_out_only=bool(args.held_out_only),
+        left_out=left_out,
+        card=loaded.card,
+    )
     if args.json:
         emit_json(doc)
         return 0
-    scope = "patients not in the training split" if args.held_out_only else "all sequenced patients"
-    print(f"{MODEL_ID} v{loaded.card.version} on {data} ({scope})")
+    scope = "samples used neither in training nor in validation" if args.held_out_only else "all sequenced samples"
+    print(f"{MODEL_ID} v{loaded.card.version} on {data.name} ({scope})")
     print(format_metrics_table(results))
-    if n_in_training:
+    print(
+        f"samples: {membership.n_in_training} in training, {membership.n_in_validation} in validation, "
+        f"{membership.n_in_test} in the held-out test, {membership.n_new} new"
+    )
+    for reason, n in left_out.items():
+        print(f"left out: {n} patient(s) with {reason}")
+    if membership.n_in_training or membership.n_in_validation:
         print(
-            f"note: {n_in_training} of these patients were in the training split, so these figures are not "
-            "held-out; add --held-out-only."
+            "note: some of these samples were used to fit or select the model, so these figures are not held-out; "
+            "add --held-out-only."
         )
     return 0
 

@@ -20,13 +20,26 @@ from typing import Any
 
 from medai_core.errors import PanelInputError
 from medai_core.genomics.panels import (
+    ALTERATION_CLASSES,
+    UNRANKED,
     classification_from_consequence,
+    consequence_rank,
     is_nonsynonymous,
     normalise_classification,
     normalise_gene,
 )
 
-__all__ = ["PanelFile", "Variant", "normalise_protein_change", "read_panel"]
+__all__ = [
+    "MAX_LINE_CHARS",
+    "PanelFile",
+    "Variant",
+    "classification_from_protein",
+    "normalise_protein_change",
+    "read_panel",
+]
+
+MAX_LINE_CHARS = 100_000
+"""Longest line a panel table may hold (a MAF line is a few hundred characters; VCF INFO fields can be long)."""
 
 _AA3 = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G", "His": "H",
@@ -100,14 +113,54 @@ def _preview(items: Sequence[str], n: int = 5) -> str:
 
 
 def normalise_protein_change(text: str) -> str:
-    """``p.Leu858Arg`` / ``p.L858R`` / ``ENSP...:p.(Leu858Arg)`` -> ``L858R``; ``p.=`` and ``p.?`` stay as given."""
-    value = text.strip()
+    """A protein change in one-letter form without ``p.``.
+
+    ``p.Leu858Arg`` / ``p.L858R`` / ``ENSP...:p.(Leu858Arg)`` -> ``L858R``; ``p.Val600%3D`` (VEP's URL-encoded
+    ``=``) and ``p.Val600=`` -> ``V600=``; ``p.Val600GlufsTer5`` -> ``V600Efs*5``; ``p.?`` -> ``?`` (effect unknown);
+    ``p.=`` -> ``=``. An empty value or ``.`` gives ``""``.
+    """
+    value = text.strip().replace("%3D", "=").replace("%3d", "=")
     if ":" in value:
         value = value.split(":", 1)[1]
-    value = value.removeprefix("p.").strip("()")
+    value = value.removeprefix("p.").strip()
+    if value.startswith("(") and value.endswith(")"):
+        value = value[1:-1]
     if value in {"", "."}:
         return ""
     return _AA3_RE.sub(lambda m: _AA3[m.group(0)], value)
+
+
+_SIMPLE_CHANGE = re.compile(r"^([A-Z*])(\d+)([A-Z*=?]|fs.*)$")
+
+
+def classification_from_protein(change: str) -> str | None:
+    """The MAF class a one-letter protein change implies (``V600E`` missense, ``V600=`` silent, ``R213*`` nonsense,
+    ``Q100fs`` frameshift, ``E746_A750del`` in-frame deletion), or None where it implies nothing definite
+    (empty, ``?``, ``M1?``, free text)."""
+    p = change.strip()
+    if not p or p.endswith("?") or p == "=":
+        return "Silent" if p == "=" else None
+    if "fs" in p:
+        return "Frame_Shift_Del"
+    if p.startswith("*") and ("ext" in p or re.match(r"^\*\d+[A-Z]", p)):
+        return "Nonstop_Mutation"
+    if "delins" in p:
+        return "In_Frame_Del"
+    if "del" in p:
+        return "In_Frame_Del"
+    if "ins" in p or "dup" in p:
+        return "In_Frame_Ins"
+    match = _SIMPLE_CHANGE.match(p)
+    if not match:
+        return None
+    ref, alt = match.group(1), match.group(3)
+    if alt == "=" or alt == ref:
+        return "Silent"
+    if alt == "*":
+        return "Nonsense_Mutation"
+    if match.group(2) == "1" and ref == "M":
+        return "Translation_Start_Site"
+    return "Missense_Mutation"
 
 
 def read_panel(data: bytes, filename: str = "") -> PanelFile:
@@ -159,12 +212,29 @@ def _not_a_panel(filename: str) -> PanelInputError:
     )
 
 
+def _split(line: str, delimiter: str, filename: str, number: int) -> list[str]:
+    if len(line) > MAX_LINE_CHARS:
+        raise PanelInputError(
+            f"{filename or 'The file'}, line {number}: {len(line):,} characters, more than the {MAX_LINE_CHARS:,} "
+            "a panel line may hold. The file is damaged or not a panel table."
+        )
+    try:
+        if delimiter == "\t":  # MAF/TSV: quotes are literal characters
+            return next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True))
+        return next(csv.reader([line], delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise PanelInputError(
+            f"{filename or 'The file'}, line {number} cannot be read as a {'tab' if delimiter == chr(9) else 'comma'}"
+            f"-separated row ({exc}). Fix or remove the line and upload again."
+        ) from None
+
+
 def _rows(lines: list[str], header_index: int, delimiter: str, filename: str) -> Iterator[tuple[int, list[str]]]:
-    width = len(next(csv.reader([lines[header_index]], delimiter=delimiter)))
+    width = len(_split(lines[header_index], delimiter, filename, header_index + 1))
     for number, line in enumerate(lines[header_index + 1 :], start=header_index + 2):
         if not line.strip() or line.startswith("#"):
             continue
-        fields = next(csv.reader([line], delimiter=delimiter))
+        fields = _split(line, delimiter, filename, number)
         if len(fields) != width:
             raise PanelInputError(
                 f"{filename or 'The file'}, line {number}: {len(fields)} fields where the header has {width}. "
@@ -178,11 +248,89 @@ def _float_or_none(text: str) -> float | None:
         value = float(text)
     except (TypeError, ValueError):
         return None
-    return value if value == value else None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+class _Tally:
+    """What the reader did to calls that the user should know, as counts (no identifiers)."""
+
+    def __init__(self) -> None:
+        self.unknown_terms: dict[str, int] = {}
+        self.from_protein = 0
+        self.unknown = 0
+
+    def classify(self, consequence: str, protein: str, *, ref: str = "", alt: str = "", variant_type: str = "") -> str:
+        """One call's MAF class from its consequence (MAF or SO terms, or a friendly word) and protein change."""
+        classification = None
+        if consequence.strip():
+            classification = normalise_classification(consequence)
+            if classification in {"Frame_Shift_Del", "Frame_Shift_Ins"} or classification is None:
+                resolved = classification_from_consequence(consequence, ref=ref, alt=alt, variant_type=variant_type)
+                classification = resolved or classification
+            if classification is None:
+                term = consequence.strip()[:60]
+                self.unknown_terms[term] = self.unknown_terms.get(term, 0) + 1
+        if classification in {None, "Targeted_Region", "Unknown"}:
+            implied = classification_from_protein(protein)
+            if implied is not None:
+                if classification is not None or consequence.strip():
+                    self.from_protein += 1
+                classification = implied
+        if classification is None or classification == "Unknown":
+            self.unknown += 1
+            return "Unknown"
+        return classification
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.unknown_terms:
+            shown = ", ".join(f"{t!r} ({n})" for t, n in sorted(self.unknown_terms.items())[:5])
+            out.append(
+                f"{sum(self.unknown_terms.values())} call(s) had a consequence term outside the MAF and Sequence "
+                f"Ontology vocabularies: {shown}"
+            )
+        if self.from_protein:
+            out.append(
+                f"{self.from_protein} call(s) had only a non-protein consequence term (e.g. protein_protein_contact) "
+                "or an unknown one, and were classified from their protein change"
+            )
+        if self.unknown:
+            out.append(
+                f"{self.unknown} call(s) have neither a protein change nor a known consequence: kept as 'Unknown', "
+                "not counted in TMB, not model inputs, and matched to no evidence"
+            )
+        return out
+
+
+def _count(fields: list[str], col: dict[str, int], name: str, filename: str, number: int) -> float | None:
+    if name not in col or not fields[col[name]].strip() or fields[col[name]].strip() in {".", "NA", "NaN"}:
+        return None
+    value = _float_or_none(fields[col[name]])
+    if value is None or value < 0:
+        raise PanelInputError(
+            f"{filename or 'The MAF'}, line {number}: {name} is {fields[col[name]]!r}; read counts must be whole "
+            "numbers of reads, 0 or more. Fix the value or leave it empty."
+        )
+    return value
+
+
+def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int) -> float | None:
+    alt = _count(fields, col, "t_alt_count", filename, number)
+    ref = _count(fields, col, "t_ref_count", filename, number)
+    depth = _count(fields, col, "t_depth", filename, number)
+    total = depth if depth else (alt + ref if alt is not None and ref is not None else None)
+    if alt is None or not total:
+        return None
+    if alt > total:
+        raise PanelInputError(
+            f"{filename or 'The MAF'}, line {number}: t_alt_count {alt:g} is larger than the depth {total:g}; the "
+            "read counts are inconsistent."
+        )
+    return alt / total
 
 
 def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
-    header = lines[header_index].split("\t")
+    header = _split(lines[header_index], "\t", filename, header_index + 1)
     col = {name: i for i, name in enumerate(header)}
     missing = [c for c in ("Hugo_Symbol", "Variant_Classification") if c not in col]
     if missing:
@@ -191,78 +339,110 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
             f"Variant_Classification (and Tumor_Sample_Barcode for several samples). Found: {header[:8]}..."
         )
     protein_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp", "Amino_Acid_Change") if c in col), None)
+    tally = _Tally()
     samples: list[str] = []
     seen: set[str] = set()
     variants: list[Variant] = []
+
+    def get(fields: list[str], name: str) -> str:
+        return fields[col[name]] if name in col else ""
+
     for number, fields in _rows(lines, header_index, "\t", filename):
-        sample = fields[col["Tumor_Sample_Barcode"]].strip() if "Tumor_Sample_Barcode" in col else ""
+        sample = get(fields, "Tumor_Sample_Barcode").strip()
         if sample not in seen:
             seen.add(sample)
             samples.append(sample)
-        raw_class = fields[col["Variant_Classification"]]
-        classification = normalise_classification(raw_class)
-        if classification is None:
-            raise PanelInputError(
-                f"{filename or 'The MAF'}, line {number}: unknown Variant_Classification {raw_class!r}. Expected MAF "
-                "terms such as Missense_Mutation, Nonsense_Mutation, Frame_Shift_Del, Silent, Intron."
-            )
-        vaf = None
-        if "t_alt_count" in col:
-            alt = _float_or_none(fields[col["t_alt_count"]])
-            ref = _float_or_none(fields[col["t_ref_count"]]) if "t_ref_count" in col else None
-            depth = _float_or_none(fields[col["t_depth"]]) if "t_depth" in col else None
-            total = depth if depth else (alt + ref if alt is not None and ref is not None else None)
-            vaf = alt / total if alt is not None and total else None
+        protein = normalise_protein_change(fields[col[protein_col]]) if protein_col else ""
+        classification = tally.classify(
+            fields[col["Variant_Classification"]],
+            protein,
+            ref=get(fields, "Reference_Allele"),
+            alt=get(fields, "Tumor_Seq_Allele2"),
+            variant_type=get(fields, "Variant_Type"),
+        )
         variants.append(
             Variant(
                 gene=normalise_gene(fields[col["Hugo_Symbol"]]),
-                protein_change=normalise_protein_change(fields[col[protein_col]]) if protein_col else "",
+                protein_change=protein,
                 classification=classification,
-                vaf=vaf,
+                vaf=_maf_vaf(fields, col, filename, number),
                 sample=sample,
             )
         )
-    return PanelFile("MAF", tuple(samples) or ("",), tuple(variants))
+    return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(tally.notes()))
 
 
 _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "gene": ("gene", "hugo_symbol", "symbol", "gene_symbol"),
-    "protein": ("protein_change", "protein", "hgvsp_short", "hgvsp", "alteration", "variant", "aa_change", "mutation"),
-    "consequence": ("consequence", "variant_classification", "classification", "effect", "type"),
+    "protein": ("protein_change", "protein", "hgvsp_short", "hgvsp", "variant", "aa_change", "mutation"),
+    "consequence": ("consequence", "variant_classification", "classification", "effect"),
+    "alteration": (
+        "alteration_type",
+        "alteration",
+        "alteration_class",
+        "event_type",
+        "type",
+        "variant_type",
+        "cna",
+        "cnv",
+        "sv_type",
+    ),
     "vaf": ("vaf", "af", "allele_frequency", "variant_allele_frequency"),
     "sample": ("sample", "sample_id", "tumor_sample_barcode"),
 }
+#: Alteration-type words -> class. Point mutations and indels (``mutation``, ``snv``, ``indel``, ...) -> None: the
+#: protein change or consequence decides.
+_ALTERATION_TYPES: dict[str, str | None] = {
+    "amplification": "Amplification",
+    "amp": "Amplification",
+    "gain": "Amplification",
+    "copy number gain": "Amplification",
+    "deletion": "Deletion",
+    "homdel": "Deletion",
+    "homozygous deletion": "Deletion",
+    "deep deletion": "Deletion",
+    "loss": "Deletion",
+    "copy number loss": "Deletion",
+    "fusion": "Fusion",
+    "rearrangement": "Fusion",
+    "translocation": "Fusion",
+    "structural variant": "Fusion",
+    "sv": "Fusion",
+    "mutation": None,
+    "snv": None,
+    "snp": None,
+    "mnv": None,
+    "dnp": None,
+    "indel": None,
+    "ins": None,
+    "del": None,
+    "short variant": None,
+    "point mutation": None,
+}
+_PROTEIN_WORDS: dict[str, str] = {
+    "amplification": "Amplification",
+    "amp": "Amplification",
+    "deletion": "Deletion",
+    "homdel": "Deletion",
+    "loss": "Deletion",
+    "fusion": "Fusion",
+}
 
 
-def _infer_classification(protein: str) -> str:
-    p = protein.lower()
-    if not p:
-        return "Missense_Mutation"
-    if p in {"amplification", "amp"}:
-        return "Amplification"
-    if p in {"deletion", "homdel", "loss"}:
-        return "Deletion"
-    if "fusion" in p or ("-" in p and p.replace("-", "").isalpha()):
+def _protein_word(protein: str) -> str | None:
+    """``amplification``/``fusion``/``EML4-ALK`` written in the protein column: the alteration type it names."""
+    p = protein.strip().lower()
+    if p in _PROTEIN_WORDS:
+        return _PROTEIN_WORDS[p]
+    if "fusion" in p or re.fullmatch(r"[a-z0-9]+-[a-z0-9]+", p):
         return "Fusion"
-    if "fs" in p:
-        return "Frame_Shift_Del"
-    if "splice" in p or p.endswith("_splice"):
-        return "Splice_Site"
-    if p.endswith("=") or (len(p) > 2 and p[0] == p[-1] and p[1:-1].isdigit()):
-        return "Silent"
-    if p.endswith("*") or (p.endswith("x") and p[:-1][-1:].isdigit()):
-        return "Nonsense_Mutation"
-    if "delins" in p or "del" in p:
-        return "In_Frame_Del"
-    if "ins" in p or "dup" in p:
-        return "In_Frame_Ins"
-    return "Missense_Mutation"
+    return None
 
 
 def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile:
     header_line = lines[header_index]
     delimiter = "\t" if header_line.count("\t") >= header_line.count(",") and "\t" in header_line else ","
-    header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    header = [h.strip() for h in _split(header_line, delimiter, filename, header_index + 1)]
     lower = {h.lower(): i for i, h in enumerate(header)}
     col = {key: next((lower[n] for n in names if n in lower), None) for key, names in _TABLE_COLUMNS.items()}
     if col["gene"] is None or (len(header) < 2 and delimiter == ","):
@@ -270,46 +450,53 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
             raise _not_a_panel(filename)
         raise PanelInputError(
             f"{filename or 'The table'} has no gene column. Found columns: {header[:10]}. Expected a CSV/TSV with "
-            "columns gene, protein_change (e.g. EGFR,L858R) and optionally consequence and vaf."
+            "columns gene, protein_change (e.g. EGFR,L858R) and optionally consequence, alteration_type and vaf."
         )
-    if col["protein"] is None:
+    if col["protein"] is None and col["alteration"] is None:
         raise PanelInputError(
             f"{filename or 'The table'} has no protein change column. Found columns: {header[:10]}. Expected "
-            "gene, protein_change (e.g. EGFR,L858R), optional consequence and vaf."
+            "gene, protein_change (e.g. EGFR,L858R), optional consequence, alteration_type and vaf."
         )
+    tally = _Tally()
     samples: list[str] = []
     variants: list[Variant] = []
     for number, fields in _rows(lines, header_index, delimiter, filename):
         gene = fields[col["gene"]].strip()
         if not gene:
             raise PanelInputError(f"{filename or 'The table'}, line {number}: the gene is empty.")
-        protein = normalise_protein_change(fields[col["protein"]])
-        classification = None
-        if col["consequence"] is not None and fields[col["consequence"]].strip():
-            raw = fields[col["consequence"]].strip()
-            classification = normalise_classification(raw)
-            if classification is None:
+        raw_protein = fields[col["protein"]] if col["protein"] is not None else ""
+        classification: str | None = None
+        if col["alteration"] is not None and fields[col["alteration"]].strip():
+            word = " ".join(fields[col["alteration"]].strip().lower().replace("_", " ").split())
+            if word not in _ALTERATION_TYPES:
                 raise PanelInputError(
-                    f"{filename or 'The table'}, line {number}: unknown consequence {raw!r}. Use a MAF term "
-                    "(Missense_Mutation, Frame_Shift_Del, Silent, ...), a VEP term (missense_variant, ...) or a word "
-                    "such as missense, nonsense, frameshift, splice, synonymous, intronic."
+                    f"{filename or 'The table'}, line {number}: unknown alteration type "
+                    f"{fields[col['alteration']].strip()!r}. Accepted: amplification, deletion, fusion (or "
+                    "mutation/SNV/indel for point mutations, described by the protein change)."
                 )
+            classification = _ALTERATION_TYPES[word]
+        if classification is None:
+            classification = _protein_word(raw_protein)
+        protein = "" if classification in ALTERATION_CLASSES and _protein_word(raw_protein) else raw_protein
+        protein = normalise_protein_change(protein) if classification not in {"Fusion"} else raw_protein.strip()
+        if classification is None:
+            consequence = fields[col["consequence"]] if col["consequence"] is not None else ""
+            classification = tally.classify(consequence, protein)
         vaf = None
         if col["vaf"] is not None and fields[col["vaf"]].strip():
-            vaf = _float_or_none(fields[col["vaf"]].strip().rstrip("%"))
+            text = fields[col["vaf"]].strip()
+            vaf = _float_or_none(text.rstrip("%"))
             if vaf is None or vaf < 0 or vaf > 100:
                 raise PanelInputError(
-                    f"{filename or 'The table'}, line {number}: VAF {fields[col['vaf']]!r} is not a fraction (0-1) "
-                    "or a percentage (0-100)."
+                    f"{filename or 'The table'}, line {number}: VAF {text!r} is not a fraction (0-1) or a "
+                    "percentage (0-100)."
                 )
-            vaf = vaf / 100 if vaf > 1 else vaf
+            vaf = vaf / 100 if (vaf > 1 or text.endswith("%")) else vaf
         sample = fields[col["sample"]].strip() if col["sample"] is not None else ""
         if sample not in samples:
             samples.append(sample)
-        variants.append(
-            Variant(normalise_gene(gene), protein, classification or _infer_classification(protein), vaf, sample)
-        )
-    return PanelFile("CSV", tuple(samples) or ("",), tuple(variants))
+        variants.append(Variant(normalise_gene(gene), protein, classification, vaf, sample))
+    return PanelFile("CSV", tuple(samples) or ("",), tuple(variants), tuple(tally.notes()))
 
 
 # ---------------------------------------------------------------- VCF
@@ -366,13 +553,20 @@ def _annotation_fields(header_text: str, key: str) -> list[str] | None:
     return [f.strip().strip("'").strip() for f in part.split("|")]
 
 
-def _pick_csq(entries: list[dict[str, str]], alt: str) -> dict[str, str]:
-    matching = [e for e in entries if e.get("Allele", alt) in {alt, "-", alt[1:] or "-"}] or entries
-    for flag, value in (("PICK", "1"), ("CANONICAL", "YES")):
-        picked = [e for e in matching if e.get(flag) == value]
-        if picked:
-            return picked[0]
-    return matching[0]
+def _pick_entry(entries: list[dict[str, str]], alt: str) -> dict[str, str]:
+    """The annotation entry that describes the call: among the entries for this allele, those on the canonical
+    transcript (VEP ``CANONICAL=YES``; else VEP's ``PICK``; else protein-coding transcripts; else all), then the most
+    severe *mapped* consequence (vcf2maf ranks; terms vcf2maf does not rank, such as ``protein_protein_contact``,
+    come last), first in file order on ties."""
+    alleles = {alt, "-", alt[1:] or "-"}
+    pool = [e for e in entries if e.get("Allele", alt) in alleles] or entries
+    for key, value in (("CANONICAL", "YES"), ("PICK", "1"), ("BIOTYPE", "protein_coding")):
+        chosen = [e for e in pool if e.get(key) == value]
+        if chosen:
+            pool = chosen
+            break
+    ranked = sorted(enumerate(pool), key=lambda item: (consequence_rank(item[1].get("Consequence", "")), item[0]))
+    return ranked[0][1]
 
 
 def _tumour_index(samples: list[str], header_text: str) -> tuple[int, str | None]:
@@ -388,7 +582,7 @@ def _tumour_index(samples: list[str], header_text: str) -> tuple[int, str | None
     if len(normal_like) == len(samples) - 1:
         index = next(i for i in range(len(samples)) if i not in normal_like)
         return index, None
-    return 0, f"no tumour/normal labels in the sample names; the first sample ({samples[0]}) was used as the tumour"
+    return 0, "no tumour/normal labels in the sample names; the first sample column was used as the tumour"
 
 
 def _vaf(variant: Any, index: int) -> float | None:
@@ -438,6 +632,7 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
     handle = _InMemoryPath(data)
     notes: list[str] = []
     variants: list[Variant] = []
+    tally = _Tally()
     try:
         vcf = VCF(handle.path, lazy=True)
         samples = list(vcf.samples)
@@ -451,7 +646,7 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
                 filtered += 1
                 continue
             alt = record.ALT[0] if record.ALT else ""
-            variants.append(_annotated_variant(record, alt, csq_fields, ann_fields, tumour, index, filename))
+            variants.append(_annotated_variant(record, alt, csq_fields, ann_fields, tumour, index, tally))
         vcf.close()
     except PanelInputError:
         raise
@@ -461,8 +656,12 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
         handle.close()
     if filtered:
         notes.append(f"{filtered} call(s) not marked PASS in the FILTER column were left out")
+    notes.extend(tally.notes())
     source = "VCF (VEP CSQ)" if csq_fields is not None else "VCF (SnpEff ANN)"
     return PanelFile(source, (tumour,), tuple(variants), tuple(notes))
+
+
+_ANN_KEYS = ("Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature", "BIOTYPE", "Rank")
 
 
 def _annotated_variant(
@@ -472,41 +671,39 @@ def _annotated_variant(
     ann_fields: list[str] | None,
     tumour: str,
     index: int,
-    filename: str,
+    tally: _Tally,
 ) -> Variant:
     vaf = _vaf(record, index)
-    if csq_fields is not None:
-        raw = record.INFO.get("CSQ")
-        if raw:
-            entries = [dict(zip(csq_fields, item.split("|"), strict=False)) for item in str(raw).split(",")]
-            entry = _pick_csq(entries, alt)
-            gene = entry.get("SYMBOL", "") or entry.get("Gene", "")
-            classification = classification_from_consequence(entry.get("Consequence", ""), ref=record.REF, alt=alt)
-            protein = normalise_protein_change(entry.get("HGVSp", ""))
-            if not protein and entry.get("Amino_acids") and entry.get("Protein_position"):
-                aa = entry["Amino_acids"].split("/")
-                if len(aa) == 2:
-                    protein = f"{aa[0]}{entry['Protein_position'].split('-')[0]}{aa[1]}"
-            return Variant(
-                normalise_gene(gene) if gene else "Unknown", protein, classification or "Unknown", vaf, tumour
-            )
-    if ann_fields is not None:
-        raw = record.INFO.get("ANN")
-        if raw:
-            ann_entries = [item.split("|") for item in str(raw).split(",")]
-            matching = [e for e in ann_entries if e and e[0] == alt] or ann_entries
-            entry = dict(zip(["Allele", "Annotation", "Impact", "Gene_Name"], matching[0][:4], strict=False))
-            hgvs_p = matching[0][10] if len(matching[0]) > 10 else ""
-            classification = classification_from_consequence(entry.get("Annotation", ""), ref=record.REF, alt=alt)
-            gene = entry.get("Gene_Name", "")
-            return Variant(
-                normalise_gene(gene) if gene else "Unknown",
-                normalise_protein_change(hgvs_p),
-                classification or "Unknown",
-                vaf,
-                tumour,
-            )
-    return Variant("Unknown", "", "Unknown", vaf, tumour)
+    entries: list[dict[str, str]] = []
+    if csq_fields is not None and record.INFO.get("CSQ"):
+        entries = [
+            dict(zip(csq_fields, item.split("|"), strict=False)) for item in str(record.INFO.get("CSQ")).split(",")
+        ]
+    elif ann_fields is not None and record.INFO.get("ANN"):
+        for item in str(record.INFO.get("ANN")).split(","):
+            parts = item.split("|")
+            entry = dict(zip(_ANN_KEYS, parts, strict=False))
+            entry["HGVSp"] = parts[10] if len(parts) > 10 else ""
+            entries.append(entry)
+    if not entries:
+        tally.unknown += 1
+        return Variant("Unknown", "", "Unknown", vaf, tumour)
+    entry = _pick_entry(entries, alt)
+    gene = entry.get("SYMBOL", "") or entry.get("Gene", "")
+    protein = normalise_protein_change(entry.get("HGVSp", ""))
+    if not protein and entry.get("Amino_acids") and entry.get("Protein_position"):
+        aa = entry["Amino_acids"].split("/")
+        position = entry["Protein_position"].split("-")[0].split("/")[0]
+        if len(aa) == 2 and position.isdigit():
+            protein = f"{aa[0]}{position}{aa[1]}"
+        elif len(aa) == 1 and position.isdigit():
+            protein = f"{aa[0]}{position}="
+    consequence = entry.get("Consequence", "")
+    if consequence_rank(consequence) == UNRANKED and consequence:
+        tally.unknown_terms[consequence[:60]] = tally.unknown_terms.get(consequence[:60], 0) + 1
+        consequence = ""
+    classification = tally.classify(consequence, protein, ref=record.REF, alt=alt)
+    return Variant(normalise_gene(gene) if gene else "Unknown", protein, classification, vaf, tumour)
 
 
 def panel_from_text(text: str, filename: str = "") -> PanelFile:

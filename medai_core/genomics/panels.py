@@ -19,11 +19,16 @@ from importlib import resources
 from medai_core.errors import PanelInputError
 
 __all__ = [
+    "ALTERATION_CLASSES",
     "GENE_ALIASES",
     "NONSYNONYMOUS_CLASSES",
+    "NON_CODING_CLASSES",
+    "SO_TERMS",
+    "UNRANKED",
     "PANELS",
     "Panel",
     "classification_from_consequence",
+    "consequence_rank",
     "is_nonsynonymous",
     "normalise_classification",
     "normalise_gene",
@@ -124,64 +129,89 @@ _ALL_CLASSES: tuple[str, ...] = (
     "Fusion",
     "Unknown",
 )
+#: Classes that are not point mutations or indels but copy-number or structural alterations.
+ALTERATION_CLASSES: frozenset[str] = frozenset({"Amplification", "Deletion", "Fusion"})
+#: Classes that never change the protein (silent, non-coding): no evidence, tier IV when nothing else is known.
+NON_CODING_CLASSES: frozenset[str] = frozenset(
+    {"Silent", "Splice_Region", "Intron", "5'UTR", "3'UTR", "5'Flank", "3'Flank", "IGR", "RNA", "Targeted_Region"}
+)
 _CLASS_BY_LOWER = {c.lower(): c for c in _ALL_CLASSES}
 
-# Sequence Ontology term -> MAF class, in vcf2maf's order of severity (first match of a '&'-joined list wins).
-_SO_TO_MAF: dict[str, str] = {
-    "transcript_ablation": "Splice_Site",
-    "exon_loss_variant": "Splice_Site",
-    "splice_acceptor_variant": "Splice_Site",
-    "splice_donor_variant": "Splice_Site",
-    "stop_gained": "Nonsense_Mutation",
-    "frameshift_variant": "Frame_Shift",
-    "stop_lost": "Nonstop_Mutation",
-    "start_lost": "Translation_Start_Site",
-    "initiator_codon_variant": "Translation_Start_Site",
-    "disruptive_inframe_insertion": "In_Frame_Ins",
-    "disruptive_inframe_deletion": "In_Frame_Del",
-    "conservative_inframe_insertion": "In_Frame_Ins",
-    "conservative_inframe_deletion": "In_Frame_Del",
-    "inframe_insertion": "In_Frame_Ins",
-    "inframe_deletion": "In_Frame_Del",
-    "missense_variant": "Missense_Mutation",
-    "protein_altering_variant": "Missense_Mutation",
-    "coding_sequence_variant": "Missense_Mutation",
-    "splice_region_variant": "Splice_Region",
-    "splice_donor_5th_base_variant": "Splice_Region",
-    "splice_donor_region_variant": "Splice_Region",
-    "splice_polypyrimidine_tract_variant": "Splice_Region",
-    "incomplete_terminal_codon_variant": "Silent",
-    "start_retained_variant": "Silent",
-    "stop_retained_variant": "Silent",
-    "synonymous_variant": "Silent",
-    "mature_miRNA_variant": "RNA",
-    "non_coding_transcript_exon_variant": "RNA",
-    "non_coding_exon_variant": "RNA",
-    "non_coding_transcript_variant": "RNA",
-    "nc_transcript_variant": "RNA",
-    "5_prime_UTR_variant": "5'UTR",
-    "5_prime_UTR_premature_start_codon_gain_variant": "5'UTR",
-    "3_prime_UTR_variant": "3'UTR",
-    "intron_variant": "Intron",
-    "NMD_transcript_variant": "Silent",
-    "upstream_gene_variant": "5'Flank",
-    "downstream_gene_variant": "3'Flank",
-    "TF_binding_site_variant": "IGR",
-    "regulatory_region_variant": "IGR",
-    "regulatory_region_ablation": "IGR",
-    "regulatory_region_amplification": "IGR",
-    "TFBS_ablation": "IGR",
-    "TFBS_amplification": "IGR",
-    "intergenic_variant": "IGR",
-    "intergenic_region": "IGR",
-    "intragenic_variant": "Intron",
-    "feature_elongation": "Intron",
-    "feature_truncation": "Intron",
-    "gene_fusion": "Fusion",
-    "bidirectional_gene_fusion": "Fusion",
-    "sequence_feature": "Targeted_Region",
+#: Sequence Ontology term (VEP, SnpEff) -> (severity rank, MAF ``Variant_Classification``), after vcf2maf
+#: (mskcc/vcf2maf, ``GetEffectPriority`` and ``GetVariantClassification``; Apache-2.0): a lower rank is more severe,
+#: and the most severe term of an ``&``-joined list wins. ``Frame_Shift`` and ``Protein_Altering`` are resolved to
+#: Ins/Del (and in-frame or not) from the alleles. Terms vcf2maf does not rank (SnpEff's ``protein_protein_contact``,
+#: ``structural_interaction_variant``, ``sequence_feature``, ...) are ``Targeted_Region`` with the lowest rank, so
+#: they never hide a protein-changing term of the same variant.
+SO_TERMS: dict[str, tuple[int, str]] = {
+    "transcript_ablation": (1, "Splice_Site"),
+    "exon_loss_variant": (1, "Splice_Site"),
+    "splice_donor_variant": (2, "Splice_Site"),
+    "splice_acceptor_variant": (2, "Splice_Site"),
+    "gene_fusion": (2, "Fusion"),
+    "bidirectional_gene_fusion": (2, "Fusion"),
+    "stop_gained": (3, "Nonsense_Mutation"),
+    "frameshift_variant": (3, "Frame_Shift"),
+    "stop_lost": (3, "Nonstop_Mutation"),
+    "start_lost": (4, "Translation_Start_Site"),
+    "initiator_codon_variant": (4, "Translation_Start_Site"),
+    "disruptive_inframe_insertion": (5, "In_Frame_Ins"),
+    "disruptive_inframe_deletion": (5, "In_Frame_Del"),
+    "conservative_inframe_insertion": (5, "In_Frame_Ins"),
+    "conservative_inframe_deletion": (5, "In_Frame_Del"),
+    "inframe_insertion": (5, "In_Frame_Ins"),
+    "inframe_deletion": (5, "In_Frame_Del"),
+    "protein_altering_variant": (5, "Protein_Altering"),
+    "missense_variant": (6, "Missense_Mutation"),
+    "conservative_missense_variant": (6, "Missense_Mutation"),
+    "rare_amino_acid_variant": (6, "Missense_Mutation"),
+    "transcript_amplification": (7, "Intron"),
+    "stop_retained_variant": (8, "Silent"),
+    "start_retained_variant": (8, "Silent"),
+    "synonymous_variant": (8, "Silent"),
+    "splice_region_variant": (9, "Splice_Region"),
+    "splice_donor_5th_base_variant": (9, "Splice_Region"),
+    "splice_donor_region_variant": (9, "Splice_Region"),
+    "splice_polypyrimidine_tract_variant": (9, "Splice_Region"),
+    "incomplete_terminal_codon_variant": (10, "Silent"),
+    "coding_sequence_variant": (11, "Missense_Mutation"),
+    "mature_miRNA_variant": (11, "RNA"),
+    "exon_variant": (11, "RNA"),
+    "5_prime_UTR_variant": (12, "5'UTR"),
+    "5_prime_UTR_premature_start_codon_gain_variant": (12, "5'UTR"),
+    "5_prime_UTR_truncation": (12, "5'UTR"),
+    "3_prime_UTR_variant": (12, "3'UTR"),
+    "3_prime_UTR_truncation": (12, "3'UTR"),
+    "non_coding_exon_variant": (13, "RNA"),
+    "non_coding_transcript_exon_variant": (13, "RNA"),
+    "non_coding_transcript_variant": (14, "RNA"),
+    "nc_transcript_variant": (14, "RNA"),
+    "intron_variant": (14, "Intron"),
+    "intragenic_variant": (14, "Intron"),
+    "INTRAGENIC": (14, "Intron"),
+    "NMD_transcript_variant": (15, "Silent"),
+    "upstream_gene_variant": (16, "5'Flank"),
+    "downstream_gene_variant": (16, "3'Flank"),
+    "TFBS_ablation": (17, "Targeted_Region"),
+    "TFBS_amplification": (17, "Targeted_Region"),
+    "TF_binding_site_variant": (17, "IGR"),
+    "regulatory_region_ablation": (17, "Targeted_Region"),
+    "regulatory_region_amplification": (17, "Targeted_Region"),
+    "regulatory_region_variant": (17, "IGR"),
+    "regulatory_region": (17, "IGR"),
+    "feature_elongation": (18, "Targeted_Region"),
+    "feature_truncation": (18, "Targeted_Region"),
+    "intergenic_variant": (19, "IGR"),
+    "intergenic_region": (19, "IGR"),
+    "protein_protein_contact": (20, "Targeted_Region"),
+    "structural_interaction_variant": (20, "Targeted_Region"),
+    "sequence_feature": (20, "Targeted_Region"),
+    "conserved_intron_variant": (20, "Intron"),
+    "conserved_intergenic_variant": (20, "IGR"),
 }
-_SO_ORDER = {term: i for i, term in enumerate(_SO_TO_MAF)}
+#: Rank of a term the table does not know (below every known term).
+UNRANKED = 99
+_SO_BY_LOWER = {term.lower(): term for term in SO_TERMS}
 
 #: Friendly consequence words accepted in simple CSV panels.
 _FRIENDLY: dict[str, str] = {
@@ -200,10 +230,19 @@ _FRIENDLY: dict[str, str] = {
     "intron": "Intron",
     "utr": "3'UTR",
     "amplification": "Amplification",
+    "amplified": "Amplification",
     "amp": "Amplification",
+    "gain": "Amplification",
+    "copy number gain": "Amplification",
     "deletion": "Deletion",
     "homozygous deletion": "Deletion",
+    "homdel": "Deletion",
+    "deep deletion": "Deletion",
+    "copy number loss": "Deletion",
     "fusion": "Fusion",
+    "rearrangement": "Fusion",
+    "translocation": "Fusion",
+    "structural variant": "Fusion",
 }
 
 
@@ -231,23 +270,52 @@ def normalise_classification(value: str) -> str | None:
     friendly = _FRIENDLY.get(text.lower().replace("_", " "))
     if friendly is not None:
         return "Frame_Shift_Del" if friendly == "Frame_Shift" else friendly
-    return classification_from_consequence(text, ref="", alt="") if "_" in text else None
+    return classification_from_consequence(text)
 
 
-def classification_from_consequence(consequence: str, *, ref: str, alt: str) -> str | None:
+def _resolve(maf: str, *, ref: str, alt: str, variant_type: str = "") -> str:
+    """Ins/Del and in-frame resolution of the table's ``Frame_Shift`` and ``Protein_Altering`` (vcf2maf's rules)."""
+    if maf not in {"Frame_Shift", "Protein_Altering"}:
+        return maf
+    vtype = variant_type.strip().upper()
+    r, a = ref.strip().replace("-", ""), alt.strip().replace("-", "")
+    inserted = vtype == "INS" or (vtype not in {"DEL", "INS"} and len(a) > len(r))
+    if maf == "Protein_Altering":
+        inframe = abs(len(a) - len(r)) % 3 == 0
+        if vtype in {"SNP", "DNP", "TNP", "ONP"} or (inframe and len(a) == len(r)):
+            return "Missense_Mutation"
+        if inframe:
+            return "In_Frame_Ins" if inserted else "In_Frame_Del"
+    return "Frame_Shift_Ins" if inserted else "Frame_Shift_Del"
+
+
+def consequence_rank(consequence: str) -> int:
+    """Severity rank of a consequence (``&``-joined SO terms): that of its most severe known term (lower is more
+    severe; :data:`UNRANKED` when no term is known)."""
+    ranks = [SO_TERMS[_SO_BY_LOWER[t.lower()]][0] for t in _terms(consequence) if t.lower() in _SO_BY_LOWER]
+    return min(ranks, default=UNRANKED)
+
+
+def _terms(consequence: str) -> list[str]:
+    return [t.strip() for t in consequence.replace(",", "&").split("&") if t.strip()]
+
+
+def classification_from_consequence(
+    consequence: str, *, ref: str = "", alt: str = "", variant_type: str = ""
+) -> str | None:
     """Map a VEP/SnpEff consequence (``&``-joined SO terms) to a MAF ``Variant_Classification``.
 
-    The most severe term wins (vcf2maf order). Frameshifts become ``Frame_Shift_Ins`` when the alternate allele is
-    longer than the reference, else ``Frame_Shift_Del``. Returns None when no term is known.
+    The most severe known term wins (vcf2maf order). Frameshifts become ``Frame_Shift_Ins`` when the variant is an
+    insertion (``variant_type`` ``INS``, or the alternate allele longer than the reference), else
+    ``Frame_Shift_Del``. Returns None when no term is known.
     """
-    terms = [t.strip() for t in consequence.replace(",", "&").split("&") if t.strip()]
-    known = sorted((t for t in terms if t in _SO_TO_MAF), key=_SO_ORDER.__getitem__)
+    known = sorted(
+        (SO_TERMS[_SO_BY_LOWER[t.lower()]] for t in _terms(consequence) if t.lower() in _SO_BY_LOWER),
+        key=lambda item: item[0],
+    )
     if not known:
         return None
-    maf = _SO_TO_MAF[known[0]]
-    if maf == "Frame_Shift":
-        return "Frame_Shift_Ins" if len(alt) > len(ref) else "Frame_Shift_Del"
-    return maf
+    return _resolve(known[0][1], ref=ref, alt=alt, variant_type=variant_type)
 
 
 @dataclass(frozen=True)

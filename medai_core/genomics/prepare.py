@@ -16,7 +16,6 @@ The spec is stored in the model card's ``artifacts["features"]`` so inference en
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from medai_core.errors import PanelInputError
-from medai_core.genomics.panels import NONSYNONYMOUS_CLASSES, Panel, normalise_gene, resolve_panel
+from medai_core.genomics.panels import Panel, resolve_panel
 
 __all__ = [
     "AGE_GROUPS",
@@ -37,6 +36,8 @@ __all__ = [
     "encode",
     "encode_cohort",
     "load_cohort",
+    "parse_os_status",
+    "resolve_sample_panel",
 ]
 
 AGE_GROUPS: tuple[str, ...] = ("<30", "31-50", "50-60", "61-70", ">71")
@@ -57,6 +58,8 @@ class Cohort:
         os_months: (N,) overall survival from the start of immunotherapy, months.
         event: (N,) 1 deceased, 0 alive at last follow-up.
         mutated: per sample, the set of normalised genes with a nonsynonymous call.
+        left_out: (reason, number of patients) left out of the arrays (no survival time, ...).
+        notes: the MAF reader's notes (unknown consequence terms, ...).
     """
 
     sample_ids: NDArray[np.str_]
@@ -70,6 +73,8 @@ class Cohort:
     os_months: NDArray[np.float64]
     event: NDArray[np.float64]
     mutated: tuple[frozenset[str], ...]
+    left_out: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -91,18 +96,85 @@ class Cohort:
                 "event",
             )
         }
-        return Cohort(**arrays, mutated=tuple(self.mutated[i] for i in idx))
+        return Cohort(**arrays, mutated=tuple(self.mutated[i] for i in idx), left_out=self.left_out, notes=self.notes)
+
+
+#: cBioPortal spellings of the overall-survival status -> event (1 deceased, 0 alive at last follow-up).
+OS_STATUS: dict[str, float] = {
+    "1:DECEASED": 1.0,
+    "DECEASED": 1.0,
+    "1": 1.0,
+    "1.0": 1.0,
+    "0:LIVING": 0.0,
+    "LIVING": 0.0,
+    "0": 0.0,
+    "0.0": 0.0,
+}
+CLINICAL_COLUMNS: tuple[str, ...] = (
+    "Patient ID",
+    "Sample ID",
+    "Cancer Type",
+    "Drug Type",
+    "Gene Panel",
+    "Age Group at Diagnosis in Years",
+    "Sex",
+    "Overall Survival (Months)",
+    "Overall Survival Status",
+)
+
+
+def parse_os_status(value: str, sample: str) -> float | None:
+    """Event indicator from a cBioPortal status (``1:DECEASED``, ``DECEASED``, ``1``, ``0:LIVING``, ``LIVING``,
+    ``0``; any case); None when empty.
+
+    Raises:
+        PanelInputError: any other value (naming the sample).
+    """
+    text = value.strip().upper()
+    if not text or text in {"NA", "NAN", "[NOT AVAILABLE]"}:
+        return None
+    if text not in OS_STATUS:
+        raise PanelInputError(
+            f"clinical.tsv, sample {sample}: unknown Overall Survival Status {value!r}. Accepted: 1:DECEASED, "
+            "DECEASED, 1, 0:LIVING, LIVING, 0."
+        )
+    return OS_STATUS[text]
+
+
+def resolve_sample_panel(value: str, sample: str) -> Panel:
+    """The panel of one cohort sample (``IMPACT341/410/468``, ``WES``/exome, or a size in Mb).
+
+    Raises:
+        PanelInputError: an empty or unknown panel, naming the sample.
+    """
+    if not value.strip():
+        raise PanelInputError(
+            f"clinical.tsv, sample {sample}: the Gene Panel is empty. Give IMPACT341, IMPACT410, IMPACT468, WES or "
+            "the panel's covered size in Mb; TMB cannot be computed without it."
+        )
+    try:
+        return resolve_panel(value)
+    except PanelInputError as exc:
+        raise PanelInputError(f"clinical.tsv, sample {sample}: {exc}") from None
 
 
 def load_cohort(data_dir: Path) -> Cohort:
     """Read ``clinical.tsv``, ``mutations.maf.gz`` (or ``.maf``) and ``sequenced_samples.txt`` from ``data_dir``.
 
+    The MAF goes through :func:`medai_core.genomics.io.read_panel` (the reader of single uploads: MAF or Sequence
+    Ontology terms alike) and TMB through :func:`medai_core.genomics.tmb.compute_tmb` with each sample's panel.
     Patients not listed in ``sequenced_samples.txt`` are skipped; a listed sample with no MAF rows had no calls.
+    Patients without an overall-survival time, status or drug class are left out and counted in
+    :attr:`Cohort.left_out`.
 
     Raises:
-        PanelInputError: a file or column is missing.
+        PanelInputError: a file or column is missing; a sample's panel or survival status is not recognised; a
+            survival time is negative.
     """
     import pandas as pd
+
+    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.tmb import compute_tmb
 
     data_dir = Path(data_dir)
     maf_path = data_dir / "mutations.maf.gz"
@@ -111,54 +183,80 @@ def load_cohort(data_dir: Path) -> Cohort:
     for path in (data_dir / "clinical.tsv", maf_path, data_dir / "sequenced_samples.txt"):
         if not path.is_file():
             raise PanelInputError(
-                f"{path} is missing. The cohort folder needs clinical.tsv, mutations.maf.gz and "
+                f"{path.name} is missing from the cohort folder. It needs clinical.tsv, mutations.maf.gz and "
                 "sequenced_samples.txt (the samstein2019 layout)."
             )
-    clinical = pd.read_csv(data_dir / "clinical.tsv", sep="\t", dtype=str)
-    needed = [
-        "Patient ID",
-        "Sample ID",
-        "Cancer Type",
-        "Drug Type",
-        "Gene Panel",
-        "Age Group at Diagnosis in Years",
-        "Sex",
-        "Overall Survival (Months)",
-        "Overall Survival Status",
-    ]
-    missing = [c for c in needed if c not in clinical.columns]
+    try:
+        clinical = pd.read_csv(data_dir / "clinical.tsv", sep="\t", dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise PanelInputError(f"clinical.tsv cannot be read as a tab-separated table ({exc}).") from None
+    missing = [c for c in CLINICAL_COLUMNS if c not in clinical.columns]
     if missing:
         raise PanelInputError(f"clinical.tsv lacks columns {missing}; found {list(clinical.columns)[:12]}...")
     sequenced = set((data_dir / "sequenced_samples.txt").read_text(encoding="utf-8").split())
     clinical = clinical[clinical["Sample ID"].isin(sequenced)].reset_index(drop=True)
-    opener = gzip.open if maf_path.suffix == ".gz" else open
-    with opener(maf_path, "rt", encoding="utf-8") as handle:
-        maf = pd.read_csv(
-            handle, sep="\t", comment="#", usecols=["Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification"]
-        )
-    maf = maf[maf["Variant_Classification"].isin(NONSYNONYMOUS_CLASSES)]
-    genes_by_sample: dict[str, set[str]] = {}
-    counts: dict[str, int] = {}
-    for gene, sample in zip(maf["Hugo_Symbol"].astype(str), maf["Tumor_Sample_Barcode"].astype(str), strict=True):
-        genes_by_sample.setdefault(sample, set()).add(normalise_gene(gene))
-        counts[sample] = counts.get(sample, 0) + 1
-    sizes = {name: resolve_panel(name).size_mb for name in ("IMPACT341", "IMPACT410", "IMPACT468")}
-    samples = clinical["Sample ID"].to_numpy(dtype=str)
-    panels = clinical["Gene Panel"].fillna("IMPACT410").to_numpy(dtype=str)
-    tmb = np.array([counts.get(s, 0) / sizes.get(p, sizes["IMPACT410"]) for s, p in zip(samples, panels, strict=True)])
-    status = clinical["Overall Survival Status"].fillna("").str.startswith("1")
+    panel_file = read_panel(maf_path.read_bytes(), maf_path.name)
+    calls_by_sample: dict[str, list[Any]] = {}
+    for call in panel_file.variants:
+        calls_by_sample.setdefault(call.sample, []).append(call)
+    left_out: dict[str, int] = {}
+    rows: list[int] = []
+    panels: list[str] = []
+    tmb: list[float] = []
+    events: list[float] = []
+    times: list[float] = []
+    resolved: dict[str, Panel] = {}
+    for i, row in clinical.iterrows():
+        sample = str(row["Sample ID"])
+        panel_text = str(row["Gene Panel"]).strip()
+        if panel_text not in resolved:
+            resolved[panel_text] = resolve_sample_panel(panel_text, sample)
+        panel = resolved[panel_text]
+        event = parse_os_status(str(row["Overall Survival Status"]), sample)
+        os_text = str(row["Overall Survival (Months)"]).strip()
+        months = pd.to_numeric(os_text, errors="coerce") if os_text else float("nan")
+        if os_text and months != months and os_text.upper() not in {"NA", "NAN", "[NOT AVAILABLE]"}:
+            raise PanelInputError(
+                f"clinical.tsv, sample {sample}: Overall Survival (Months) {os_text!r} is not a number of months."
+            )
+        if months == months and float(months) < 0:
+            raise PanelInputError(f"clinical.tsv, sample {sample}: Overall Survival (Months) is negative ({os_text}).")
+        reason = None
+        if months != months:
+            reason = "no overall survival time"
+        elif event is None:
+            reason = "no overall survival status"
+        elif not str(row["Drug Type"]).strip():
+            reason = "no drug type"
+        if reason is not None:
+            left_out[reason] = left_out.get(reason, 0) + 1
+            continue
+        rows.append(int(i))  # type: ignore[call-overload]
+        panels.append(panel.name if panel.name != "custom" else panel_text)
+        calls = calls_by_sample.get(sample, [])
+        tmb.append(compute_tmb(calls, panel, cancer_type="").tmb_per_mb)
+        events.append(float(event))  # type: ignore[arg-type]
+        times.append(float(months))
+    kept = clinical.iloc[rows].reset_index(drop=True)
+    samples = kept["Sample ID"].to_numpy(dtype=str)
+
+    def text(name: str, default: str = "") -> NDArray[np.str_]:
+        return kept[name].replace("", default).to_numpy(dtype=str) if len(kept) else np.array([], dtype=str)
+
     return Cohort(
         sample_ids=samples,
-        patient_ids=clinical["Patient ID"].to_numpy(dtype=str),
-        cancer_type=clinical["Cancer Type"].fillna(OTHER_TYPE).to_numpy(dtype=str),
-        drug_type=clinical["Drug Type"].fillna("").to_numpy(dtype=str),
-        panel=panels,
-        age_group=clinical["Age Group at Diagnosis in Years"].fillna("").to_numpy(dtype=str),
-        sex=clinical["Sex"].fillna("").to_numpy(dtype=str),
-        tmb=tmb,
-        os_months=pd.to_numeric(clinical["Overall Survival (Months)"], errors="coerce").fillna(0).to_numpy(float),
-        event=status.to_numpy().astype(np.float64),
-        mutated=tuple(frozenset(genes_by_sample.get(s, ())) for s in samples),
+        patient_ids=text("Patient ID"),
+        cancer_type=text("Cancer Type", OTHER_TYPE),
+        drug_type=text("Drug Type"),
+        panel=np.array(panels, dtype=str),
+        age_group=text("Age Group at Diagnosis in Years"),
+        sex=text("Sex"),
+        tmb=np.array(tmb, dtype=np.float64),
+        os_months=np.array(times, dtype=np.float64),
+        event=np.array(events, dtype=np.float64),
+        mutated=tuple(frozenset(v.gene for v in calls_by_sample.get(str(s), ()) if v.nonsynonymous) for s in samples),
+        left_out=tuple(sorted(left_out.items())),
+        notes=tuple(panel_file.notes),
     )
 
 
@@ -303,7 +401,7 @@ def encode(
 
 def encode_cohort(spec: FeatureSpec, cohort: Cohort) -> NDArray[np.float32]:
     """(N, F) inputs for every cohort patient with their own drug class."""
-    panels = {p: resolve_panel(p if p else "IMPACT410") for p in set(cohort.panel.tolist())}
+    panels = {p: resolve_panel(p) for p in set(cohort.panel.tolist())}
     rows: Sequence[NDArray[np.float32]] = [
         encode(
             spec,

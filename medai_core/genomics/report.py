@@ -18,9 +18,38 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
         f"{result.tumour_type}, panel {result.panel}: {result.n_nonsynonymous} nonsynonymous calls, TMB "
         f"{tmb.tmb_per_mb:.1f} mut/Mb{' (TMB-high)' if tmb.high else ''}. Predicted 24-month overall survival on "
         f"{result.drug_class}: {sel.os_24m[0]:.0%} (ensemble range {sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%}); "
-        f"cancer type + TMB baseline {result.baseline_os_24m:.0%}; {len(result.evidence)} evidence items matched."
+        f"cancer type + TMB baseline {result.baseline_os_24m:.0%}; {len(result.evidence)} evidence items matched"
+        + (
+            f"; best therapy option {result.therapy_options[0].drugs} (tier {result.therapy_options[0].tier})."
+            if result.therapy_options
+            else "; no therapy option supported by the evidence."
+        )
     )
+    options = result.therapy_options
     sections = [
+        ReportSection(
+            "Therapy options",
+            text=(
+                "Drugs supported by the matched evidence, best first: AMP/ASCO/CAP 2017 tier (I-A: FDA label or "
+                "CIViC level A in this tumour type; I-B: level B in this type; II-C: level A/B in another type or "
+                "level C; II-D: level D), then support in this tumour type. Evidence of resistance to the same drugs "
+                f"among this patient's calls is listed beside each. Sources: {result.evidence_sources}."
+                if options
+                else "No therapy is supported by the matched evidence. " + result.evidence_sources + "."
+            ),
+            table_header=("tier", "drugs", "supported by", "sources", "resistance evidence"),
+            table_rows=tuple(
+                (
+                    o.tier,
+                    o.drugs,
+                    ", ".join(o.calls),
+                    "; ".join(o.sources[:4]) + (f" (+{len(o.sources) - 4} more)" if len(o.sources) > 4 else ""),
+                    "; ".join(o.resistance[:3]) + (f" (+{len(o.resistance) - 3} more)" if len(o.resistance) > 3 else "")
+                    or "none found",
+                )
+                for o in options[:40]
+            ),
+        ),
         ReportSection(
             "Tumour mutational burden",
             rows=(
@@ -29,6 +58,7 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
                 ("Percentile within cancer type", pct),
                 ("TMB-high (>= 10 mut/Mb)", "yes" if tmb.high else "no"),
                 ("Threshold source", tmb.threshold_source),
+                *(("Panel note", note) for note in result.panel_notes),
             ),
         ),
         ReportSection(
@@ -74,7 +104,7 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
         ),
         ReportSection(
             "Variants",
-            table_header=("gene", "protein change", "classification", "VAF", "nonsynonymous"),
+            table_header=("gene", "protein change", "classification", "VAF", "nonsynonymous", "AMP/ASCO/CAP tier"),
             table_rows=tuple(
                 (
                     v.gene,
@@ -82,8 +112,9 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
                     v.classification,
                     "" if v.vaf is None else f"{v.vaf:.2f}",
                     "yes" if v.nonsynonymous else "no",
+                    tier,
                 )
-                for v in result.variants[:500]
+                for v, (tier, _) in list(zip(result.variants, result.tiers, strict=True))[:500]
             ),
         ),
     ]
@@ -93,5 +124,5 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
         provenance=provenance_for(card, input_bytes),
         summary=summary,
         sections=tuple(sections),
-        caveats=(OUTCOME_CAVEAT, *card.limitations, *result.notes),
+        caveats=(OUTCOME_CAVEAT, *card.limitations, *result.panel_notes, *result.notes),
     )

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "CoxModel",
     "calibration_table",
     "concordance_index",
+    "cox_from_artifact",
     "fit_cox",
     "kaplan_meier",
     "km_at",
@@ -206,3 +208,14 @@ def calibration_table(
     total = sum(r["n"] for r in rows)
     mae = sum(r["n"] * abs(r["predicted"] - r["observed_km"]) for r in rows) / max(total, 1)
     return {"horizon_months": t, "groups": rows, "mean_abs_error": float(mae)}
+
+
+def cox_from_artifact(data: Mapping[str, Any]) -> CoxModel:
+    """The baseline Cox model stored in the card (its baseline cumulative hazard kept at 12 and 24 months only)."""
+    return CoxModel(
+        beta=np.asarray(data["beta"], dtype=np.float64),
+        mean=np.asarray(data["mean"], dtype=np.float64),
+        scale=np.asarray(data["scale"], dtype=np.float64),
+        base_times=np.array([float(t) for t in data["base_cumhaz"]]),
+        base_cumhaz=np.array([float(v) for v in data["base_cumhaz"].values()]),
+    )

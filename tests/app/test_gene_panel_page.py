@@ -8,12 +8,18 @@ from typing import Any
 from tests.conftest import open_page
 
 PAGE = "pages/gene_panel.py"
+DATA = Path(__file__).resolve().parents[1] / "data" / "genes"
 CSV = b"gene,protein_change,vaf\nEGFR,L858R,0.31\nTP53,R273H,0.4\nSTK11,Q37*,0.3\nBRCA2,T3085=,0.2\n"
 
 
 def _text(at: Any) -> str:
     parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.subheader]
     return "\n".join(str(p.value) for p in parts)
+
+
+def _frame(at: Any, column: str) -> Any:
+    """The first dataframe on the page with ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def _upload(at: Any, name: str, data: bytes, mime: str = "text/plain") -> None:
@@ -40,11 +46,15 @@ def test_uploaded_csv_for_lung_cancer() -> None:
     assert not at.exception, [e.value for e in at.exception]
     text = _text(at)
     assert "synthetic" not in text
-    evidence = at.dataframe[1].value
+    options = at.dataframe[0].value  # the page leads with the therapy options
+    assert list(options.columns[:2]) == ["tier", "drugs"]
+    assert options["tier"].iloc[0] == "I-A" and "EGFR L858R" in options["supported by"].iloc[0]
+    evidence = _frame(at, "call")
     assert "EGFR L858R" in set(evidence["call"])
-    variants = at.dataframe[2].value
+    variants = _frame(at, "nonsynonymous")
     assert list(variants["gene"]) == ["EGFR", "TP53", "STK11", "BRCA2"]
     assert list(variants["nonsynonymous"]) == [True, True, True, False]
+    assert variants["tier"].iloc[0] == "I-A" and variants["tier"].iloc[3] == "IV"  # EGFR L858R; BRCA2 silent
 
 
 def test_multisample_maf_offers_a_sample_picker(shared_data: Path) -> None:
@@ -57,6 +67,38 @@ def test_multisample_maf_offers_a_sample_picker(shared_data: Path) -> None:
     picker.set_value(picker.options[2])
     at.run()
     assert not at.exception
+
+
+def test_multisample_maf_from_the_repository() -> None:
+    path = DATA / "multisample.maf"
+    at = open_page(PAGE)
+    _upload(at, path.name, path.read_bytes())
+    assert not at.exception, [e.value for e in at.exception]
+    picker = at.selectbox(key="genes.sample")
+    assert list(picker.options) == ["SYN-A-T01", "SYN-B-T01", "SYN-C-T01"]
+    picker.set_value("SYN-C-T01")
+    at.run()
+    assert not at.exception
+    assert list(_frame(at, "nonsynonymous")["gene"]) == ["KRAS", "STK11", "KEAP1"]
+
+
+def test_braf_v600_synonymous_shows_no_braf_inhibitor() -> None:
+    path = DATA / "braf_v600_synonymous.maf"
+    at = open_page(PAGE)
+    at.selectbox(key="genes.tumour_type").set_value("Melanoma")
+    _upload(at, path.name, path.read_bytes())
+    assert not at.exception, [e.value for e in at.exception]
+    drugs = " ".join(str(d.value.get("drugs", "")) for d in at.dataframe if "drugs" in d.value.columns).lower()
+    assert "dabrafenib" not in drugs and "vemurafenib" not in drugs
+
+
+def test_unannotated_vcf_from_the_repository_shows_a_clear_error() -> None:
+    text = (DATA / "snpeff_interaction_first.vcf").read_text()
+    text = "\n".join(line for line in text.splitlines() if "ID=ANN" not in line) + "\n"
+    at = open_page(PAGE)
+    _upload(at, "plain.vcf", text.encode())
+    assert not at.exception
+    assert any("VEP" in e.value for e in at.error)
 
 
 def test_unannotated_vcf_shows_a_clear_error(shared_data: Path) -> None:

@@ -29,6 +29,7 @@ PREDICT_KEYS = {
     "os_24m",
     "by_drug_class",
     "attributions",
+    "therapy_options",
     "model_id",
     "model_version",
     "weights_sha256",
@@ -101,7 +102,8 @@ def test_cli_predict_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) >= PREDICT_KEYS
     assert set(doc["survival"]) == {"months", "probability", "low", "high"}
-    assert set(doc["variants"][0]) == {"gene", "protein_change", "classification", "vaf"}
+    assert set(doc["variants"][0]) == {"gene", "protein_change", "classification", "vaf", "tier", "tier_reason"}
+    assert all(v["tier"] in {"I-A", "I-B", "II-C", "II-D", "III", "IV"} for v in doc["variants"])
     assert {
         "gene",
         "variant",
@@ -178,7 +180,8 @@ def test_cli_evaluate_held_out_reproduces_the_card(shared_data: Path, capsys: py
     doc = json.loads(capsys.readouterr().out)
     card = load_model("gene_ici_survival").card
     held_out = card.metrics["held_out"]
-    assert doc["n"] == held_out["model"]["n"] and doc["n_in_training"] == 0
+    assert doc["n"] == held_out["model"]["n"] and doc["n_in_training"] == 0 and doc["n_in_validation"] == 0
+    assert doc["n_in_test"] == doc["n"] and doc["n_new"] == 0 and doc["n_left_out"] == 0
     assert doc["c_index"] == pytest.approx(held_out["model"]["c_index"], abs=1e-3)
     assert doc["auc_24m"] == pytest.approx(held_out["model"]["auc_24m"], abs=1e-3)
     for name in ("cox_tmb", "cox_type_tmb"):
@@ -200,3 +203,85 @@ def test_cli_evidence_import(
     doc = json.loads(capsys.readouterr().out)
     assert Path(doc["installed"]).is_file() and str(tmp_path) in doc["installed"]
     assert main(["evidence", "import", str(tmp_path / "nope.tsv")]) == 2
+
+
+# ---------------------------------------------------------------- issue 8 "Done means", from tests/data alone
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "genes"
+BRAF_INHIBITORS = ("dabrafenib", "vemurafenib", "encorafenib")
+
+
+@pytest.fixture
+def fresh_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CIViC folder configured and an empty user data folder: only what ships in the repository."""
+    monkeypatch.delenv("MEDAI_EVIDENCE_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+def _predict(capsys: pytest.CaptureFixture[str], name: str, *args: str) -> dict:  # type: ignore[type-arg]
+    assert main(["predict", "genes", str(DATA / name), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_braf_v600e_melanoma_without_shared_data(fresh_clone: None, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _predict(capsys, "braf_v600e_melanoma.maf", "--tumour-type", "Melanoma")
+    braf = next(v for v in doc["variants"] if v["gene"] == "BRAF")
+    assert braf["tier"] == "I-A"
+    levels = {e["level"] for e in doc["evidence"] if e["gene"] == "BRAF"}
+    assert "FDA" in levels and "A" in levels
+    assert any(e["source"].startswith("CIViC") for e in doc["evidence"])
+    assert "CIViC" in doc["evidence_sources"] and "01-Aug-2021" in doc["evidence_sources"]
+    drugs = [o["drugs"] for o in doc["therapy_options"]]
+    assert "Dabrafenib + Trametinib" in drugs and doc["therapy_options"][0]["tier"] == "I-A"
+    assert set(doc["therapy_options"][0]) >= {"drugs", "tier", "calls", "sources", "resistance"}
+
+
+def test_braf_v600_synonymous_lists_no_braf_inhibitor(fresh_clone: None, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _predict(capsys, "braf_v600_synonymous.maf", "--tumour-type", "Melanoma")
+    braf = next(v for v in doc["variants"] if v["gene"] == "BRAF")
+    assert braf["classification"] == "Silent" and braf["tier"] == "IV"
+    assert not [e for e in doc["evidence"] if e["gene"] == "BRAF"]
+    assert not [o for o in doc["therapy_options"] if any(d in o["drugs"].lower() for d in BRAF_INHIBITORS)]
+
+
+def test_predict_vep_maf_and_snpeff_vcf_give_the_right_protein_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _predict(capsys, "vep_so_terms.maf", "--tumour-type", "Breast Cancer")
+    changes = {(v["gene"], v["protein_change"], v["classification"]) for v in doc["variants"]}
+    assert ("TP53", "R175H", "Missense_Mutation") in changes and ("PIK3CA", "E545K", "Missense_Mutation") in changes
+    assert doc["n_nonsynonymous"] == 5
+    doc = _predict(capsys, "snpeff_interaction_first.vcf", "--tumour-type", "NSCLC")
+    assert [(v["gene"], v["protein_change"]) for v in doc["variants"]] == [("TP53", "R175H"), ("KRAS", "G12V")]
+
+
+def test_report_and_notes_carry_no_vcf_sample_name(loaded, fresh_clone: None) -> None:  # type: ignore[no-untyped-def]
+    data = (DATA / "vep_canonical.vcf").read_text().replace("PATIENT-NAME-NORMAL\tPATIENT-NAME-TUMOR", "JDOE\tJANE")
+    result = analyse_bytes(data.encode(), "x.vcf", model=loaded, tumour_type="Melanoma")
+    html = render_html(gene_report(result, loaded.card, data.encode()))
+    assert "JANE" not in html and "JDOE" not in html
+    assert all("JANE" not in n for n in (*result.notes, *result.panel_notes))
+    assert "Therapy options" in html and "Dabrafenib + Trametinib" in html
+
+
+def test_calls_outside_the_panel_and_exome_caveats(loaded) -> None:  # type: ignore[no-untyped-def]
+    rows = "".join(f"OR{i}A1\tA{i + 10}V\n" for i in range(1, 31))
+    data = ("gene\tprotein_change\n" + rows).encode()
+    result = analyse_bytes(data, "x.tsv", model=loaded, tumour_type="Melanoma", panel="IMPACT468")
+    assert result.tmb.tmb_per_mb == 0.0
+    assert any("30 nonsynonymous call(s) lie in genes outside the IMPACT468 panel" in n for n in result.panel_notes)
+    wes = analyse_bytes(data, "x.tsv", model=loaded, tumour_type="Melanoma", panel="WES")
+    assert wes.tmb.tmb_per_mb == pytest.approx(1.0)
+    assert any("not on the MSK-IMPACT scale" in n for n in wes.panel_notes)
+    assert any("reads only the" in n for n in wes.panel_notes)
+
+
+def test_evaluate_any_vocabulary_and_panel_from_tests_data(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    preds = tmp_path / "p.csv"
+    folder = DATA / "cohort_so_terms"
+    assert main(["evaluate", "genes", "--data", str(folder), "--json", "--predictions", str(preds)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n"] == 46 and doc["n_left_out"] == 2 and doc["left_out"] == {"no overall survival time": 2}
+    assert doc["n_new"] == 46 and doc["n_in_training"] == doc["n_in_validation"] == doc["n_in_test"] == 0
+    risks = [float(r[1]) for r in list(csv.reader(preds.open()))[1:]]
+    assert len(set(risks)) > 30  # predictions vary by patient
+    assert main(["evaluate", "genes", "--data", str(folder), "--held-out-only", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 46

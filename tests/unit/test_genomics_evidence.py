@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from medai_core.errors import PanelInputError
-from medai_core.genomics.evidence import evidence_import, load_evidence, match_evidence
+from medai_core.genomics.evidence import (
+    EvidenceBase,
+    _Entry,
+    call_tier,
+    civic_release_date,
+    evidence_import,
+    find_civic_export,
+    load_evidence,
+    match_evidence,
+    therapy_options,
+)
 from medai_core.genomics.io import Variant
 from medai_core.genomics.panels import resolve_panel
 from medai_core.genomics.tmb import compute_tmb
@@ -72,3 +83,215 @@ def test_tmb_counts_nonsynonymous_on_panel_and_percentile() -> None:
     assert not on341.high
     high = compute_tmb([_call("TP53", f"A{i}V") for i in range(12)], resolve_panel("1.0"), cancer_type="Glioma")
     assert high.high and high.percentile is None and high.tmb_per_mb == 12.0
+
+
+# ---------------------------------------------------------------- exact evidence rules (issue 8, item 3)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "genes"
+M, S, N, FS, IFD, IFI, SP = (
+    "Missense_Mutation",
+    "Silent",
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "In_Frame_Del",
+    "In_Frame_Ins",
+    "Splice_Site",
+)
+RULES: list[tuple[str, str, str, str, str | None]] = [
+    # gene, call protein change, call class, knowledge-base variant, expected match kind (None: no match)
+    ("BRAF", "V600E", M, "V600E", "variant"),
+    ("BRAF", "V600E", M, "V600", "codon"),
+    ("BRAF", "V600E", M, "MUTATION", "gene-level"),
+    ("BRAF", "V600K", M, "V600E", None),
+    ("BRAF", "V600K", M, "V600", "codon"),
+    ("BRAF", "V600=", S, "V600", None),
+    ("BRAF", "V600=", S, "V600E", None),
+    ("BRAF", "V600=", S, "MUTATION", None),
+    ("BRAF", "V600V", S, "V600", None),
+    ("BRAF", "V600fs", FS, "V600", None),
+    ("BRAF", "V600fs", FS, "MUTATION", "gene-level"),
+    ("BRAF", "V600fs", FS, "LOSS-OF-FUNCTION", "gene-level"),
+    ("BRAF", "V600*", N, "V600", None),
+    ("BRAF", "V600*", N, "LOSS-OF-FUNCTION", "gene-level"),
+    ("BRAF", "V600E", M, "LOSS-OF-FUNCTION", None),
+    ("BRAF", "V600E", M, "AMPLIFICATION", None),
+    ("BRAF", "", "Amplification", "AMPLIFICATION", "gene-level"),
+    ("BRAF", "", "Amplification", "MUTATION", None),
+    ("BRAF", "", "Amplification", "V600", None),
+    ("BRAF", "KIAA1549-BRAF", "Fusion", "KIAA1549-BRAF", "variant"),
+    ("BRAF", "KIAA1549-BRAF", "Fusion", "FUSION", "gene-level"),
+    ("BRAF", "", "Fusion", "KIAA1549-BRAF", None),
+    ("BRAF", "V600E", M, "KIAA1549-BRAF", None),
+    ("BRAF", "V600E", M, "V600E AND AMPLIFICATION", None),
+    ("BRAF", "V600E", M, "WILD TYPE", None),
+    ("BRAF", "V600E", M, "OVEREXPRESSION", None),
+    ("BRAF", "", "Unknown", "MUTATION", None),
+    ("BRAF", "", "Unknown", "V600", None),
+    ("BRAF", "", "Intron", "MUTATION", None),
+    ("IDH1", "R132=", S, "R132", None),
+    ("IDH1", "R132H", M, "R132", "codon"),
+    ("IDH1", "R132H", M, "R132H", "variant"),
+    ("IDH1", "R132C", M, "R132H", None),
+    ("EGFR", "E746_A750del", IFD, "EXON 19 DELETION", "exon"),
+    ("EGFR", "L747_P753delinsS", IFD, "EXON 19 DELETION", "exon"),
+    ("EGFR", "E746_A750del", IFD, "MUTATION", "gene-level"),
+    ("EGFR", "L858R", M, "EXON 19 DELETION", None),
+    ("EGFR", "A750P", M, "EXON 19 DELETION", None),
+    ("EGFR", "D770_N771insG", IFI, "EXON 20 INSERTION", "exon"),
+    ("EGFR", "D770_N771insG", IFI, "EXON 19 DELETION", None),
+    ("EGFR", "E746_A750del", IFD, "EX19 DEL L858R", None),
+    ("MET", "X1010_splice", SP, "EXON 14 SKIPPING MUTATION", "exon"),
+    ("MET", "X963_splice", SP, "EXON 14 SKIPPING", "exon"),
+    ("MET", "X200_splice", SP, "EXON 14 SKIPPING", None),
+    ("MET", "Y1003C", M, "EXON 14 SKIPPING", None),
+    ("MET", "X1010_splice", SP, "MUTATION", "gene-level"),
+    ("ERBB2", "", "Unknown", "MUTATION", None),
+    ("ERBB2", "", "Unknown", "AMPLIFICATION", None),
+    ("ERBB2", "", "Amplification", "AMPLIFICATION", "gene-level"),
+    ("ERBB2", "S310F", M, "AMPLIFICATION", None),
+    ("KRAS", "G12D", M, "G12/G13", "codon"),
+    ("KRAS", "G13D", M, "G12/G13", "codon"),
+    ("KRAS", "G12=", S, "G12/G13", None),
+    ("CDKN2A", "", "Deletion", "DELETION", "gene-level"),
+    ("CDKN2A", "", "Deletion", "LOSS", "gene-level"),
+    ("CDKN2A", "R80*", N, "DELETION", None),
+    ("TP53", "X125_splice", SP, "LOSS-OF-FUNCTION", "gene-level"),
+    ("ALK", "EML4-ALK", "Fusion", "ALK FUSIONS", "gene-level"),
+    ("ALK", "EML4-ALK", "Fusion", "EML4-ALK L1196M", None),
+]
+
+
+def _base(entries: list[tuple[str, str, str, str, str, str]]) -> EvidenceBase:
+    """gene, variant, disease, drugs, significance, level."""
+    by_gene: dict[str, list[_Entry]] = {}
+    for i, (gene, variant, disease, drugs, significance, level) in enumerate(entries):
+        by_gene.setdefault(gene, []).append(
+            _Entry(gene, variant, disease, drugs, "Supports", significance, level, f"TEST{i}")
+        )
+    return EvidenceBase({g: tuple(v) for g, v in by_gene.items()}, "test")
+
+
+@pytest.mark.parametrize(("gene", "change", "cls", "entry", "expected"), RULES)
+def test_evidence_rules(gene: str, change: str, cls: str, entry: str, expected: str | None) -> None:
+    base = _base([(gene, entry, "Melanoma", "Drug X", "Sensitivity/Response", "A")])
+    items = match_evidence(base, [_call(gene, change, cls)], "Melanoma")
+    assert [e.match_kind for e in items] == ([] if expected is None else [expected])
+
+
+def test_the_rule_table_is_large_enough() -> None:
+    assert len(RULES) >= 40
+
+
+def test_fda_table_regressions_of_issue_8(tmp_path: Path) -> None:
+    base = load_evidence(tmp_path)  # FDA table alone
+    assert not match_evidence(base, [_call("BRAF", "V600=", "Silent")], "Melanoma")
+    assert not match_evidence(base, [_call("BRAF", "V600fs", "Frame_Shift_Del")], "Melanoma")
+    assert not match_evidence(base, [_call("BRAF", "V600*", "Nonsense_Mutation")], "Melanoma")
+    assert not match_evidence(base, [_call("IDH1", "R132=", "Silent")], "Cancer of Unknown Primary")
+    assert not match_evidence(base, [_call("ERBB2", "", "Unknown")], "Non-Small Cell Lung Cancer")
+    amp = match_evidence(base, [_call("ERBB2", "", "Amplification")], "Breast Cancer")
+    assert amp and all("trastuzumab" in e.drugs.lower() or "pertuzumab" in e.drugs.lower() for e in amp)
+
+
+# ---------------------------------------------------------------- tiers and therapy options
+
+
+def test_tiers_follow_amp_asco_cap() -> None:
+    base = _base(
+        [
+            ("BRAF", "V600E", "Melanoma", "Drug A", "Sensitivity/Response", "B"),
+            ("NRAS", "Q61R", "Colorectal Cancer", "Drug B", "Sensitivity/Response", "A"),
+            ("KIT", "L576P", "Melanoma", "Drug C", "Sensitivity/Response", "C"),
+            ("NF1", "MUTATION", "Melanoma", "Drug D", "Sensitivity/Response", "D"),
+            ("PTEN", "MUTATION", "Melanoma", "Drug E", "Sensitivity/Response", "E"),
+            ("GNAQ", "Q209L", "Melanoma", "Drug F", "Resistance", "A"),
+        ]
+    )
+    calls = {
+        "BRAF": _call("BRAF", "V600E"),
+        "NRAS": _call("NRAS", "Q61R"),
+        "KIT": _call("KIT", "L576P"),
+        "NF1": _call("NF1", "R1276*", "Nonsense_Mutation"),
+        "PTEN": _call("PTEN", "R130Q"),
+        "GNAQ": _call("GNAQ", "Q209L"),
+        "TP53": _call("TP53", "R273H"),
+        "TERT": _call("TERT", "", "5'Flank"),
+        "ERBB2": _call("ERBB2", "", "Unknown"),
+    }
+    items = match_evidence(base, calls.values(), "Melanoma")
+    tiers = {g: call_tier(c, items)[0] for g, c in calls.items()}
+    assert tiers == {
+        "BRAF": "I-B",
+        "NRAS": "II-C",
+        "KIT": "II-C",
+        "NF1": "II-D",
+        "PTEN": "III",
+        "GNAQ": "I-A",
+        "TP53": "III",
+        "TERT": "IV",
+        "ERBB2": "III",
+    }
+
+
+def test_therapy_options_rank_by_tier_and_carry_resistance() -> None:
+    base = _base(
+        [
+            ("BRAF", "V600E", "Melanoma", "Dabrafenib + Trametinib; Vemurafenib", "Sensitivity/Response", "A"),
+            ("BRAF", "V600E", "Colorectal Cancer", "Cetuximab", "Sensitivity/Response", "B"),
+            ("NRAS", "Q61R", "Melanoma", "Vemurafenib", "Resistance", "B"),
+        ]
+    )
+    items = match_evidence(base, [_call("BRAF", "V600E"), _call("NRAS", "Q61R")], "Melanoma")
+    options = therapy_options(items)
+    assert [o.drugs for o in options] == ["Dabrafenib + Trametinib", "Vemurafenib", "Cetuximab"]
+    assert [o.tier for o in options] == ["I-A", "I-A", "II-C"]
+    assert options[0].calls == ("BRAF V600E",) and options[0].resistance == ()
+    assert len(options[1].resistance) == 1 and "NRAS Q61R" in options[1].resistance[0]
+    assert set(options[0].to_dict()) >= {"drugs", "tier", "calls", "sources", "resistance"}
+
+
+# ---------------------------------------------------------------- the shipped snapshot and imports
+
+
+@pytest.fixture
+def fresh_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No MEDAI_EVIDENCE_DIR and an empty user data folder: what a fresh clone sees."""
+    monkeypatch.delenv("MEDAI_EVIDENCE_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "medai-dashboard" / "civic"
+
+
+def test_fresh_clone_matches_civic_from_the_shipped_snapshot(fresh_user: Path) -> None:
+    base = load_evidence()
+    assert base.civic_release == "01-Aug-2021" and "snapshot" in base.civic_origin
+    items = match_evidence(base, [_call("BRAF", "V600E")], "Melanoma")
+    assert {e.level for e in items} >= {"FDA", "A"}
+    assert call_tier(_call("BRAF", "V600E"), items)[0] == "I-A"
+    options = therapy_options(items)
+    assert "Dabrafenib + Trametinib" in [o.drugs for o in options]
+    assert options[0].tier == "I-A"
+    silent = match_evidence(base, [_call("BRAF", "V600=", "Silent")], "Melanoma")
+    assert silent == () and therapy_options(silent) == ()
+
+
+def test_import_wins_over_the_snapshot_and_newest_date_is_chosen(fresh_user: Path, tmp_path: Path) -> None:
+    excerpt = DATA / "civic" / "01-Aug-2021-ClinicalEvidenceSummaries.tsv"
+    target, n = evidence_import(excerpt)
+    assert target.parent == fresh_user and n > 100
+    base = load_evidence()
+    assert base.civic_origin == "imported" and base.civic_release == "01-Aug-2021"
+    assert "KRAS" not in {g for g in base.entries if any(e.source.startswith("CIViC") for e in base.entries[g])}
+    # an older export installed later: chosen by its parsed date, not by name or copy time
+    older = tmp_path / "15-Mar-2019-ClinicalEvidenceSummaries.tsv"
+    older.write_text(excerpt.read_text())
+    evidence_import(older)
+    assert find_civic_export(fresh_user).name.startswith("01-Aug-2021")  # type: ignore[union-attr]
+    assert civic_release_date("15-Mar-2019-ClinicalEvidenceSummaries.tsv") == date(2019, 3, 15)
+    assert civic_release_date("no-date.tsv") is None
+
+
+def test_civic_excerpt_from_the_repository_is_read(tmp_path: Path) -> None:
+    base = load_evidence(DATA / "civic")
+    assert base.civic_release == "01-Aug-2021"
+    items = match_evidence(base, [_call("BRAF", "V600E")], "Melanoma")
+    assert any(e.source.startswith("CIViC") and e.level == "A" and e.same_tumour_type for e in items)

@@ -123,9 +123,14 @@ def test_maf_malformed_line_is_named() -> None:
         read_panel(text.encode(), "x.maf")
 
 
-def test_maf_unknown_classification() -> None:
-    with pytest.raises(PanelInputError, match="Variant_Classification"):
-        read_panel(MAF.replace("Missense_Mutation", "Weird").encode(), "x.maf")
+def test_maf_unknown_classification_is_a_note_not_a_refusal() -> None:
+    panel = read_panel(MAF.replace("Missense_Mutation", "Weird").encode(), "x.maf")
+    (v,) = panel.variants
+    assert v.classification == "Missense_Mutation"  # decided by p.R5432W, and said so
+    assert any("'Weird'" in n for n in panel.notes)
+    no_protein = read_panel(MAF.replace("Missense_Mutation", "Weird").replace("p.R5432W", "").encode(), "x.maf")
+    assert no_protein.variants[0].classification == "Unknown" and not no_protein.variants[0].nonsynonymous
+    assert any("Unknown" in n for n in no_protein.notes)
 
 
 def test_csv_simple_and_inferred_consequences() -> None:
@@ -149,7 +154,7 @@ def test_tsv_with_consequence_column() -> None:
         ("symbol_x,protein_change\nEGFR,L858R\n", "no gene column"),
         ("gene,zzz\nEGFR,L858R\n", "no protein change column"),
         ("gene,protein_change\nEGFR,L858R,extra\n", "line 2"),
-        ("gene,protein_change,consequence\nEGFR,L858R,weird\n", "unknown consequence"),
+        ("gene,protein_change,alteration_type\nERBB2,,gained-ish\n", "unknown alteration type"),
         ("gene,protein_change,vaf\nEGFR,L858R,2000\n", "VAF"),
     ],
 )
