@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from medai_core.ct.analysis import pixel_size_request
 from medai_core.ct.demo import demo_seed
+from medai_core.ct.io import PIXEL_MM_RANGE
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
 from medai_core.ct.report import audit_outputs, build_report, report_payload
@@ -106,6 +108,33 @@ with st.expander(f"Input: {study.source_format}, {depth} slice(s) of {width} x {
     for note in study.notes:
         st.caption(escape_markdown(note))
 
+# An image without a pixel size: the probability depends on it, so it is asked for, never assumed.
+pixel_mm: float | None = None
+if study.spacing_mm is None:
+    training_mm = float(card.artifacts["training_pixel_mm"])
+    typed = st.number_input(
+        "Pixel size (mm)",
+        min_value=float(PIXEL_MM_RANGE[0]),
+        max_value=float(PIXEL_MM_RANGE[1]),
+        value=None,
+        step=0.01,
+        format="%.3f",
+        key="ct.pixel_mm",
+        help="The in-plane size of one pixel of this image, from the viewer or PACS it was exported from.",
+    )
+    pixel_mm = None if typed is None else float(typed)
+    optional = (
+        f" This image is a 64 x 64 masked crop in the training format: left empty, its pixels are taken as the "
+        f"training crops' {training_mm:g} mm."
+        if study.is_training_format_crop
+        else " It is required for this image."
+    )
+    st.caption(
+        "This image carries no pixel size, and **the malignancy probability depends on it**: the image is resampled "
+        f"to the model's training pixel size ({training_mm:g} mm), so a wrong pixel size makes the nodule look "
+        f"larger or smaller than it is.{optional}"
+    )
+
 # A box drawn on the slice (or a clicked grid point) moves the seed; applied before the coordinate inputs exist.
 event = st.session_state.get("ct.view")
 selection = event.get("selection") if isinstance(event, dict) else None
@@ -165,10 +194,11 @@ with control_col:
 result = None
 analysis_error: InputError | None = None
 waiting_for_seed = seed is not None and not st.session_state.get("ct._seed_ready", False)
-if not waiting_for_seed:
+waiting_for_pixel_size = study.needs_pixel_size and pixel_mm is None
+if not waiting_for_seed and not waiting_for_pixel_size:
     try:
         with slow("Segmenting and analysing the nodule…"):
-            result = analyse_ct(card.id, card.version, data, name, seed, float(threshold))
+            result = analyse_ct(card.id, card.version, data, name, seed, float(threshold), pixel_mm)
     except InputError as exc:
         analysis_error = exc
 
@@ -189,6 +219,9 @@ with view_col:
         selection_mode=("points", "box"),
     )
 
+if waiting_for_pixel_size:
+    st.info(pixel_size_request(study))
+    st.stop()
 if waiting_for_seed:
     st.info("Mark the nodule: drag a small box around it on the image, or type its centre (x, y) and slice.")
     st.stop()
@@ -230,6 +263,8 @@ st.caption(
 for note in result.notes:
     if "SYNTHETIC" in note or "leak" in note or "unknown" in note or "vessel" in note:
         st.warning(escape_markdown(note))
+    elif "pixel size" in note or "pixels are taken" in note:
+        st.caption(f"{escape_markdown(note)}. The probability depends on the pixel size.")
 
 left, right = st.columns(2)
 with left:

@@ -18,9 +18,11 @@ from medai_core.ct.io import CTStudy
 from medai_core.ct.lungrads import LungRads, lung_rads_size_category
 from medai_core.ct.prepare import (
     DEFAULT_THRESHOLD_HU,
+    TRAINING_PIXEL_MM,
     Seed,
     fit_crop,
     hu_to_training_scale,
+    resample_crop,
     segment_nodule,
     training_crop,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "PreparedNodule",
     "analyse_nodule",
     "make_ensemble_grad_cam",
+    "pixel_size_request",
     "prepare_nodule",
     "risk_band",
 ]
@@ -81,25 +84,53 @@ class PreparedNodule:
         return (self.long_axis_mm + self.short_axis_mm) / 2.0
 
 
-def prepare_nodule(study: CTStudy, seed: Seed | None, *, threshold_hu: float = DEFAULT_THRESHOLD_HU) -> PreparedNodule:
+def pixel_size_request(study: CTStudy) -> str:
+    """The message asking for the pixel size of ``study`` (an input without spacing that is no training crop)."""
+    what = "masked crop" if study.is_masked_crop else f"whole {study.source_format}"
+    return (
+        f"this {what} of {study.shape[2]} x {study.shape[1]} pixels carries no pixel size, and the malignancy "
+        "probability depends on it (the model was trained on crops of 0.64 mm pixels; a nodule drawn with more "
+        "pixels looks larger). Give the pixel size in mm (the number input on the page, --pixel-mm MM on the "
+        "command line), or upload the DICOM file, or a 64 x 64 masked crop in the training format."
+    )
+
+
+def prepare_nodule(
+    study: CTStudy,
+    seed: Seed | None,
+    *,
+    threshold_hu: float = DEFAULT_THRESHOLD_HU,
+    target_mm: float = TRAINING_PIXEL_MM,
+) -> PreparedNodule:
     """Segment (from ``seed``) or take the uploaded masked crop, measure, and map to the training crop.
 
+    Args:
+        study: the input, with its pixel size (from the header, or given by the user).
+        seed: a point inside the nodule; None only for masked crops.
+        threshold_hu: region-growing threshold.
+        target_mm: the model's training pixel size (the card's ``training_pixel_mm``).
+
     Raises:
-        ImageInputError: a whole image without a seed, a seed outside the image or on air, or a region that
-            cannot be a nodule.
+        ImageInputError: the pixel size is unknown and the input is no training-format crop, a whole image
+            without a seed, a seed outside the image or on air, or a region that cannot be a nodule.
     """
+    if study.needs_pixel_size:
+        raise ImageInputError(pixel_size_request(study))
     if seed is None:
         if not study.is_masked_crop:
             raise ImageInputError(
                 f"this {study.source_format} is a whole slice or series of {study.shape[2]} x {study.shape[1]} pixels: "
                 "give the nodule's centre (click it on the page, or --center X,Y[,SLICE] on the command line)."
             )
-        crop = fit_crop(hu_to_training_scale(study.hu))
+        u8 = hu_to_training_scale(study.hu)
+        if study.spacing_mm is not None:
+            u8 = resample_crop(u8, float(np.mean(study.spacing_mm)), target_mm)
+        crop = fit_crop(u8)
         return PreparedNodule(crop, None, None, None, None, None, largest_slice_index(crop), ())
     segmentation = segment_nodule(
         study.hu, seed, spacing_mm=study.spacing_mm, slice_spacing_mm=study.slice_spacing_mm, threshold_hu=threshold_hu
     )
-    crop = training_crop(study.hu, segmentation.mask, study.spacing_mm)
+    crop = training_crop(study.hu, segmentation.mask, study.spacing_mm, target_mm=target_mm)
     notes = []
     if segmentation.touches_limit:
         notes.append(
@@ -245,8 +276,10 @@ def analyse_nodule(
     Raises:
         ImageInputError: see :func:`prepare_nodule`.
     """
-    prepared = prepare_nodule(study, seed, threshold_hu=threshold_hu)
     card = model.card
+    prepared = prepare_nodule(
+        study, seed, threshold_hu=threshold_hu, target_mm=float(card.artifacts["training_pixel_mm"])
+    )
     stacker = Stacker.from_artifact(card.artifacts["stacker"])
     crop = prepared.crop_u8
     depth = crop.shape[0]

@@ -6,7 +6,11 @@ confidentiality profile, by allow-list: :mod:`medai_core.deid`) before any field
 identifying reaches the page, the report, the audit log or a log line. Uploads stay in memory.
 
 Plain images carry no Hounsfield units; they are taken to be in the training crops' lung window (width 1500 HU,
-level -600 HU, mapped to 0..255) and mapped back to HU with the inverse of that window.
+level -600 HU, mapped to 0..255) and mapped back to HU with the inverse of that window. They carry no pixel size
+either, and the model's probability depends on it (a nodule drawn with twice the pixels looks twice as large). So
+a plain image is used without a pixel size only when it already *is* a nodule crop in the training format
+(64 x 64, masked outside the nodule, lung window); any other image needs its pixel size from the user
+(:func:`with_pixel_size`; ``--pixel-mm`` on the command line, a number input on the page), never an assumed one.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -35,6 +39,8 @@ __all__ = [
     "ACCEPTED",
     "CTStudy",
     "MIN_IMAGE_SIDE",
+    "PIXEL_MM_RANGE",
+    "check_pixel_mm",
     "deidentify",
     "read_ct",
     "read_ct_path",
@@ -42,6 +48,7 @@ __all__ = [
     "read_dicom_zip",
     "read_slice_folder",
     "study_from_u8",
+    "with_pixel_size",
 ]
 
 ACCEPTED = (
@@ -49,6 +56,9 @@ ACCEPTED = (
     "(single or multi-frame), or a zip of one DICOM CT series."
 )
 MIN_IMAGE_SIDE = 16  # pixels: below this an image cannot hold a nodule and its margin
+PIXEL_MM_RANGE = (0.05, 5.0)  # mm: a CT pixel (or a crop's enlarged pixel) outside this is a typing error
+TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py CROP_SIZE)
+_MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
 _CT_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2"}
 _NUMBERED = re.compile(r"^(\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE)
 
@@ -99,6 +109,64 @@ class CTStudy:
         d, h, w = self.hu.shape
         return int(d), int(h), int(w)
 
+    @property
+    def is_training_format_crop(self) -> bool:
+        """A masked crop of exactly the training crops' size (64 x 64): usable without a pixel size."""
+        return self.is_masked_crop and self.shape[1:] == (TRAINING_CROP_SIDE, TRAINING_CROP_SIDE)
+
+    @property
+    def needs_pixel_size(self) -> bool:
+        """True when the pixel size is unknown and the input is not a training-format crop: it must be given."""
+        return self.spacing_mm is None and not self.is_training_format_crop
+
+
+def check_pixel_mm(pixel_mm: float) -> float:
+    """Validate a pixel size typed by the user (mm).
+
+    Raises:
+        ImageInputError: not a finite number within :data:`PIXEL_MM_RANGE`.
+    """
+    low, high = PIXEL_MM_RANGE
+    try:
+        value = float(pixel_mm)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (np.isfinite(value) and low <= value <= high):
+        raise ImageInputError(
+            f"the pixel size must be a number of millimetres between {low:g} and {high:g} (CT pixels are usually "
+            f"0.5-1.0 mm); got {pixel_mm!r}"
+        )
+    return value
+
+
+def with_pixel_size(study: CTStudy, pixel_mm: float | None) -> CTStudy:
+    """``study`` with its in-plane pixel size set by the user where the input itself carries none.
+
+    Args:
+        study: as read.
+        pixel_mm: the square pixel's side in mm, or None (``study`` returned unchanged).
+
+    Returns:
+        the same study where ``pixel_mm`` is None; where the header already gives a spacing, that spacing is kept
+        and a note says the typed value was not used; otherwise the study with ``spacing_mm = (pixel_mm,
+        pixel_mm)`` and a note.
+
+    Raises:
+        ImageInputError: ``pixel_mm`` is not a plausible pixel size.
+    """
+    if pixel_mm is None:
+        return study
+    value = check_pixel_mm(pixel_mm)
+    if study.spacing_mm is not None:
+        note = (
+            f"the typed pixel size {value:g} mm was not used: the file's header gives "
+            f"{study.spacing_mm[0]:g} x {study.spacing_mm[1]:g} mm"
+        )
+        return replace(study, notes=(*study.notes, note))
+    kept = [n for n in study.notes if "pixel size unknown" not in n]
+    note = f"pixel size {value:g} mm as given by the user (the image carries none); resampled to the model's pixel size"
+    return replace(study, spacing_mm=(value, value), notes=(*kept, note))
+
 
 def _u8_to_hu(u8: NDArray[np.uint8]) -> NDArray[np.float32]:
     """Inverse of the lung window 1500/-600 that maps HU to 0..255."""
@@ -109,7 +177,7 @@ def _looks_like_masked_crop(volume_u8: NDArray[np.uint8]) -> bool:
     """A masked crop: small, at least half exactly 0, and its non-zero pixels form one blob away from the border."""
     from scipy import ndimage
 
-    if max(volume_u8.shape[1:]) > 128:
+    if max(volume_u8.shape[1:]) > _MAX_MASKED_CROP_SIDE:
         return False
     if (volume_u8 == 0).mean() < 0.5 or not (volume_u8 > 0).any():
         return False
@@ -128,7 +196,19 @@ def study_from_u8(volume_u8: NDArray[np.uint8], source_format: str, notes: Seque
         volume_u8 = volume_u8[None]
     _check_size(volume_u8.shape[1:], source_format)
     crop = _looks_like_masked_crop(volume_u8)
-    assumed = "grey values taken as the lung window W1500/L-600 (0..255); pixel size unknown"
+    assumed = "grey values taken as the lung window W1500/L-600 (0..255)"
+    if crop and volume_u8.shape[1:] == (TRAINING_CROP_SIDE, TRAINING_CROP_SIDE):
+        shape_note = (
+            "masked 64 x 64 nodule crop in the training format: used as is, no seed needed; its pixels are taken to "
+            "be the training crops' pixel size (the image carries none), and the probability depends on it"
+        )
+    elif crop:
+        shape_note = (
+            f"masked nodule crop of {volume_u8.shape[2]} x {volume_u8.shape[1]} pixels, not the training format "
+            "(64 x 64): pixel size unknown, it must be given"
+        )
+    else:
+        shape_note = "pixel size unknown: the image carries none, it must be given"
     return CTStudy(
         hu=_u8_to_hu(volume_u8),
         spacing_mm=None,
@@ -136,7 +216,7 @@ def study_from_u8(volume_u8: NDArray[np.uint8], source_format: str, notes: Seque
         source_format=source_format,
         is_masked_crop=crop,
         metadata={"Format": source_format, "Slices": str(volume_u8.shape[0])},
-        notes=(assumed, *(["masked nodule crop: used as is, no seed needed"] if crop else []), *notes),
+        notes=(assumed, shape_note, *notes),
     )
 
 
@@ -461,23 +541,36 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
     )
 
 
-def read_ct(data: bytes, name: str = "the upload") -> CTStudy:
+def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = None) -> CTStudy:
     """Read any accepted CT input from its bytes, recognised by content (not by file name).
 
+    A pure function of its arguments returning a picklable :class:`CTStudy`, so it can run in a worker process.
+
+    Args:
+        data: the file's bytes.
+        name: how messages refer to it (never shown in reports).
+        pixel_mm: in-plane pixel size (mm) for an input that carries none (plain images); see
+            :func:`with_pixel_size`.
+
     Raises:
-        ImageInputError: the bytes are none of the accepted formats, or the content cannot be used.
+        ImageInputError: the bytes are none of the accepted formats, the content cannot be used, or ``pixel_mm``
+            is implausible.
         UploadTooLargeError: a zip unpacks to more than the upload limit.
     """
+    if pixel_mm is not None:
+        check_pixel_mm(pixel_mm)
     if not data:
         raise ImageInputError(f"{name} is empty. {ACCEPTED}")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
-        return read_dicom_zip(data, name)
-    if len(data) >= 132 and data[128:132] == b"DICM":
-        return read_dicom(data, name)
-    fmt = _image_format(data)
-    if fmt is None:
-        raise ImageInputError(f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}")
-    return study_from_u8(_decode_gray(data, name), fmt)
+        study = read_dicom_zip(data, name)
+    elif len(data) >= 132 and data[128:132] == b"DICM":
+        study = read_dicom(data, name)
+    else:
+        fmt = _image_format(data)
+        if fmt is None:
+            raise ImageInputError(f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}")
+        study = study_from_u8(_decode_gray(data, name), fmt)
+    return with_pixel_size(study, pixel_mm)
 
 
 def _image_format(data: bytes) -> str | None:
@@ -490,8 +583,12 @@ def _image_format(data: bytes) -> str | None:
     return None
 
 
-def read_ct_path(path: Path) -> CTStudy:
+def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """Read a CT input from disk: a file (any accepted format) or a folder of numbered slice images.
+
+    Args:
+        path: the file or folder.
+        pixel_mm: in-plane pixel size (mm) for an input that carries none; see :func:`with_pixel_size`.
 
     Raises:
         ImageInputError: the path does not exist, or its content cannot be used.
@@ -499,6 +596,6 @@ def read_ct_path(path: Path) -> CTStudy:
     """
     path = Path(path)
     if path.is_dir():
-        return study_from_u8(read_slice_folder(path), "image folder")
+        return with_pixel_size(study_from_u8(read_slice_folder(path), "image folder"), pixel_mm)
     data = read_input_file(path, ImageInputError, "an image, a DICOM file, a zip or a folder of slices")
-    return read_ct(data, path.name)
+    return read_ct(data, path.name, pixel_mm=pixel_mm)

@@ -30,6 +30,7 @@ __all__ = [
     "apply_window",
     "fit_crop",
     "hu_to_training_scale",
+    "resample_crop",
     "segment_nodule",
     "slice_channels",
     "training_crop",
@@ -241,13 +242,17 @@ def segment_nodule(
 
 
 def training_crop(
-    hu: NDArray[np.floating], mask: NDArray[np.bool_], spacing_mm: tuple[float, float] | None
+    hu: NDArray[np.floating],
+    mask: NDArray[np.bool_],
+    spacing_mm: tuple[float, float] | None,
+    *,
+    target_mm: float = TRAINING_PIXEL_MM,
 ) -> NDArray[np.uint8]:
     """The masked crop on the training scale: (D', 64, 64) uint8, one slice per slice the mask touches.
 
-    HU are mapped through the lung window to 0..255, resampled in-plane to ``TRAINING_PIXEL_MM`` (linear for
-    intensities, nearest for the mask) where the spacing is known, masked (0 outside; inside at least 1), and cut
-    to 64 x 64 around the mask's centroid.
+    HU are mapped through the lung window to 0..255, resampled in-plane to ``target_mm`` (the model card's
+    ``training_pixel_mm``; linear for intensities, nearest for the mask) where the spacing is known, masked (0
+    outside; inside at least 1), and cut to 64 x 64 around the mask's centroid.
 
     Raises:
         ImageInputError: the nodule is wider than the 64-pixel crop after resampling (a mass, not a nodule).
@@ -258,7 +263,7 @@ def training_crop(
     hu_sub = np.asarray(hu, dtype=np.float32)[slices]
     mask_sub = mask[slices]
     if spacing_mm:
-        factors = (1.0, spacing_mm[0] / TRAINING_PIXEL_MM, spacing_mm[1] / TRAINING_PIXEL_MM)
+        factors = (1.0, spacing_mm[0] / target_mm, spacing_mm[1] / target_mm)
         if any(abs(f - 1.0) > 1e-3 for f in factors):
             hu_sub = ndimage.zoom(hu_sub, factors, order=1)
             mask_sub = ndimage.zoom(mask_sub.astype(np.uint8), factors, order=0).astype(bool)
@@ -267,10 +272,10 @@ def training_crop(
         raise ImageInputError("the nodule vanished when resampled to the training pixel size; it is too small")
     extent = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
     if extent > CROP_SIZE:
-        size_mm = extent * (TRAINING_PIXEL_MM if spacing_mm else 1.0)
+        size_mm = extent * (target_mm if spacing_mm else 1.0)
         raise ImageInputError(
             f"the segmented region is {size_mm:.0f} {'mm' if spacing_mm else 'pixels'} across, wider than the "
-            f"model's {CROP_SIZE}-pixel field ({CROP_SIZE * TRAINING_PIXEL_MM:.0f} mm). Lesions above 30 mm are "
+            f"model's {CROP_SIZE}-pixel field ({CROP_SIZE * target_mm:.0f} mm). Lesions above 30 mm are "
             "masses, outside this model's scope; or the region leaked into a vessel or the chest wall: move the "
             "seed or raise the threshold."
         )
@@ -280,6 +285,41 @@ def training_crop(
     u8 = np.where(mask_sub, np.maximum(u8, 1), 0).astype(np.uint8)
     padded = np.pad(u8, ((0, 0), (half, half), (half, half)))
     return padded[:, cy : cy + CROP_SIZE, cx : cx + CROP_SIZE].copy()
+
+
+def resample_crop(volume_u8: NDArray[np.uint8], pixel_mm: float, target_mm: float) -> NDArray[np.uint8]:
+    """A masked crop of pixel size ``pixel_mm`` resampled in-plane to ``target_mm`` (the training pixel size).
+
+    Intensities inside the mask are interpolated linearly, the mask itself by nearest neighbour, so the crop stays
+    masked (0 outside, at least 1 inside).
+
+    Args:
+        volume_u8: uint8 (D, H, W) masked crop on the training intensity scale.
+        pixel_mm: its pixel size (mm).
+        target_mm: the pixel size to resample to (mm).
+
+    Returns:
+        uint8 (D, round(H * pixel_mm / target_mm), round(W * pixel_mm / target_mm)).
+
+    Raises:
+        ImageInputError: the nodule vanishes at the new pixel size.
+    """
+    from scipy import ndimage
+
+    factor = float(pixel_mm) / float(target_mm)
+    if abs(factor - 1.0) <= 1e-3:
+        return np.asarray(volume_u8, dtype=np.uint8)
+    mask = volume_u8 > 0
+    zoom = {"zoom": (1.0, factor, factor), "grid_mode": True, "mode": "grid-constant"}  # pixel areas kept
+    # Normalised interpolation: the black outside the mask does not darken the nodule's edge.
+    weighted = ndimage.zoom(np.where(mask, volume_u8, 0).astype(np.float32), order=1, **zoom)  # type: ignore[arg-type]
+    weight = ndimage.zoom(mask.astype(np.float32), order=1, **zoom)  # type: ignore[arg-type]
+    zoomed_mask = ndimage.zoom(mask.astype(np.uint8), order=0, **zoom).astype(bool)  # type: ignore[arg-type]
+    if not zoomed_mask.any():
+        raise ImageInputError("the nodule vanished when resampled to the training pixel size; it is too small")
+    values = np.divide(weighted, weight, out=np.zeros_like(weighted), where=weight > 1e-6)
+    out = np.where(zoomed_mask, np.clip(np.rint(values), 1, 255), 0)
+    return out.astype(np.uint8)
 
 
 def fit_crop(volume_u8: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -169,13 +169,21 @@ def read_ct_upload(data: bytes, name: str) -> CTStudy:
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def analyse_ct(
-    model_id: str, version: str, data: bytes, name: str, seed: tuple[int, int, int] | None, threshold_hu: float
+    model_id: str,
+    version: str,
+    data: bytes,
+    name: str,
+    seed: tuple[int, int, int] | None,
+    threshold_hu: float,
+    pixel_mm: float | None = None,
 ) -> NoduleAnalysis:
-    """Analyse one nodule (keyed by the upload's bytes, the seed (row, col, slice) and the threshold)."""
+    """Analyse one nodule (keyed by the upload's bytes, the seed (row, col, slice), the threshold and the pixel size
+    typed for an image that carries none)."""
     from medai_core.ct.analysis import analyse_nodule
+    from medai_core.ct.io import with_pixel_size
     from medai_core.ct.prepare import Seed
 
-    study = read_ct_upload(data, name)
+    study = with_pixel_size(read_ct_upload(data, name), pixel_mm)
     point = None if seed is None else Seed(*seed)
     model = get_model(model_id, version)
     return analyse_nodule(model, get_ct_grad_cam(model_id, version), study, point, threshold_hu=threshold_hu)
@@ -197,13 +205,18 @@ if TYPE_CHECKING:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def analyse_glucose(model_id: str, version: str, data: bytes, patient: str | None) -> GlucoseAnalysis:
-    """AGP, forecast, attributions and backtest of an uploaded CGM file (keyed by bytes + patient + model)."""
+def analyse_glucose(
+    model_id: str, version: str, data: bytes, patient: str | None, timezone: str | None = None
+) -> GlucoseAnalysis:
+    """AGP, forecast, attributions and backtest of an uploaded CGM file (keyed by bytes + patient + time zone +
+    model); ``timezone`` (IANA name) applies to timestamps that carry a UTC offset."""
     from medai_core.glucose.analysis import analyse
     from medai_core.glucose.io import read_cgm
     from medai_core.isolation import read_isolated
 
-    record = read_isolated(read_cgm, data, name="The uploaded file", patient=patient, label="The uploaded file")
+    record = read_isolated(
+        read_cgm, data, name="The uploaded file", patient=patient, timezone=timezone, label="The uploaded file"
+    )
     return analyse(record, get_model(model_id, version))
 
 

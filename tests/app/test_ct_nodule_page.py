@@ -103,6 +103,28 @@ def test_upload_dicom_and_png_crop(page: AppTest) -> None:
     assert _metrics(page)["Lung-RADS (size only)"] == "n/a"
 
 
+def test_whole_png_slice_asks_for_the_pixel_size(page: AppTest) -> None:
+    from medai_core.ct.prepare import hu_to_training_scale
+
+    phantom = make_phantom("solid", 12.0)
+    seed = phantom.seed
+    buffer = io.BytesIO()
+    Image.fromarray(hu_to_training_scale(phantom.study.hu[seed.slice_index])).save(buffer, format="PNG")
+    _upload(page, "slice.png", buffer.getvalue(), "image/png")
+    assert not page.exception and not page.error
+    assert any("probability depends on it" in c.value for c in page.caption)
+    page.number_input(key="ct.seed_x").set_value(seed.col).run()
+    page.number_input(key="ct.seed_y").set_value(seed.row).run()
+    page.button(key="ct.use_seed").click().run()
+    assert any("carries no pixel size" in i.value for i in page.info)  # refused until the pixel size is given
+    assert not page.metric
+    page.number_input(key="ct.pixel_mm").set_value(0.7).run()
+    assert not page.exception and not page.error
+    metrics = _metrics(page)
+    assert metrics["Long axis"].endswith(" mm") and abs(float(metrics["Long axis"].split()[0]) - 12.0) <= 2.0
+    assert any("as given by the user" in c.value for c in page.caption)
+
+
 def test_upload_that_is_not_an_image(page: AppTest) -> None:
     _upload(page, "notes.txt", b"patient notes, not an image", "text/plain")
     assert not page.exception
