@@ -21,6 +21,7 @@ def build_card(
     n_test: tuple[int, int],
     created: str,
     version: str,
+    provenance: Mapping[str, Any],
 ) -> ModelCard:
     """Assemble the card (weights_sha256 is filled in by ``save_model``).
 
@@ -32,6 +33,7 @@ def build_card(
         n_test: (nodules, exams) of the held-out split.
         created: ISO date.
         version: semantic version.
+        provenance: the provenance manifest as a dict (:func:`medai_core.ct.data.provenance_manifest`).
     """
     baseline = metrics.get("baseline_diameter_only", {"auc": float("nan")})
     members = artifacts["members"]
@@ -114,6 +116,7 @@ def build_card(
         created=created,
         training_command="python -m medai_core train ct --data ../shared/data/ct/lidc_nodules",
         artifacts=dict(artifacts),
+        provenance=dict(provenance),
     )
 
 

@@ -1,19 +1,29 @@
 """Binary classification metrics used by the CT card and ``evaluate ct``: AUC, sensitivity at fixed specificity,
-expected calibration error (Naeini et al., AAAI 2015; equal-width bins) and the reliability table."""
+expected calibration error (Naeini et al., AAAI 2015; equal-width bins) and the reliability table; and the scoring of
+a labelled folder with each exam's provenance role (:func:`score_folder`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.ct.data import NoduleSet
+
+if TYPE_CHECKING:
+    from medai_core.models import LoadedModel
+
 __all__ = [
     "ECE_BINS",
+    "FolderScores",
     "binary_metrics",
     "grouped_bootstrap_auc_ci",
     "expected_calibration_error",
     "reliability_table",
+    "score_folder",
     "sensitivity_at_specificity",
 ]
 
@@ -104,3 +114,56 @@ def binary_metrics(labels: NDArray[Any], probabilities: NDArray[Any]) -> dict[st
         "ece": round(expected_calibration_error(labels, probabilities), 4),
         "brier": round(float(brier_score_loss(labels, probabilities)), 4),
     }
+
+
+@dataclass(frozen=True)
+class FolderScores:
+    """The shipped model's scores on every nodule of a labelled folder, with each exam's provenance role.
+
+    Attributes:
+        data: the nodules as read (:func:`medai_core.ct.data.load_nodules`).
+        probability: (N,) calibrated malignancy probability.
+        low: (N,) interval low end.
+        high: (N,) interval high end.
+        roles: (N,) the exam's role in the model's provenance manifest: ``"train"``, ``"validation"``, ``"test"``,
+            or None for an exam the model never had.
+        radiomics: radiomics.csv rows of the nodules and their column names, or None (no CSV, or rows missing).
+    """
+
+    data: NoduleSet
+    probability: NDArray[np.float64]
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+    roles: tuple[str | None, ...]
+    radiomics: tuple[NDArray[np.float64], list[str]] | None
+
+    @property
+    def held_out(self) -> NDArray[np.bool_]:
+        """(N,) True where the nodule's exam was used neither in training nor in model selection."""
+        return np.array([role not in ("train", "validation") for role in self.roles], dtype=bool)
+
+
+def score_folder(data_dir: Path, model: LoadedModel) -> FolderScores:
+    """Score every nodule of ``data_dir`` (LIDC layout) with ``model`` and look up each exam's role.
+
+    Raises:
+        ImageInputError: the folder does not have the LIDC layout.
+        ModelCardError: the card has no provenance manifest.
+    """
+    from medai_core.ct.data import DATASET_NAME, load_nodules, radiomics_table
+    from medai_core.ct.scoring import Stacker, features_for, member_logits_for
+
+    card = model.card
+    manifest = card.manifest
+    data = load_nodules(data_dir)
+    stacker = Stacker.from_artifact(card.artifacts["stacker"])
+    logits = member_logits_for(data.volumes, lambda batch: np.asarray(model.predict(batch))[:, 1:])
+    p, low, high = stacker.with_interval(logits, features_for(data.volumes))
+    return FolderScores(
+        data=data,
+        probability=np.asarray(p, dtype=np.float64),
+        low=np.asarray(low, dtype=np.float64),
+        high=np.asarray(high, dtype=np.float64),
+        roles=tuple(manifest.roles(DATASET_NAME, data.exam_ids.tolist())),
+        radiomics=radiomics_table(data_dir, data),
+    )

@@ -13,27 +13,37 @@ Protocol (all splits by ``exam_id``; nothing is measured on data a model was fit
    probabilities on the development exams.
 4. Baselines fitted on the development exams and scored on the same held-out exams: logistic regression on
    ``diameter_mm`` alone and on all radiomics.csv features (the CSV is used only for these baselines).
+5. The card's provenance manifest (:func:`medai_core.ct.data.provenance_manifest`): every development exam fitted
+   members and the stacker, so all are ``train``; the held-out exams are ``test``; ``validation`` is empty.
+
+Reading the data, the split and the manifest live in :mod:`medai_core.ct.data`, shared with evaluation.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
+from medai_core.ct.data import (
+    SPLIT_SEED,
+    NoduleSet,
+    baseline_probability,
+    held_out_split,
+    load_nodules,
+    provenance_manifest,
+    radiomics_table,
+)
 from medai_core.ct.evaluation import binary_metrics, grouped_bootstrap_auc_ci, reliability_table
 from medai_core.ct.features import FEATURE_NAMES
-from medai_core.ct.io import read_slice_folder
 from medai_core.ct.prepare import CROP_SIZE, N_CHANNELS, TRAINING_PIXEL_MM
 from medai_core.ct.scoring import Stacker, features_for, member_logits_for, scored_slices, slice_batch
-from medai_core.errors import ImageInputError
 
 if TYPE_CHECKING:
     import keras
@@ -51,65 +61,10 @@ __all__ = [
 
 MODEL_ID = "ct_nodule"
 MODEL_VERSION = "1.0.0"
-SEED = 20240601
+SEED = SPLIT_SEED
 N_MEMBERS = 5
 EPOCHS = 20
 BATCH = 64
-RADIOMICS_EXCLUDED = ("exam_id", "nodule_id", "malignancy", "class")
-
-
-@dataclass(frozen=True)
-class NoduleSet:
-    """Nodules of a folder with the LIDC layout ``images/{benign,malignant}/<exam_id>/<nodule_id>/<k>.png``.
-
-    Attributes:
-        volumes: N uint8 crops (D_i, 64, 64), 0 outside the nodule mask.
-        labels: (N,) 1 = malignant, 0 = benign.
-        exam_ids: (N,) exam identifiers (the grouping unit).
-        nodule_ids: (N,) nodule identifiers within their exam.
-    """
-
-    volumes: tuple[NDArray[np.uint8], ...]
-    labels: NDArray[np.int64]
-    exam_ids: NDArray[np.str_]
-    nodule_ids: NDArray[np.str_]
-
-    def subset(self, index: NDArray[np.int64]) -> NoduleSet:
-        """The nodules at ``index``."""
-        return NoduleSet(
-            tuple(self.volumes[i] for i in index), self.labels[index], self.exam_ids[index], self.nodule_ids[index]
-        )
-
-
-def load_nodules(data_dir: Path) -> NoduleSet:
-    """Read every nodule under ``data_dir/images``.
-
-    Raises:
-        ImageInputError: no ``images/benign`` or ``images/malignant`` folder, no nodules, or crops not 64 x 64.
-    """
-    root = Path(data_dir) / "images"
-    if not (root / "benign").is_dir() and not (root / "malignant").is_dir():
-        raise ImageInputError(
-            f"{data_dir} has no images/benign or images/malignant folder. Expected the layout "
-            "images/{benign,malignant}/<exam_id>/<nodule_id>/<k>.png"
-        )
-    volumes, labels, exams, nodules = [], [], [], []
-    for label, name in ((0, "benign"), (1, "malignant")):
-        folder = root / name
-        if not folder.is_dir():
-            continue
-        for exam in sorted(p for p in folder.iterdir() if p.is_dir()):
-            for nodule in sorted(p for p in exam.iterdir() if p.is_dir()):
-                volume = read_slice_folder(nodule)
-                if volume.shape[1:] != (CROP_SIZE, CROP_SIZE):
-                    raise ImageInputError(f"{nodule}: crops must be {CROP_SIZE}x{CROP_SIZE}, got {volume.shape[1:]}")
-                volumes.append(volume)
-                labels.append(label)
-                exams.append(exam.name)
-                nodules.append(nodule.name)
-    if not volumes:
-        raise ImageInputError(f"{data_dir}: no nodule folders under images/benign or images/malignant")
-    return NoduleSet(tuple(volumes), np.array(labels, dtype=np.int64), np.array(exams), np.array(nodules))
 
 
 def _member_conv_output(x: Any, prefix: str) -> Any:
@@ -253,19 +208,6 @@ def _grouped_oof(
     return out
 
 
-def radiomics_table(data_dir: Path, data: NoduleSet) -> tuple[NDArray[np.float64], list[str]] | None:
-    """radiomics.csv rows of ``data``'s nodules (baselines only; never a model input), or None when absent."""
-    import pandas as pd
-
-    path = Path(data_dir) / "radiomics.csv"
-    if not path.is_file():
-        return None
-    table = pd.read_csv(path).set_index(["exam_id", "nodule_id"])
-    columns = [c for c in table.columns if c not in RADIOMICS_EXCLUDED]
-    keys = list(zip(data.exam_ids, data.nodule_ids, strict=True))
-    return table.loc[keys, columns].to_numpy(dtype=np.float64), columns  # type: ignore[index]
-
-
 def _baseline_artifact(x: NDArray[Any], y: NDArray[Any], columns: list[str]) -> dict[str, Any]:
     mean, scale, model = _logistic(x, y, c=0.1 if len(columns) > 1 else 1.0)
     return {
@@ -275,12 +217,6 @@ def _baseline_artifact(x: NDArray[Any], y: NDArray[Any], columns: list[str]) -> 
         "coef": model.coef_[0].tolist(),
         "intercept": float(model.intercept_[0]),
     }
-
-
-def baseline_probability(artifact: dict[str, Any], x: NDArray[Any]) -> NDArray[np.float64]:
-    """Probabilities of a stored logistic baseline on the raw columns ``artifact["columns"]``."""
-    z = ((x - np.asarray(artifact["mean"])) / np.asarray(artifact["scale"])) @ np.asarray(artifact["coef"])
-    return np.asarray(expit(z + artifact["intercept"]), dtype=np.float64)
 
 
 def _held_out_metrics(test: NoduleSet, probabilities: NDArray[Any]) -> dict[str, Any]:
@@ -328,8 +264,7 @@ def train_ct(data_dir: Path, out_dir: Path, log: Callable[[str], None] = print) 
     started = time.perf_counter()
     data = load_nodules(data_dir)
     log(f"read {len(data.labels)} nodules ({int(data.labels.sum())} malignant) in {len(set(data.exam_ids))} exams")
-    outer = StratifiedGroupKFold(5, shuffle=True, random_state=SEED)
-    dev_idx, test_idx = next(outer.split(np.zeros(len(data.labels)), data.labels, data.exam_ids))
+    dev_idx, test_idx = held_out_split(data.labels, data.exam_ids)
     dev, test = data.subset(dev_idx), data.subset(test_idx)
     assert not set(dev.exam_ids) & set(test.exam_ids)
     log(
@@ -424,6 +359,7 @@ def train_ct(data_dir: Path, out_dir: Path, log: Callable[[str], None] = print) 
         n_test=(len(test.labels), len(set(test.exam_ids))),
         created=datetime.now(UTC).date().isoformat(),
         version=MODEL_VERSION,
+        provenance=provenance_manifest(sorted(set(dev.exam_ids)), sorted(set(test.exam_ids))).to_dict(),
     )
     written = save_model(ensemble, replace(card, id=Path(out_dir).name), Path(out_dir))
     log(f"wrote {out_dir} (sha256 {written.weights_sha256[:12]}...) in {time.perf_counter() - started:.0f} s")

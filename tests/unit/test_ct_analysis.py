@@ -16,6 +16,8 @@ from medai_core.ct.report import audit_outputs, build_report, report_payload
 from medai_core.errors import ImageInputError
 from medai_core.reports import render_html, render_json
 
+LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
+
 
 @pytest.fixture(scope="module")
 def model():
@@ -55,9 +57,8 @@ def test_explain_levels(model, grad_cam) -> None:
     assert not none.grad_cam.any()
 
 
-def test_lidc_crop_needs_no_seed(model, shared_data: Path) -> None:
-    root = shared_data / "ct" / "lidc_nodules" / "images" / "malignant"
-    nodule = next(p for p in next(root.iterdir()).iterdir() if p.is_dir())
+def test_lidc_crop_needs_no_seed(model) -> None:
+    nodule = next(p for p in sorted((LIDC / "images" / "malignant").glob("*/*")) if p.is_dir())
     result = analyse_nodule(model, None, read_ct_path(nodule), None, explain="none")
     assert 0.0 <= result.probability <= 1.0
     assert result.long_axis_mm is None and result.lung_rads.category == "n/a"

@@ -14,6 +14,8 @@ from medai_core.cli import main
 from medai_core.ct.commands import parse_center
 from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
 
+LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
+
 PREDICT_KEYS = {
     "input",
     "probability",
@@ -50,9 +52,9 @@ def test_predict_zip_and_dicom_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert doc["risk_band"] in {"low", "intermediate", "high"}
 
 
-def test_predict_several_inputs_gives_a_list(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = shared_data / "ct" / "lidc_nodules" / "images" / "benign"
-    nodule = next(p for p in next(root.iterdir()).iterdir() if p.is_dir())
+def test_predict_several_inputs_gives_a_list(capsys: pytest.CaptureFixture[str]) -> None:
+    root = LIDC / "images" / "benign"
+    nodule = next(p for p in sorted(root.glob("*/*")) if p.is_dir())
     assert main(["predict", "ct", str(nodule), str(nodule / "1.png"), "--json"]) == 0
     docs = json.loads(capsys.readouterr().out)
     assert isinstance(docs, list) and len(docs) == 2
@@ -82,23 +84,36 @@ def test_predict_not_an_image_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not an image" in captured.err and captured.out == ""
 
 
-def test_evaluate_small_folder(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    source = shared_data / "ct" / "lidc_nodules"
-    for label in ("benign", "malignant"):
-        exams = sorted((source / "images" / label).iterdir())[:6]
-        for exam in exams:
-            shutil.copytree(exam, tmp_path / "images" / label / exam.name)
+def test_evaluate_small_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "lidc"
+    shutil.copytree(LIDC / "images", folder / "images")  # no radiomics.csv: no baselines
     predictions = tmp_path / "pred.csv"
-    assert main(["evaluate", "ct", "--data", str(tmp_path), "--json", "--predictions", str(predictions)]) == 0
+    assert main(["evaluate", "ct", "--data", str(folder), "--json", "--predictions", str(predictions)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) >= EVALUATE_KEYS
-    assert 0 <= doc["auc"] <= 1 and doc["n"] >= 12
+    assert 0 <= doc["auc"] <= 1 and doc["n"] == 6
     with open(predictions, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["exam_id", "nodule_id", "label", "probability", "low", "high"]
+    assert list(rows[0])[:6] == ["exam_id", "nodule_id", "label", "probability", "low", "high"]
     assert len(rows) == doc["n"]
-    assert main(["evaluate", "ct", "--data", str(tmp_path)]) == 0
-    assert "baseline" not in capsys.readouterr().out  # no radiomics.csv copied: no baselines
+    assert main(["evaluate", "ct", "--data", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "baseline" not in captured.out and "exams: 2 in training" in captured.out
+    assert "2 of 6 nodules come from exams the model was trained" in captured.err
+
+
+@pytest.mark.full_data
+def test_evaluate_full_lidc_folder_reports_roles(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from medai_core.models import read_card
+
+    card = read_card(Path(__file__).resolve().parents[2] / "models" / "ct_nodule")
+    folder = shared_data / "ct" / "lidc_nodules"
+    assert main(["evaluate", "ct", "--data", str(folder), "--json", "--held-out-only"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["n_in_training"], doc["n_in_validation"], doc["n_in_test"], doc["n_new"]) == (313, 0, 82, 0)
+    assert doc["n"] == card.training_data["held_out_test"]["nodules"] == 139
+    assert doc["auc"] == pytest.approx(card.metrics["model"]["auc"], abs=1e-4)
+    assert doc["baselines"]["diameter_only"]["auc"] == pytest.approx(card.metrics["baseline_diameter_only"]["auc"])
 
 
 def test_evaluate_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,8 @@ from medai_core.errors import ImageInputError, UploadTooLargeError
 
 CT_SMALL = Path(str(get_testdata_file("CT_small.dcm")))
 
+LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
+
 
 def _png(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
@@ -100,9 +102,8 @@ def test_png_crop_and_whole_slice() -> None:
     assert not read_ct(_png(slice_like), "slice.png").is_masked_crop
 
 
-def test_lidc_folder_reader(shared_data: Path) -> None:
-    root = shared_data / "ct" / "lidc_nodules" / "images" / "benign"
-    nodule = next(p for p in next(root.iterdir()).iterdir() if p.is_dir())
+def test_lidc_folder_reader() -> None:
+    nodule = next(p for p in sorted((LIDC / "images" / "benign").glob("*/*")) if p.is_dir())
     volume = read_slice_folder(nodule)
     assert volume.ndim == 3 and volume.shape[1:] == (64, 64) and volume.dtype == np.uint8
     assert read_ct_path(nodule).is_masked_crop

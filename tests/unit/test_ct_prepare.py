@@ -25,6 +25,8 @@ from medai_core.ct.prepare import (
 )
 from medai_core.errors import ImageInputError
 
+LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
+
 
 def test_lung_window_matches_training_scale() -> None:
     hu = np.array([-2000.0, -1350.0, -600.0, 150.0, 1000.0])
@@ -132,9 +134,8 @@ def test_axis_lengths_of_a_line_and_a_disk() -> None:
     assert long_mm == pytest.approx(long_axis / 2, abs=0.01)
 
 
-def test_features_of_lidc_crop(shared_data: Path) -> None:
-    root = shared_data / "ct" / "lidc_nodules" / "images" / "malignant"
-    nodule = next(p for p in next(root.iterdir()).iterdir() if p.is_dir())
+def test_features_of_lidc_crop() -> None:
+    nodule = next(p for p in sorted((LIDC / "images" / "malignant").glob("*/*")) if p.is_dir())
     features = nodule_features(read_slice_folder(nodule))
     assert features.shape == (len(FEATURE_NAMES),) and np.isfinite(features).all()
     assert 0 < features[FEATURE_NAMES.index("mean_intensity")] <= 1
