@@ -4,6 +4,7 @@ attributions -> report. Every glucose number and axis follows the sidebar unit (
 from __future__ import annotations
 
 import math
+from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
@@ -37,6 +38,7 @@ from medai_core.units import CONSENSUS, band_labels, format_glucose, from_mg_dl,
 
 MODEL_ID = "glucose_forecast"
 DEMO_DAYS, DEMO_SEED = 14, 7
+FILE_OFFSET = "the file's own UTC offset"
 HYPO_LABELS = {
     "lt70_30min": ("< 70 in 30 min", "< 3.9 in 30 min", "P(a reading < 70 mg/dL / 3.9 mmol/L within 30 minutes)"),
     "lt70_60min": ("< 70 in 60 min", "< 3.9 in 60 min", "P(a reading < 70 mg/dL / 3.9 mmol/L within 60 minutes)"),
@@ -57,6 +59,13 @@ except ModelError as exc:
     st.stop()
 
 uploaded = st.file_uploader("CGM export (CSV)", key="glucose.upload")
+zone_choice = st.selectbox(
+    "Patient's time zone",
+    [FILE_OFFSET, *sorted(available_timezones())],
+    key="glucose.timezone",
+    help="Applied to timestamps that carry a UTC offset or 'Z'; local timestamps without one are read as they are.",
+)
+timezone = None if zone_choice == FILE_OFFSET else zone_choice
 try:
     data = upload_guard(uploaded)
 except InputError as exc:
@@ -72,7 +81,7 @@ try:
         else:
             input_bytes = data
             patient = st.session_state.get(f"glucose.patient.{sha256_bytes(data)[:12]}")
-            result = analyse_glucose(MODEL_ID, card.version, data, patient)
+            result = analyse_glucose(MODEL_ID, card.version, data, patient, timezone)
 except InputError as exc:
     error_box(exc)
     st.stop()

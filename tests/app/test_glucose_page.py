@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from medai_core.audit import AuditLog
@@ -45,6 +46,36 @@ def test_demo_then_unit_switch() -> None:
     assert len(rows) == 1 and rows[0].page == "glucose"  # same analysis in another unit: one audit row
 
 
+FIXTURES = REPO / "tests" / "data" / "glucose"
+
+
+def test_upload_dexcom_mmol_fixture() -> None:
+    at = _page()
+    data = (FIXTURES / "dexcom_clarity_g6_mmol.csv").read_bytes()
+    at.file_uploader(key="glucose.upload").set_value(("clarity.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = _metrics(at)
+    assert metrics["Source"] == "dexcom clarity"
+    assert metrics["Readings"] == "864"
+    assert any("14 days" in w.value for w in at.warning)  # 3 days: said, not hidden
+    assert any("mmol/L" in str(c.value) for c in at.caption)
+
+
+def test_time_zone_choice_moves_the_clock() -> None:
+    at = _page()
+    rows = ["timestamp,glucose_mmol_l"] + [
+        f"2026-01-05T{h:02d}:{m:02d}:00Z,6.{h % 10}" for h in range(6) for m in range(0, 60, 5)
+    ]
+    data = ("\n".join(rows) + "\n").encode()
+    at.file_uploader(key="glucose.upload").set_value(("utc.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("2026-01-05T00:00:00 to" in str(c.value) for c in at.caption)
+    at.selectbox(key="glucose.timezone").set_value("Asia/Tokyo").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("2026-01-05T09:00:00 to" in str(c.value) for c in at.caption)
+
+
+@pytest.mark.full_data
 def test_upload_dexcom_fixture(shared_data: Path) -> None:
     at = _page()
     data = (shared_data / "cgm/vendor_exports/dexcom_clarity_g7_export.csv").read_bytes()
@@ -57,13 +88,13 @@ def test_upload_dexcom_fixture(shared_data: Path) -> None:
     assert any("14 days" in w.value for w in at.warning)  # 9.8 days: said, not hidden
 
 
-def test_multi_patient_table_has_picker(shared_data: Path) -> None:
+def test_multi_patient_table_has_picker() -> None:
     at = _page()
-    data = (shared_data / "cgm/glucobench/iglu_example.csv.gz").read_bytes()
-    at.file_uploader(key="glucose.upload").set_value(("iglu.csv.gz", data, "application/gzip")).run()
+    data = (FIXTURES / "research_id_time_gl.csv").read_bytes()
+    at.file_uploader(key="glucose.upload").set_value(("table.csv", data, "text/csv")).run()
     assert not at.exception
-    picker = at.selectbox[0]
-    assert len(picker.options) == 5
+    picker = next(s for s in at.selectbox if s.label == "Patient in this file")
+    assert len(picker.options) == 3
     first = _metrics(at)["Readings"]
     picker.set_value(picker.options[1]).run()
     assert not at.exception

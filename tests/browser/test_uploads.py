@@ -83,18 +83,26 @@ def test_ct_dicom_slice_with_typed_centre(page: Any, tmp_path: Path) -> None:
     _finish(page, "ct_dicom")
 
 
-def test_glucose_dexcom_export(page: Any, shared_data: Path) -> None:
+def test_glucose_dexcom_export(page: Any) -> None:
     _open(page, "Glucose (CGM)")
-    _upload(page, shared_data / "cgm" / "vendor_exports" / "dexcom_clarity_g7_export.csv")
-    page.get_by_text("Dexcom").first.wait_for(timeout=LONG)
+    _upload(page, Path(__file__).resolve().parents[1] / "data" / "glucose" / "dexcom_clarity_g7_mgdl.csv")
+    # values only the upload has (the demo is simulated, 14 days): its source and its reading count
+    page.get_by_text("dexcom clarity", exact=True).first.wait_for(timeout=LONG)
+    page.get_by_text("1,140", exact=True).first.wait_for(timeout=LONG)
     page.get_by_text("Time in range").first.wait_for(timeout=LONG)
     page.get_by_text("Forecast and hypoglycaemia risk").first.wait_for(timeout=LONG)
     _finish(page, "glucose_dexcom")
 
 
-def test_gene_panel_maf(page: Any, shared_data: Path) -> None:
+def test_gene_panel_maf(page: Any) -> None:
+    # A fixture of the repository whose content the demo cannot produce: 8 calls (the demo has 11), a TP53 call
+    # recovered from a protein_protein_contact row, and the reader's note about it.
+    fixture = Path(__file__).resolve().parents[1] / "data" / "genes" / "vep_so_terms.maf"
     _open(page, "Gene panel")
-    _upload(page, shared_data / "genes" / "fixtures" / "tcga_example_single_sample.maf")
+    _upload(page, fixture)
+    page.get_by_text("Therapy options").first.wait_for(timeout=LONG)
     page.get_by_text("Overall survival on immunotherapy, by drug class").first.wait_for(timeout=LONG)
-    page.get_by_text("Knowledge-base evidence").first.wait_for(timeout=LONG)
+    page.get_by_text("Variants (8 calls, 5 nonsynonymous)").first.wait_for(timeout=LONG)
+    page.get_by_text("protein_protein_contact", exact=False).first.wait_for(timeout=LONG)
+    assert page.get_by_text("synthetic demo panel", exact=False).count() == 0
     _finish(page, "genes_maf")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from medai_core.glucose.agp import PERCENTILES, agp_report, glucose_metrics
-from medai_core.glucose.io import read_cgm
+from medai_core.glucose.io import CGMRecord, read_cgm
 from medai_core.glucose.prepare import make_grid, valid_origins
 from medai_core.glucose.simulate import simulated_csv, simulated_patient
 from medai_core.units import MG_DL_PER_MMOL_L, from_mg_dl, to_mg_dl
@@ -50,16 +50,28 @@ def _iglu_frame(record_times: np.ndarray, glucose: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"id": "p", "time": pd.to_datetime(record_times), "gl": glucose})
 
 
-@pytest.mark.parametrize("source", ["dexcom", "simulated", "libre"])
-def test_metrics_agree_with_iglu(source: str, shared_data: Path) -> None:
-    iglu = pytest.importorskip("iglu_python")
-    if source == "dexcom":
-        record = read_cgm((shared_data / "cgm/vendor_exports/dexcom_clarity_g7_export.csv").read_bytes())
-    elif source == "libre":
-        record = read_cgm((shared_data / "cgm/vendor_exports/libreview_us_mgdl_export.csv").read_bytes())
-    else:
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "glucose"
+
+
+@pytest.mark.parametrize("source", ["dexcom_clarity_g7_mgdl.csv", "libreview_us_mgdl.csv", "simulated"])
+def test_metrics_agree_with_iglu(source: str) -> None:
+    if source == "simulated":
         record = read_cgm(simulated_csv(simulated_patient(days=10, seed=3)))
-    ours = glucose_metrics(record.times, record.glucose_mg_dl)
+    else:
+        record = read_cgm((FIXTURES / source).read_bytes())
+    _check_against_iglu(record)
+
+
+@pytest.mark.full_data
+@pytest.mark.parametrize("source", ["dexcom_clarity_g7_export.csv", "libreview_us_mgdl_export.csv"])
+def test_metrics_agree_with_iglu_on_vendor_exports(source: str, shared_data: Path) -> None:
+    _check_against_iglu(read_cgm((shared_data / "cgm/vendor_exports" / source).read_bytes()))
+
+
+def _check_against_iglu(record: CGMRecord) -> None:
+    import iglu_python as iglu
+
+    ours = glucose_metrics(record.times, record.glucose_recorded, record.unit_detected)
     frame = _iglu_frame(record.times, record.glucose_mg_dl)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -74,8 +74,8 @@ def test_predict_json_mmol_file_reports_mg_dl(tmp_path: Path, capsys: pytest.Cap
     assert doc["model_id"] == "glucose_forecast" and len(doc["weights_sha256"]) == 64
 
 
-def test_predict_vendor_fixture_text(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = shared_data / "cgm/vendor_exports/libreview_us_mgdl_export.csv"
+def test_predict_vendor_fixture_text(capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(__file__).resolve().parents[1] / "data" / "glucose" / "libreview_us_mgdl.csv"
     assert main(["predict", "glucose", str(path)]) == 0
     out = capsys.readouterr().out
     assert "libreview (mg/dL)" in out and "hypoglycaemia risk" in out

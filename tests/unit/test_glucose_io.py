@@ -65,6 +65,7 @@ def _eu_stamps(n: int, step_min: int = 15, start: str = "2026-01-13T22:00") -> l
 # ----------------------------------------------------------------------------------------------- shared fixtures
 
 
+@pytest.mark.full_data
 def test_dexcom_g7_fixture(shared_data: Path) -> None:
     record = read_cgm((shared_data / "cgm/vendor_exports/dexcom_clarity_g7_export.csv").read_bytes())
     assert record.source_format == "dexcom_clarity"
@@ -76,6 +77,7 @@ def test_dexcom_g7_fixture(shared_data: Path) -> None:
     assert np.all(np.diff(record.times.astype(np.int64)) > 0)
 
 
+@pytest.mark.full_data
 def test_libreview_us_fixture(shared_data: Path) -> None:
     record = read_cgm((shared_data / "cgm/vendor_exports/libreview_us_mgdl_export.csv").read_bytes())
     assert record.source_format == "libreview"
@@ -87,6 +89,7 @@ def test_libreview_us_fixture(shared_data: Path) -> None:
     assert 735 <= record.n_readings < 735 + 252
 
 
+@pytest.mark.full_data
 def test_research_table_with_patient_picker(shared_data: Path) -> None:
     data = (shared_data / "cgm/glucobench/iglu_example.csv.gz").read_bytes()
     first = read_cgm(data)
@@ -99,6 +102,54 @@ def test_research_table_with_patient_picker(shared_data: Path) -> None:
     with pytest.raises(CGMInputError, match="chosen patient is not in the file") as caught:
         read_cgm(data, patient="nobody")
     assert "nobody" not in str(caught.value)
+
+
+# ----------------------------------------------------------------------------------- fixtures in tests/data
+
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "glucose"
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "unit", "device", "first", "sampling", "date_note"),
+    [
+        ("dexcom_clarity_g7_mgdl.csv", "dexcom_clarity", "mg/dL", "Dexcom G7 Mobile App", "2025-11-21T00:17", 5, ""),
+        ("dexcom_clarity_g6_mmol.csv", "dexcom_clarity", "mmol/L", "Mobile App", "2025-05-01T00:01", 5, ""),
+        ("libreview_us_mgdl.csv", "libreview", "mg/dL", "FreeStyle Libre 3", "2026-01-02T23:4", 5, "MM-DD-YYYY"),
+        ("libreview_eu_mmol.csv", "libreview", "mmol/L", "FreeStyle LibreLink", "2026-01-13T22:0", 15, "DD-MM-YYYY"),
+    ],
+)
+def test_vendor_fixtures(
+    name: str, source: str, unit: str, device: str, first: str, sampling: float, date_note: str
+) -> None:
+    record = read_cgm((FIXTURES / name).read_bytes(), name=name)
+    assert (record.source_format, record.unit_detected, record.device) == (source, unit, device)
+    assert str(record.times[0]).startswith(first)
+    assert record.sampling_minutes == pytest.approx(sampling, abs=0.5)
+    assert np.all(np.diff(record.times.astype(np.int64)) >= 0)
+    np.testing.assert_allclose(record.glucose_mg_dl, record.glucose_recorded * (18.016 if unit == "mmol/L" else 1))
+    if date_note:
+        assert any(date_note in n for n in record.notes)
+    if source == "dexcom_clarity":
+        assert any("'Low' set to" in n for n in record.notes) and any("'High' set to" in n for n in record.notes)
+        low, high = (2.2, 22.2) if unit == "mmol/L" else (40.0, 400.0)
+        assert record.glucose_recorded.min() == low and record.glucose_recorded.max() == high
+    else:
+        assert any("non-glucose" in n for n in record.notes)
+        assert any("scan reading(s) used where the history has a gap" in n for n in record.notes)
+
+
+def test_research_fixture_patient_picker() -> None:
+    data = (FIXTURES / "research_id_time_gl.csv").read_bytes()
+    first = read_cgm(data)
+    assert first.source_format == "generic_csv"
+    assert first.patients == ("1", "5", "subject-3") and first.patient == "1"
+    assert any("3 patients" in n for n in first.notes) and not any("subject-3" in n for n in first.notes)
+    other = read_cgm(data, patient="subject-3")
+    assert other.patient == "subject-3" and other.n_readings == 108
+    with pytest.raises(CGMInputError, match="chosen patient is not in the file"):
+        read_cgm(data, patient="7")
+    table = read_research_table(data)
+    assert table["id"].nunique() == 3 and len(table) == 120 + 96 + 108
 
 
 # ----------------------------------------------------------------------------------------------- own variants
