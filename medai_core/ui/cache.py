@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from medai_core.models import LoadedModel, ModelCard, load_model, read_card
+from medai_core.models import LoadedModel, ModelCard, read_card
 from medai_core.models.registry import model_dir
 
 if TYPE_CHECKING:
@@ -39,8 +39,14 @@ __all__ = [
 
 @st.cache_resource(show_spinner="Loading model…")
 def get_model(model_id: str, version: str) -> LoadedModel:
-    """The verified, warmed model ``model_id``; ``version`` is part of the cache key so new weights reload."""
-    return load_model(model_id)
+    """The verified, warmed model ``model_id``; ``version`` is part of the cache key so new weights reload.
+
+    Reached through the inference seam: in this process by default, or a Ray Serve client when
+    ``MEDAI_SERVE_ADDRESS`` is set (:mod:`medai_core.inference`; explanations still use the local copy).
+    """
+    from medai_core.inference import get_predictor
+
+    return get_predictor().model(model_id)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
