@@ -51,3 +51,11 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         (folders["genes"] / f"synthetic_{seed}.maf").write_bytes(demo_maf(30, seed=seed))
     (folders["genes"] / "broken.maf").write_text("not a maf at all\n")
     return folders
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/scale carries the ``scale`` marker (``-m "not scale"`` leaves the tier out)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.scale)
