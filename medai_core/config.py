@@ -14,6 +14,8 @@ variable                   default                          meaning
 ``MEDAI_ISOLATION_TIME_S`` ``30``                           seconds one isolated read may take
 ``MEDAI_ISOLATION_MEMORY_MB`` ``3072``                      address-space limit of a reader worker (MiB)
 ``MEDAI_ISOLATION_WORKERS`` ``2``                           reader workers (reads in flight at once)
+``MEDAI_SERVE_ADDRESS``    unset (models run in-process)    ``http(s)://host:port`` of ``python -m medai_core
+                                                            serve``: model calls go to Ray Serve
 =========================  ===============================  ==========================================
 """
 
@@ -31,6 +33,8 @@ __all__ = [
     "APP_VERSION",
     "CT_CACHE_MAX_MB",
     "CT_CACHE_TTL_S",
+    "CT_MAX_IMAGE_PIXELS",
+    "CT_MAX_VOXELS",
     "DEFAULT_DEVICE_POLICY",
     "DEFAULT_ISOLATION_MEMORY_MB",
     "DEFAULT_ISOLATION_TIME_S",
@@ -58,6 +62,11 @@ CT_CACHE_MAX_MB = 512
 """Total size of the decoded CT volumes the app keeps between reruns (int16 HU where lossless), all sessions."""
 CT_CACHE_TTL_S = 1800
 """Seconds a decoded CT volume stays cached after its last use."""
+CT_MAX_VOXELS = 512 * 512 * 1024
+"""Largest CT input decoded (Rows x Columns x Frames, summed over a series), checked from the header before any
+pixel is decoded: 512 x 512 x 1024 voxels (1 GiB as float32 HU)."""
+CT_MAX_IMAGE_PIXELS = 8192 * 8192
+"""Largest plain image frame (width x height) decoded; larger images are refused before decoding (PIL's bomb check)."""
 
 DevicePolicy = Literal["auto", "cpu", "gpu"]
 _DEVICE_POLICIES: tuple[str, ...] = ("auto", "cpu", "gpu")
@@ -88,6 +97,8 @@ class Settings:
         isolation_time_s: seconds one isolated read may take.
         isolation_memory_mb: address-space limit of a reader worker, MiB.
         isolation_workers: number of reader workers.
+        serve_address: base URL of the Ray Serve deployment of the models (:mod:`medai_core.inference`), or None
+            to run the models in this process (the default).
     """
 
     models_dir: Path
@@ -99,6 +110,7 @@ class Settings:
     isolation_time_s: float = DEFAULT_ISOLATION_TIME_S
     isolation_memory_mb: int = DEFAULT_ISOLATION_MEMORY_MB
     isolation_workers: int = DEFAULT_ISOLATION_WORKERS
+    serve_address: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -130,7 +142,16 @@ def get_settings() -> Settings:
         device_policy=policy,  # type: ignore[arg-type]
         evidence_dir=Path(env.get("MEDAI_EVIDENCE_DIR", REPO_ROOT.parent / "shared" / "data" / "genes" / "civic")),
         **_isolation_settings(env),
+        serve_address=_serve_address(env),
     )
+
+
+def _serve_address(env: Mapping[str, str]) -> str | None:
+    """``MEDAI_SERVE_ADDRESS`` without its trailing slash, None when unset or blank."""
+    text = env.get("MEDAI_SERVE_ADDRESS", "").strip().rstrip("/")
+    if text and not text.startswith(("http://", "https://")):
+        raise ValueError(f"MEDAI_SERVE_ADDRESS must be an http(s) URL such as http://127.0.0.1:8000, got {text!r}")
+    return text or None
 
 
 def _isolation_settings(env: Mapping[str, str]) -> dict[str, Any]:

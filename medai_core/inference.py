@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 import urllib.error
 import urllib.request
@@ -68,17 +67,14 @@ Outputs = NDArray[np.float32] | list[NDArray[np.float32]]
 
 
 def serve_address() -> str | None:
-    """The Serve base URL from ``MEDAI_SERVE_ADDRESS`` (trailing slash removed), or None when unset.
+    """The Serve base URL from the ``MEDAI_SERVE_ADDRESS`` setting (trailing slash removed), or None when unset.
 
     Raises:
         ValueError: the variable is set but is not an http(s) URL.
     """
-    text = os.environ.get("MEDAI_SERVE_ADDRESS", "").strip().rstrip("/")
-    if not text:
-        return None
-    if not text.startswith(("http://", "https://")):
-        raise ValueError(f"MEDAI_SERVE_ADDRESS must be an http(s) URL such as http://127.0.0.1:8000, got {text!r}")
-    return text
+    from medai_core.config import get_settings
+
+    return get_settings().serve_address
 
 
 def encode_arrays(arrays: list[NDArray[Any]], prefix: str) -> bytes:
