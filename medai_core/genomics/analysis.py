@@ -168,10 +168,10 @@ def _disagreement(os_24m: float, cohort_24m: float, evidence: Sequence[EvidenceI
         return any(d in e.drugs.lower() for d in _ICI_DRUGS)
 
     if favourable:
-        against = sorted((e for e in same if e.is_resistance), key=lambda e: (not ici(e), e.level))
+        against = sorted((e for e in same if e.is_resistance and ici(e)), key=lambda e: e.level)
         if against:
             e = against[0]
-            what = "immunotherapy" if ici(e) else e.drugs
+            what = "immunotherapy"
             return (
                 f"Model and evidence disagree: the model predicts better-than-cohort 24-month survival on "
                 f"{drug_class} ({os_24m:.0%} vs {cohort_24m:.0%}), but {e.matched} has level {e.level} resistance "

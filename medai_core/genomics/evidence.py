@@ -534,8 +534,8 @@ def _drug_key(option: str) -> frozenset[str]:
 
 def therapy_options(evidence: Sequence[EvidenceItem]) -> tuple[TherapyOption, ...]:
     """Drugs supported by the evidence, best first: by tier, then support in this tumour type, then fewer
-    resistance findings, then more sources. Alternatives (``A; B``) become separate options; a combination
-    (``A + B``) stays one."""
+    resistance findings in this tumour type, then more sources. Alternatives (``A; B``) become separate options;
+    a combination (``A + B``) stays one."""
     groups: dict[frozenset[str], dict[str, Any]] = {}
     for item in evidence:
         tier = item.tier
@@ -554,6 +554,7 @@ def therapy_options(evidence: Sequence[EvidenceItem]) -> tuple[TherapyOption, ..
             if item.source not in group["sources"]:
                 group["sources"].append(item.source)
     resistance = [e for e in evidence if e.is_resistance]
+    same_type_resistance: dict[str, bool] = {}
     options = []
     for key, group in groups.items():
         against = []
@@ -563,6 +564,7 @@ def therapy_options(evidence: Sequence[EvidenceItem]) -> tuple[TherapyOption, ..
                 line = f"{e.matched}: {e.significance.lower()} to {e.drugs}, level {e.level}, {e.disease} ({e.source})"
                 if line not in against:
                     against.append(line)
+                    same_type_resistance[line] = e.same_tumour_type
         options.append(
             TherapyOption(
                 group["drugs"],
@@ -574,7 +576,13 @@ def therapy_options(evidence: Sequence[EvidenceItem]) -> tuple[TherapyOption, ..
             )
         )
     options.sort(
-        key=lambda o: (TIERS.index(o.tier), not o.same_tumour_type, len(o.resistance), -len(o.sources), o.drugs)
+        key=lambda o: (
+            TIERS.index(o.tier),
+            not o.same_tumour_type,
+            sum(same_type_resistance.get(line, False) for line in o.resistance),
+            -len(o.sources),
+            o.drugs,
+        )
     )
     return tuple(options)
 

@@ -285,3 +285,17 @@ def test_evaluate_any_vocabulary_and_panel_from_tests_data(capsys: pytest.Captur
     assert len(set(risks)) > 30  # predictions vary by patient
     assert main(["evaluate", "genes", "--data", str(folder), "--held-out-only", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 46
+
+
+def test_disagreement_is_about_immunotherapy_only() -> None:
+    from dataclasses import replace
+
+    from medai_core.genomics.analysis import _disagreement
+    from medai_core.genomics.evidence import EvidenceItem
+
+    mek = EvidenceItem(
+        "BRAF", "V600E", "BRAF V600E", "variant", "C", "Refametinib", "Supports", "Resistance", "Melanoma", True, "X"
+    )
+    assert _disagreement(0.5, 0.4, [mek], "PD-1/PD-L1") is None  # resistance to a MEK inhibitor is not about ICI
+    line = _disagreement(0.5, 0.4, [replace(mek, drugs="Pembrolizumab")], "PD-1/PD-L1")
+    assert line is not None and "immunotherapy" in line
