@@ -35,13 +35,19 @@ def install_key(name: str) -> bytes:
     """
     path = key_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
+    if not path.exists():
+        # Written in full under a private name, then linked into place: a process starting at the same moment
+        # either finds no key or the whole key, never a partly written one; the first link wins.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(secrets.token_bytes(KEY_BYTES))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     if os.name == "posix" and path.stat().st_mode & 0o077:
         raise PermissionError(f"the {name} key {path} is readable by other users; run: chmod 600 {path}")
     key = path.read_bytes()

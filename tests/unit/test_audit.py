@@ -233,3 +233,17 @@ def test_deleted_database_with_its_anchor_left_is_found(tmp_path: Path) -> None:
     result = fresh.verify()
     assert not result.ok and "replaced" in (result.reason or "") and result.anchored_rows == 4
     assert fresh.record("ct", "m", "1", "0" * 64, {}).row_id is None
+
+
+def test_install_key_refuses_a_damaged_key_and_an_unknown_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core.install_keys import install_key
+
+    key = tmp_path / "audit.key"
+    key.write_bytes(b"short")
+    key.chmod(0o600)
+    monkeypatch.setenv("MEDAI_AUDIT_KEY", str(key))
+    with pytest.raises(ValueError, match="holds 5 bytes"):
+        install_key("audit")
+    with pytest.raises(ValueError, match="unknown key"):
+        install_key("other")
+    assert not list(tmp_path.glob(".audit.key.*"))  # no temporary file left behind
