@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import open_page
 
 PAGE = "pages/gene_panel.py"
@@ -57,6 +59,7 @@ def test_uploaded_csv_for_lung_cancer() -> None:
     assert variants["tier"].iloc[0] == "I-A" and variants["tier"].iloc[3] == "IV"  # EGFR L858R; BRCA2 silent
 
 
+@pytest.mark.full_data
 def test_multisample_maf_offers_a_sample_picker(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "tcga_example_multisample.maf"
     at = open_page(PAGE)
@@ -101,6 +104,7 @@ def test_unannotated_vcf_from_the_repository_shows_a_clear_error() -> None:
     assert any("VEP" in e.value for e in at.error)
 
 
+@pytest.mark.full_data
 def test_unannotated_vcf_shows_a_clear_error(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "vcf2maf_test.vcf"
     at = open_page(PAGE)

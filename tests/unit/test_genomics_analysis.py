@@ -139,6 +139,7 @@ def test_cli_predict_bad_input_exit_2(
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.full_data
 def test_cli_predict_unannotated_vcf_and_missing_file(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     vcf = shared_data / "genes" / "fixtures" / "vcf2maf_test.vcf"
     assert main(["predict", "genes", str(vcf), "--tumour-type", "Melanoma"]) == 2
@@ -162,6 +163,7 @@ def _small_cohort(shared: Path, out: Path, n: int = 120) -> Path:
     return out
 
 
+@pytest.mark.full_data
 def test_cli_evaluate_contract(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = _small_cohort(shared_data, tmp_path / "cohort")
     preds = tmp_path / "p.csv"
@@ -174,6 +176,7 @@ def test_cli_evaluate_contract(shared_data: Path, tmp_path: Path, capsys: pytest
     assert rows[0] == ["sample_id", "risk", "os_12m", "os_24m"] and len(rows) == 121
 
 
+@pytest.mark.full_data
 def test_cli_evaluate_held_out_reproduces_the_card(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = shared_data / "genes" / "samstein2019"
     assert main(["evaluate", "genes", "--data", str(data), "--held-out-only", "--json"]) == 0
@@ -194,6 +197,7 @@ def test_cli_evaluate_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "clinical.tsv" in capsys.readouterr().err
 
 
+@pytest.mark.full_data
 def test_cli_evidence_import(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -299,3 +303,21 @@ def test_disagreement_is_about_immunotherapy_only() -> None:
     assert _disagreement(0.5, 0.4, [mek], "PD-1/PD-L1") is None  # resistance to a MEK inhibitor is not about ICI
     line = _disagreement(0.5, 0.4, [replace(mek, drugs="Pembrolizumab")], "PD-1/PD-L1")
     assert line is not None and "immunotherapy" in line
+
+
+def test_cli_unannotated_vcf_missing_file_and_import_from_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (DATA / "snpeff_interaction_first.vcf").read_text()
+    plain = tmp_path / "plain.vcf"
+    plain.write_text("\n".join(line for line in text.splitlines() if "ID=ANN" not in line) + "\n")
+    assert main(["predict", "genes", str(plain), "--tumour-type", "Melanoma"]) == 2
+    assert "VEP" in capsys.readouterr().err
+    assert main(["predict", "genes", str(tmp_path / "absent.maf"), "--tumour-type", "Melanoma"]) == 2
+    capsys.readouterr()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    src = DATA / "civic" / "01-Aug-2021-ClinicalEvidenceSummaries.tsv"
+    assert main(["evidence", "import", str(src), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert Path(doc["installed"]).is_file() and str(tmp_path) in doc["installed"] and doc["predictive_items"] > 100
+    assert main(["evidence", "import", str(tmp_path / "nope.tsv")]) == 2

@@ -50,6 +50,7 @@ def test_gene_level_and_resistance(tmp_path: Path) -> None:
     assert not match_evidence(base, [_call("KRAS", "G12D", "Silent")], "Colorectal Cancer")
 
 
+@pytest.mark.full_data
 def test_civic_export_is_read_and_sorted(shared_data: Path) -> None:
     base = load_evidence(shared_data / "genes" / "civic")
     assert base.civic_release == "01-Aug-2021"
@@ -60,6 +61,7 @@ def test_civic_export_is_read_and_sorted(shared_data: Path) -> None:
     assert same == sorted(same, reverse=True)  # this tumour type first
 
 
+@pytest.mark.full_data
 def test_evidence_import_validates_and_copies(shared_data: Path, tmp_path: Path) -> None:
     src = shared_data / "genes" / "civic" / "01-Aug-2021-ClinicalEvidenceSummaries.tsv"
     target, n = evidence_import(src, tmp_path / "civic")
@@ -295,3 +297,23 @@ def test_civic_excerpt_from_the_repository_is_read(tmp_path: Path) -> None:
     assert base.civic_release == "01-Aug-2021"
     items = match_evidence(base, [_call("BRAF", "V600E")], "Melanoma")
     assert any(e.source.startswith("CIViC") and e.level == "A" and e.same_tumour_type for e in items)
+
+
+def test_import_rejects_what_is_not_a_civic_export(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\n1\t2\n")
+    with pytest.raises(PanelInputError, match="not a CIViC"):
+        evidence_import(bad, tmp_path / "civic")
+    with pytest.raises(PanelInputError, match="does not exist"):
+        evidence_import(tmp_path / "missing.tsv", tmp_path / "civic")
+    empty = tmp_path / "01-Jan-2022-ClinicalEvidenceSummaries.tsv"
+    empty.write_text((DATA / "civic" / "01-Aug-2021-ClinicalEvidenceSummaries.tsv").read_text().splitlines()[0] + "\n")
+    with pytest.raises(PanelInputError, match="no accepted predictive"):
+        evidence_import(empty, tmp_path / "civic")
+
+
+def test_excerpt_items_are_sorted_this_tumour_type_first() -> None:
+    base = load_evidence(DATA / "civic")
+    items = match_evidence(base, [_call("BRAF", "V600E"), _call("IDH1", "R132H")], "Melanoma")
+    same = [e.same_tumour_type for e in items]
+    assert same == sorted(same, reverse=True) and any(same) and not all(same)

@@ -60,6 +60,7 @@ def test_gzipped_vcf_is_read() -> None:
     assert len(read_panel(gzip.compress(ANN_VCF.encode()), "x.vcf.gz").variants) == 1
 
 
+@pytest.mark.full_data
 def test_unannotated_vcf_fixture_says_annotate(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "vcf2maf_test_mutect.vcf"
     with pytest.raises(PanelInputError, match="VEP"):
@@ -79,6 +80,7 @@ def test_vcf_malformed_line_is_named() -> None:
         read_panel(text.encode(), "bad.vcf")
 
 
+@pytest.mark.full_data
 def test_multisample_maf_needs_a_sample(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "tcga_example_multisample.maf"
     panel = read_panel(path.read_bytes(), path.name)
@@ -91,6 +93,7 @@ def test_multisample_maf_needs_a_sample(shared_data: Path) -> None:
     assert first and all(v.sample == panel.samples[0] for v in first)
 
 
+@pytest.mark.full_data
 def test_versioned_single_sample_maf(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "tcga_example_single_sample.maf"
     panel = read_panel(path.read_bytes(), path.name)
@@ -194,3 +197,10 @@ def test_panels_and_normalisation() -> None:
     assert classification_from_consequence("splice_region_variant&intron_variant", ref="A", alt="G") == "Splice_Region"
     assert classification_from_consequence("frameshift_variant", ref="A", alt="AT") == "Frame_Shift_Ins"
     assert normalise_protein_change("ENSP0001:p.Gly12Cys") == "G12C"
+
+
+def test_unannotated_vcf_from_the_repository_says_annotate() -> None:
+    text = (Path(__file__).resolve().parents[1] / "data" / "genes" / "vep_canonical.vcf").read_text()
+    plain = "\n".join(line for line in text.splitlines() if "ID=CSQ" not in line) + "\n"
+    with pytest.raises(PanelInputError, match="VEP"):
+        read_panel(plain.encode(), "plain.vcf")
