@@ -11,6 +11,7 @@ copies are named by their new SOP Instance UID, because original file names ofte
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import warnings
 from pathlib import Path
@@ -118,7 +119,11 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from medai_core.audit import get_audit_log
 
     log = get_audit_log()
-    result = log.verify()
+    try:
+        result = log.verify()
+    except sqlite3.Error as exc:  # locked past the busy timeout, or not a database at all
+        print(f"error: the audit log {log.path} cannot be read ({exc}); try again, or check the file", file=sys.stderr)
+        return 1
     if args.json:
         emit_json({"database": str(log.path), "anchor": str(log.anchor_path), **result.as_dict()})
     elif result.ok:
@@ -132,7 +137,13 @@ def _audit_verify(args: argparse.Namespace) -> int:
 def _audit_export(args: argparse.Namespace) -> int:
     from medai_core.audit import get_audit_log
 
-    sys.stdout.write(get_audit_log().export("csv" if args.csv else "json"))
+    log = get_audit_log()
+    try:
+        text = log.export("csv" if args.csv else "json")
+    except sqlite3.Error as exc:
+        print(f"error: the audit log {log.path} cannot be read ({exc}); try again, or check the file", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
     if not args.csv:
         sys.stdout.write("\n")
     return 0

@@ -111,3 +111,14 @@ def test_pixel_data_cut_short_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     cut.write_bytes(CT_SMALL.read_bytes()[:-1000])
     assert main(["deidentify", str(cut), "--out", str(tmp_path / "out")]) == 2
     assert "pixel data is cut short" in capsys.readouterr().err
+
+
+def test_audit_verify_of_a_file_that_is_not_a_database_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "audit.sqlite"
+    bad.write_bytes(b"this is not an SQLite database, it was replaced" * 100)
+    monkeypatch.setenv("MEDAI_AUDIT_DB", str(bad))
+    assert main(["audit", "verify"]) == 1
+    assert "cannot be read" in capsys.readouterr().err
+    assert main(["audit", "export", "--csv"]) == 1
