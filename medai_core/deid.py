@@ -525,12 +525,14 @@ def _clean_copy(ds: Dataset, key: bytes) -> Dataset:
     return out
 
 
-def deidentify_dataset(ds: Dataset, key: bytes | None = None) -> Dataset:
+def deidentify_dataset(ds: Dataset, key: bytes | None = None, *, allow_burned_in: bool = False) -> Dataset:
     """A de-identified copy of ``ds`` (the original is left untouched).
 
     Args:
         ds: any DICOM dataset, with or without file meta.
         key: the secret that derives replacement UIDs; default the per-install key.
+        allow_burned_in: accept pixel data marked BurnedInAnnotation YES (for a header shown beside the image,
+            never for a copy to share); the copy then says PatientIdentityRemoved ``NO``, which is the truth.
 
     Returns:
         A copy holding only :data:`ALLOWED` attributes at every depth, UIDs replaced, the type 2 patient and study
@@ -538,9 +540,10 @@ def deidentify_dataset(ds: Dataset, key: bytes | None = None) -> Dataset:
 
     Raises:
         ImageInputError: the pixel data carries burned-in annotation (BurnedInAnnotation YES), which no header
-            edit removes; such images must be cleaned at the source.
+            edit removes; such images must be cleaned at the source (unless ``allow_burned_in``).
     """
-    if str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+    burned_in = str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES"
+    if burned_in and not allow_burned_in:
         raise ImageInputError(
             "this DICOM image has text burned into its pixels (BurnedInAnnotation YES), which may name the patient; "
             "it cannot be de-identified by cleaning the header. Export the series without annotations."
@@ -549,7 +552,7 @@ def deidentify_dataset(ds: Dataset, key: bytes | None = None) -> Dataset:
     clean = _clean_copy(ds, secret)
     for keyword in (k for k in _ZEROED_TYPE2 if k in ds):
         setattr(clean, keyword, "")
-    clean.PatientIdentityRemoved = "YES"
+    clean.PatientIdentityRemoved = "NO" if burned_in else "YES"
     clean.DeidentificationMethod = DEIDENTIFICATION_METHOD
     clean.LongitudinalTemporalInformationModified = "REMOVED"
     original_meta = getattr(ds, "file_meta", None)

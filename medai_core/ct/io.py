@@ -281,8 +281,9 @@ def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
 
 def deidentify(ds: Dataset) -> Dataset:
     """A de-identified copy of ``ds``: :func:`medai_core.deid.deidentify_dataset` (PS3.15 basic profile, by
-    allow-list, at every depth; UIDs replaced consistently with the per-install key)."""
-    return deidentify_dataset(ds)
+    allow-list, at every depth; UIDs replaced consistently with the per-install key). For the header shown beside
+    the image, so an image with burned-in annotation is read (it then says PatientIdentityRemoved NO)."""
+    return deidentify_dataset(ds, allow_burned_in=True)
 
 
 def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, str]:

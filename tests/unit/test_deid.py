@@ -198,6 +198,8 @@ def test_burned_in_annotation_is_refused() -> None:
     ds.BurnedInAnnotation = "YES"
     with pytest.raises(InputError, match="burned into its pixels"):
         deidentify_dataset(ds, KEY)
+    shown = deidentify_dataset(ds, KEY, allow_burned_in=True)  # a header shown beside the image, never shared
+    assert shown.PatientIdentityRemoved == "NO" and "St Elsewhere" not in repr(shown)
 
 
 def test_default_key_is_per_install_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
