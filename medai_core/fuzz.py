@@ -51,6 +51,7 @@ __all__ = [
     "FuzzCase",
     "FuzzReport",
     "check_ct",
+    "classify",
     "check_genes",
     "check_glucose",
     "mutate",
@@ -717,39 +718,55 @@ def run_fuzz(
     return report
 
 
-def _run_one(pool: Any, report: FuzzReport, case: FuzzCase, domain: str, out: Path | None) -> None:
-    report.cases += 1
-    name = _case_name(domain, case.seed_name, case.data)
-    kind, detail = "", ""
-    start = time.monotonic()
+def classify(
+    pool: Any, domain: str, data: bytes, name: str, point: tuple[int, int, int] | None = None
+) -> tuple[str, str, float]:
+    """Run one input through the isolated reader and first step of ``domain``; how it ended.
+
+    Args:
+        pool: an :class:`~medai_core.isolation.IsolationPool`.
+        domain: ``ct``, ``glucose`` or ``genes``.
+        data: the input's bytes; name: its file name; point: a nodule point (CT).
+
+    Returns:
+        (outcome, detail, worker peak MiB): ``("result", "", mb)``, ``("rejected", message, 0)``, or a defect:
+        ``("crash" | "timeout" | "memory" | "exception" | "out of range", what happened, mb or 0)``.
+    """
     try:
-        run = pool.run(_run_case, domain, case.data, name, case.point, label=name)
+        run = pool.run(_run_case, domain, data, name, point, label=name)
     except InputError as exc:
         text = str(exc)
-        if "could not be read safely" in text:
-            kind = "timeout" if "longer than" in text else "memory" if "memory" in text else "crash"
-            detail = text.split("could not be read safely: ", 1)[1].split(". Check that")[0]
-        else:
-            report.clean_rejections += 1
-            report.rejection_reasons[_signature({"kind": type(exc).__name__, "detail": text})[:100]] += 1
-    except Exception as exc:  # any other exception is a defect: record where it came from
-        kind = "exception"
-        cause = exc.__cause__
-        where = _innermost_frame(str(cause)) if cause is not None else ""
+        if "could not be read safely" not in text:
+            return "rejected", f"{type(exc).__name__}: {text}", 0.0
+        kind = "timeout" if "longer than" in text else "memory" if "memory" in text else "crash"
+        return kind, text.split("could not be read safely: ", 1)[1].split(". Check that")[0], 0.0
+    except Exception as exc:  # any other exception is a defect: say where it came from
         kind_name = type(exc).__qualname__
         module = type(exc).__module__
         kind_name = kind_name if module in ("builtins", "") else f"{module}.{kind_name}"
-        detail = f"{kind_name}: {exc}"[:300] + (f" at {where}" if where else "")
-    else:
-        report.peak_memory_mb = max(report.peak_memory_mb, run.worker_peak_rss_mb)
-        if run.value:
-            kind, detail = "out of range", "; ".join(run.value)
-        else:
-            report.results += 1
+        cause = exc.__cause__
+        where = _innermost_frame(str(cause)) if cause is not None else ""
+        return "exception", f"{kind_name}: {exc}"[:300] + (f" at {where}" if where else ""), 0.0
+    if run.value:
+        return "out of range", "; ".join(run.value), run.worker_peak_rss_mb
+    return "result", "", run.worker_peak_rss_mb
+
+
+def _run_one(pool: Any, report: FuzzReport, case: FuzzCase, domain: str, out: Path | None) -> None:
+    report.cases += 1
+    name = _case_name(domain, case.seed_name, case.data)
+    start = time.monotonic()
+    kind, detail, peak_mb = classify(pool, domain, case.data, name, case.point)
     wall = time.monotonic() - start
+    report.peak_memory_mb = max(report.peak_memory_mb, peak_mb)
+    if kind == "result":
+        report.results += 1
+    elif kind == "rejected":
+        report.clean_rejections += 1
+        report.rejection_reasons[_signature({"kind": "", "detail": detail})[2:102]] += 1
     if wall > report.slowest_s:
         report.slowest_s, report.slowest_case = wall, case.index
-    if kind:
+    if kind not in ("result", "rejected"):
         report.defects += 1
         entry: dict[str, Any] = {
             "case": case.index,
