@@ -7,6 +7,7 @@ import streamlit as st
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.models import DeviceInfo, configure_runtime, model_statuses
 from medai_core.ui.components import research_banner
+from medai_core.units import GLUCOSE_UNITS
 
 st.set_page_config(page_title=APP_NAME, page_icon="🩺", layout="wide")
 
@@ -31,7 +32,7 @@ navigation = st.navigation(pages)
 
 with st.sidebar:
     st.caption(f"{APP_NAME} {APP_VERSION} · research use only")
-    st.radio("Glucose unit", ["mg/dL", "mmol/L"], key="glucose_unit", horizontal=True)
+    st.radio("Glucose unit", list(GLUCOSE_UNITS), key="glucose_unit", horizontal=True)
     device = _device()
     st.markdown(f"**Models run on:** {device.label}")
     st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")

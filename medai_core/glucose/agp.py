@@ -85,7 +85,6 @@ def glucose_metrics(
     mean = float(g.mean())
     enough = g.size >= MIN_READINGS_FOR_SD
     sd = float(g.std(ddof=1)) if enough else nan
-    pct = 100.0 / g.size
     minutes = t.astype(np.int64) / 60e9
     diffs = np.diff(minutes)
     if diffs.size:
@@ -104,7 +103,7 @@ def glucose_metrics(
         "gmi_percent": 3.31 + 0.02392 * mean,
         "cv_percent": 100.0 * sd / mean if enough else nan,
         "sd_mg_dl": sd,
-        **{key: pct * counts[key] for key in BAND_KEYS},
+        **{key: 100.0 * counts[key] / g.size for key in BAND_KEYS},
         "active_percent": float(active),
         "days": float(days),
     }

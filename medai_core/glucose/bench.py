@@ -23,10 +23,10 @@ def run_bench(repeat: int = 20) -> str:
     from medai_core.models import load_model
 
     rows: list[BenchRow] = []
-    fixture = REPO_ROOT.parent / "shared" / "data" / "cgm" / "vendor_exports" / "dexcom_clarity_g7_export.csv"
-    if fixture.is_file():
+    fixture = REPO_ROOT / "tests" / "data" / "glucose" / "dexcom_clarity_g7_mgdl.csv"
+    if fixture.is_file():  # the synthetic fixture (scripts/make_cgm_fixtures.py); absent from an installed package
         data = fixture.read_bytes()
-        rows.append(measure("read Dexcom Clarity export (10 days)", lambda: read_cgm(data), repeat=repeat))
+        rows.append(measure("read Dexcom Clarity export (4 days)", lambda: read_cgm(data), repeat=repeat))
     long = simulated_patient(days=90)
     rows.append(measure("5-minute grid, 90 days", long.grid, repeat=repeat))
     grid90 = long.grid()

@@ -299,12 +299,18 @@ def _zone(timezone: str | None, name: str) -> ZoneInfo | None:
 
 
 def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
-    """Parse timestamps (ISO first, then any common layout); unparseable ones become NaT, nothing raises."""
+    """Parse timestamps (ISO first, then any common layout); unparseable ones become NaT, nothing raises.
+
+    With ``utc=False`` the result is always naive: a time zone that pandas finds but :data:`_OFFSET` does not
+    (e.g. a trailing ``UTC`` word) makes the whole column unparsed rather than silently shifted.
+    """
     try:
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
         if parsed.isna().any():
             parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
     except (ValueError, OverflowError, TypeError, AttributeError):
+        parsed = None
+    if parsed is None or (not utc and isinstance(parsed.dtype, pd.DatetimeTZDtype)):
         parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]")
     return parsed
 
@@ -319,7 +325,20 @@ def _parse_times(
     """
     text = values.astype(str).str.strip()
     zone = _zone(timezone, name)
-    offsets = text.str.extract(_OFFSET)[0]
+    # only strings with a Z, a plus or a minus after the date can carry an offset: test the costly regex on those
+    candidate = (
+        (
+            text.str.contains("Z", regex=False)
+            | text.str.contains("z", regex=False)
+            | text.str.contains("+", regex=False)
+            | text.str[10:].str.contains("-", regex=False)
+        )
+        .fillna(False)
+        .astype(bool)
+    )
+    offsets = pd.Series(np.nan, index=text.index, dtype=object)
+    if candidate.any():
+        offsets[candidate] = text[candidate].str.extract(_OFFSET)[0]
     aware = offsets.notna()
     notes: list[str] = []
     if aware.any() and not aware.all():
@@ -333,7 +352,8 @@ def _parse_times(
         examples = text[parsed.isna()].head(3).tolist()
         raise CGMInputError(
             f"{name}: {int(parsed.isna().sum())} timestamp(s) in column {column!r} do not parse, e.g. {examples}. "
-            "Use ISO timestamps like 2025-11-21T00:17:19 or the export's own date format."
+            "Use ISO timestamps like 2025-11-21T00:17:19 (with an offset such as +01:00 or Z where there is one) "
+            "or the export's own date format."
         )
     if not aware.any():
         if zone is not None:
@@ -530,7 +550,7 @@ def _libre_times(stamps: pd.Series, name: str, column: str) -> tuple[NDArray[np.
     text = stamps.astype(str).str.strip()
     parts = text.str.extract(_LIBRE_DATE)
     if parts[0].isna().any():
-        iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        iso = _to_datetime(text, utc=False)
         if not iso.isna().any():
             return iso.to_numpy(dtype="datetime64[ns]"), "Timestamps in ISO format (year-month-day)."
         bad = text[parts[0].isna() & iso.isna()].head(3).tolist()
@@ -688,6 +708,8 @@ class _GenericColumns:
     stamps: pd.Series
     time_name: str
     id_column: str | None
+    ids: pd.Series | None
+    notes: tuple[str, ...]
 
 
 def _generic_columns(lines: list[str], name: str) -> _GenericColumns:
@@ -714,7 +736,19 @@ def _generic_columns(lines: list[str], name: str) -> _GenericColumns:
             "datetime (or separate date and time columns)."
         )
     idcol = _find_column(columns, _ID_NAMES)
-    return _GenericColumns(frame, gcol, stamps, tcol, idcol if idcol not in (gcol, tcol) else None)
+    if idcol in (gcol, tcol):
+        idcol = None
+    ids: pd.Series | None = None
+    notes: tuple[str, ...] = ()
+    if idcol is not None:
+        ids = frame[idcol].fillna("").astype(str).str.strip()
+        blank = ids == ""
+        if blank.all():
+            raise CGMInputError(f"{name}: the patient id column {idcol!r} is empty on every row.")
+        if blank.any():
+            notes = (f"{int(blank.sum())} row(s) without a patient id ignored.",)
+            frame, stamps, ids = frame[~blank], stamps[~blank], ids[~blank]
+    return _GenericColumns(frame, gcol, stamps, tcol, idcol, ids, notes)
 
 
 def _generic_values(
@@ -748,8 +782,8 @@ def _read_generic(lines: list[str], name: str, patient: str | None, timezone: st
     chosen: str | None = None
     rows: pd.Series | None = None
     notes: list[str] = []
-    if cols.id_column is not None:
-        ids = cols.frame[cols.id_column].astype(str).str.strip()
+    if cols.ids is not None:
+        ids = cols.ids
         patients = tuple(sorted(ids.unique().tolist(), key=lambda s: (len(s), s)))
         if patient is not None:
             if str(patient).strip() not in patients:
@@ -769,7 +803,7 @@ def _read_generic(lines: list[str], name: str, patient: str | None, timezone: st
     elif patient is not None:
         raise CGMInputError(f"{name} has no patient id column, so a patient cannot be chosen.")
     times, values, unit, value_notes, _ = _generic_values(cols, rows, name, timezone)
-    notes = ["Generic CSV.", *value_notes, *notes]
+    notes = ["Generic CSV.", *value_notes, *cols.notes, *notes]
     return _finish(name, "generic_csv", unit, times, values, patient=chosen, patients=patients, notes=notes)
 
 
@@ -835,7 +869,7 @@ def read_research_table(source: str | Path | bytes, *, timezone: str | None = No
             raise CGMInputError(f"{name} cannot be read ({exc.strerror}).") from None
     lines = _lines(_decode(data, name), name)
     cols = _generic_columns(lines, name)
-    if cols.id_column is None:
+    if cols.ids is None:
         raise CGMInputError(
             f"{name}: no patient id column. Found: {list(cols.frame.columns)[:10]}. "
             "Expected a research table with columns id, time, gl (glucose in mg/dL)."
@@ -843,7 +877,7 @@ def read_research_table(source: str | Path | bytes, *, timezone: str | None = No
     times, values, unit, notes, kept = _generic_values(cols, None, name, timezone)
     frame = pd.DataFrame(
         {
-            "id": cols.frame[cols.id_column].astype(str).str.strip().to_numpy()[kept],
+            "id": cols.ids.to_numpy()[kept],
             "time": times,
             "gl": to_mg_dl(values, unit),
         }
@@ -859,7 +893,7 @@ def read_research_table(source: str | Path | bytes, *, timezone: str | None = No
             f"{name}: {int((spans > MAX_SPAN_DAYS).sum())} patient(s) have readings spanning more than "
             f"{MAX_SPAN_DAYS} days from first to last. Check the timestamps."
         )
-    frame.attrs["notes"] = tuple(notes)
+    frame.attrs["notes"] = (*notes, *cols.notes)
     return frame
 
 
