@@ -1,7 +1,7 @@
 """Gene panel speed: a 500-variant MAF to the full result (evidence, TMB, survival with interval, attributions).
 
-Run ``python benchmarks/bench_genes.py`` (same table as ``python -m medai_core bench genes``). Target: well under
-200 ms warm on 2 CPU cores.
+Run ``python -m benchmarks.bench_genes`` from the repository root (same table as
+``python -m medai_core bench genes``). Target: well under 200 ms warm on 2 CPU cores.
 """
 
 from __future__ import annotations
