@@ -68,7 +68,7 @@ if data is None:
     )
     data, filename = demo_maf(), DEMO_FILENAME
 else:
-    filename = uploaded.name
+    filename = uploaded.name if uploaded is not None else "upload"
 
 try:
     card = get_card(MODEL_ID)

@@ -12,6 +12,7 @@ from medai_core.plots.core import attribution_bar
 
 __all__ = ["gene_attribution_bar", "survival_curves"]
 
+_Values = NDArray[np.floating] | Sequence[float]
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
 
@@ -22,7 +23,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 
 def survival_curves(
     months: NDArray[np.floating] | Sequence[float],
-    curves: Sequence[tuple[str, Sequence[float], Sequence[float], Sequence[float]]],
+    curves: Sequence[tuple[str, _Values, _Values, _Values]],
     *,
     baseline: tuple[str, float] | None = None,
     title: str = "Predicted overall survival on immunotherapy",

@@ -34,6 +34,8 @@ def test_demo_renders_full_result() -> None:
     assert not at.exception, [e.value for e in at.exception]
     text = _text(at)
     assert "synthetic demo panel" in text
+    assert "CIViC predictive evidence, release 01-Aug-2021" in text  # the shipped snapshot, with no data folder
+    assert at.subheader[0].value == "Therapy options"  # the page leads with them
     assert "not randomised" in text  # the outcome caveat
     labels = [m.label for m in at.metric]
     assert "TMB (mut/Mb)" in labels and "Baseline: cancer type + TMB" in labels
