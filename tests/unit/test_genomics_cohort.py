@@ -124,3 +124,18 @@ def test_card_manifest_is_rebuilt_from_the_seeded_split(shared_data: Path) -> No
     assert rebuild_provenance(shared_data / "genes" / "samstein2019", card) == card["provenance"]
     weights = (REPO / "models" / "gene_ici_survival" / "model.keras").read_bytes()
     assert hashlib.sha256(weights).hexdigest() == card["weights_sha256"]
+
+
+def test_training_writes_a_manifest_from_its_split() -> None:
+    from medai_core.genomics.evaluation import DATASET, provenance_manifest
+
+    cohort = load_cohort(COHORT)
+    split = (np.arange(0, 30), np.arange(30, 36), np.arange(36, 46))
+    manifest = provenance_manifest(cohort, split, seed=3)
+    counts = manifest.count(DATASET, cohort.sample_ids.tolist())
+    assert (counts.n_in_training, counts.n_in_validation, counts.n_in_test) == tuple(len(i) for i in split)
+    assert counts.n_new == 0 and counts.n_in_training + counts.n_in_validation + counts.n_in_test == len(cohort)
+    assert manifest.count("another_dataset", cohort.sample_ids.tolist()).n_new == len(cohort)
+    source = (REPO / "medai_core" / "genomics" / "train.py").read_text()
+    assert "provenance_manifest(cohort, (train_idx, val_idx, test_idx)" in source
+    assert "provenance=manifest.to_dict()" in source
