@@ -1,0 +1,453 @@
+"""Multi-user load: N concurrent browser-like Streamlit sessions through the three pages, in-process vs Ray Serve.
+
+Run (localhost only; it starts and stops its own servers)::
+
+    python benchmarks/load.py --sessions 20                    # both configurations
+    python benchmarks/load.py --sessions 5 --modes inprocess   # one
+
+Each session is a real Streamlit session over the app's own websocket protocol (``/_stcore/stream``, the
+``BackMsg``/``ForwardMsg`` protobufs the browser speaks; no rendering), so the server does exactly what it does for
+a browser: runs the page script, caches, sends every element. Every session does distinct work (nothing is served
+from another session's cache):
+
+- **CT**: open the page, pick the synthetic phantom demo, then a phantom kind and diameter of its own -> read,
+  segment, predict, Grad-CAM on every slice, deletion curve (``ct:analyse``).
+- **CGM**: open the page (the simulated demo), then upload a 14-day simulated export of its own through the file
+  uploader's HTTP endpoint -> read in the isolated worker, AGP, forecast, integrated gradients, backtest
+  (``cgm:upload``).
+- **Genes**: open the page (the synthetic demo panel), then a tumour type, drug class, age group and sex of its
+  own -> TMB, evidence, survival, integrated gradients (``genes:options``).
+
+Reported per step: p50/p95 latency (request sent -> ``script_finished``), errors (an exception element, an
+``st.error`` box, a timeout or a dropped connection), and server memory: resident set of the Streamlit process and
+its children (isolated readers) after the warm-up and at its peak, per session; with Serve, the Ray processes too.
+Bounded: at most 50 sessions, a time limit per step and for the whole run. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from medai_core.ct.phantom import PHANTOM_KINDS  # noqa: E402
+from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES  # noqa: E402
+from medai_core.genomics.tumours import TUMOUR_TYPES  # noqa: E402
+
+MAX_SESSIONS = 50
+CT_SOURCE = "Demo: synthetic nodule phantom (SYNTHETIC)"
+SEXES = ("unknown", "Female", "Male")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, MiB (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        stack.extend(children.get(current, []))
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
+
+
+class MemorySampler:
+    """Samples the resident memory of a process tree every ``interval`` seconds in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss_mb(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _wait_http(url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1.0)
+    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+def start_streamlit(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``streamlit run app.py`` on localhost:port (XSRF off: the benchmark's uploads carry no browser cookie)."""
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.enableXsrfProtection=false",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 120)
+    return process
+
+
+def start_serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m medai_core serve`` on localhost:port with the CPU split between the three models."""
+    command = [sys.executable, "-m", "medai_core", "serve", f"--port={port}", "--num-cpus=0.5"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    _wait_http(f"http://127.0.0.1:{port}/health", 300)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s (only the processes this benchmark started)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class StepResult:
+    """One timed interaction of one session."""
+
+    step: str
+    seconds: float
+    error: str | None
+
+
+@dataclass
+class Session:
+    """One browser-like session over Streamlit's websocket protocol."""
+
+    base: str
+    step_timeout_s: float
+    widget_ids: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+    session_id: str = ""
+    ws: Any = None
+    page_hash: str = ""
+
+    async def connect(self) -> None:
+        from websockets.asyncio.client import connect
+
+        url = self.base.replace("http://", "ws://") + "/_stcore/stream"
+        self.ws = await connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=60)  # type: ignore[list-item]
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def rerun(self, page: str, widgets: dict[str, Any]) -> str | None:
+        """Run ``page`` with ``widgets`` (user key -> value) and read until the script finishes; the error or None."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        state = msg.rerun_script
+        if page in self.pages:
+            state.page_script_hash = self.pages[page]
+        else:
+            state.page_name = page
+        for key, value in widgets.items():
+            widget = state.widget_states.widgets.add()
+            widget.id = self.widget_ids[key]
+            if isinstance(value, str):
+                widget.string_value = value
+            elif isinstance(value, float):
+                widget.double_array_value.data.append(value)
+            else:
+                widget.file_uploader_state_value.CopyFrom(value)
+        await self.ws.send(msg.SerializeToString())
+        return await self._read_until_finished()
+
+    async def _read_until_finished(self) -> str | None:
+        from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        error: str | None = None
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout=self.step_timeout_s)
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":
+                if msg.new_session.initialize.session_id:
+                    self.session_id = msg.new_session.initialize.session_id
+                for app_page in msg.new_session.app_pages:
+                    self.pages[app_page.url_pathname] = app_page.page_script_hash
+            elif kind == "navigation":
+                for app_page in msg.navigation.app_pages:
+                    self.pages[app_page.url_pathname] = app_page.page_script_hash
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                name = element.WhichOneof("type")
+                body = getattr(element, name) if name else None
+                widget_id = getattr(body, "id", "") if body is not None else ""
+                if widget_id and "-" in widget_id:
+                    self.widget_ids[widget_id.split("-", 2)[-1]] = widget_id
+                if name == "exception":
+                    error = f"exception: {element.exception.type}: {element.exception.message[:200]}"
+                elif name == "alert" and element.alert.format == Alert.ERROR and error is None:
+                    error = f"error box: {element.alert.body[:200]}"
+            elif kind == "page_not_found":
+                error = "page not found"
+            elif kind == "script_finished":
+                if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue
+                if msg.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                    error = error or f"script finished with status {msg.script_finished}"
+                return error
+
+    async def upload(self, key: str, name: str, data: bytes) -> Any:
+        """Upload ``data`` through the file uploader ``key`` the way the browser does; the widget value to send."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.Common_pb2 import FileUploaderState
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        request = BackMsg()
+        request.file_urls_request.request_id = uuid.uuid4().hex
+        request.file_urls_request.file_names.append(name)
+        request.file_urls_request.session_id = self.session_id
+        await self.ws.send(request.SerializeToString())
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await asyncio.wait_for(self.ws.recv(), timeout=self.step_timeout_s))
+            if msg.WhichOneof("type") == "file_urls_response":
+                break
+        urls = msg.file_urls_response.file_urls[0]
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: text/csv\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        target = urls.upload_url if urls.upload_url.startswith("http") else self.base + urls.upload_url
+        put = urllib.request.Request(
+            target, data=body, method="PUT", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        await asyncio.to_thread(lambda: urllib.request.urlopen(put, timeout=self.step_timeout_s).read())
+        state = FileUploaderState()
+        info = state.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        return state
+
+
+async def timed(results: list[StepResult], step: str, action: Any) -> None:
+    """Run one awaitable interaction and record its latency and error."""
+    start = time.perf_counter()
+    try:
+        error = await action
+    except TimeoutError:
+        error = "timeout"
+    except Exception as exc:  # a dropped connection or protocol failure is an error of this step
+        error = f"{type(exc).__name__}: {exc}"[:200]
+    results.append(StepResult(step, time.perf_counter() - start, error))
+
+
+async def user(base: str, index: int, step_timeout_s: float, cgm: bytes) -> list[StepResult]:
+    """One user's visit: the three pages' demo/upload flows with inputs of its own."""
+    results: list[StepResult] = []
+    session = Session(base, step_timeout_s)
+    try:
+        await session.connect()
+        await timed(results, "home:open", session.rerun("", {}))
+        await timed(results, "ct:open", session.rerun("ct", {}))
+        await timed(results, "ct:demo", session.rerun("ct", {"ct.source": CT_SOURCE}))
+        kind, mm = PHANTOM_KINDS[index % len(PHANTOM_KINDS)], float(5 + (index * 7) % 23)
+        widgets = {"ct.source": CT_SOURCE, "ct.phantom_kind": kind, "ct.phantom_mm": mm}
+        await timed(results, "ct:analyse", session.rerun("ct", widgets))
+        await timed(results, "cgm:open", session.rerun("cgm", {}))
+
+        async def cgm_upload() -> str | None:
+            state = await session.upload("glucose.upload", f"session_{index}.csv", cgm)
+            return await session.rerun("cgm", {"glucose.upload": state})
+
+        await timed(results, "cgm:upload", cgm_upload())
+        await timed(results, "genes:open", session.rerun("genes", {}))
+        options = {
+            "genes.tumour_type": list(TUMOUR_TYPES)[index % len(TUMOUR_TYPES)],
+            "genes.drug_class": list(DRUG_CLASSES)[index % len(DRUG_CLASSES)],
+            "genes.age": ("unknown", *AGE_GROUPS)[(index // 3) % (len(AGE_GROUPS) + 1)],
+            "genes.sex": SEXES[(index // 2) % 3],
+        }
+        await timed(results, "genes:options", session.rerun("genes", options))
+    except Exception as exc:  # the connection itself failed: one error for the whole visit
+        results.append(StepResult("connect", 0.0, f"{type(exc).__name__}: {exc}"[:200]))
+    finally:
+        await session.close()
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` percentile (0-100) by linear interpolation; NaN for no values."""
+    import numpy as np
+
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: float, tmp: Path) -> dict[str, Any]:
+    """Start the servers for ``mode``, warm up with one session, run ``sessions`` at once, stop; the summary."""
+    from medai_core.glucose.simulate import simulated_csv, simulated_patient
+
+    env = {**os.environ, "MEDAI_AUDIT_DB": str(tmp / f"audit_{mode}.sqlite"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("MEDAI_SERVE_ADDRESS", None)
+    serve_process = None
+    if mode == "serve":
+        serve_port = _free_port()
+        serve_process = start_serve(serve_port, env, tmp / "serve.log")
+        env["MEDAI_SERVE_ADDRESS"] = f"http://127.0.0.1:{serve_port}"
+    port = _free_port()
+    app = start_streamlit(port, env, tmp / f"streamlit_{mode}.log")
+    base = f"http://127.0.0.1:{port}"
+    uploads = [simulated_csv(simulated_patient(days=14, seed=1000 + i)) for i in range(sessions + 1)]
+    try:
+        warm = asyncio.run(user(base, sessions, step_timeout_s, uploads[-1]))
+        baseline_mb = _tree_rss_mb(app.pid)
+        serve_baseline = _tree_rss_mb(serve_process.pid) if serve_process else 0.0
+
+        async def crowd() -> list[list[StepResult]]:
+            tasks = [user(base, i, step_timeout_s, uploads[i]) for i in range(sessions)]
+            return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
+
+        start = time.perf_counter()
+        serve_pid = serve_process.pid if serve_process else app.pid
+        with MemorySampler(app.pid) as app_memory, MemorySampler(serve_pid) as serve_memory:
+            visits = asyncio.run(crowd())
+        wall = time.perf_counter() - start
+    finally:
+        stop(app)
+        if serve_process is not None:
+            stop(serve_process)
+    steps: dict[str, list[StepResult]] = {}
+    for visit in visits:
+        for result in visit:
+            steps.setdefault(result.step, []).append(result)
+    return {
+        "mode": mode,
+        "sessions": sessions,
+        "wall_s": wall,
+        "warmup_errors": [r.error for r in warm if r.error],
+        "steps": {
+            name: {
+                "n": len(rs),
+                "p50_s": percentile([r.seconds for r in rs], 50),
+                "p95_s": percentile([r.seconds for r in rs], 95),
+                "errors": sum(1 for r in rs if r.error),
+                "first_error": next((r.error for r in rs if r.error), None),
+            }
+            for name, rs in steps.items()
+        },
+        "app_rss_baseline_mb": baseline_mb,
+        "app_rss_peak_mb": app_memory.peak,
+        "app_mb_per_session": (app_memory.peak - baseline_mb) / sessions,
+        "serve_rss_baseline_mb": serve_baseline,
+        "serve_rss_peak_mb": serve_memory.peak if serve_process else 0.0,
+    }
+
+
+def format_report(reports: list[dict[str, Any]]) -> str:
+    """The per-step table of every configuration, then memory."""
+    lines = [f"{'mode':<10}{'step':<15}{'n':>4}{'p50 s':>9}{'p95 s':>9}{'errors':>8}"]
+    for report in reports:
+        for step, s in report["steps"].items():
+            lines.append(
+                f"{report['mode']:<10}{step:<15}{s['n']:>4}{s['p50_s']:>9.2f}{s['p95_s']:>9.2f}{s['errors']:>8}"
+            )
+    lines.append("")
+    for r in reports:
+        lines.append(
+            f"{r['mode']}: {r['sessions']} sessions in {r['wall_s']:.0f} s; app RSS {r['app_rss_baseline_mb']:.0f} MiB "
+            f"after warm-up, peak {r['app_rss_peak_mb']:.0f} MiB ({r['app_mb_per_session']:.1f} MiB per session)"
+            + (
+                f"; Ray Serve RSS {r['serve_rss_baseline_mb']:.0f} -> peak {r['serve_rss_peak_mb']:.0f} MiB"
+                if r["mode"] == "serve"
+                else ""
+            )
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse options, run each configuration, print the table (and write JSON with --json-out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--modes", default="inprocess,serve", help="inprocess, serve, or both (comma-separated)")
+    parser.add_argument("--step-timeout", type=float, default=300.0, help="seconds one interaction may take")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds all sessions together may take")
+    parser.add_argument("--json-out", type=Path, default=None)
+    args = parser.parse_args()
+    if not 1 <= args.sessions <= MAX_SESSIONS:
+        parser.error(f"--sessions must be 1..{MAX_SESSIONS}")
+    reports = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in args.modes.split(","):
+            if mode not in ("inprocess", "serve"):
+                parser.error(f"unknown mode {mode!r}")
+            reports.append(run_mode(mode, args.sessions, args.step_timeout, args.timeout, Path(tmp)))
+            print(json.dumps(reports[-1], indent=1), file=sys.stderr, flush=True)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(reports, indent=1))
+    print(format_report(reports))
+
+
+if __name__ == "__main__":
+    main()
