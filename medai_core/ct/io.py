@@ -17,19 +17,31 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import warnings
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.config import get_settings
+from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
+from medai_core.ct.dicom_checks import (
+    HU_LIMIT,
+    check_deflate_size,
+    check_pixel_data,
+    has_tag,
+    orientation_normal,
+    tag_numbers,
+    tag_value,
+)
 from medai_core.ct.prepare import LUNG_WINDOW
 from medai_core.deid import deidentify_dataset
-from medai_core.errors import ImageInputError, UploadTooLargeError
+from medai_core.errors import ImageInputError, InputError, UploadTooLargeError
 from medai_core.files import read_input_file
 
 if TYPE_CHECKING:
@@ -59,6 +71,25 @@ MIN_IMAGE_SIDE = 16  # pixels: below this an image cannot hold a nodule and its 
 PIXEL_MM_RANGE = (0.05, 5.0)  # mm: a CT pixel (or a crop's enlarged pixel) outside this is a typing error
 TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py CROP_SIZE)
 _MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
+MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT series
+MAX_ZIP_MEMBERS = 4096  # files in one zipped series
+_LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ArithmeticError,  # OverflowError, ZeroDivisionError
+    NotImplementedError,
+    RuntimeError,  # includes RecursionError on deeply nested sequences
+    OSError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    zipfile.BadZipFile,
+    UnicodeError,
+)
+"""Exception families the image, DICOM and zip libraries raise on hostile bytes; caught at the reader boundary."""
 _CT_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2"}
 _NUMBERED = re.compile(r"^(\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE)
 
@@ -229,24 +260,48 @@ def _check_size(shape: Sequence[int], what: str) -> None:
 
 
 def _decode_gray(data: bytes, name: str) -> NDArray[np.uint8]:
-    """All frames of an image file as uint8 grey (D, H, W)."""
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    """All frames of an image file as uint8 grey (D, H, W).
 
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            frames = []
-            for frame in ImageSequence.Iterator(image):
-                frame.load()
-                if frame.mode in ("I;16", "I;16B", "I", "F"):
+    The size is checked from the image header before any pixel is decoded (:data:`CT_MAX_IMAGE_PIXELS` per frame,
+    :data:`CT_MAX_VOXELS` in all), and every PIL error, including its decompression-bomb check, is an
+    ImageInputError.
+    """
+    import warnings
+
+    from PIL import Image, ImageSequence
+
+    frames = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                count = int(getattr(image, "n_frames", 1) or 1)
+                if width * height > CT_MAX_IMAGE_PIXELS or width * height * count > CT_MAX_VOXELS:
                     raise ImageInputError(
-                        f"{name} is a 16-bit or float image; its values have no known Hounsfield scale. Upload the "
-                        "DICOM file instead, or an 8-bit image in a lung window."
+                        f"{name} declares {width} x {height} pixels x {count} frame(s), far larger than any CT "
+                        "image; it was not decoded."
                     )
-                frames.append(np.asarray(frame.convert("L"), dtype=np.uint8))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, ImageInputError):
+                for frame in ImageSequence.Iterator(image):
+                    frame.load()
+                    if frame.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                        raise ImageInputError(
+                            f"{name} is a 16-bit or float image; its values have no known Hounsfield scale. Upload "
+                            "the DICOM file instead, or an 8-bit image in a lung window."
+                        )
+                    frames.append(np.asarray(frame.convert("L"), dtype=np.uint8))
+        except ImageInputError:
             raise
-        raise ImageInputError(f"{name} is not a readable image ({exc}). {ACCEPTED}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageInputError(
+                f"{name} declares an image far larger than any CT image (a decompression bomb); it was not decoded."
+            ) from None
+        except MemoryError:
+            raise ImageInputError(f"{name} is too large to decode in memory; it was not read.") from None
+        except _LIBRARY_ERRORS as exc:
+            raise ImageInputError(f"{name} is not a readable image ({type(exc).__name__}). {ACCEPTED}") from None
+    if not frames:
+        raise ImageInputError(f"{name} holds no image frame. {ACCEPTED}")
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         raise ImageInputError(f"the frames of {name} differ in size ({sorted(shapes)}); they must match")
@@ -300,94 +355,167 @@ def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, s
 
 def _parse_dicom(data: bytes, name: str) -> Dataset:
     import pydicom
-    from pydicom.errors import InvalidDicomError
 
+    check_deflate_size(data, name, get_settings().max_upload_bytes)
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=False)
-    except InvalidDicomError:
-        raise ImageInputError(f"{name} is not a DICOM file. {ACCEPTED}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns on odd headers; what is used is validated below
+            ds = pydicom.dcmread(io.BytesIO(data), force=False)
+    except MemoryError:
+        raise ImageInputError(f"{name} is too large to read in memory; it was not read.") from None
     except Exception as exc:  # pydicom raises many types on truncated or corrupt files
+        from pydicom.errors import InvalidDicomError
+
+        if isinstance(exc, InvalidDicomError):
+            raise ImageInputError(f"{name} is not a DICOM file. {ACCEPTED}") from None
         raise ImageInputError(
             f"{name} is a truncated or corrupt DICOM file ({type(exc).__name__}). Export it again from the PACS."
         ) from None
-    modality = str(ds.get("Modality", "")).upper()
-    sop_class = str(ds.get("SOPClassUID", ""))
+    modality = str(tag_value(ds, "Modality", name) or "").strip().upper()
+    sop_class = str(tag_value(ds, "SOPClassUID", name) or "").strip()
     if not modality and not sop_class:
         raise ImageInputError(
             f"{name} is a truncated or corrupt DICOM file (its header ends before the modality and SOP class). "
             "Export it again from the PACS."
         )
     if modality != "CT" and not (not modality and sop_class in _CT_SOP_CLASSES):
-        what = f"DICOM {modality} file" if modality else "DICOM object of unknown modality"
+        what = f"DICOM {modality[:16]} file" if modality else "DICOM object of unknown modality"
         raise ImageInputError(
             f"{name} is a {what}, not CT. This tool reads chest CT only (Modality CT); segmentations (SEG), MR and "
             "other modalities are not supported."
         )
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+    if all(tag_value(ds, k, name) is None for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         raise ImageInputError(f"{name} is a DICOM CT header with no pixel data; upload the image slices themselves.")
     return ds
 
 
-def _rescale(ds: Dataset) -> tuple[float, float]:
-    """(slope, intercept) from the top level or the shared functional groups of an enhanced CT."""
-    if "RescaleSlope" in ds or "RescaleIntercept" in ds:
-        return float(ds.get("RescaleSlope", 1.0)), float(ds.get("RescaleIntercept", 0.0))
+def _functional_item(ds: Dataset, sequence: str, name: str, group: str = "SharedFunctionalGroupsSequence") -> Any:
+    """``ds.<group>[0].<sequence>[0]`` of an enhanced CT, or None where absent.
+
+    Raises:
+        ImageInputError: the sequence is present but corrupt.
+    """
     try:
-        item = ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0]
-        return float(item.RescaleSlope), float(item.RescaleIntercept)
-    except (AttributeError, IndexError, KeyError):
-        return 1.0, 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            groups = ds.get(group)
+            if not groups:
+                return None
+            items = groups[0].get(sequence)
+            return items[0] if items else None
+    except Exception as exc:  # lazily parsed sequences fail on first access
+        raise ImageInputError(
+            f"{name}: the {group} of the DICOM header cannot be read ({type(exc).__name__}); the file is corrupt"
+        ) from None
 
 
-def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
-    spacing = ds.get("PixelSpacing")
-    if spacing is None:
-        try:
-            spacing = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing
-        except (AttributeError, IndexError, KeyError):
-            return None
-    values = (float(spacing[0]), float(spacing[1]))
-    return values if all(v > 0 for v in values) else None
+def _rescale(ds: Dataset, name: str) -> tuple[float, float, str | None]:
+    """(slope, intercept, note) from the top level or the shared functional groups of an enhanced CT.
+
+    Raises:
+        ImageInputError: a rescale value is empty, not a number, non-finite, a zero or negative slope, or out of
+            range (see :data:`medai_core.ct.dicom_checks.TAG_RANGES`).
+    """
+    source: Any = ds
+    if not has_tag(ds, "RescaleSlope", name) and not has_tag(ds, "RescaleIntercept", name):
+        source = _functional_item(ds, "PixelValueTransformationSequence", name)
+        if source is None:
+            return 1.0, 0.0, "no rescale slope/intercept in the header: stored values taken as Hounsfield units"
+    slope = tag_numbers(source, "RescaleSlope", name)
+    intercept = tag_numbers(source, "RescaleIntercept", name)
+    return (1.0 if slope is None else slope[0]), (0.0 if intercept is None else intercept[0]), None
 
 
-def _pixels_hu(ds: Dataset, name: str) -> NDArray[np.float32]:
+def _pixel_spacing(ds: Dataset, name: str) -> tuple[float, float] | None:
+    """Validated (row, column) pixel spacing in mm, or None where the header gives none."""
+    values = tag_numbers(ds, "PixelSpacing", name)
+    if values is None:
+        item = _functional_item(ds, "PixelMeasuresSequence", name)
+        values = None if item is None else tag_numbers(item, "PixelSpacing", name)
+    return None if values is None else (values[0], values[1])
+
+
+def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.float32], str | None]:
+    """Decoded, rescaled pixels (D, H, W) in HU and a note about the rescale, after checking the size first.
+
+    Raises:
+        ImageInputError: the header's size is implausible, above ``max_voxels`` or inconsistent with the pixel
+            data; decoding fails; the decoded shape differs from the header's; values are non-finite or beyond
+            :data:`medai_core.ct.dicom_checks.HU_LIMIT` after rescaling.
+    """
+    frames, rows, columns = check_pixel_data(ds, name, max_voxels)
+    slope, intercept, note = _rescale(ds, name)
     try:
-        pixels = ds.pixel_array
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pixels = np.asarray(ds.pixel_array)
+    except MemoryError:
+        raise ImageInputError(f"the pixel data of {name} is too large to decode in memory") from None
     except Exception as exc:  # missing codec, truncated pixel data, bad transfer syntax
         raise ImageInputError(
-            f"the pixel data of {name} cannot be decoded ({type(exc).__name__}: {exc}). The file may be truncated, "
+            f"the pixel data of {name} cannot be decoded ({type(exc).__name__}). The file may be truncated, "
             "or compressed with a codec that is not installed; export it uncompressed."
         ) from None
-    slope, intercept = _rescale(ds)
-    hu = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    if frames == 1 and hu.ndim == 2:
-        hu = hu[None]
-    if hu.ndim != 3:
-        raise ImageInputError(f"{name} holds pixel data of shape {pixels.shape}; expected grey slices (colour found?)")
-    return hu
+    if pixels.ndim == 2:
+        pixels = pixels[None]
+    if pixels.shape != (frames, rows, columns):
+        raise ImageInputError(
+            f"{name} decodes to pixel data of shape {pixels.shape}, but its header says {frames} frame(s) of "
+            f"{columns} x {rows}; expected grey slices matching the header (colour or a malformed header?)"
+        )
+    hu = pixels.astype(np.float32)
+    hu *= np.float32(slope)
+    hu += np.float32(intercept)
+    if not np.isfinite(hu).all():
+        raise ImageInputError(f"{name} holds non-finite pixel values (NaN or infinity); it is not a CT image")
+    peak = float(np.abs(hu).max()) if hu.size else 0.0
+    if peak > HU_LIMIT:
+        raise ImageInputError(
+            f"{name}: after the header's rescale (slope {slope:g}, intercept {intercept:g}) values reach "
+            f"{peak:.3g} HU, beyond any CT (about -3000 to +30000 HU). The rescale fields are wrong."
+        )
+    return hu, note
 
 
-def _frame_positions(ds: Dataset) -> list[float] | None:
+def _frame_positions(ds: Dataset, name: str) -> list[float] | None:
     """Per-frame position along the slice normal for an enhanced multi-frame CT, or None."""
     try:
-        groups = ds.PerFrameFunctionalGroupsSequence
-        positions = [np.array(g.PlanePositionSequence[0].ImagePositionPatient, dtype=float) for g in groups]
-    except (AttributeError, IndexError, KeyError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            groups = ds.get("PerFrameFunctionalGroupsSequence")
+            items = [g.get("PlanePositionSequence") for g in groups] if groups else None
+    except Exception as exc:
+        raise ImageInputError(
+            f"{name}: the per-frame groups of the DICOM header cannot be read ({type(exc).__name__}); the file is "
+            "corrupt"
+        ) from None
+    if not items or not all(items):
         return None
-    normal = _slice_normal(ds)
+    positions = []
+    for item in items:
+        values = tag_numbers(item[0], "ImagePositionPatient", name)
+        if values is None:
+            return None
+        positions.append(np.array(values, dtype=float))
+    normal = _slice_normal(ds, name)
     return [float(p @ normal) for p in positions]
 
 
-def _slice_normal(ds: Dataset) -> NDArray[np.float64]:
-    orientation = ds.get("ImageOrientationPatient")
-    if orientation is None:
-        try:
-            orientation = ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient
-        except (AttributeError, IndexError, KeyError):
-            return np.array([0.0, 0.0, 1.0])
-    row, col = np.array(orientation[:3], dtype=float), np.array(orientation[3:6], dtype=float)
-    return np.cross(row, col)
+def _slice_normal(ds: Dataset, name: str) -> NDArray[np.float64]:
+    """Unit normal of the slices from a validated ImageOrientationPatient (axial where the header gives none)."""
+    values = tag_numbers(ds, "ImageOrientationPatient", name)
+    if values is None:
+        item = _functional_item(ds, "PlaneOrientationSequence", name)
+        values = None if item is None else tag_numbers(item, "ImageOrientationPatient", name)
+    if values is None:
+        return np.array([0.0, 0.0, 1.0])
+    return orientation_normal(values, name)
+
+
+def _header_slice_spacing(ds: Dataset, name: str) -> float | None:
+    """SpacingBetweenSlices, else SliceThickness (validated), else None."""
+    value = tag_numbers(ds, "SpacingBetweenSlices", name) or tag_numbers(ds, "SliceThickness", name)
+    return None if value is None else value[0]
 
 
 def _check_spacing(positions: Sequence[float], what: str) -> float | None:
@@ -403,6 +531,11 @@ def _check_spacing(positions: Sequence[float], what: str) -> float | None:
             f"{at:.1f} mm). Export each slice once, from one series."
         )
     spacing = float(np.median(steps))
+    if not (np.isfinite(spacing) and spacing <= MAX_SLICE_SPACING_MM):
+        raise ImageInputError(
+            f"{what}: its slices are {spacing:.3g} mm apart, more than the {MAX_SLICE_SPACING_MM:g} mm of any CT "
+            "series; the positions in the header are wrong or the files are not one series."
+        )
     gaps = np.flatnonzero(steps > 1.5 * spacing)
     if gaps.size:
         first = int(gaps[0])
@@ -421,28 +554,31 @@ def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
         ImageInputError: not DICOM, truncated or corrupt, not CT, no pixel data, or too small.
     """
     ds = _parse_dicom(data, name)
-    hu = _pixels_hu(ds, name)
+    spacing = _pixel_spacing(ds, name)
+    hu, rescale_note = _pixels_hu(ds, name, CT_MAX_VOXELS)
     _check_size(hu.shape[1:], "DICOM")
     slice_spacing: float | None = None
     fmt = "DICOM"
     if hu.shape[0] > 1:
         fmt = "DICOM multi-frame"
-        positions = _frame_positions(ds)
+        positions = _frame_positions(ds, name)
         if positions is not None and len(positions) == hu.shape[0]:
             order = np.argsort(positions)
             hu = hu[order]
             slice_spacing = _check_spacing([positions[i] for i in order], name)
         else:
-            value = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness")
-            slice_spacing = float(value) if value else None
+            slice_spacing = _header_slice_spacing(ds, name)
     clean = deidentify(ds)
     return CTStudy(
         hu=hu,
-        spacing_mm=_pixel_spacing(ds),
+        spacing_mm=spacing,
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(clean, fmt, hu.shape[0]),
-        notes=("header de-identified (DICOM PS3.15 basic profile, allow-list) before display",),
+        notes=(
+            "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
+            *([rescale_note] if rescale_note else []),
+        ),
     )
 
 
@@ -467,10 +603,15 @@ def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | 
     limit = max_bytes if max_bytes is not None else get_settings().max_upload_bytes
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, struct.error):
         raise ImageInputError(f"{name} is not a readable zip archive. {ACCEPTED}") from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise ImageInputError(
+                f"{name} holds {len(infos):,} files, more than the {MAX_ZIP_MEMBERS:,} of one CT series; zip the "
+                "series that holds the nodule."
+            )
         unsafe = [i.filename for i in infos if not _safe_member_name(i.filename)]
         if unsafe:
             raise ImageInputError(
@@ -488,8 +629,15 @@ def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | 
         for info in infos:
             if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
                 continue
-            with archive.open(info) as handle:
-                member = handle.read(limit - read + 1)
+            try:
+                with archive.open(info) as handle:
+                    member = handle.read(limit - read + 1)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+                # corrupt or truncated member, bad CRC, unsupported compression or encryption
+                raise ImageInputError(
+                    f"{name}: a file inside the zip cannot be unpacked (corrupt, encrypted or compressed with an "
+                    "unsupported method). Zip the series again."
+                ) from None
             read += len(member)
             if read > limit:  # the headers understated the sizes
                 raise UploadTooLargeError(f"{name} unpacks to more than the {limit / 2**20:.0f} MiB limit")
@@ -513,16 +661,29 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         )
     items = next(iter(series.values()))
     first = items[0][1]
-    normal = _slice_normal(first)
-    if all("ImagePositionPatient" in ds for _, ds in items):
-        keys = [float(np.array(ds.ImagePositionPatient, dtype=float) @ normal) for _, ds in items]
+    declared = [check_pixel_data(ds, PurePosixPath(f).name, CT_MAX_VOXELS) for f, ds in items]
+    total = sum(f * r * c for f, r, c in declared)
+    if total > CT_MAX_VOXELS:
+        raise ImageInputError(
+            f"{name} declares {total:,} voxels in {len(items)} files, above the {CT_MAX_VOXELS:,}-voxel limit of this "
+            "tool; it was not decoded. Zip the slices around the nodule."
+        )
+    normal = _slice_normal(first, name)
+    positions = [tag_numbers(ds, "ImagePositionPatient", PurePosixPath(f).name) for f, ds in items]
+    if all(p is not None for p in positions):
+        keys = [float(np.array(p, dtype=float) @ normal) for p in positions]
+        ordered_by = "ImagePositionPatient"
     else:
-        keys = [float(ds.get("InstanceNumber", i)) for i, (_, ds) in enumerate(items)]
+        numbers = [tag_numbers(ds, "InstanceNumber", PurePosixPath(f).name) for f, ds in items]
+        keys = [float(n[0]) if n is not None else float(i) for i, n in enumerate(numbers)]
+        ordered_by = "InstanceNumber"
     order = np.argsort(keys)
     slice_spacing = _check_spacing([keys[i] for i in order], name)
-    if "ImagePositionPatient" not in first:
-        slice_spacing = float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 0) or None
-    volumes = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name) for i in order]
+    if ordered_by != "ImagePositionPatient":
+        slice_spacing = _header_slice_spacing(first, name)
+    decoded = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS) for i in order]
+    volumes = [v for v, _ in decoded]
+    rescale_notes = sorted({n for _, n in decoded if n})
     shapes = {v.shape[1:] for v in volumes}
     if len(shapes) != 1:
         raise ImageInputError(f"the slices in {name} differ in size ({sorted(shapes)}); one series has one size")
@@ -531,13 +692,14 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
     fmt = "DICOM series (zip)"
     return CTStudy(
         hu=hu,
-        spacing_mm=_pixel_spacing(first),
+        spacing_mm=_pixel_spacing(first, name),
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
         notes=(
-            f"{hu.shape[0]} slices ordered by ImagePositionPatient",
+            f"{hu.shape[0]} slices ordered by {ordered_by}",
             "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
+            *rescale_notes,
         ),
     )
 
@@ -562,15 +724,34 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
         check_pixel_mm(pixel_mm)
     if not data:
         raise ImageInputError(f"{name} is empty. {ACCEPTED}")
-    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
-        study = read_dicom_zip(data, name)
-    elif len(data) >= 132 and data[128:132] == b"DICM":
-        study = read_dicom(data, name)
-    else:
-        fmt = _image_format(data)
-        if fmt is None:
-            raise ImageInputError(f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}")
-        study = study_from_u8(_decode_gray(data, name), fmt)
+    try:
+        if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pydicom's value warnings on hostile headers; used values are checked
+                study = read_dicom_zip(data, name)
+        elif len(data) >= 132 and data[128:132] == b"DICM":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study = read_dicom(data, name)
+        else:
+            fmt = _image_format(data)
+            if fmt is None:
+                raise ImageInputError(
+                    f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}"
+                )
+            study = study_from_u8(_decode_gray(data, name), fmt)
+    except InputError:
+        raise
+    except MemoryError:
+        raise ImageInputError(f"{name} is too large to read in memory; it was not read.") from None
+    except Exception as exc:  # the reader boundary: any library failure on hostile bytes is bad input
+        library = type(exc).__module__.split(".")[0] in ("pydicom", "PIL", "zipfile", "zlib", "numpy")
+        if not (isinstance(exc, _LIBRARY_ERRORS) or library):
+            raise
+        raise ImageInputError(
+            f"{name} could not be read ({type(exc).__name__}): the file is corrupt or not a supported CT format. "
+            f"{ACCEPTED}"
+        ) from None
     return with_pixel_size(study, pixel_mm)
 
 

@@ -151,6 +151,26 @@ class Segmentation:
         return (self.long_axis_mm + self.short_axis_mm) / 2.0
 
 
+MAX_SPACING_MM = 50.0  # no CT pixel or slice spacing is larger
+
+
+def _check_spacings(spacing_mm: tuple[float, float] | None, slice_spacing_mm: float | None) -> None:
+    """Refuse spacings no CT has (NaN, infinite, zero, negative, above :data:`MAX_SPACING_MM`).
+
+    The readers validate the header; this guards every other caller so a bad spacing never becomes a length.
+
+    Raises:
+        ImageInputError: a spacing is not a finite number in (0, MAX_SPACING_MM] mm.
+    """
+    values = [*(spacing_mm or ()), *(() if slice_spacing_mm is None else (slice_spacing_mm,))]
+    for value in values:
+        if not (np.isfinite(value) and 0 < value <= MAX_SPACING_MM):
+            raise ImageInputError(
+                f"a pixel or slice spacing of {value!r} mm cannot be used (a CT spacing is a positive number up to "
+                f"{MAX_SPACING_MM:g} mm); check the pixel size given or the file's header"
+            )
+
+
 def segment_nodule(
     hu: NDArray[np.floating],
     seed: Seed,
@@ -181,6 +201,7 @@ def segment_nodule(
     from medai_core.ct.features import axis_lengths_px
 
     depth, height, width = hu.shape
+    _check_spacings(spacing_mm, slice_spacing_mm)
     if not (0 <= seed.slice_index < depth and 0 <= seed.row < height and 0 <= seed.col < width):
         raise ImageInputError(
             f"the seed (x={seed.col}, y={seed.row}, slice {seed.slice_index}) is outside the image, which is "
@@ -229,6 +250,8 @@ def segment_nodule(
     largest = int(np.argmax(areas))
     long_px, short_px = axis_lengths_px(grown[largest], spacing=(row_mm, col_mm))
     volume = float(grown.sum() * row_mm * col_mm * slice_spacing_mm) if spacing_mm and slice_spacing_mm else None
+    if volume is not None and not np.isfinite(volume):  # bounded spacings make this impossible; never shown
+        raise ImageInputError("the nodule's volume cannot be computed from this image's spacing")
     return Segmentation(
         mask=grown,
         seed=seed,
@@ -259,6 +282,9 @@ def training_crop(
     """
     from scipy import ndimage
 
+    _check_spacings(spacing_mm, None)
+    if not (np.isfinite(target_mm) and 0 < target_mm <= MAX_SPACING_MM):
+        raise ValueError(f"the training pixel size must be a positive number of mm, got {target_mm!r}")
     slices = np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1))
     hu_sub = np.asarray(hu, dtype=np.float32)[slices]
     mask_sub = mask[slices]

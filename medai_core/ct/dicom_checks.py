@@ -1,0 +1,294 @@
+"""Checks of untrusted DICOM headers before any value is used: every numeric tag the CT reader needs, read once,
+validated against one table of plausible ranges, and the size of the pixel data checked against Rows x Columns x
+Frames before anything is decoded.
+
+A value outside its range is never replaced by a default that looks like an answer: the file is refused with a
+message that names the field, what it held and what a CT file holds there. Pure functions of a parsed
+:class:`pydicom.dataset.Dataset`; nothing here keeps state.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from medai_core.errors import ImageInputError
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+__all__ = [
+    "HU_LIMIT",
+    "TAG_RANGES",
+    "TagRange",
+    "check_deflate_size",
+    "check_pixel_data",
+    "orientation_normal",
+    "has_tag",
+    "tag_integer",
+    "tag_value",
+    "tag_numbers",
+]
+
+
+@dataclass(frozen=True)
+class TagRange:
+    """What a CT file holds in one numeric tag.
+
+    Attributes:
+        count: number of values (e.g. 2 for PixelSpacing).
+        low: smallest plausible value (inclusive).
+        high: largest plausible value (inclusive).
+        meaning: the tag in words, with its unit, for messages.
+        positive: the value must also be strictly above 0.
+        empty_means_unknown: an empty value is allowed and means unknown (DICOM type 2 attributes).
+    """
+
+    count: int
+    low: float
+    high: float
+    meaning: str
+    positive: bool = False
+    empty_means_unknown: bool = False
+
+
+TAG_RANGES: dict[str, TagRange] = {
+    "RescaleSlope": TagRange(1, 1e-3, 1e3, "the rescale slope (HU per stored value)", positive=True),
+    "RescaleIntercept": TagRange(1, -1e5, 1e5, "the rescale intercept (HU)"),
+    "PixelSpacing": TagRange(2, 0.05, 5.0, "the pixel spacing (mm, row and column)", positive=True),
+    "SliceThickness": TagRange(1, 0.01, 50.0, "the slice thickness (mm)", positive=True, empty_means_unknown=True),
+    "SpacingBetweenSlices": TagRange(1, 0.01, 50.0, "the spacing between slices (mm)", positive=True),
+    "ImagePositionPatient": TagRange(3, -1e6, 1e6, "the image position (x, y, z in mm)"),
+    "ImageOrientationPatient": TagRange(6, -1.0001, 1.0001, "the image orientation (two unit direction vectors)"),
+    "Rows": TagRange(1, 1, 8192, "the number of rows", positive=True),
+    "Columns": TagRange(1, 1, 8192, "the number of columns", positive=True),
+    "NumberOfFrames": TagRange(1, 1, 65536, "the number of frames", positive=True),
+    "BitsAllocated": TagRange(1, 1, 64, "the bits per stored value", positive=True),
+    "SamplesPerPixel": TagRange(1, 1, 4, "the samples per pixel", positive=True),
+    "InstanceNumber": TagRange(1, -1e9, 1e9, "the instance number"),
+}
+"""The one table of numeric DICOM tags the CT reader uses and their plausible values."""
+
+HU_LIMIT = 1e5
+"""Largest magnitude of a Hounsfield value after rescaling; CT values lie within about -3024..+30000."""
+
+_NATIVE_SYNTAXES = {
+    "1.2.840.10008.1.2",  # implicit VR little endian
+    "1.2.840.10008.1.2.1",  # explicit VR little endian
+    "1.2.840.10008.1.2.2",  # explicit VR big endian
+    "1.2.840.10008.1.2.1.99",  # deflated explicit VR little endian (native once inflated)
+}
+DEFLATED_SYNTAX = b"1.2.840.10008.1.2.1.99"
+
+
+_ABSENT = object()
+
+
+def _element_value(ds: Dataset, keyword: str, name: str) -> Any:
+    """The element's value, or ``_ABSENT`` where the tag is not in ``ds``; a corrupt element is an ImageInputError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns on invalid DS/IS strings; they are refused below
+            if keyword not in ds:
+                return _ABSENT
+            return ds[keyword].value
+    except Exception as exc:  # pydicom parses lazily: a corrupt element fails here (many exception types)
+        raise ImageInputError(
+            f"{name}: the {keyword} field of the DICOM header cannot be read ({type(exc).__name__}); the file is "
+            "corrupt. Export it again from the PACS."
+        ) from None
+
+
+def tag_value(ds: Dataset, keyword: str, name: str) -> Any:
+    """The element's raw value, or None where the tag is absent.
+
+    Raises:
+        ImageInputError: the element cannot be parsed (a corrupt, lazily read header).
+    """
+    value = _element_value(ds, keyword, name)
+    return None if value is _ABSENT else value
+
+
+def has_tag(ds: Dataset, keyword: str, name: str) -> bool:
+    """Whether the tag is present (even empty).
+
+    Raises:
+        ImageInputError: the element cannot be parsed.
+    """
+    return _element_value(ds, keyword, name) is not _ABSENT
+
+
+def _as_floats(value: Any, keyword: str, name: str) -> tuple[float, ...]:
+    """Every value of a DS/IS/US/FL/FD element as a float (empty tuple for an empty element)."""
+    if value is None or (isinstance(value, (str, bytes)) and not value.strip()):
+        return ()
+    items = list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
+    out = []
+    for item in items:
+        text = item.decode("ascii", "replace") if isinstance(item, bytes) else item
+        try:
+            out.append(float(text))
+        except (TypeError, ValueError, OverflowError):
+            shown = str(text)[:24]
+            raise ImageInputError(
+                f"{name}: {TAG_RANGES[keyword].meaning} ({keyword}) is {shown!r}, not a number. The header is "
+                "malformed; export the file again."
+            ) from None
+    return tuple(out)
+
+
+def tag_numbers(ds: Dataset, keyword: str, name: str) -> tuple[float, ...] | None:
+    """The validated values of a numeric tag from :data:`TAG_RANGES`, or None where the tag is absent.
+
+    Args:
+        ds: the parsed header (or a functional-group item).
+        keyword: a key of :data:`TAG_RANGES`.
+        name: how messages refer to the file.
+
+    Returns:
+        exactly ``TAG_RANGES[keyword].count`` finite values within the range (extra values are ignored).
+
+    Raises:
+        ImageInputError: the tag is present but empty (except type 2 tags, where empty means unknown and None is
+            returned), short, not numeric, non-finite or out of range.
+    """
+    rule = TAG_RANGES[keyword]
+    value = _element_value(ds, keyword, name)
+    if value is _ABSENT:
+        return None
+    values = _as_floats(value, keyword, name)
+    if not values and rule.empty_means_unknown:
+        return None
+    if len(values) < rule.count:
+        held = "is empty" if not values else f"holds {len(values)} value(s)"
+        raise ImageInputError(
+            f"{name}: {rule.meaning} ({keyword}) {held}; a CT file gives {rule.count}. The header is malformed; "
+            "export the file again."
+        )
+    values = values[: rule.count]
+    for v in values:
+        if not (math.isfinite(v) and rule.low <= v <= rule.high and (v > 0 or not rule.positive)):
+            raise ImageInputError(
+                f"{name}: {rule.meaning} ({keyword}) is {v:g}, outside what a CT file holds ({rule.low:g} to "
+                f"{rule.high:g}{', above 0' if rule.positive else ''}). The header is wrong; the image cannot be "
+                "measured or scaled safely."
+            )
+    return values
+
+
+def tag_integer(ds: Dataset, keyword: str, name: str, default: int | None = None) -> int:
+    """One whole-number tag (Rows, Columns, NumberOfFrames, ...), validated; ``default`` where absent.
+
+    Raises:
+        ImageInputError: absent without a default, or not a whole number within its range.
+    """
+    values = tag_numbers(ds, keyword, name)
+    if values is None:
+        if default is None:
+            raise ImageInputError(f"{name}: the DICOM header has no {keyword}; {TAG_RANGES[keyword].meaning} is needed")
+        return default
+    if not float(values[0]).is_integer():
+        raise ImageInputError(f"{name}: {TAG_RANGES[keyword].meaning} ({keyword}) is {values[0]:g}, not a whole number")
+    return int(values[0])
+
+
+def orientation_normal(values: tuple[float, ...], name: str) -> NDArray[np.float64]:
+    """The slice normal of a validated ImageOrientationPatient (row and column direction cosines).
+
+    Raises:
+        ImageInputError: the two vectors are not unit vectors, or are parallel.
+    """
+    row, col = np.array(values[:3]), np.array(values[3:6])
+    if not (0.9 <= np.linalg.norm(row) <= 1.1 and 0.9 <= np.linalg.norm(col) <= 1.1):
+        raise ImageInputError(
+            f"{name}: the image orientation (ImageOrientationPatient) does not hold two unit vectors; the slice "
+            "order cannot be known. The header is wrong; export the series again."
+        )
+    normal = np.cross(row, col)
+    if np.linalg.norm(normal) < 0.5:
+        raise ImageInputError(
+            f"{name}: the image orientation (ImageOrientationPatient) gives parallel row and column directions; the "
+            "header is wrong. Export the series again."
+        )
+    return np.asarray(normal / np.linalg.norm(normal), dtype=np.float64)
+
+
+def check_pixel_data(ds: Dataset, name: str, max_voxels: int) -> tuple[int, int, int]:
+    """Check the image size from the header before decoding: (frames, rows, columns).
+
+    Rows x Columns x Frames must stay within ``max_voxels``; one sample per pixel (grey); and for uncompressed
+    transfer syntaxes the PixelData length must equal Rows x Columns x Frames x bytes per value (one padding byte
+    allowed), so a slice is never read as two, nor two as one.
+
+    Raises:
+        ImageInputError: missing or implausible Rows/Columns/NumberOfFrames/BitsAllocated, colour data, a volume
+            above ``max_voxels``, or pixel data whose length does not match the header.
+    """
+    rows = tag_integer(ds, "Rows", name)
+    columns = tag_integer(ds, "Columns", name)
+    frames = tag_integer(ds, "NumberOfFrames", name, default=1)
+    samples = tag_integer(ds, "SamplesPerPixel", name, default=1)
+    bits = tag_integer(ds, "BitsAllocated", name, default=16)
+    if samples != 1:
+        raise ImageInputError(f"{name} holds colour pixel data ({samples} samples per pixel); CT slices are grey")
+    voxels = rows * columns * frames
+    if voxels > max_voxels:
+        raise ImageInputError(
+            f"{name} declares {columns} x {rows} pixels x {frames} frame(s) = {voxels:,} voxels, above the "
+            f"{max_voxels:,}-voxel limit of this tool; it was not decoded. Upload the slices around the nodule."
+        )
+    syntax = ""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        syntax = str(tag_value(meta, "TransferSyntaxUID", name) or "")
+    if (not syntax or syntax in _NATIVE_SYNTAXES) and bits % 8 == 0:
+        try:
+            element = ds.get_item("PixelData")
+            length = None if element is None else len(element.value or b"")
+        except Exception as exc:
+            raise ImageInputError(
+                f"{name}: the pixel data cannot be read ({type(exc).__name__}); the file is truncated or corrupt"
+            ) from None
+        if length is not None:
+            expected = voxels * bits // 8
+            if length not in (expected, expected + 1):
+                raise ImageInputError(
+                    f"{name}: the pixel data holds {length:,} bytes, but the header's {columns} x {rows} pixels x "
+                    f"{frames} frame(s) at {bits} bits need {expected:,}. The header does not match the image "
+                    "(truncated file, or wrong Rows/Columns/NumberOfFrames); it was not read."
+                )
+    return frames, rows, columns
+
+
+def check_deflate_size(data: bytes, name: str, max_bytes: int) -> None:
+    """Refuse a deflated DICOM file that inflates to more than ``max_bytes`` (a zip bomb), before pydicom
+    inflates it. Other transfer syntaxes pass unchanged.
+
+    Raises:
+        ImageInputError: the deflated data set is corrupt or inflates beyond ``max_bytes``.
+    """
+    if len(data) < 144 or data[128:132] != b"DICM" or DEFLATED_SYNTAX not in data[132:1024]:
+        return
+    try:
+        tag, vr, _, length = struct.unpack("<I2sHI", data[132:144])
+    except struct.error:
+        return
+    if tag != 0x00000002 or vr != b"UL":  # (0002,0000) group length: the data set follows the file meta group
+        return
+    start = 144 + length
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data[start:], max_bytes + 1)
+    except zlib.error as exc:
+        raise ImageInputError(f"{name}: the deflated DICOM data set is corrupt ({exc}); export it again") from None
+    if len(out) > max_bytes:
+        raise ImageInputError(
+            f"{name} is a deflated DICOM file that unpacks to more than {max_bytes / 2**20:.0f} MiB; it was not read"
+        )
