@@ -43,6 +43,7 @@ from medai_core.genomics.tumours import disease_matches
 
 __all__ = [
     "CIVIC_COLUMNS",
+    "LIKELY_BENIGN_CLASSES",
     "SNAPSHOT_COLUMNS",
     "TIERS",
     "EvidenceBase",
@@ -479,20 +480,29 @@ def match_evidence(
     return tuple(items)
 
 
+#: Classes that get tier IV (benign or likely benign for therapy) when no evidence matches: synonymous, intronic,
+#: intergenic, non-coding RNA, 3' UTR and downstream calls. Promoter/5' calls (e.g. TERT promoter mutations), splice
+#: region, interaction-only and Unknown calls stay tier III: their significance is unknown, not benign.
+LIKELY_BENIGN_CLASSES: frozenset[str] = frozenset({"Silent", "Intron", "IGR", "RNA", "3'UTR", "3'Flank"})
+
+
 def call_tier(call: Variant, evidence: Sequence[EvidenceItem]) -> tuple[str, str]:
     """AMP/ASCO/CAP 2017 tier of one call and the reason.
 
-    The best tier of the supporting evidence matched to this call; without any: ``IV`` for calls that do not
-    change the protein (silent, intronic, UTR, flanking: benign or likely benign for therapy), else ``III``
-    (unknown significance, including ``Unknown`` calls).
+    The best tier of the supporting evidence matched to this call; without any: ``IV`` for
+    :data:`LIKELY_BENIGN_CLASSES` (no protein change, away from promoters and splice sites), else ``III``
+    (unknown significance, including ``Unknown`` calls). Population frequencies are not available here, so no
+    protein-changing call is ever called benign.
     """
     label = _label(call)
     tiers = [(TIERS.index(t), t, e) for e in evidence if e.matched == label and (t := e.tier) is not None]
     if tiers:
         _, tier, best = min(tiers, key=lambda item: item[0])
         return tier, f"{best.level} evidence in {best.disease} ({best.source})"
+    if call.classification in LIKELY_BENIGN_CLASSES:
+        return "IV", "no protein change and no evidence: likely benign for therapy (synonymous or non-coding)"
     if call.classification in NON_CODING_CLASSES:
-        return "IV", "does not change the protein (silent or non-coding)"
+        return "III", "no evidence matched; non-coding call near a promoter or splice site: unknown significance"
     return "III", "no therapeutic evidence matched: unknown clinical significance"
 
 

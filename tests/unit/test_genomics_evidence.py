@@ -218,6 +218,8 @@ def test_tiers_follow_amp_asco_cap() -> None:
         "GNAQ": _call("GNAQ", "Q209L"),
         "TP53": _call("TP53", "R273H"),
         "TERT": _call("TERT", "", "5'Flank"),
+        "KMT2D": _call("KMT2D", "", "Intron"),
+        "BRCA2": _call("BRCA2", "T3085=", "Silent"),
         "ERBB2": _call("ERBB2", "", "Unknown"),
     }
     items = match_evidence(base, calls.values(), "Melanoma")
@@ -230,7 +232,9 @@ def test_tiers_follow_amp_asco_cap() -> None:
         "PTEN": "III",
         "GNAQ": "I-A",
         "TP53": "III",
-        "TERT": "IV",
+        "TERT": "III",  # promoter calls are not benign (TERT promoter mutations are drivers)
+        "KMT2D": "IV",
+        "BRCA2": "IV",
         "ERBB2": "III",
     }
 
