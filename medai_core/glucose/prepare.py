@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.errors import CGMInputError
+
 __all__ = [
     "DELTA_SCALE",
     "GRID_MINUTES",
@@ -28,6 +30,7 @@ __all__ = [
     "LEVEL_CENTER",
     "LEVEL_SCALE",
     "MAX_FILL_GAP_MINUTES",
+    "MAX_GRID_DAYS",
     "make_grid",
     "targets",
     "valid_origins",
@@ -44,6 +47,9 @@ INPUT_CHANNELS = 4
 LEVEL_CENTER = 140.0
 LEVEL_SCALE = 60.0
 DELTA_SCALE = 25.0
+
+MAX_GRID_DAYS = 731
+"""Longest series put on a grid (the readers refuse longer ones first; this guards every other caller)."""
 
 _NS_PER_MINUTE = 60_000_000_000
 
@@ -80,6 +86,9 @@ def make_grid(
 
     Returns:
         the grid from the first to the last reading.
+
+    Raises:
+        CGMInputError: the readings span more than :data:`MAX_GRID_DAYS` days.
     """
     t = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)
     v = np.asarray(glucose_mg_dl, dtype=np.float64)
@@ -91,6 +100,11 @@ def make_grid(
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     step_ns = GRID_MINUTES * _NS_PER_MINUTE
+    if (t[-1] - t[0]) > MAX_GRID_DAYS * 24 * 60 * _NS_PER_MINUTE:
+        raise CGMInputError(
+            f"The readings span more than {MAX_GRID_DAYS} days from first to last; they cannot be put on one "
+            "5-minute grid. Check the timestamps, or use a shorter period."
+        )
     idx = np.rint((t - t[0]) / step_ns).astype(np.int64)
     n = int(idx[-1]) + 1
     counts = np.bincount(idx, minlength=n)

@@ -157,3 +157,11 @@ def test_rows_without_a_patient_id_are_ignored_with_a_note() -> None:
     assert any("without a patient id" in n for n in read_research_table(data).attrs["notes"])
     with pytest.raises(CGMInputError, match="empty on every row"):
         read_cgm(b"id,time,gl\n,2026-01-05 00:00,100\n")
+
+
+def test_make_grid_refuses_a_century_from_any_caller() -> None:
+    from medai_core.glucose.prepare import make_grid
+
+    times = np.array(["1926-01-05T00:00", "2026-01-05T00:00"], dtype="datetime64[ns]")
+    with pytest.raises(CGMInputError, match="more than 731 days"):
+        make_grid(times, np.array([100.0, 110.0]))
