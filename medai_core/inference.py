@@ -125,19 +125,30 @@ class InProcessPredictor:
 
     def __init__(self, models_dir: Path | None = None) -> None:
         self._models_dir = models_dir
-        self._loaded: dict[str, LoadedModel] = {}
+        self._loaded: dict[tuple[str, str, str], LoadedModel] = {}
         self._lock = threading.Lock()
 
     def model(self, model_id: str) -> LoadedModel:
-        """The verified, warmed model (loaded once per predictor)."""
+        """The verified, warmed model, loaded once per models folder and weights (new weights load again)."""
+        key = _cache_key(model_id, self._models_dir)
         with self._lock:
-            if model_id not in self._loaded:
-                self._loaded[model_id] = load_model(model_id, self._models_dir)
-            return self._loaded[model_id]
+            if key not in self._loaded:
+                self._loaded[key] = load_model(model_id, Path(key[0]))
+            return self._loaded[key]
 
     def predict(self, model_id: str, *inputs: NDArray[Any]) -> Outputs:
         """Run the in-process model on a batch."""
         return self.model(model_id).predict(*inputs)
+
+
+def _cache_key(model_id: str, models_dir: Path | None) -> tuple[str, str, str]:
+    """(models folder, id, weights sha256 of the card): what a loaded copy is valid for (reads only the card)."""
+    from medai_core.config import get_settings
+    from medai_core.models.card import read_card
+    from medai_core.models.registry import model_dir
+
+    root = Path(models_dir) if models_dir is not None else get_settings().models_dir
+    return str(root), model_id, read_card(model_dir(model_id, root)).weights_sha256
 
 
 class _RemoteInference:
@@ -169,7 +180,7 @@ class ServePredictor:
         self._models_dir = models_dir
         self._timeout_s = timeout_s
         self._expected: dict[str, str] = {}
-        self._loaded: dict[str, LoadedModel] = {}
+        self._loaded: dict[tuple[str, str, str], LoadedModel] = {}
         self._lock = threading.Lock()
 
     def info(self, model_id: str) -> dict[str, Any]:
@@ -191,10 +202,11 @@ class ServePredictor:
             ModelIntegrityError: the server runs other weights than the local card names.
             ModelError: the server cannot be reached or does not serve ``model_id``.
         """
+        key = _cache_key(model_id, self._models_dir)
         with self._lock:
-            if model_id in self._loaded:
-                return self._loaded[model_id]
-        local = load_model(model_id, self._models_dir)
+            if key in self._loaded:
+                return self._loaded[key]
+        local = load_model(model_id, Path(key[0]))
         served = self.info(model_id)
         if served.get("weights_sha256") != local.card.weights_sha256:
             raise ModelIntegrityError(
@@ -205,7 +217,7 @@ class ServePredictor:
         remote = replace(local, _infer=_RemoteInference(self, model_id))
         with self._lock:
             self._expected[model_id] = local.card.weights_sha256
-            return self._loaded.setdefault(model_id, remote)
+            return self._loaded.setdefault(key, remote)
 
     def predict(self, model_id: str, *inputs: NDArray[Any]) -> Outputs:
         """Send one batch to the deployment of ``model_id``; one output array, or a list for several outputs.

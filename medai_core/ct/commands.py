@@ -91,9 +91,9 @@ def parse_center(text: str | None) -> Seed | None:
 
 
 def _load() -> Any:
-    from medai_core.models import load_model
+    from medai_core.inference import get_predictor
 
-    return load_model(MODEL_ID)
+    return get_predictor().model(MODEL_ID)
 
 
 def predict_ct(args: argparse.Namespace) -> int:

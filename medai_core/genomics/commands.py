@@ -73,8 +73,8 @@ def predict_genes(args: argparse.Namespace) -> int:
     from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
     from medai_core.genomics.tumours import resolve_tumour_type
+    from medai_core.inference import get_predictor
     from medai_core.isolation import read_isolated
-    from medai_core.models import load_model
     from medai_core.results.genomics import result_payload
     from medai_core.serialization import emit_json
 
@@ -83,7 +83,7 @@ def predict_genes(args: argparse.Namespace) -> int:
     read_isolated(read_panel, data, path.name, label=path.name)  # parsed first in a limited worker: see isolation
     resolve_tumour_type(args.tumour_type)  # bad input fails before the model loads
     resolve_panel(args.panel)
-    loaded = load_model(MODEL_ID)
+    loaded = get_predictor().model(MODEL_ID)
     result = analyse_bytes(
         data,
         path.name,
@@ -143,7 +143,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     )
     from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
     from medai_core.genomics.survival import cox_from_artifact
-    from medai_core.models import load_model
+    from medai_core.inference import get_predictor
     from medai_core.results.genomics import evaluation_payload
     from medai_core.serialization import emit_json
 
@@ -151,7 +151,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     if not data.is_dir():
         raise PanelInputError(f"{data.name} is not a folder. Give a folder in the samstein2019 layout.")
     cohort = load_cohort(data)
-    loaded = load_model(MODEL_ID)
+    loaded = get_predictor().model(MODEL_ID)
     manifest = loaded.card.manifest
     roles = manifest.roles(DATASET, cohort.sample_ids.tolist())
     membership = manifest.count(DATASET, cohort.sample_ids.tolist())

@@ -40,8 +40,8 @@ def predict_glucose(args: argparse.Namespace) -> int:
     """``predict glucose FILE``: AGP metrics, forecast and hypoglycaemia risk from the last reading."""
     from medai_core.glucose.analysis import analyse
     from medai_core.glucose.io import read_cgm
+    from medai_core.inference import get_predictor
     from medai_core.isolation import read_isolated
-    from medai_core.models import load_model
     from medai_core.results.glucose import analysis_payload
     from medai_core.serialization import emit_json
 
@@ -54,7 +54,7 @@ def predict_glucose(args: argparse.Namespace) -> int:
         timezone=args.timezone,
         label=Path(args.file).name,
     )
-    result = analyse(record, load_model(MODEL_ID))
+    result = analyse(record, get_predictor().model(MODEL_ID))
     payload = analysis_payload(result)
     if args.json:
         emit_json(payload)
@@ -97,14 +97,14 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
     from medai_core.glucose.evaluation import collect_windows, evaluate_windows
     from medai_core.glucose.forecast import params_from_artifacts
     from medai_core.glucose.io import grids_by_patient, read_research_table
-    from medai_core.models import load_model
+    from medai_core.inference import get_predictor
     from medai_core.results.glucose import evaluation_payload
     from medai_core.serialization import emit_json
 
     path = Path(args.data)
     frame = read_research_table(path, timezone=args.timezone)
     dataset = (args.dataset or dataset_name(path)).strip().lower()
-    loaded = load_model(MODEL_ID)
+    loaded = get_predictor().model(MODEL_ID)
     manifest = loaded.card.manifest
     grids = grids_by_patient(frame)
     membership = manifest.count(dataset, grids)

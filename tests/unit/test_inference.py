@@ -156,3 +156,17 @@ def test_unreachable_server_says_what_to_do() -> None:
     client = ServePredictor("http://127.0.0.1:9", timeout_s=5)
     with pytest.raises(ModelError, match=r"cannot be reached.*medai_core serve.*unset MEDAI_SERVE_ADDRESS"):
         client.predict(MODEL_ID, np.zeros((1, 107), np.float32))
+
+
+def test_in_process_copies_follow_the_models_folder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from medai_core.config import REPO_ROOT
+
+    predictor = InProcessPredictor()
+    shipped = predictor.model(MODEL_ID)
+    shutil.copytree(REPO_ROOT / "models" / MODEL_ID, tmp_path / MODEL_ID)
+    monkeypatch.setenv("MEDAI_MODELS_DIR", str(tmp_path))
+    copied = predictor.model(MODEL_ID)
+    assert copied is not shipped and copied.path.parent == tmp_path / MODEL_ID
+    assert predictor.model(MODEL_ID) is copied
