@@ -53,14 +53,43 @@ def _finish(tab: Any, name: str) -> None:
     tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def test_ct_png_crop(page: Any, shared_data: Path) -> None:
-    folder = sorted((shared_data / "ct" / "lidc_nodules" / "images" / "malignant").iterdir())[0]
-    nodule = sorted(folder.iterdir())[0]
+def test_ct_png_crop(page: Any) -> None:
+    lidc = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc" / "images" / "malignant"
+    nodule = next(p for p in sorted(lidc.glob("*/*")) if p.is_dir())  # a 64 x 64 LIDC crop (CC BY 3.0)
     _open(page, "CT nodule")
     _upload(page, nodule / "0.png")
+    page.get_by_text("no seed needed").first.wait_for(timeout=LONG)  # read as the upload's own masked crop
     page.get_by_text("Malignancy probability").first.wait_for(timeout=LONG)
     page.get_by_text("What the model looked at").first.wait_for(timeout=LONG)
     _finish(page, "ct_png")
+
+
+def test_ct_png_slice_with_typed_pixel_size(page: Any, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from medai_core.ct.phantom import make_phantom
+    from medai_core.ct.prepare import hu_to_training_scale
+
+    phantom = make_phantom("solid", 12.0)
+    path = tmp_path / "slice.png"
+    Image.fromarray(hu_to_training_scale(phantom.study.hu[phantom.seed.slice_index])).save(path)
+    _open(page, "CT nodule")
+    _upload(page, path)
+    page.get_by_text("carries no pixel size").first.wait_for(timeout=LONG)  # refused until it is given
+    for label, value in (
+        ("x (column)", phantom.seed.col),
+        ("y (row)", phantom.seed.row),
+        ("Pixel size (mm)", 0.7),
+    ):
+        field = page.get_by_label(label).first
+        field.fill(str(value))
+        field.press("Enter")
+        _settle(page)
+    page.get_by_role("button", name="Analyse at this centre").click()
+    _settle(page)
+    page.get_by_text("Malignancy probability").first.wait_for(timeout=LONG)
+    page.get_by_text("as given by the user").first.wait_for(timeout=LONG)
+    _finish(page, "ct_png_slice")
 
 
 def test_ct_dicom_slice_with_typed_centre(page: Any, tmp_path: Path) -> None:
