@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
-from medai_core.errors import CGMInputError, ImageInputError, InputError, PanelInputError
+from medai_core.errors import CGMInputError, ImageInputError, InputError, MedaiError, PanelInputError
 
 __all__ = [
     "DOMAIN_ERRORS",
@@ -75,7 +75,11 @@ PRELOAD_MODULES: tuple[str, ...] = ("medai_core.ct.io", "medai_core.glucose.io",
 """Imported by every worker when it starts, so the first read of each domain pays no import."""
 
 _HEADER = struct.Struct("<Q")
+_REPLY_HEADER = struct.Struct("<QQ")  # pickle size, number of out-of-band buffers (their sizes follow)
 _CHUNK = 1 << 24  # 16 MiB per read() on the result pipe
+_PIPE_BYTES = 1 << 20
+_READY = b"R"
+_STARTUP_S = 120.0  # a fresh worker's interpreter start and imports (slow only on a machine under heavy load)
 _WORKER_ENV = {
     # One thread per numerical library: threads reserve address space (counted by RLIMIT_AS) and the pool is the
     # unit of parallelism here.
@@ -152,6 +156,16 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin = self.proc.stdin
         self.stdout = self.proc.stdout
+        for pipe in (self.stdin, self.stdout):
+            _widen_pipe(pipe.fileno())
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait until the worker has imported the readers (not counted in a read's time limit)."""
+        if not self.ready:
+            if self._read_exact(1, time.monotonic() + _STARTUP_S) != _READY:
+                raise _WorkerDiedError()
+            self.ready = True
 
     def send(self, payload: bytes) -> None:
         try:
@@ -161,12 +175,14 @@ class _Worker:
         except (BrokenPipeError, OSError, ValueError) as exc:
             raise _WorkerDiedError() from exc
 
-    def receive(self, deadline: float) -> bytes:
-        header = self._read_exact(_HEADER.size, deadline)
-        (size,) = _HEADER.unpack(header)
-        return self._read_exact(size, deadline)
+    def receive(self, deadline: float) -> tuple[bytearray, list[bytearray]]:
+        """The reply: its pickle and its out-of-band buffers (array data, sent without a copy into the pickle)."""
+        size, count = _REPLY_HEADER.unpack(self._read_exact(_REPLY_HEADER.size, deadline))
+        sizes = struct.unpack(f"<{count}Q", self._read_exact(8 * count, deadline)) if count else ()
+        blob = self._read_exact(size, deadline)
+        return blob, [self._read_exact(n, deadline) for n in sizes]
 
-    def _read_exact(self, size: int, deadline: float) -> bytes:
+    def _read_exact(self, size: int, deadline: float) -> bytearray:
         buffer = bytearray(size)
         view = memoryview(buffer)
         done = 0
@@ -182,7 +198,7 @@ class _Worker:
             if n == 0:
                 raise _WorkerDiedError()
             done += n
-        return bytes(buffer)
+        return buffer
 
     def kill(self) -> int | None:
         """Stop the worker (if still running) and return its exit code (negative: the signal that ended it)."""
@@ -294,15 +310,17 @@ class IsolationPool:
         payload = pickle.dumps((reader, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         for attempt in range(2):
             worker = self._checkout()
-            start = time.monotonic()
             try:
+                worker.wait_ready()
+                start = time.monotonic()
                 worker.send(payload)
-            except _WorkerDiedError:
+            except (_WorkerDiedError, _WorkerTimeoutError):
                 self._discard(worker)  # died while idle (killed from outside): one retry on a fresh worker
                 if attempt == 0:
                     continue
-                raise error(
-                    f"{label} could not be read safely: the reading process could not start. {_SAFETY}"
+                raise MedaiError(  # not the file's fault: exit code 1, not 2
+                    "the isolated reader process could not start (see the server log); set MEDAI_ISOLATION=off "
+                    "only to debug"
                 ) from None
             try:
                 reply = worker.receive(start + self.time_limit_s)
@@ -319,8 +337,16 @@ class IsolationPool:
             return self._unpack(worker, reply, wall, error, label)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _unpack(self, worker: _Worker, reply: bytes, wall: float, error: type[InputError], label: str) -> IsolatedRun:
-        kind, body, peak_mb = pickle.loads(reply)
+    def _unpack(
+        self,
+        worker: _Worker,
+        reply: tuple[bytearray, list[bytearray]],
+        wall: float,
+        error: type[InputError],
+        label: str,
+    ) -> IsolatedRun:
+        blob, buffers = reply
+        kind, body, peak_mb = pickle.loads(blob, buffers=buffers)
         if kind == "ok":
             self._checkin(worker)
             return IsolatedRun(body, wall, peak_mb)
@@ -446,7 +472,17 @@ def _limit(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file of patient data
 
 
-def _read_exact_fd(fd: int, size: int) -> bytes | None:
+def _widen_pipe(fd: int) -> None:
+    """Ask Linux for a 1 MiB pipe buffer (default 64 KiB): a 60 MiB volume then crosses in 60 writes, not 1000."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+    except (ImportError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size: the default buffer works
+        pass
+
+
+def _read_exact_fd(fd: int, size: int) -> bytearray | None:
     buffer = bytearray(size)
     view = memoryview(buffer)
     done = 0
@@ -455,25 +491,39 @@ def _read_exact_fd(fd: int, size: int) -> bytes | None:
         if n == 0:
             return None
         done += n
-    return bytes(buffer)
+    return buffer
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data).cast("B")
     while view:
         n = os.write(fd, view[:_CHUNK])
         view = view[n:]
 
 
 def _reply(fd: int, kind: str, body: Any) -> None:
+    buffers: list[pickle.PickleBuffer] = []
     try:
-        blob = pickle.dumps((kind, body, _peak_rss_mb()), protocol=pickle.HIGHEST_PROTOCOL)
+        try:  # arrays travel out of band: their bytes go to the pipe as they are, not copied into the pickle
+            blob = pickle.dumps((kind, body, _peak_rss_mb()), protocol=5, buffer_callback=buffers.append)
+            raws = [b.raw() for b in buffers]
+        except BufferError:  # a non-contiguous buffer: in band
+            blob, raws = pickle.dumps((kind, body, _peak_rss_mb()), protocol=5), []
     except MemoryError:
         blob = pickle.dumps(("memory", None, _peak_rss_mb()))
     except Exception as exc:  # the result cannot be pickled: a bug of the reader, reported as such
         text = "".join(traceback.format_exception(exc))
         blob = pickle.dumps(("raised", (None, type(exc).__name__, str(exc), text), _peak_rss_mb()))
-    _write_all(fd, _HEADER.pack(len(blob)) + blob)
+    else:
+        _write_all(
+            fd, _REPLY_HEADER.pack(len(blob), len(raws)) + struct.pack(f"<{len(raws)}Q", *(r.nbytes for r in raws))
+        )
+        _write_all(fd, blob)
+        for raw in raws:
+            _write_all(fd, raw)
+        return
+    _write_all(fd, _REPLY_HEADER.pack(len(blob), 0))
+    _write_all(fd, blob)
 
 
 def _worker_main() -> None:  # pragma: no cover - runs in the worker process (covered by tests/unit/test_isolation)
@@ -490,6 +540,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the worker process (co
             importlib.import_module(module)
         except Exception:  # a broken import surfaces on the read that needs it, with its traceback
             traceback.print_exc()
+    _write_all(out_fd, _READY)
     while True:
         header = _read_exact_fd(0, _HEADER.size)
         if header is None:

@@ -320,3 +320,40 @@ def test_read_ct_upload_reads_in_the_worker_and_holds_identical_uploads_once() -
     assert first.hu.dtype == np.float32 and first.hu is not second.hu
     with pytest.raises(ImageInputError):
         read_ct_upload(b"not an image at all", "x.bin")
+
+
+def returns_array(n: int) -> np.ndarray:
+    """A reader that returns a decoded volume."""
+    return np.arange(n, dtype=np.float32).reshape(-1, 8, 8)
+
+
+def test_arrays_come_back_whole_and_writable(pool: IsolationPool) -> None:
+    volume = pool.run(returns_array, 64 * 300).value
+    np.testing.assert_array_equal(volume, np.arange(64 * 300, dtype=np.float32).reshape(-1, 8, 8))
+    volume[0, 0, 0] = -1  # the caller owns its copy
+    assert volume.flags.writeable and volume[0, 0, 0] == -1
+    strided = pool.run(returns_array, 64).value[:, ::2]  # views work too
+    assert strided.shape == (1, 4, 8)
+
+
+def test_a_worker_killed_while_idle_is_replaced_without_failing_the_read(pool: IsolationPool) -> None:
+    pool.run(echo_length, b"warm")
+    (idle,) = pool._idle
+    idle.proc.kill()
+    idle.proc.wait()
+    assert pool.run(echo_length, b"after").value == 5
+
+
+def test_a_worker_that_cannot_start_is_a_server_error_not_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import isolation
+    from medai_core.errors import MedaiError
+
+    monkeypatch.setattr(isolation, "PRELOAD_MODULES", ())
+    monkeypatch.setattr(isolation, "_READY", b"?")  # the worker's ready byte never matches: it "cannot start"
+    p = IsolationPool(workers=1, time_limit_s=3.0, memory_mb=1024, stderr=subprocess.DEVNULL)
+    try:
+        with pytest.raises(MedaiError, match="could not start") as info:
+            p.run(echo_length, b"x")
+        assert not isinstance(info.value, InputError)
+    finally:
+        p.close()
