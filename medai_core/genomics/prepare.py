@@ -196,6 +196,11 @@ def load_cohort(data_dir: Path) -> Cohort:
     sequenced = set((data_dir / "sequenced_samples.txt").read_text(encoding="utf-8").split())
     clinical = clinical[clinical["Sample ID"].isin(sequenced)].reset_index(drop=True)
     panel_file = read_panel(maf_path.read_bytes(), maf_path.name)
+    if panel_file.variants and "" in panel_file.samples:
+        raise PanelInputError(
+            f"{maf_path.name}: some rows have no Tumor_Sample_Barcode, so their calls cannot be given to a patient. "
+            "A cohort MAF needs the sample id of every call (the Sample ID of clinical.tsv)."
+        )
     calls_by_sample: dict[str, list[Any]] = {}
     for call in panel_file.variants:
         calls_by_sample.setdefault(call.sample, []).append(call)

@@ -90,6 +90,14 @@ def test_missing_status_or_drug_is_left_out_and_counted(tmp_path: Path) -> None:
     assert left == {"no overall survival time": 2, "no overall survival status": 1, "no drug type": 1}
 
 
+def test_cohort_maf_without_sample_ids_is_refused(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    lines = (folder / "mutations.maf").read_text().splitlines()
+    (folder / "mutations.maf").write_text("\n".join(["\t".join(x.split("\t")[:1] + x.split("\t")[2:]) for x in lines]))
+    with pytest.raises(PanelInputError, match="Tumor_Sample_Barcode"):
+        load_cohort(folder)
+
+
 def test_missing_files(tmp_path: Path) -> None:
     with pytest.raises(PanelInputError, match=r"clinical\.tsv"):
         load_cohort(tmp_path)
