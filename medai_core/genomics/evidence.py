@@ -15,9 +15,10 @@ Matching rules (one table-driven test shows each):
 * never anything for silent/synonymous, non-coding or ``Unknown`` calls, nor for compound entries
   (``EML4-ALK L1196M``, ``EX19 DEL L858R``) or expression entries.
 
-Where the CIViC export comes from, most recent first: a folder given explicitly; the ``MEDAI_EVIDENCE_DIR``
-environment variable; exports installed with ``evidence import`` in the user data folder (newest by the date in
-the name, ``DD-Mon-YYYY``); the dated snapshot shipped in ``data/`` (built by ``scripts/build_civic_snapshot.py``).
+Where the CIViC export comes from: a folder given explicitly (tests, scripts); otherwise the newest release, by
+the ``DD-Mon-YYYY`` date in its name, among the ``MEDAI_EVIDENCE_DIR`` folder (if set) and the exports installed
+with ``evidence import`` in the user data folder; without any, the dated snapshot shipped in ``data/`` (built by
+``scripts/build_civic_snapshot.py``). No default path lies outside the repository.
 """
 
 from __future__ import annotations
@@ -355,18 +356,18 @@ def load_evidence(folder: Path | None = None) -> EvidenceBase:
 
     Args:
         folder: read the newest export in this folder only (no fallback; an empty folder gives the FDA table
-            alone). Default: ``MEDAI_EVIDENCE_DIR`` if set, then exports installed by ``evidence import`` in the
-            user data folder (newest by parsed date), then the snapshot shipped in the package.
+            alone). Default: the newest export by the date in its name among ``MEDAI_EVIDENCE_DIR`` (if set) and
+            the exports installed by ``evidence import`` in the user data folder; without any, the snapshot shipped
+            in the package.
     """
     if folder is not None:
         path = find_civic_export(Path(folder))
         return _load("folder", str(path) if path else None, path.stat().st_mtime if path else 0.0)
-    candidates = [Path(p) for p in (os.environ.get("MEDAI_EVIDENCE_DIR"),) if p]
-    candidates.append(user_data_dir() / "civic")
-    for candidate in candidates:
-        path = find_civic_export(candidate)
-        if path is not None:
-            return _load("imported", str(path), path.stat().st_mtime)
+    folders = [Path(p) for p in (os.environ.get("MEDAI_EVIDENCE_DIR"),) if p] + [user_data_dir() / "civic"]
+    found = [path for folder in folders if (path := find_civic_export(folder)) is not None]
+    if found:
+        path = max(found, key=_export_date)  # the newest release by its parsed date, wherever it is installed
+        return _load("imported", str(path), path.stat().st_mtime)
     snapshot = _shipped_snapshot()
     return _load("snapshot", snapshot[0] if snapshot else None, 0.0)
 

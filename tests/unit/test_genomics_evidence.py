@@ -296,6 +296,19 @@ def test_import_wins_over_the_snapshot_and_newest_date_is_chosen(fresh_user: Pat
     assert civic_release_date("no-date.tsv") is None
 
 
+def test_configured_folder_and_imports_compete_by_date(
+    fresh_user: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    excerpt = (DATA / "civic" / "01-Aug-2021-ClinicalEvidenceSummaries.tsv").read_text()
+    configured = tmp_path / "configured"
+    configured.mkdir()
+    (configured / "15-Mar-2019-ClinicalEvidenceSummaries.tsv").write_text(excerpt)
+    monkeypatch.setenv("MEDAI_EVIDENCE_DIR", str(configured))
+    assert load_evidence().civic_release == "15-Mar-2019"
+    evidence_import(DATA / "civic" / "01-Aug-2021-ClinicalEvidenceSummaries.tsv")
+    assert load_evidence().civic_release == "01-Aug-2021"  # the import is newer than the configured folder's
+
+
 def test_civic_excerpt_from_the_repository_is_read(tmp_path: Path) -> None:
     base = load_evidence(DATA / "civic")
     assert base.civic_release == "01-Aug-2021"
