@@ -44,7 +44,7 @@ MAX_LINE_CHARS = 100_000
 _AA3 = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G", "His": "H",
     "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W",
-    "Tyr": "Y", "Val": "V", "Ter": "*", "Sec": "U", "Xaa": "X",
+    "Tyr": "Y", "Val": "V", "Ter": "*", "Sec": "U", "Pyl": "O", "Asx": "B", "Glx": "Z", "Xaa": "X",
 }  # fmt: skip
 _AA3_RE = re.compile("|".join(_AA3))
 
