@@ -26,10 +26,10 @@ from medai_core.provenance import ProvenanceManifest
 __all__ = [
     "DATASET",
     "DATASET_NAME",
+    "NoduleSet",
     "RADIOMICS_EXCLUDED",
     "SPLIT_SEED",
     "SPLIT_TEXT",
-    "NoduleSet",
     "baseline_probability",
     "held_out_split",
     "listing_fingerprint",

@@ -25,16 +25,16 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 __all__ = [
-    "HU_LIMIT",
+    "HU_RANGE",
     "TAG_RANGES",
     "TagRange",
     "check_deflate_size",
     "check_pixel_data",
-    "orientation_normal",
     "has_tag",
+    "orientation_normal",
     "tag_integer",
-    "tag_value",
     "tag_numbers",
+    "tag_value",
 ]
 
 
@@ -76,8 +76,9 @@ TAG_RANGES: dict[str, TagRange] = {
 }
 """The one table of numeric DICOM tags the CT reader uses and their plausible values."""
 
-HU_LIMIT = 1e5
-"""Largest magnitude of a Hounsfield value after rescaling; CT values lie within about -3024..+30000."""
+HU_RANGE = (-32768.0, 32767.0)
+"""Hounsfield values a CT holds after rescaling (the int16 range; tissue and metal lie within about -1024..+30000).
+Values above are refused (the rescale is wrong); padding below is set to the floor (it is outside the body)."""
 
 _NATIVE_SYNTAXES = {
     "1.2.840.10008.1.2",  # implicit VR little endian

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
 from medai_core.ct.dicom_checks import (
-    HU_LIMIT,
+    HU_RANGE,
     check_deflate_size,
     check_pixel_data,
     has_tag,
@@ -88,6 +88,7 @@ _LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
     zipfile.BadZipFile,
     UnicodeError,
+    SyntaxError,  # PIL raises it on broken PNG chunks
 )
 """Exception families the image, DICOM and zip libraries raise on hostile bytes; caught at the reader boundary."""
 _CT_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2"}
@@ -441,7 +442,7 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
     Raises:
         ImageInputError: the header's size is implausible, above ``max_voxels`` or inconsistent with the pixel
             data; decoding fails; the decoded shape differs from the header's; values are non-finite or beyond
-            :data:`medai_core.ct.dicom_checks.HU_LIMIT` after rescaling.
+            :data:`medai_core.ct.dicom_checks.HU_RANGE` after rescaling (padding below it is set to its floor).
     """
     frames, rows, columns = check_pixel_data(ds, name, max_voxels)
     slope, intercept, note = _rescale(ds, name)
@@ -468,12 +469,19 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
     hu += np.float32(intercept)
     if not np.isfinite(hu).all():
         raise ImageInputError(f"{name} holds non-finite pixel values (NaN or infinity); it is not a CT image")
-    peak = float(np.abs(hu).max()) if hu.size else 0.0
-    if peak > HU_LIMIT:
+    low_hu, high_hu = HU_RANGE
+    peak = float(hu.max()) if hu.size else 0.0
+    below = hu < low_hu
+    if peak > high_hu or below.mean() > 0.5:
+        value = peak if peak > high_hu else float(hu.min())
         raise ImageInputError(
             f"{name}: after the header's rescale (slope {slope:g}, intercept {intercept:g}) values reach "
-            f"{peak:.3g} HU, beyond any CT (about -3000 to +30000 HU). The rescale fields are wrong."
+            f"{value:.6g} HU, beyond any CT ({low_hu:g} to {high_hu:g} HU). The rescale fields are wrong."
         )
+    if below.any():  # padding outside the scanned field: below every window, set to the floor
+        np.maximum(hu, np.float32(low_hu), out=hu)
+        padding = f"{int(below.sum())} padding value(s) below {low_hu:g} HU set to {low_hu:g} HU (outside the body)"
+        note = padding if note is None else f"{note}; {padding}"
     return hu, note
 
 

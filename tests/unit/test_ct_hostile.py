@@ -138,6 +138,17 @@ def test_missing_rescale_is_a_visible_note() -> None:
 def test_rescale_beyond_any_ct_is_refused() -> None:
     with pytest.raises(ImageInputError, match="beyond any CT"):
         read_ct(_with("RescaleSlope", "999"), "slice.dcm")
+    with pytest.raises(ImageInputError, match="beyond any CT"):
+        read_ct(_with("RescaleIntercept", "-90000"), "slice.dcm")
+
+
+def test_padding_below_the_hu_floor_is_set_to_it_with_a_note() -> None:
+    ds = _dataset()
+    pixels = np.frombuffer(ds.PixelData, np.int16).reshape(SIDE, SIDE).copy()
+    pixels[0, :4] = -32768  # padding stored at the int16 floor, intercept -1024: below -32768 HU
+    ds.PixelData = pixels.tobytes()
+    study = read_ct(_write(ds), "padded.dcm")
+    assert study.hu.min() == -32768 and any("4 padding value(s)" in n for n in study.notes)
 
 
 @pytest.mark.parametrize(
@@ -323,7 +334,7 @@ def test_seeded_byte_mutations_give_a_result_or_an_image_input_error() -> None:
             outcomes["rejected"] += 1
             continue
         outcomes["result"] += 1
-        assert np.isfinite(study.hu).all() and np.abs(study.hu).max() <= 1e5
+        assert np.isfinite(study.hu).all() and study.hu.min() >= -32768 and study.hu.max() <= 32767
         if study.spacing_mm is not None:
             assert all(np.isfinite(v) and 0 < v <= 5 for v in study.spacing_mm)
         if study.slice_spacing_mm is not None:
@@ -361,6 +372,13 @@ def test_corrupt_png_is_an_image_input_error() -> None:
         with pytest.raises(ImageInputError):
             read_ct(good[:cut], "cut.png")
     assert read_ct(good, "ok.png").shape == (1, 40, 40)
+
+
+def test_broken_png_chunk_is_an_image_input_error() -> None:
+    data = bytearray(_png_header(40, 40))
+    data[-8:-4] = b"\0\0\0\0"  # the chunk after the short IDAT zeroed: PIL raises SyntaxError("broken PNG file")
+    with pytest.raises(ImageInputError, match="not a readable image"):
+        read_ct(bytes(data), "broken.png")
 
 
 # --- zips: corrupt archives, corrupt members, too many members, bombs ---
