@@ -362,7 +362,7 @@ def _parse_times(
                 "is not applied."
             )
         return parsed.to_numpy(dtype="datetime64[ns]"), notes
-    stated = [_offset_minutes(o) for o in offsets.tolist()]
+    stated = [_offset_minutes(str(o)) for o in offsets.tolist()]
     distinct = sorted(set(stated))
     utc = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
     if zone is not None:
