@@ -136,6 +136,7 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
         evaluated=evaluated,
         held_out_only=args.held_out_only,
         held_out=held_out,
+        notes=frame.attrs.get("notes", ()),
     )
     if args.json:
         emit_json(doc)

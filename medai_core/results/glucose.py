@@ -8,6 +8,7 @@ identifier from the file is written (the page and CLI know which patient they as
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from medai_core.glucose.agp import METRIC_KEYS
@@ -82,6 +83,7 @@ def evaluation_payload(
     evaluated: Membership | None = None,
     held_out_only: bool = False,
     held_out: Evaluation | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``evaluate glucose`` JSON document (keys of CLI.md, then the baselines and hypoglycaemia scores).
 
@@ -93,6 +95,7 @@ def evaluation_payload(
         held_out_only: whether training and validation patients were left out (``--held-out-only``).
         held_out: without ``held_out_only``, the scores on the held-out patients alone (None when there are none
             or no patient of the file was used in training or model selection).
+        notes: how the file was read (clock, unit, ignored rows), in plain words.
     """
     doc = _scores(evaluation)
     doc["hypo"] = {
@@ -123,4 +126,5 @@ def evaluation_payload(
             )
     if held_out is not None:
         doc["held_out"] = _scores(held_out)
+    doc["notes"] = list(notes)
     return doc

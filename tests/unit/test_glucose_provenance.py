@@ -79,6 +79,7 @@ def test_evaluate_qualifies_ids_by_data_set(tmp_path: Path, capsys: pytest.Captu
     assert doc["dataset"] == "weinstock2016" and doc["held_out_only"] is True
     assert (doc["n_in_training"], doc["n_in_validation"], doc["n_in_test"], doc["n_new"]) == (0, 0, 1, 1)
     assert doc["patients"] == 2 and doc["training_patients_in_scores"] == 0
+    assert any("names no unit" in n for n in doc["notes"])
 
     colas = tmp_path / "colas2019.csv.gz"
     colas.write_bytes(__import__("gzip").compress(_table(["1", "5"]).encode()))
