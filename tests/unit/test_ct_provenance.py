@@ -142,3 +142,25 @@ def test_split_reproduces_the_cards_held_out_exams(shared_data: Path, card, tmp_
     rebuilt = rebuild_card_manifest(folder, copy)
     assert rebuilt.to_dict() == card.manifest.to_dict()
     assert read_card(copy).weights_sha256 == card.weights_sha256
+
+
+def test_training_writes_the_manifest_into_the_card(card) -> None:
+    """train_ct passes provenance_manifest(...) to build_card; the card it builds carries a valid manifest."""
+    from medai_core.ct.card import build_card
+
+    manifest = provenance_manifest(["dev-1", "dev-2"], ["test-1"])
+    built = build_card(
+        metrics=card.metrics,
+        calibration=card.calibration,
+        artifacts=card.artifacts,
+        n_train=(2, 2),
+        n_test=(1, 1),
+        created="2026-11-30",
+        version="0.0.0",
+        provenance=manifest.to_dict(),
+    )
+    assert built.manifest.role(DATASET_NAME, "dev-2") == "train"
+    assert built.manifest.role(DATASET_NAME, "test-1") == "test"
+    assert built.manifest.role(DATASET_NAME, "elsewhere") is None
+    source = (REPO / "medai_core" / "ct" / "train.py").read_text()
+    assert "provenance=provenance_manifest(" in source
