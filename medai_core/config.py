@@ -7,7 +7,8 @@ variable                   default                          meaning
 ``MEDAI_AUDIT_DB``         ``<user data dir>/audit.sqlite`` append-only audit log of analyses
 ``MEDAI_MAX_UPLOAD_MB``    ``200``                          largest upload (and unpacked zip) accepted
 ``MEDAI_DEVICE``           ``auto``                         ``auto`` (GPU when present), ``cpu`` or ``gpu``
-``MEDAI_EVIDENCE_DIR``     ``<repo>/../shared/data/genes/civic``  CIViC export used for evidence matching
+``MEDAI_EVIDENCE_DIR``     unset                            a folder of CIViC exports that competes (by release
+                                                            date) with ``evidence import`` and the shipped snapshot
 ``MEDAI_ISOLATION``        ``on``                           ``on``: uploads are read in a worker process with
                                                             the limits below (:mod:`medai_core.isolation`);
                                                             ``off``: in the server process (debugging only)
@@ -92,7 +93,8 @@ class Settings:
         audit_db: path of the SQLite audit log.
         max_upload_mb: largest upload, and largest unpacked archive, in MiB.
         device_policy: ``auto``, ``cpu`` or ``gpu``.
-        evidence_dir: folder holding the CIViC ``*-ClinicalEvidenceSummaries.tsv`` export.
+        evidence_dir: an extra folder of CIViC ``*-ClinicalEvidenceSummaries.tsv`` exports, or None (the default:
+            the exports installed by ``evidence import`` and the snapshot shipped in the package).
         isolation: whether uploads are read in a limited worker process (:mod:`medai_core.isolation`).
         isolation_time_s: seconds one isolated read may take.
         isolation_memory_mb: address-space limit of a reader worker, MiB.
@@ -105,7 +107,7 @@ class Settings:
     audit_db: Path
     max_upload_mb: int
     device_policy: DevicePolicy
-    evidence_dir: Path
+    evidence_dir: Path | None
     isolation: bool = True
     isolation_time_s: float = DEFAULT_ISOLATION_TIME_S
     isolation_memory_mb: int = DEFAULT_ISOLATION_MEMORY_MB
@@ -140,7 +142,7 @@ def get_settings() -> Settings:
         audit_db=Path(env.get("MEDAI_AUDIT_DB", user_data_dir() / "audit.sqlite")),
         max_upload_mb=max_mb,
         device_policy=policy,  # type: ignore[arg-type]
-        evidence_dir=Path(env.get("MEDAI_EVIDENCE_DIR", REPO_ROOT.parent / "shared" / "data" / "genes" / "civic")),
+        evidence_dir=Path(env["MEDAI_EVIDENCE_DIR"]) if env.get("MEDAI_EVIDENCE_DIR", "").strip() else None,
         **_isolation_settings(env),
         serve_address=_serve_address(env),
     )

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
 import re
 import shutil
 from collections.abc import Iterable, Sequence
@@ -36,7 +35,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from medai_core.config import user_data_dir
+from medai_core.config import get_settings, user_data_dir
 from medai_core.errors import PanelInputError
 from medai_core.genomics.io import Variant
 from medai_core.genomics.panels import NON_CODING_CLASSES, NONSYNONYMOUS_CLASSES
@@ -363,7 +362,8 @@ def load_evidence(folder: Path | None = None) -> EvidenceBase:
     if folder is not None:
         path = find_civic_export(Path(folder))
         return _load("folder", str(path) if path else None, path.stat().st_mtime if path else 0.0)
-    folders = [Path(p) for p in (os.environ.get("MEDAI_EVIDENCE_DIR"),) if p] + [user_data_dir() / "civic"]
+    extra = get_settings().evidence_dir
+    folders = ([extra] if extra is not None else []) + [user_data_dir() / "civic"]
     found = [path for folder in folders if (path := find_civic_export(folder)) is not None]
     if found:
         path = max(found, key=_export_date)  # the newest release by its parsed date, wherever it is installed

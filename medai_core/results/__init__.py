@@ -7,3 +7,5 @@ the command-line layer.
 """
 
 from __future__ import annotations
+
+__all__: list[str] = []

@@ -244,9 +244,9 @@ if TYPE_CHECKING:
     from medai_core.genomics.evidence import EvidenceBase
 
 
-@st.cache_resource(show_spinner="Loading knowledge-base evidence…")
-def get_gene_evidence(evidence_dir: str) -> EvidenceBase:
-    """The CIViC + FDA evidence base (a resource: read once per configured evidence folder, the cache key)."""
+def get_gene_evidence() -> EvidenceBase:
+    """The CIViC + FDA evidence base: the newest installed release, re-read only when that file changes (the
+    core caches each release by path and modification time, so an ``evidence import`` is picked up at once)."""
     from medai_core.genomics.evidence import load_evidence
 
     return load_evidence()
@@ -279,7 +279,6 @@ def analyse_gene_panel(
     sex: str | None,
 ) -> GeneResult:
     """The frozen :class:`~medai_core.genomics.analysis.GeneResult` of one panel, keyed by bytes and options."""
-    from medai_core.config import get_settings
     from medai_core.genomics.analysis import analyse_bytes
 
     return analyse_bytes(
@@ -292,7 +291,7 @@ def analyse_gene_panel(
         drug_class=drug_class,
         age_group=age_group,
         sex=sex,
-        evidence_base=get_gene_evidence(str(get_settings().evidence_dir)),
+        evidence_base=get_gene_evidence(),
     )
 
 
