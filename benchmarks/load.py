@@ -241,7 +241,8 @@ class Session:
                 if widget_id and "-" in widget_id:
                     self.widget_ids[widget_id.split("-", 2)[-1]] = widget_id
                 if name == "exception":
-                    error = f"exception: {element.exception.type}: {element.exception.message[:200]}"
+                    where = " | ".join(line.strip() for line in element.exception.stack_trace[-4:])
+                    error = f"exception: {element.exception.type}: {element.exception.message[:200]} at {where}"
                 elif name == "alert" and element.alert.format == Alert.ERROR and error is None:
                     error = f"error box: {element.alert.body[:200]}"
             elif kind == "page_not_found":
