@@ -333,6 +333,9 @@ class IsolationPool:
             except _WorkerDiedError:
                 code = self._discard(worker)
                 raise error(f"{label} could not be read safely: {_death(code, self.memory_mb)}. {_SAFETY}") from None
+            except BaseException:  # interrupted mid-reply: the worker's channel is out of step, replace it
+                self._discard(worker)
+                raise
             wall = time.monotonic() - start
             return self._unpack(worker, reply, wall, error, label)
         raise AssertionError("unreachable")  # pragma: no cover
