@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, bench_handlers = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.verb not in ("models", "fuzz") and args.verb not in NO_RUNTIME_VERBS:
+        if args.verb not in ("models", "fuzz", "serve") and args.verb not in NO_RUNTIME_VERBS:
             from medai_core.models import configure_runtime
 
             configure_runtime()  # start TensorFlow once, quietly, before any domain imports it
