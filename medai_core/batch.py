@@ -442,7 +442,8 @@ def run_batch(
     if out.suffix.lower() != ".parquet":
         raise DOMAIN_ERRORS[domain](f"--out must be a .parquet file, got {out.name!r}")
     check_options(domain, options)
-    paths = collect_inputs(inputs, domain)
+    own = {out.resolve(), out.with_name(f".{out.name}.tmp").resolve()}
+    paths = [p for p in collect_inputs(inputs, domain) if p.resolve() not in own]  # --out may sit in the archive
     card = read_card(model_dir(DOMAIN_MODELS[domain], models_dir))
     existing = _read_existing(out)
     done = {(r["input"], r.get("input_sha256"), r.get("weights_sha256")) for r in existing}
