@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from medai_core.errors import CGMInputError, ImageInputError, InputError, PanelInputError
+from medai_core.errors import CGMInputError, ImageInputError, InputError, MedaiError, PanelInputError
 
 if TYPE_CHECKING:
     from medai_core.models import LoadedModel
@@ -238,6 +238,8 @@ class InputScorer:
         except InputError as exc:
             row["error"] = str(exc)
             return row
+        except MedaiError:  # the model or its server failed, not this input: stop the run (rows so far are kept)
+            raise
         except OSError as exc:
             row["error"] = f"{path.name} could not be read: {exc.strerror or exc}"
             return row
@@ -468,13 +470,16 @@ def run_batch(
                 todo, domain, options, workers=workers, cpus_per_worker=cpus_per_worker, models_dir=models_dir
             )
         )
-        for row in rows:
-            new_rows.append(row)
-            if meter:
-                meter.step(row.get("error") is not None)
-            if len(new_rows) % CHECKPOINT_ROWS == 0:
+        try:
+            for row in rows:
+                new_rows.append(row)
+                if meter:
+                    meter.step(row.get("error") is not None)
+                if len(new_rows) % CHECKPOINT_ROWS == 0:
+                    _write(out, kept + new_rows)
+        finally:  # also when the model fails mid-run: what was scored is kept, the next run resumes after it
+            if new_rows:
                 _write(out, kept + new_rows)
-        _write(out, kept + new_rows)
     elif not out.exists():
         _write(out, kept)
     errors = [r for r in new_rows if r.get("error")]
