@@ -169,6 +169,12 @@ else:
     st.caption(
         f"From the last reading at {f.origin_time} ({glucose_text(f.last_mg_dl)}); "
         "80 % interval calibrated on validation patients."
+        + (
+            " Adapted to this patient (median and interval shifted; see the backtest below); the hypoglycaemia "
+            "risks are the shipped model's."
+            if f.personalised
+            else ""
+        )
     )
     cols = st.columns(5)
     for col, i in zip(cols[:2], (5, 11), strict=True):
@@ -189,7 +195,16 @@ else:
             )
     st.plotly_chart(
         forecast_fan_figure(
-            f.window_times, f.window_mg_dl, f.origin_time, f.minutes, f.p10, f.p50, f.p90, unit, linear_mg_dl=f.linear
+            f.window_times,
+            f.window_mg_dl,
+            f.origin_time,
+            f.minutes,
+            f.p10,
+            f.p50,
+            f.p90,
+            unit,
+            linear_mg_dl=f.linear,
+            not_adapted_mg_dl=f.p50_shipped,
         ),
         key="glucose.fan",
     )
@@ -225,6 +240,33 @@ else:
     )
     right.plotly_chart(clarke_grid_figure(b.clarke_reference, b.clarke_predicted, unit), key="glucose.clarke")
 
+st.subheader("Adapted to this patient?")
+adapted = result.personalisation
+(st.success if adapted.applied else st.info)(adapted.reason)
+if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
+    digits = glucose_digits(unit)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "forecast": name,
+                    f"backtest RMSE mean 5-60 ({unit})": round(float(from_mg_dl(value, unit)), digits + 1),
+                    "shown": "yes" if shown else "no",
+                }
+                for name, value, shown in (
+                    ("shipped model", adapted.backtest_rmse_before, not adapted.applied),
+                    ("adapted to this patient", adapted.backtest_rmse_after, adapted.applied),
+                )
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        f"Learnt on {adapted.fit_windows} forecasts of the first half of the history, checked on "
+        f"{adapted.backtest_windows} forecasts (every 30 min) of the second half, which the adaptation never saw."
+    )
+
 # ------------------------------------------------------------------ attributions
 if f is not None:
     st.header("What drove the forecast")
@@ -232,6 +274,7 @@ if f is not None:
         "Integrated gradients (Sundararajan et al. 2017) of the 30-minute median forecast over the 3-hour input, "
         f"against a flat trace at the last reading; the bars sum to {glucose_text(abs(f.attribution_total_mg_dl))} "
         f"({'up' if f.attribution_total_mg_dl >= 0 else 'down'})."
+        + (" They explain the shipped model, before the adaptation to this patient." if f.personalised else "")
     )
     st.plotly_chart(attribution_strip(f.window_times, f.attributions_mg_dl, unit), key="glucose.attributions")
 

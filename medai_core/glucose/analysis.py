@@ -6,7 +6,7 @@ picklable :class:`GlucoseAnalysis` (all glucose in mg/dL; pages convert for disp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +24,7 @@ from medai_core.glucose.forecast import (
     params_from_artifacts,
 )
 from medai_core.glucose.io import CGMRecord
+from medai_core.glucose.personalise import Personalisation, personalise
 from medai_core.glucose.prepare import (
     DELTA_SCALE,
     GRID_MINUTES,
@@ -73,6 +74,10 @@ class Forecast:
             ``attribution_total_mg_dl``.
         attribution_total_mg_dl: 30-min median forecast minus the forecast for a flat trace.
         attribution_delta_mg_dl: completeness error of the attributions (mg/dL).
+        personalised: p10/p50/p90 carry this patient's correction (see
+            :mod:`~medai_core.glucose.personalise`); the attributions and hypoglycaemia risks stay the shipped
+            model's.
+        p50_shipped: float64 (12,) the shipped model's median when ``personalised`` (else None).
     """
 
     origin_time: str
@@ -89,6 +94,8 @@ class Forecast:
     attributions_mg_dl: NDArray[np.float64]
     attribution_total_mg_dl: float
     attribution_delta_mg_dl: float
+    personalised: bool = False
+    p50_shipped: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class GlucoseAnalysis:
         backtest: rolling forecasts on this history, or None with ``backtest_unavailable``.
         backtest_unavailable: why there is no backtest.
         model_id, model_version, weights_sha256: the model used.
+        personalisation: whether the forecast was adapted to this patient, with the backtest before and after.
     """
 
     source_format: str
@@ -149,6 +157,7 @@ class GlucoseAnalysis:
     model_id: str
     model_version: str
     weights_sha256: str
+    personalisation: Personalisation
 
 
 def _iso(t: np.datetime64) -> str:
@@ -241,6 +250,17 @@ def analyse(record: CGMRecord, model: LoadedModel) -> GlucoseAnalysis:
     report = agp_report(record.times, record.glucose_recorded, grid, record.unit_detected)
     forecast, why_not = forecast_from_last(grid, model, params)
     back, why_not_back = backtest(grid, model, params)
+    adapted = personalise(grid, model.predict, params)
+    if forecast is not None and adapted.applied:
+        shift = adapted.correction(1)[0]
+        forecast = replace(
+            forecast,
+            p10=np.clip(forecast.p10 + shift, 40.0, 400.0),
+            p50=np.clip(forecast.p50 + shift, 40.0, 400.0),
+            p90=np.clip(forecast.p90 + shift, 40.0, 400.0),
+            personalised=True,
+            p50_shipped=forecast.p50,
+        )
     return GlucoseAnalysis(
         source_format=record.source_format,
         unit_detected=record.unit_detected,
@@ -262,4 +282,5 @@ def analyse(record: CGMRecord, model: LoadedModel) -> GlucoseAnalysis:
         model_id=model.card.id,
         model_version=model.card.version,
         weights_sha256=model.card.weights_sha256,
+        personalisation=adapted,
     )

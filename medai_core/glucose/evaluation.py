@@ -33,6 +33,8 @@ __all__ = [
     "evaluate_windows",
     "forecast_scores",
     "hypo_scores",
+    "patient_bootstrap",
+    "rmse_avg",
     "spaced_origins",
 ]
 
@@ -105,6 +107,67 @@ def forecast_scores(
         "clarke_ab_percent": float(100.0 * np.mean((zones == "A") | (zones == "B"))),
         "clarke_a_percent": float(100.0 * np.mean(zones == "A")),
     }
+
+
+def rmse_avg(y_true: NDArray[np.floating], p50: NDArray[np.floating]) -> float:
+    """Mean over the 12 steps of the per-step RMSE (mg/dL) of (K, 12) forecasts; NaN without windows."""
+    y = np.asarray(y_true, dtype=np.float64)
+    if y.shape[0] == 0:
+        return float("nan")
+    return float(np.sqrt(np.mean((np.asarray(p50, dtype=np.float64) - y) ** 2, axis=0)).mean())
+
+
+def patient_bootstrap(
+    patient: NDArray[np.str_],
+    y_true: NDArray[np.floating],
+    forecasts: Mapping[str, NDArray[np.floating]],
+    reference: str,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Paired bootstrap by patient of the 12-step RMSE of several forecasts of the same windows.
+
+    Patients (not windows) are resampled with replacement, so windows of one patient stay together; every
+    forecast is scored on the same resample, which pairs the comparison.
+
+    Args:
+        patient: str (K,) patient of each window.
+        y_true: float (K, 12) observed glucose (mg/dL).
+        forecasts: name -> float (K, 12) median forecasts (mg/dL).
+        reference: the name every other forecast is compared with.
+        n_boot: resamples.
+        seed: random seed.
+
+    Returns:
+        name -> {``rmse_avg``, ``low``, ``high`` (95 % percentile interval of the RMSE), ``diff`` (RMSE minus the
+        reference's), ``diff_low``, ``diff_high``}.
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    ids, inverse = np.unique(np.asarray(patient), return_inverse=True)
+    counts = np.bincount(inverse, minlength=ids.size).astype(np.float64)
+    weights = np.random.default_rng(seed).multinomial(ids.size, np.full(ids.size, 1.0 / ids.size), size=n_boot)
+    weights = weights.astype(np.float64)
+    per_name: dict[str, tuple[float, NDArray[np.float64]]] = {}
+    for name, pred in forecasts.items():
+        sq = (np.asarray(pred, dtype=np.float64) - y) ** 2
+        sse = np.zeros((ids.size, y.shape[1]))
+        np.add.at(sse, inverse, sq)
+        boot = np.sqrt((weights @ sse) / np.maximum(weights @ counts, 1.0)[:, None]).mean(axis=1)
+        per_name[name] = (rmse_avg(y, pred), boot)
+    ref_point, ref_boot = per_name[reference]
+    out = {}
+    for name, (point, boot) in per_name.items():
+        diff = boot - ref_boot
+        out[name] = {
+            "rmse_avg": point,
+            "low": float(np.quantile(boot, 0.025)),
+            "high": float(np.quantile(boot, 0.975)),
+            "diff": point - ref_point,
+            "diff_low": float(np.quantile(diff, 0.025)),
+            "diff_high": float(np.quantile(diff, 0.975)),
+        }
+    return out
 
 
 def _auroc(labels: NDArray[np.float64], scores: NDArray[np.float64]) -> float:

@@ -167,8 +167,12 @@ def forecast_fan_figure(
     unit: str,
     *,
     linear_mg_dl: NDArray[np.floating] | None = None,
+    not_adapted_mg_dl: NDArray[np.floating] | None = None,
 ) -> go.Figure:
-    """The last 3 hours and the 60-minute forecast: median line, 80 % band, optional linear baseline."""
+    """The last 3 hours and the 60-minute forecast: median line, 80 % band, optional linear baseline.
+
+    ``not_adapted_mg_dl`` (12,): the shipped model's median when the forecast shown was adapted to the patient.
+    """
     origin = np.datetime64(origin_time)
     future = origin + np.asarray(minutes).astype("timedelta64[m]")
     fx = np.concatenate([[origin], future])
@@ -204,6 +208,16 @@ def forecast_fan_figure(
         fig.add_trace(
             go.Scatter(
                 x=fx, y=conv(linear_mg_dl), mode="lines", line={"color": "grey", "dash": "dot"}, name="linear baseline"
+            )
+        )
+    if not_adapted_mg_dl is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=fx,
+                y=conv(not_adapted_mg_dl),
+                mode="lines",
+                line={"color": _MEDIAN, "dash": "dash", "width": 1},
+                name="median before adaptation",
             )
         )
     _band(fig, unit)

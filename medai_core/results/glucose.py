@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from medai_core.glucose.agp import METRIC_KEYS
+from medai_core.glucose.personalise import MIN_DAYS
 
 if TYPE_CHECKING:
     from medai_core.glucose.analysis import GlucoseAnalysis
@@ -33,6 +34,8 @@ def analysis_payload(result: GlucoseAnalysis) -> dict[str, Any]:
     """The ``predict glucose`` JSON document of one analysis (mg/dL; the keys of CLI.md, then extras).
 
     Metrics that the data cannot support (e.g. SD and CV of a single reading) are null, and ``notes`` says why.
+    ``forecast`` is the forecast shown: adapted to the patient where ``personalisation.applied`` (present when
+    the upload covers at least 7 days; ``p50_not_adapted`` then keeps the shipped model's median).
     """
     forecast = result.forecast
     payload: dict[str, Any] = {
@@ -59,6 +62,20 @@ def analysis_payload(result: GlucoseAnalysis) -> dict[str, Any]:
         payload["forecast_origin"] = forecast.origin_time
     else:
         payload["forecast_unavailable"] = result.forecast_unavailable
+    adapted = result.personalisation
+    if round(adapted.days_used, 1) >= MIN_DAYS:
+        payload["personalisation"] = {
+            "applied": adapted.applied,
+            "reason": adapted.reason,
+            "backtest_rmse_before": rounded(adapted.backtest_rmse_before),
+            "backtest_rmse_after": rounded(adapted.backtest_rmse_after),
+            "days_used": rounded(adapted.days_used),
+            "fit_windows": adapted.fit_windows,
+            "backtest_windows": adapted.backtest_windows,
+            "bias_mg_dl": None if adapted.bias_mg_dl is None else [rounded(float(v), 1) for v in adapted.bias_mg_dl],
+        }
+        if forecast is not None and forecast.p50_shipped is not None:
+            payload["personalisation"]["p50_not_adapted"] = [rounded(v, 1) for v in forecast.p50_shipped]
     payload["ranges_unit"] = result.agp.range_unit
     payload["patients_in_file"] = len(result.patients)
     payload["notes"] = list(result.notes) + list(result.agp.sufficiency)

@@ -35,6 +35,11 @@ def test_demo_then_unit_switch() -> None:
     assert any(label.startswith(("🟢", "🟠", "🔴")) for label in metrics)
     assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
     assert len(at.get("download_button")) == 3
+    # the 14-day demo is long enough to adapt: the decision and its before/after backtest are shown
+    assert any(s.value == "Adapted to this patient?" for s in at.subheader)
+    decision = [m.value for m in [*at.success, *at.info] if "dapted" in m.value]
+    assert len(decision) == 1 and "backtest error" in decision[0]
+    assert any("backtest RMSE mean 5-60 (mg/dL)" in df.value.columns for df in at.dataframe)
     at.session_state["glucose_unit"] = "mmol/L"
     at.run()
     assert not at.exception
@@ -120,3 +125,4 @@ def test_short_upload_shows_what_it_can() -> None:
     assert not at.exception
     assert any("need at least 24 h" in w.value for w in at.warning)
     assert "In 30 min (mg/dL)" in _metrics(at)  # 8 hours are enough for a forecast
+    assert any("needs at least 7 days" in i.value for i in at.info)  # too short to adapt, and it says so
