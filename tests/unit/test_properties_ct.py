@@ -68,9 +68,9 @@ def test_dicom_rescale_and_spacing_values_are_validated(
     out = io.BytesIO()
     with pydicom.config.disable_value_validation(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the values are invalid on purpose: a hostile file holds them as text
-        ds.RescaleSlope = repr(slope)[:16]
-        ds.RescaleIntercept = repr(intercept)[:16]
-        ds.PixelSpacing = [repr(row_mm)[:16], repr(col_mm)[:16]]
+        ds.RescaleSlope = f"{slope:.6g}"  # at most 16 characters, as DS requires
+        ds.RescaleIntercept = f"{intercept:.6g}"
+        ds.PixelSpacing = [f"{row_mm:.6g}", f"{col_mm:.6g}"]
         ds.save_as(out)
     point = (CT_SMALL_SEED.row, CT_SMALL_SEED.col, CT_SMALL_SEED.slice_index)
     _assert_result_or_rejection(pool, out.getvalue(), "slice.dcm", point)
