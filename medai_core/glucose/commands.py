@@ -208,13 +208,21 @@ def train_glucose(args: argparse.Namespace) -> int:
     from medai_core.glucose.train import train_glucose as run
 
     out = Path(args.out) if args.out else REPO_ROOT / "models" / MODEL_ID
-    result = run(Path(args.data), out, epochs=args.epochs, log=lambda line: print(line, flush=True))
-    e = result.evaluation
-    print(
-        f"held-out test ({e.patients} patients, {e.windows} windows): RMSE avg model {e.model['rmse_avg']:.2f} vs "
-        f"linear {e.linear['rmse_avg']:.2f} vs last value {e.last_value['rmse_avg']:.2f} mg/dL; "
-        f"80 % coverage {e.model['coverage_80']:.3f}"
+    shipped = REPO_ROOT / "models" / MODEL_ID
+    result = run(
+        Path(args.data),
+        out,
+        epochs=args.epochs,
+        log=lambda line: print(line, flush=True),
+        reference_dir=shipped if shipped.resolve() != out.resolve() else None,
     )
+    print(f"shipped candidate: {result.chosen}")
+    for dataset, ev in result.evaluations.items():
+        print(
+            f"held-out {dataset} ({ev.patients} patients, {ev.windows} windows): RMSE avg model "
+            f"{ev.model['rmse_avg']:.2f} vs linear {ev.linear['rmse_avg']:.2f} vs last value "
+            f"{ev.last_value['rmse_avg']:.2f} mg/dL; 80 % coverage {ev.model['coverage_80']:.3f}"
+        )
     return 0
 
 
@@ -255,7 +263,11 @@ def register(verbs: dict[str, Any]) -> None:
     e.set_defaults(handler=evaluate_glucose)
 
     t = verbs["train"].add_parser("glucose", help="retrain the glucose forecaster (fixed seed, split by patient)")
-    t.add_argument("--data", required=True, help="id,time,gl table (Weinstock 2016 from GlucoBench)")
+    t.add_argument(
+        "--data",
+        required=True,
+        help="folder of GlucoBench tables (weinstock2016, colas2019, hall2018 .csv.gz) or one id,time,gl table",
+    )
     t.add_argument("--out", default=None, help=f"model folder to write (default models/{MODEL_ID})")
     t.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping on validation patients)")
     t.set_defaults(handler=train_glucose)

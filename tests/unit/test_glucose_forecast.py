@@ -159,7 +159,15 @@ def test_training_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     result = train_glucose(data, out, epochs=1, max_train_windows=500, log=lambda _: None)
     card = read_card(out)
     assert card.metrics["windows"] == result.evaluation.windows > 0
-    assert len(card.artifacts["split"]["test_patient_ids"]) == 2
+    assert len(card.artifacts["split"]["by_dataset"]["tiny"]["test_patient_ids"]) == 2
+    assert card.artifacts["architecture"] == result.chosen in {"mlp", "tcn", "mlp+tcn"}
+    # every candidate and both baselines scored on the same test patients, with paired bootstrap intervals
+    table = card.metrics["candidates_test"]["tiny"]
+    assert set(table) == {"last_value", "linear_regression", "mlp", "tcn", "mlp+tcn"}
+    for row in table.values():
+        assert row["low"] <= row["rmse_avg"] <= row["high"] and row["diff_low"] <= row["diff"] <= row["diff_high"]
+    assert table["linear_regression"]["diff"] == 0.0
+    assert card.manifest.count("tiny", [str(p) for p in range(8)]).n_in_test == 2
     loaded = load_model("glucose_forecast", models_dir=tmp_path / "models")
     x = np.zeros((3, INPUT_STEPS, 4), dtype=np.float32)
     np.testing.assert_allclose(loaded.predict(x), loaded.keras_model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
