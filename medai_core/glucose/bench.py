@@ -1,7 +1,8 @@
 """Warm-latency benchmark of the glucose analysis (``python -m medai_core bench glucose``).
 
 Stages: reading the Dexcom fixture (when ``../shared/data`` is present), the AGP report of 90 days of readings,
-one forecast with intervals and integrated-gradients attributions, and the backtest over 14 days. The issue's
+one forecast with intervals and integrated-gradients attributions, the backtest over 14 days, and the personalisation
+(bias learnt on the first half, backtest before/after on the second) over 14 and 90 days. The issue's
 target is well under 200 ms warm on 2 CPU cores for the AGP (90 days) and for forecast + attributions.
 """
 
@@ -48,6 +49,22 @@ def run_bench(repeat: int = 20) -> str:
             "backtest, 14 days (rolling every 30 min)",
             lambda: backtest(grid14, model, params),
             repeat=max(5, repeat // 2),
+        )
+    )
+    from medai_core.glucose.personalise import personalise
+
+    rows.append(
+        measure(
+            "personalisation: bias + backtest, 14 days",
+            lambda: personalise(grid14, model.predict, params),
+            repeat=max(5, repeat // 2),
+        )
+    )
+    rows.append(
+        measure(
+            "personalisation: bias + backtest, 90 days (target < 3 s)",
+            lambda: personalise(grid90, model.predict, params),
+            repeat=max(3, repeat // 4),
         )
     )
     return format_table(
