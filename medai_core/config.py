@@ -12,12 +12,12 @@ variable                   default                          meaning
 ``MEDAI_ISOLATION``        ``on``                           ``on``: uploads are read in a worker process with
                                                             the limits below (:mod:`medai_core.isolation`);
                                                             ``off``: in the server process (debugging only)
-``MEDAI_ISOLATION_TIME_S`` ``30``                           seconds one isolated read may take
-``MEDAI_ISOLATION_MEMORY_MB`` ``3072``                      address-space limit of a reader worker (MiB)
-``MEDAI_ISOLATION_WORKERS`` ``2``                           reader workers (reads in flight at once)
 ``MEDAI_SERVE_ADDRESS``    unset (models run in-process)    ``http(s)://host:port`` of ``python -m medai_core
                                                             serve``: model calls go to Ray Serve
 =========================  ===============================  ==========================================
+
+Limits of the isolated reads: ``MEDAI_ISOLATION_TIME_S`` (default 30) seconds per read,
+``MEDAI_ISOLATION_MEMORY_MB`` (3072) MiB of address space per worker, ``MEDAI_ISOLATION_WORKERS`` (2) workers.
 """
 
 from __future__ import annotations
