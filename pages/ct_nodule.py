@@ -15,7 +15,7 @@ from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM
 from medai_core.ct.report import audit_outputs, build_report, report_payload
 from medai_core.errors import InputError, ModelError
 from medai_core.plots.core import probability_chart, saliency_overlay
-from medai_core.plots.ct import deletion_figure, reference_histogram_figure, slice_figure
+from medai_core.plots.ct import contributions_figure, deletion_figure, reference_histogram_figure, slice_figure
 from medai_core.reports import sha256_bytes
 from medai_core.ui.cache import analyse_ct, ct_demo_bytes, get_card, read_ct_upload
 from medai_core.ui.components import (
@@ -235,7 +235,7 @@ with cols[0]:
     result_card(
         "Malignancy probability",
         f"{result.probability:.0%}",
-        help=f"Interval {result.low:.0%}-{result.high:.0%}: lowest to highest of the ensemble members, calibrated.",
+        help=f"Interval {result.low:.0%}-{result.high:.0%}: {result.interval_meaning}",
     )
 with cols[1]:
     result_card(
@@ -278,6 +278,7 @@ with left:
         ),
         key="ct.probability",
     )
+    st.caption(f"Interval {result.low:.0%}-{result.high:.0%}: {escape_markdown(result.interval_meaning)}")
 with right:
     st.plotly_chart(reference_histogram_figure(result.reference, result.probability), key="ct.context")
 
@@ -310,6 +311,13 @@ with g1:
             title=f"Grad-CAM, crop slice {cam_slice + 1} of {crop_depth}",
         ),
         key="ct.gradcam",
+    )
+if result.contributions:
+    st.plotly_chart(contributions_figure(result.contributions), key="ct.contributions")
+    st.caption(
+        "Beside the image evidence: the stacker is linear, so each input adds coefficient x (value - training mean) "
+        "/ training SD to the log-odds. The features are computed from this crop and its mask by the same function "
+        "as for the training nodules; 'CNN' is the network's logit, which the Grad-CAM map explains."
     )
 
 model_card_expander(card)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.ct.features import FEATURE_NAMES, largest_slice_index, nodule_features
+from medai_core.ct.features import largest_slice_index
 from medai_core.ct.io import CTStudy
 from medai_core.ct.lungrads import LungRads, lung_rads_size_category
 from medai_core.ct.prepare import (
@@ -26,7 +26,7 @@ from medai_core.ct.prepare import (
     segment_nodule,
     training_crop,
 )
-from medai_core.ct.scoring import Stacker, scored_slices, slice_batch
+from medai_core.ct.scoring import STACKER_FEATURE_NAMES, Stacker, nodule_feature_vector, scored_slices, slice_batch
 from medai_core.errors import ImageInputError
 from medai_core.explain.faithfulness import DeletionCurve, deletion_curve
 
@@ -159,8 +159,8 @@ class NoduleAnalysis:
 
     Attributes:
         probability: calibrated malignancy probability in [0, 1].
-        low: lowest calibrated member probability (interval low end).
-        high: highest calibrated member probability (interval high end).
+        low: interval low end (meaning: ``interval_meaning``).
+        high: interval high end.
         risk_band: ``"low"``, ``"intermediate"`` or ``"high"`` (thresholds chosen on validation).
         thresholds: (low, high) risk-band cut-offs.
         member_probabilities: calibrated probability of each ensemble member.
@@ -175,7 +175,7 @@ class NoduleAnalysis:
         mean_diameter_mm: Lung-RADS mean diameter, None where unknown.
         volume_mm3: volume, None where unknown.
         lung_rads: size-based guideline category (not the model).
-        features: the project's features of the crop.
+        features: the nodule's features (the project's 12, then the IBSI radiomics) computed from the crop.
         reference: validation score histograms ``{"edges", "benign", "malignant", "source"}``.
         seed: the seed used, or None for a masked crop.
         mask_slice: bool (H, W) segmentation on ``mask_slice_index`` of the study, or None.
@@ -186,6 +186,9 @@ class NoduleAnalysis:
         model_id: the model's id.
         model_version: the model's version.
         weights_sha256: sha256 of the weights used.
+        interval_meaning: what the interval is (the card's ``calibration.interval``).
+        contributions: ``(input, standardised value, contribution)`` of every stacker input, largest absolute
+            contribution first; contribution = coefficient x standardised value, in log-odds (a linear stacker).
     """
 
     probability: float
@@ -216,6 +219,8 @@ class NoduleAnalysis:
     model_id: str
     model_version: str
     weights_sha256: str
+    interval_meaning: str = ""
+    contributions: tuple[tuple[str, float, float], ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready core of the result (the CLI's per-input keys, without ``input``)."""
@@ -285,12 +290,17 @@ def analyse_nodule(
     depth = crop.shape[0]
     scored = scored_slices(crop)
     batch = slice_batch(crop, range(depth))
-    features = nodule_features(crop)[None]
+    features = nodule_feature_vector(crop)[None]
     nodule_logits = _member_logits(model, batch[scored]).mean(axis=0, keepdims=True)  # one call, (1, M)
     p, low, high = stacker.with_interval(nodule_logits, features)
     members = [float(stacker.probability(nodule_logits[:, m], features)[0]) for m in range(nodule_logits.shape[1])]
     thresholds = (float(card.artifacts["risk_thresholds"]["low"]), float(card.artifacts["risk_thresholds"]["high"]))
     probability = float(p[0])
+    mean_logit = nodule_logits.mean(axis=1)
+    standardised = stacker.standardised(mean_logit, features)[0]
+    shares = stacker.contributions(mean_logit, features)[0]
+    order = np.argsort(-np.abs(shares))
+    contributions = tuple((stacker.inputs[i], float(standardised[i]), float(shares[i])) for i in order)
     malignant = probability >= 0.5
     explained = largest_slice_index(crop)
     cams = np.zeros((depth, *crop.shape[1:]), dtype=np.float32)
@@ -335,7 +345,7 @@ def analyse_nodule(
         mean_diameter_mm=prepared.mean_diameter_mm,
         volume_mm3=prepared.volume_mm3,
         lung_rads=lung_rads_size_category(prepared.mean_diameter_mm),
-        features={name: float(v) for name, v in zip(FEATURE_NAMES, features[0], strict=True)},
+        features={name: float(v) for name, v in zip(STACKER_FEATURE_NAMES, features[0], strict=True)},
         reference=dict(card.artifacts["reference_histograms"]),
         seed=prepared.seed,
         mask_slice=prepared.mask_slice,
@@ -346,4 +356,6 @@ def analyse_nodule(
         model_id=card.id,
         model_version=card.version,
         weights_sha256=card.weights_sha256,
+        interval_meaning=str(card.calibration.get("interval", "")),
+        contributions=contributions,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from medai_core.ct.analysis import NoduleAnalysis
+from medai_core.ct.scoring import feature_label
 from medai_core.models import ModelCard
 from medai_core.reports import CaseReport, ReportSection, provenance_for
 
@@ -23,7 +24,8 @@ def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) ->
             "Model result",
             rows=(
                 ("Malignancy probability", f"{result.probability:.2f}"),
-                ("Interval (ensemble members)", f"{result.low:.2f} - {result.high:.2f}"),
+                ("Interval", f"{result.low:.2f} - {result.high:.2f}"),
+                ("Interval meaning", result.interval_meaning or "lowest to highest ensemble member"),
                 ("Risk band", f"{result.risk_band} (cut-offs {result.thresholds[0]:.2f} / {result.thresholds[1]:.2f})"),
             ),
         ),
@@ -53,6 +55,13 @@ def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) ->
             text="; ".join(result.notes),
         )
     )
+    if result.contributions:
+        sections.append(
+            ReportSection(
+                "Top contributions to the probability (log-odds; coefficient x standardised value)",
+                rows=tuple((feature_label(name), f"{share:+.2f}") for name, _, share in result.contributions[:5]),
+            )
+        )
     sections.append(
         ReportSection(
             "Model performance on held-out exams",
@@ -75,6 +84,11 @@ def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) ->
 def report_payload(result: NoduleAnalysis) -> dict[str, Any]:
     """The JSON record's payload: the CLI keys plus the explanation check and the seed."""
     payload = result.summary()
+    payload["interval_meaning"] = result.interval_meaning
+    payload["top_contributions"] = [
+        {"input": name, "standardised_value": round(z, 3), "log_odds": round(share, 4)}
+        for name, z, share in result.contributions[:5]
+    ]
     payload["lung_rads"] = {"category": result.lung_rads.category, "rule": result.lung_rads.rule}
     payload["seed"] = (
         None if result.seed is None else {"x": result.seed.col, "y": result.seed.row, "slice": result.seed.slice_index}

@@ -13,6 +13,8 @@ Protocol (all splits by ``exam_id``; nothing is measured on data a model was fit
    probabilities on the development exams.
 4. Baselines fitted on the development exams and scored on the same held-out exams: logistic regression on
    ``diameter_mm`` alone and on all radiomics.csv features (the CSV is used only for these baselines).
+6. The fusion of the CNN with IBSI radiomics (:mod:`medai_core.ct.fusion`, also ``train ct --fusion-only``): chosen
+   by repeated exam-grouped CV, written into the card where it beats the stacker above on the held-out exams.
 5. The card's provenance manifest (:func:`medai_core.ct.data.provenance_manifest`): every development exam fitted
    members and the stacker, so all are ``train``; the held-out exams are ``test``; ``validation`` is empty.
 
@@ -363,4 +365,9 @@ def train_ct(data_dir: Path, out_dir: Path, log: Callable[[str], None] = print) 
     )
     written = save_model(ensemble, replace(card, id=Path(out_dir).name), Path(out_dir))
     log(f"wrote {out_dir} (sha256 {written.weights_sha256[:12]}...) in {time.perf_counter() - started:.0f} s")
+    # Step 6: the CNN + radiomics fusion on the members just trained (the same step as `train ct --fusion-only`).
+    from medai_core.ct.fusion import run_fusion
+
+    fusion = run_fusion(Path(data_dir), Path(out_dir), log=log)
+    log(f"fusion: {fusion.reason}")
     return metrics

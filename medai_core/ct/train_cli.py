@@ -20,6 +20,13 @@ def register_train(verbs: dict[str, Any]) -> None:
     train = verbs["train"].add_parser("ct", help="retrain the CT nodule model (fixed seed) and write weights + card")
     train.add_argument("--data", required=True, type=Path, help="the LIDC nodule folder")
     train.add_argument("--out", type=Path, default=None, help="output folder (default models/ct_nodule)")
+    train.add_argument(
+        "--fusion-only",
+        action="store_true",
+        help="keep the CNN weights; choose the CNN + radiomics stacker by repeated exam-grouped CV, refit it with "
+        "its bootstrap interval and write it into the card where it beats the shipped one on held-out exams",
+    )
+    train.add_argument("--dry-run", action="store_true", help="with --fusion-only: measure and print, write nothing")
     train.set_defaults(handler=train_ct_command)
 
 
@@ -32,5 +39,12 @@ def train_ct_command(args: argparse.Namespace) -> int:
     out = args.out or get_settings().models_dir / TRAINED_ID
     if not Path(args.data).is_dir():
         raise ImageInputError(f"--data {args.data} is not a folder; give the LIDC nodule folder")
+    if args.fusion_only:
+        from medai_core.ct.fusion import run_fusion
+
+        run_fusion(Path(args.data), Path(out), write=not args.dry_run, log=lambda line: print(line, flush=True))
+        return 0
+    if args.dry_run:
+        raise ImageInputError("--dry-run goes with --fusion-only (full training always writes its output)")
     train_ct(Path(args.data), Path(out), log=lambda line: print(line, flush=True))
     return 0

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import NDArray
 
+from medai_core.ct.scoring import feature_label
 from medai_core.explain.faithfulness import DeletionCurve
 
-__all__ = ["CLICK_GRID_MAX", "deletion_figure", "reference_histogram_figure", "slice_figure"]
+__all__ = [
+    "CLICK_GRID_MAX",
+    "contributions_figure",
+    "deletion_figure",
+    "reference_histogram_figure",
+    "slice_figure",
+]
 
 _BENIGN = "#2471a3"
 _MALIGNANT = "#c0392b"
@@ -161,5 +168,35 @@ def deletion_figure(curve: DeletionCurve, *, score_label: str = "score") -> go.F
         height=280,
         margin={"l": 20, "r": 20, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.35},
+    )
+    return fig
+
+
+def contributions_figure(contributions: Sequence[tuple[str, float, float]], *, top: int = 8) -> go.Figure:
+    """Horizontal bars of the largest stacker contributions (log-odds), toward malignant to the right.
+
+    Args:
+        contributions: ``(input, standardised value, contribution)`` sorted by absolute contribution.
+        top: how many to show.
+    """
+    rows = list(contributions)[:top][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=[c for _, _, c in rows],
+            y=[feature_label(n) for n, _, _ in rows],
+            orientation="h",
+            marker_color=[_MALIGNANT if c > 0 else _BENIGN for _, _, c in rows],
+            customdata=[[z] for _, z, _ in rows],
+            hovertemplate="%{y}<br>%{customdata[0]:+.2f} SD from the training mean<br>"
+            "contribution %{x:+.2f} log-odds<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0, line_color="black", line_width=1)
+    fig.update_layout(
+        title="Top contributions to the probability (coefficient x standardised value)",
+        xaxis={"title": "log-odds: toward benign (left) / malignant (right)"},
+        height=60 + 28 * max(len(rows), 1),
+        margin={"l": 20, "r": 20, "t": 50, "b": 40},
+        showlegend=False,
     )
     return fig

@@ -51,7 +51,9 @@ def test_phantom_demo_shows_every_result(page: AppTest) -> None:
     assert metrics["Lung-RADS (size only)"] == "4A"  # the default 12 mm phantom
     assert any("SYNTHETIC" in w.value for w in page.warning)
     assert any("Check:" in m.value for m in page.markdown)
-    assert len(page.get("plotly_chart")) >= 5
+    assert len(page.get("plotly_chart")) >= 6  # incl. the radiomics contributions beside Grad-CAM
+    assert any("coefficient x (value - training mean)" in c.value for c in page.caption)
+    assert any(c.value.startswith("Interval ") and "bootstrap" in c.value for c in page.caption)
     rows = AuditLog().rows()
     assert [r.page for r in rows] == ["ct_nodule"] and rows[0].model_id == "ct_nodule"
     page.slider(key="ct.opacity").set_value(0.8).run()
