@@ -35,6 +35,7 @@ def audit_outputs(result: GlucoseAnalysis) -> dict[str, Any]:
         "tir_70_180": round(result.agp.metrics["tir_70_180"], 2),
         "mean_mg_dl": round(result.agp.metrics["mean_mg_dl"], 1),
     }
+    out["personalised"] = result.personalisation.applied
     if result.forecast is not None:
         out["p50_30min_mg_dl"] = round(float(result.forecast.p50[5]), 1)
         out["p50_60min_mg_dl"] = round(float(result.forecast.p50[11]), 1)
@@ -99,6 +100,11 @@ def build_report(
             )
             + " (integrated gradients)."
         )
+        if f.personalised:
+            attribution_text += (
+                " The forecast is adapted to this patient (see 'Adapted to this patient?'); the attributions and "
+                "hypoglycaemia risks are the shipped model's."
+            )
         sections.append(
             ReportSection(f"Forecast from the last reading ({f.origin_time})", rows=rows + risk, text=attribution_text)
         )
@@ -130,6 +136,29 @@ def build_report(
                 table_rows=(row("model", b.model), row("linear regression", b.linear), row("last value", b.last_value)),
             )
         )
+    adapted = result.personalisation
+    if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
+        sections.append(
+            ReportSection(
+                "Adapted to this patient?",
+                table_header=("Forecast", "Backtest RMSE mean 5-60 (second half of the history)", "Shown"),
+                table_rows=(
+                    (
+                        "shipped model",
+                        format_glucose(adapted.backtest_rmse_before, unit),
+                        "no" if adapted.applied else "yes",
+                    ),
+                    (
+                        "adapted to this patient",
+                        format_glucose(adapted.backtest_rmse_after, unit),
+                        "yes" if adapted.applied else "no",
+                    ),
+                ),
+                text=adapted.reason,
+            )
+        )
+    else:
+        sections.append(ReportSection("Adapted to this patient?", text=adapted.reason))
     caveats = tuple(card.limitations) + (("Simulated demo data: not a real patient.",) if simulated else ())
     return CaseReport(
         title="Glucose CGM report",

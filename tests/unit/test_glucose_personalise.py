@@ -13,6 +13,7 @@ from medai_core.glucose.analysis import analyse
 from medai_core.glucose.forecast import OUTPUT_SIZE, ForecastParams, params_from_artifacts
 from medai_core.glucose.personalise import MIN_DAYS, fit_bias, history_days, personalise
 from medai_core.glucose.prepare import DELTA_SCALE, HORIZON_STEPS, INPUT_STEPS, LEVEL_CENTER, LEVEL_SCALE, Grid
+from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import simulated_csv, simulated_patient
 from medai_core.models import load_model
 from medai_core.results.glucose import analysis_payload
@@ -113,6 +114,10 @@ def test_analysis_and_json_carry_the_decision() -> None:
         assert doc["personalisation"]["p50_not_adapted"] == [round(float(v), 1) for v in f.p50_shipped]
     else:
         assert not f.personalised and f.p50_shipped is None
+    report = build_report(result, shipped.card, b"", "mg/dL")
+    section = next(sec for sec in report.sections if sec.heading == "Adapted to this patient?")
+    assert section.text == adapted.reason and len(section.table_rows) == 2
+    assert audit_outputs(result)["personalised"] == adapted.applied
     # the shown forecast: median inside its band
     assert np.all(f.p10 <= f.p50) and np.all(f.p50 <= f.p90)
     # a short upload: no personalisation block (CLI.md: present when the upload is long enough)
