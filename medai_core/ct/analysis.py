@@ -175,7 +175,8 @@ class NoduleAnalysis:
         mean_diameter_mm: Lung-RADS mean diameter, None where unknown.
         volume_mm3: volume, None where unknown.
         lung_rads: size-based guideline category (not the model).
-        features: the nodule's features (the project's 12, then the IBSI radiomics) computed from the crop.
+        features: the nodule's features computed from the crop (the project's 12, then the IBSI radiomics where the
+            stacker reads them).
         reference: validation score histograms ``{"edges", "benign", "malignant", "source"}``.
         seed: the seed used, or None for a masked crop.
         mask_slice: bool (H, W) segmentation on ``mask_slice_index`` of the study, or None.
@@ -290,7 +291,7 @@ def analyse_nodule(
     depth = crop.shape[0]
     scored = scored_slices(crop)
     batch = slice_batch(crop, range(depth))
-    features = nodule_feature_vector(crop)[None]
+    features = nodule_feature_vector(crop, radiomics=stacker.reads_radiomics)[None]
     nodule_logits = _member_logits(model, batch[scored]).mean(axis=0, keepdims=True)  # one call, (1, M)
     p, low, high = stacker.with_interval(nodule_logits, features)
     members = [float(stacker.probability(nodule_logits[:, m], features)[0]) for m in range(nodule_logits.shape[1])]
@@ -345,7 +346,7 @@ def analyse_nodule(
         mean_diameter_mm=prepared.mean_diameter_mm,
         volume_mm3=prepared.volume_mm3,
         lung_rads=lung_rads_size_category(prepared.mean_diameter_mm),
-        features={name: float(v) for name, v in zip(STACKER_FEATURE_NAMES, features[0], strict=True)},
+        features={name: float(v) for name, v in zip(STACKER_FEATURE_NAMES, features[0], strict=True) if np.isfinite(v)},
         reference=dict(card.artifacts["reference_histograms"]),
         seed=prepared.seed,
         mask_slice=prepared.mask_slice,

@@ -158,7 +158,7 @@ def score_folder(data_dir: Path, model: LoadedModel) -> FolderScores:
     data = load_nodules(data_dir)
     stacker = Stacker.from_artifact(card.artifacts["stacker"])
     logits = member_logits_for(data.volumes, lambda batch: np.asarray(model.predict(batch))[:, 1:])
-    p, low, high = stacker.with_interval(logits, features_for(data.volumes))
+    p, low, high = stacker.with_interval(logits, features_for(data.volumes, radiomics=stacker.reads_radiomics))
     return FolderScores(
         data=data,
         probability=np.asarray(p, dtype=np.float64),

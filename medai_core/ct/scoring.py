@@ -107,6 +107,11 @@ class Stacker:
     bootstrap: tuple[tuple[float, ...], ...] = ()
     interval_level: float = 0.8
 
+    @property
+    def reads_radiomics(self) -> bool:
+        """Whether any input is an IBSI radiomics feature (else the radiomics need not be computed)."""
+        return any(name.removeprefix("log:") in RADIOMICS_NAMES for name in self.inputs)
+
     @classmethod
     def from_artifact(cls, data: Mapping[str, Any]) -> Stacker:
         """Build from the card's ``artifacts["stacker"]``."""
@@ -219,20 +224,26 @@ class Stacker:
         return probability, np.minimum(lo, probability), np.maximum(hi, probability)
 
 
-def nodule_feature_vector(volume_u8: NDArray[np.uint8]) -> NDArray[np.float64]:
+def nodule_feature_vector(volume_u8: NDArray[np.uint8], *, radiomics: bool = True) -> NDArray[np.float64]:
     """(len(STACKER_FEATURE_NAMES),) the project's features then the radiomics of one masked crop.
 
     The one feature function of training, evaluation and uploads (a crop on the training scale).
+
+    Args:
+        volume_u8: (D, 64, 64) masked crop on the training scale.
+        radiomics: False leaves the radiomics columns NaN (about 30 ms saved) for a stacker that reads none of them
+            (:attr:`Stacker.reads_radiomics`).
     """
-    radiomics = crop_radiomics(volume_u8)
-    return np.concatenate(
-        [np.asarray(nodule_features(volume_u8), dtype=np.float64), [radiomics[name] for name in RADIOMICS_NAMES]]
-    )
+    project = np.asarray(nodule_features(volume_u8), dtype=np.float64)
+    if not radiomics:
+        return np.concatenate([project, np.full(len(RADIOMICS_NAMES), np.nan)])
+    values = crop_radiomics(volume_u8)
+    return np.concatenate([project, [values[name] for name in RADIOMICS_NAMES]])
 
 
-def features_for(volumes: Sequence[NDArray[np.uint8]]) -> NDArray[np.float64]:
+def features_for(volumes: Sequence[NDArray[np.uint8]], *, radiomics: bool = True) -> NDArray[np.float64]:
     """(N, len(STACKER_FEATURE_NAMES)) features of N crops (:func:`nodule_feature_vector`)."""
-    return np.stack([nodule_feature_vector(v) for v in volumes])
+    return np.stack([nodule_feature_vector(v, radiomics=radiomics) for v in volumes])
 
 
 _PREFIX_LABELS = {

@@ -175,3 +175,16 @@ def test_stacker_contributions_sum_to_the_logit_and_bootstrap_interval() -> None
     np.testing.assert_allclose(low, np.minimum(np.percentile(spread, 25, axis=1), prob))
     np.testing.assert_allclose(high, np.maximum(np.percentile(spread, 75, axis=1), prob))
     assert Stacker.from_artifact(stacker.to_artifact()) == stacker
+
+
+def test_radiomics_are_skipped_only_for_a_stacker_that_reads_none() -> None:
+    data = load_nodules(LIDC)
+    full, lean = features_for(data.volumes), features_for(data.volumes, radiomics=False)
+    n = len(STACKER_FEATURE_NAMES) - len(RADIOMICS_NAMES)
+    np.testing.assert_array_equal(full[:, :n], lean[:, :n])
+    assert np.isnan(lean[:, n:]).all() and np.isfinite(full).all()
+    project = Stacker(("cnn_logit", STACKER_FEATURE_NAMES[0]), (0.0, 4.0), (1.0, 1.0), (1.0, 0.5), 0.0)
+    fused = Stacker(("cnn_logit", "log:shape_volume_mm3"), (0.0, 4.0), (1.0, 1.0), (1.0, 0.5), 0.0)
+    assert not project.reads_radiomics and fused.reads_radiomics
+    logits = np.zeros(len(full))
+    np.testing.assert_array_equal(project.probability(logits, full), project.probability(logits, lean))
