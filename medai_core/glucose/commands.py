@@ -269,7 +269,7 @@ def register(verbs: dict[str, Any]) -> None:
         help="folder of GlucoBench tables (weinstock2016, colas2019, hall2018 .csv.gz) or one id,time,gl table",
     )
     t.add_argument("--out", default=None, help=f"model folder to write (default models/{MODEL_ID})")
-    t.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping on validation patients)")
+    t.add_argument("--epochs", type=int, default=45, help="maximum epochs (early stopping on validation patients)")
     t.set_defaults(handler=train_glucose)
 
     b = verbs["bench"].add_parser("glucose", help="warm latency of the glucose analysis stages")

@@ -414,13 +414,20 @@ def _predictor(model: keras.Model) -> Callable[[NDArray[np.float32]], NDArray[np
 
 def _calibrate(
     predict: Callable[[NDArray[np.float32]], NDArray[np.float32]],
-    val_w: WindowSet,
+    val_w_by: Mapping[str, WindowSet],
     coef: NDArray[np.float64],
     intercept: NDArray[np.float64],
     hypo_base: NDArray[np.float64],
 ) -> ForecastParams:
+    """Conformal margins and Platt scaling on validation patients.
+
+    The margin of each step is the largest of the data sets' own CQR margins, so the band covers at least 80 % in
+    every data set (a pooled margin under-covers the most variable one, Weinstock's T1D, and over-covers the rest).
+    """
+    parts = [w for w in val_w_by.values() if len(w)]
+    margins = np.max([_conformal_margins(w, predict(w.x)) for w in parts], axis=0)
+    val_w = _concat(parts)
     val_raw = predict(val_w.x)
-    margins = _conformal_margins(val_w, val_raw)
     val_logits = val_raw[:, 3 * HORIZON_STEPS :].astype(np.float64)
     val_labels = hypo_labels(val_w.y)
     platt = np.array([_fit_logistic_1d(val_logits[:, i], val_labels[:, i]) for i in range(len(HYPO_KEYS))])
@@ -442,7 +449,7 @@ def train_glucose(
     data: Path,
     out_dir: Path,
     *,
-    epochs: int = 30,
+    epochs: int = 45,
     log: Callable[[str], None] = print,
     max_train_windows: int = MAX_TRAIN_WINDOWS,
     candidates: Sequence[str] = CANDIDATES,
@@ -520,7 +527,7 @@ def train_glucose(
     chosen = min(selection, key=lambda n: float(np.mean(list(selection[n].values()))))
     log(f"chosen on validation patients: {chosen}")
 
-    params_by = {name: _calibrate(_predictor(m), val_w, coef, intercept, hypo_base) for name, m in models.items()}
+    params_by = {name: _calibrate(_predictor(m), val_w_by, coef, intercept, hypo_base) for name, m in models.items()}
 
     comparison: dict[str, dict[str, dict[str, float]]] = {}
     evaluations: dict[str, Evaluation] = {}
@@ -697,8 +704,8 @@ def _card(
         ),
         metrics=metrics,
         calibration={
-            "interval": "conformalized quantile regression margins per step, fitted on validation patients of "
-            "every data set",
+            "interval": "conformalized quantile regression margins per step on validation patients: the largest "
+            "of the data sets' own margins, so that each data set is covered",
             "coverage_80_test": round(evaluation.model["coverage_80"], 4),
             "coverage_80_test_by_dataset": {ds: round(ev.model["coverage_80"], 4) for ds, ev in evaluations.items()},
             "hypo": "Platt scaling of each logit on validation patients",
