@@ -49,6 +49,7 @@ from medai_core.errors import InputError
 __all__ = [
     "DOMAINS",
     "HU_RANGE",
+    "MAX_CASE_BYTES",
     "FuzzCase",
     "FuzzReport",
     "check_ct",
@@ -65,6 +66,8 @@ DOMAINS = ("ct", "glucose", "genes")
 HU_RANGE = (-32768.0, 32767.0)
 """Hounsfield units a decoded CT volume may hold (signed 16 bit, the cache format); anything else is a decoding
 error (a wrong slope, intercept or pixel representation)."""
+MAX_CASE_BYTES = 8 * 1024 * 1024
+"""Largest mutated case; a longer one is cut (wide headers and long lines stay well within it)."""
 TMB_REFERENCE_PANEL = "IMPACT468"
 TUMOUR_TYPE = "Melanoma"
 _INTERESTING_NUMBERS = (
@@ -545,6 +548,8 @@ def mutate(rng: random.Random, data: bytes, domain: str, other: bytes = b"") -> 
                 data, op = _bytes_op(rng, data, other)
         except Exception:  # a seed the structured operator cannot handle: mutate its bytes instead
             data, op = _bytes_op(rng, data, other)
+        if len(data) > MAX_CASE_BYTES:  # several growing operators in a row: keep cases at upload-like sizes
+            data, op = data[:MAX_CASE_BYTES], op + "+cut"
         ops.append(op)
     return data, tuple(ops)
 

@@ -457,6 +457,15 @@ def read_isolated(
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB: ``VmHWM`` on Linux (``ru_maxrss`` would include the size of the
+    server at the moment it started the worker, which survives ``exec``), ``ru_maxrss`` elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX

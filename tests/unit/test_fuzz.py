@@ -148,3 +148,11 @@ def test_fuzz_command_rejects_zero_cases(capsys: pytest.CaptureFixture[str]) -> 
 
     assert main(["fuzz", "ct", "--cases", "0"]) == 2
     assert "--cases" in capsys.readouterr().err
+
+
+def test_mutated_cases_stay_within_the_size_cap() -> None:
+    from medai_core.fuzz import MAX_CASE_BYTES
+
+    text = b"gene,protein_change\n" + b"BRAF,V600E\n" * 200
+    sizes = [len(mutate(random.Random(s), text, "genes")[0]) for s in range(300)]
+    assert max(sizes) <= MAX_CASE_BYTES

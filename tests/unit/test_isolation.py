@@ -366,3 +366,14 @@ def test_gene_page_reader_survives_the_segfaulting_vcf_and_reads_the_next_upload
     with pytest.raises(PanelInputError, match="could not be read safely"):
         list_panel_samples(malformed_gt_vcf(), "tumour.vcf")
     assert list_panel_samples(malformed_gt_vcf("0/1"), "tumour.vcf") == ("TUMOR",)
+
+
+def test_worker_peak_memory_is_its_own_not_the_servers_at_start() -> None:
+    ballast = np.ones(400 * 2**20, dtype=np.uint8)  # the "server" holds 400 MiB when the worker starts
+    p = IsolationPool(workers=1, time_limit_s=20.0, memory_mb=1024, stderr=subprocess.DEVNULL)
+    try:
+        run = p.run(echo_length, b"x")
+    finally:
+        p.close()
+    assert int(ballast[-1]) == 1
+    assert 20 < run.worker_peak_rss_mb < 350
