@@ -292,7 +292,7 @@ class InputScorer:
         from medai_core.results.genomics import result_payload
 
         data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
-        read_isolated(read_panel, data, path.name, label=path.name)
+        panel_file = read_isolated(read_panel, data, path.name, label=path.name)
         o = self.options
         result = analyse_bytes(
             data,
@@ -305,6 +305,7 @@ class InputScorer:
             age_group=o.age_group,
             sex=o.sex,
             evidence_base=self._evidence,
+            panel_file=panel_file,
         )
         return result_payload(result, self.model.card)
 

@@ -20,11 +20,11 @@ from medai_core.genomics.evidence import (
     EvidenceBase,
     EvidenceItem,
     TherapyOption,
-    call_tier,
+    call_tiers,
     match_evidence,
     therapy_options,
 )
-from medai_core.genomics.io import Variant
+from medai_core.genomics.io import PanelFile, Variant
 from medai_core.genomics.panels import Panel
 from medai_core.genomics.prepare import DRUG_CLASSES, FeatureSpec, encode
 from medai_core.genomics.survival import cox_from_artifact
@@ -302,7 +302,7 @@ def analyse_panel(
         cohort_os_24m=cohort_24m,
         disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class),
         notes=tuple(notes),
-        tiers=tuple(call_tier(v, evidence) for v in calls),
+        tiers=call_tiers(calls, evidence),
         therapy_options=therapy_options(evidence),
         panel_notes=panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
     )
@@ -353,20 +353,33 @@ def analyse_bytes(
     age_group: str | None = None,
     sex: str | None = None,
     evidence_base: EvidenceBase | None = None,
+    panel_file: PanelFile | None = None,
 ) -> GeneResult:
     """Read a panel file's bytes and analyse one sample (the path shared by the page, the CLI and the benchmark).
 
+    The bytes are untrusted: they are parsed by :func:`~medai_core.genomics.io.read_panel` in an isolated worker
+    (:func:`~medai_core.isolation.read_isolated`), never in the calling (server) process. A caller that has already
+    read the file that way passes the result as ``panel_file`` and the bytes are not parsed again.
+
+    Args:
+        data: the uploaded file's bytes (not read when ``panel_file`` is given).
+        filename: the uploaded name, used only to word messages.
+        panel_file: the :class:`~medai_core.genomics.io.PanelFile` already read from ``data``, if any.
+
     Raises:
-        PanelInputError: unreadable file, unknown tumour type, panel or sample.
+        PanelInputError: unreadable file (including one the worker could not read safely), unknown tumour type,
+            panel or sample.
     """
     from medai_core.genomics.evidence import load_evidence
     from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
     from medai_core.genomics.tumours import resolve_tumour_type
+    from medai_core.isolation import read_isolated
 
     cancer_type = resolve_tumour_type(tumour_type)
     resolved_panel = resolve_panel(panel)
-    panel_file = read_panel(data, filename)
+    if panel_file is None:
+        panel_file = read_isolated(read_panel, data, filename, label=filename or "The file")
     return analyse_panel(
         panel_file.for_sample(sample),
         model=model,

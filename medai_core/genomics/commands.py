@@ -80,7 +80,7 @@ def predict_genes(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
-    read_isolated(read_panel, data, path.name, label=path.name)  # parsed first in a limited worker: see isolation
+    panel_file = read_isolated(read_panel, data, path.name, label=path.name)  # parsed once, in a limited worker
     resolve_tumour_type(args.tumour_type)  # bad input fails before the model loads
     resolve_panel(args.panel)
     loaded = get_predictor().model(MODEL_ID)
@@ -94,6 +94,7 @@ def predict_genes(args: argparse.Namespace) -> int:
         drug_class=args.drug_class,
         age_group=args.age_group,
         sex=args.sex,
+        panel_file=panel_file,
     )
     payload = {"input": str(path), **result_payload(result, loaded.card)}
     if args.json:

@@ -50,10 +50,12 @@ __all__ = [
     "EvidenceItem",
     "TherapyOption",
     "call_tier",
+    "call_tiers",
     "civic_release_date",
     "evidence_import",
     "find_civic_export",
     "load_evidence",
+    "distinct_calls",
     "match_evidence",
     "read_civic_rows",
     "therapy_options",
@@ -437,14 +439,58 @@ def _label(call: Variant) -> str:
     return f"{call.gene} {call.protein_change or call.classification}"
 
 
+def _call_key(call: Variant) -> tuple[str, str, str]:
+    """What evidence matching and tiering read from a call: gene, protein change and class."""
+    return call.gene, call.protein_change, call.classification
+
+
+def distinct_calls(variants: Iterable[Variant]) -> dict[Variant, int]:
+    """The distinct calls for evidence matching, in first-seen order, each with how many rows repeat it.
+
+    Args:
+        variants: calls, possibly repeated (the same gene, protein change and class on several rows).
+
+    Returns:
+        first call of each (gene, protein change, class) -> the number of rows with that key.
+    """
+    first: dict[tuple[str, str, str], Variant] = {}
+    counts: dict[Variant, int] = {}
+    for call in variants:
+        key = _call_key(call)
+        representative = first.setdefault(key, call)
+        counts[representative] = counts.get(representative, 0) + 1
+    return counts
+
+
+def call_tiers(calls: Sequence[Variant], evidence: Sequence[EvidenceItem]) -> tuple[tuple[str, str], ...]:
+    """:func:`call_tier` of every call, computed once per distinct (gene, protein change, class).
+
+    Returns:
+        one (tier, reason) per call, in the order of ``calls``.
+    """
+    memo: dict[tuple[str, str, str], tuple[str, str]] = {}
+    out = []
+    for call in calls:
+        key = _call_key(call)
+        if key not in memo:
+            memo[key] = call_tier(call, evidence)
+        out.append(memo[key])
+    return tuple(out)
+
+
 def match_evidence(
     base: EvidenceBase, variants: Iterable[Variant], tumour_type: str, *, tmb_high: bool = False
 ) -> tuple[EvidenceItem, ...]:
     """Every evidence entry that matches one of the calls, sorted: same tumour type first, then level
-    (FDA, A..E), then variant-level before gene-level. ``tmb_high`` adds the TMB-high label entries."""
+    (FDA, A..E), then variant-level before gene-level. ``tmb_high`` adds the TMB-high label entries.
+
+    Identical calls (same gene, protein change and class; VAF and sample do not take part in matching) are matched
+    once: a file that repeats one call 20,000 times costs one call's matching, not 20,000 (the caller keeps every
+    row, e.g. for TMB; see :func:`distinct_calls` for the counts).
+    """
     items: list[EvidenceItem] = []
     seen: set[tuple[str, str, str]] = set()
-    calls: list[Variant] = list(variants)
+    calls: list[Variant] = list(distinct_calls(variants))
     if tmb_high:
         calls.append(Variant("TMB", "TMB-HIGH", "Targeted_Region", None, ""))
     for call in calls:

@@ -14,6 +14,7 @@ import io
 import os
 import re
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,9 @@ from medai_core.genomics.panels import (
 )
 
 __all__ = [
+    "MAX_DECOMPRESSED_BYTES",
     "MAX_LINE_CHARS",
+    "MAX_VARIANT_ROWS",
     "PanelFile",
     "Variant",
     "classification_from_protein",
@@ -40,6 +43,13 @@ __all__ = [
 
 MAX_LINE_CHARS = 100_000
 """Longest line a panel table may hold (a MAF line is a few hundred characters; VCF INFO fields can be long)."""
+
+MAX_VARIANT_ROWS = 100_000
+"""Most call rows (MAF/CSV rows, VCF records) a panel file may hold: a tumour exome has a few thousand somatic
+calls, a large multi-sample MAF some tens of thousands. Larger files are refused rather than analysed slowly."""
+
+MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+"""Largest size a gzip-compressed upload may unpack to (256 MiB; a compressed MAF of 100,000 rows is ~50 MiB)."""
 
 _AA3 = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G", "His": "H",
@@ -175,12 +185,7 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
             a VCF with no samples or no VEP/SnpEff annotation.
     """
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise PanelInputError(
-                f"{filename or 'The file'} looks gzip-compressed but cannot be unpacked ({exc})."
-            ) from None
+        data = _gunzip(data, filename)
     if not data.strip():
         raise PanelInputError(
             f"{filename or 'The file'} is empty. Upload a MAF, an annotated VCF, or a CSV with columns gene, "
@@ -202,6 +207,40 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
     if "Hugo_Symbol" in header_line.split("\t"):
         return _read_maf(lines, header_index, filename)
     return _read_table(lines, header_index, filename)
+
+
+def _gunzip(data: bytes, filename: str) -> bytes:
+    """The unpacked bytes of a gzip file (several members are joined, as ``gzip``/BGZF write them).
+
+    Raises:
+        PanelInputError: a corrupt or truncated stream (``zlib.error``, ``EOFError``, ``gzip.BadGzipFile``), or one
+            that unpacks to more than :data:`MAX_DECOMPRESSED_BYTES`.
+    """
+    what = filename or "The file"
+    out = bytearray()
+    rest = data
+    try:
+        while rest:
+            if rest[:2] != b"\x1f\x8b":
+                if rest.strip(b"\x00"):  # gzip allows zero padding after the last member, nothing else
+                    raise gzip.BadGzipFile("data after the last gzip member")
+                break
+            unpacker = zlib.decompressobj(wbits=31)
+            out += unpacker.decompress(rest, MAX_DECOMPRESSED_BYTES + 1 - len(out))
+            if len(out) > MAX_DECOMPRESSED_BYTES or unpacker.unconsumed_tail:
+                raise PanelInputError(
+                    f"{what} unpacks to more than {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB, far more than a "
+                    "gene panel holds. Upload the panel's own MAF, VCF or CSV."
+                )
+            if not unpacker.eof:
+                raise EOFError("the compressed stream ends before its end marker (truncated file)")
+            rest = unpacker.unused_data
+    except (zlib.error, EOFError, gzip.BadGzipFile, OSError) as exc:
+        raise PanelInputError(
+            f"{what} looks gzip-compressed but cannot be unpacked ({exc}): the file is damaged or truncated. "
+            "Upload it again, or upload the uncompressed MAF, VCF or CSV."
+        ) from None
+    return bytes(out)
 
 
 def _not_a_panel(filename: str) -> PanelInputError:
@@ -231,9 +270,13 @@ def _split(line: str, delimiter: str, filename: str, number: int) -> list[str]:
 
 def _rows(lines: list[str], header_index: int, delimiter: str, filename: str) -> Iterator[tuple[int, list[str]]]:
     width = len(_split(lines[header_index], delimiter, filename, header_index + 1))
+    count = 0
     for number, line in enumerate(lines[header_index + 1 :], start=header_index + 2):
         if not line.strip() or line.startswith("#"):
             continue
+        count += 1
+        if count > MAX_VARIANT_ROWS:
+            raise _too_many_rows(filename)
         fields = _split(line, delimiter, filename, number)
         if len(fields) != width:
             raise PanelInputError(
@@ -241,6 +284,24 @@ def _rows(lines: list[str], header_index: int, delimiter: str, filename: str) ->
                 "The line is malformed (a missing or extra separator); fix or remove it and upload again."
             )
         yield number, fields
+
+
+def _too_many_rows(filename: str) -> PanelInputError:
+    return PanelInputError(
+        f"{filename or 'The file'} holds more than {MAX_VARIANT_ROWS:,} variant rows, more than a tumour panel or "
+        "exome has. Upload one sample's calls (e.g. filter the MAF by Tumor_Sample_Barcode) or the PASS calls only."
+    )
+
+
+def _no_gene_note(n: int) -> str:
+    return f"{n} row(s) with an empty gene column were left out (a call needs its gene to be analysed)"
+
+
+def _no_gene_error(filename: str, what: str) -> PanelInputError:
+    return PanelInputError(
+        f"{filename or 'The file'}: no row has a gene in its {what} column, so no call can be analysed. Fill in "
+        "the gene symbol (e.g. EGFR) of each call and upload again."
+    )
 
 
 def _float_or_none(text: str) -> float | None:
@@ -347,7 +408,12 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     def get(fields: list[str], name: str) -> str:
         return fields[col[name]] if name in col else ""
 
+    no_gene = 0
     for number, fields in _rows(lines, header_index, "\t", filename):
+        gene = normalise_gene(fields[col["Hugo_Symbol"]])
+        if not gene:
+            no_gene += 1
+            continue
         sample = get(fields, "Tumor_Sample_Barcode").strip()
         if sample not in seen:
             seen.add(sample)
@@ -362,14 +428,17 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
         )
         variants.append(
             Variant(
-                gene=normalise_gene(fields[col["Hugo_Symbol"]]),
+                gene=gene,
                 protein_change=protein,
                 classification=classification,
                 vaf=_maf_vaf(fields, col, filename, number),
                 sample=sample,
             )
         )
-    return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(tally.notes()))
+    if no_gene and not variants:
+        raise _no_gene_error(filename, "Hugo_Symbol")
+    notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
+    return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(notes))
 
 
 _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -460,10 +529,12 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
     tally = _Tally()
     samples: list[str] = []
     variants: list[Variant] = []
+    no_gene = 0
     for number, fields in _rows(lines, header_index, delimiter, filename):
-        gene = fields[col["gene"]].strip()
+        gene = normalise_gene(fields[col["gene"]])
         if not gene:
-            raise PanelInputError(f"{filename or 'The table'}, line {number}: the gene is empty.")
+            no_gene += 1
+            continue
         raw_protein = fields[col["protein"]] if col["protein"] is not None else ""
         classification: str | None = None
         if col["alteration"] is not None and fields[col["alteration"]].strip():
@@ -495,23 +566,82 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
         sample = fields[col["sample"]].strip() if col["sample"] is not None else ""
         if sample not in samples:
             samples.append(sample)
-        variants.append(Variant(normalise_gene(gene), protein, classification, vaf, sample))
-    return PanelFile("CSV", tuple(samples) or ("",), tuple(variants), tuple(tally.notes()))
+        variants.append(Variant(gene, protein, classification, vaf, sample))
+    if no_gene and not variants:
+        raise _no_gene_error(filename, header[col["gene"]])
+    notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
+    return PanelFile("CSV", tuple(samples) or ("",), tuple(variants), tuple(notes))
 
 
 # ---------------------------------------------------------------- VCF
 
 
-def _check_vcf_lines(text: str, filename: str) -> None:
+_GT_RE = re.compile(r"^(?:\.|\d{1,9})(?:[/|](?:\.|\d{1,9}))*$")
+"""A VCF 4.x genotype: allele indices (or ``.``) joined by ``/`` or ``|`` (``0/1``, ``1|0``, ``./.``, ``1``)."""
+
+
+def _check_genotype(value: str, n_alt: int) -> str | None:
+    """What is wrong with one sample's ``GT`` value, or None when it is valid for a record with ``n_alt`` ALT alleles.
+
+    htslib cannot parse malformed genotypes (an index past the ALT alleles, a negative or 20-digit index, a
+    dangling separator as in ``0|``): it prints "Couldn't read GT data" and cyvcf2 then reads freed memory in
+    ``Variant.format`` (a segmentation fault), so every GT is checked here before cyvcf2 sees the record.
+    """
+    if value in {"", "."}:
+        return None
+    if not _GT_RE.match(value):
+        return f"genotype {value[:30]!r} is not allele indices joined by / or | (e.g. 0/1)"
+    for allele in re.split(r"[/|]", value):
+        if allele != "." and int(allele) > n_alt:
+            return f"genotype {value[:30]!r} names allele {allele} but the record has {n_alt} ALT allele(s)"
+    return None
+
+
+def _check_vcf_lines(text: str, filename: str, n_samples: int) -> None:
+    """Validate the VCF body as text before htslib parses it: the fixed columns, the number of records
+    (:data:`MAX_VARIANT_ROWS`) and every sample's ``GT`` (see :func:`_check_genotype`).
+
+    Args:
+        text: the whole VCF.
+        filename: the uploaded name, for messages.
+        n_samples: the number of sample columns in the ``#CHROM`` line.
+
+    Raises:
+        PanelInputError: naming the line and what was wrong.
+    """
+    what = filename or "The VCF"
+    records = 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line or line.startswith("#"):
             continue
+        records += 1
+        if records > MAX_VARIANT_ROWS:
+            raise _too_many_rows(filename)
         fields = line.split("\t")
         if len(fields) < 8 or not fields[1].isdigit() or not fields[3] or not fields[4]:
             raise PanelInputError(
-                f"{filename or 'The VCF'}, line {number}: malformed record (expected tab-separated CHROM, POS "
+                f"{what}, line {number}: malformed record (expected tab-separated CHROM, POS "
                 f"(a number), ID, REF, ALT, QUAL, FILTER, INFO; got {len(fields)} fields). Fix or remove the line."
             )
+        if len(fields) > 9 + n_samples:
+            raise PanelInputError(
+                f"{what}, line {number}: {len(fields) - 9} sample columns where the #CHROM header names "
+                f"{n_samples}. The line is malformed; fix or remove it."
+            )
+        if len(fields) < 10:
+            continue
+        keys = fields[8].split(":")
+        if "GT" not in keys:
+            continue
+        if keys[0] != "GT":
+            raise PanelInputError(
+                f"{what}, line {number}: GT must be the first FORMAT key (VCF 4.x); got {fields[8][:60]!r}."
+            )
+        n_alt = 0 if fields[4] == "." else fields[4].count(",") + 1
+        for column in fields[9:]:
+            problem = _check_genotype(column.split(":", 1)[0], n_alt)
+            if problem:
+                raise PanelInputError(f"{what}, line {number}: {problem}. Fix or remove the record and upload again.")
 
 
 class _InMemoryPath:
@@ -628,7 +758,7 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
             f"{filename or 'The VCF'} is not annotated: it has no VEP CSQ or SnpEff ANN field, so genes and protein "
             "changes are unknown. Annotate it with Ensembl VEP (--vcf) or SnpEff, or upload the MAF made by vcf2maf."
         )
-    _check_vcf_lines(text, filename)
+    _check_vcf_lines(text, filename, len(chrom_line) - 9)
     handle = _InMemoryPath(data)
     notes: list[str] = []
     variants: list[Variant] = []
@@ -703,7 +833,7 @@ def _annotated_variant(
         tally.unknown_terms[consequence[:60]] = tally.unknown_terms.get(consequence[:60], 0) + 1
         consequence = ""
     classification = tally.classify(consequence, protein, ref=record.REF, alt=alt)
-    return Variant(normalise_gene(gene) if gene else "Unknown", protein, classification, vaf, tumour)
+    return Variant(normalise_gene(gene) or "Unknown", protein, classification, vaf, tumour)
 
 
 def panel_from_text(text: str, filename: str = "") -> PanelFile:

@@ -34,6 +34,7 @@ __all__ = [
     "get_model",
     "list_panel_samples",
     "read_ct_upload",
+    "read_gene_panel",
 ]
 
 
@@ -242,6 +243,7 @@ def analyse_glucose_demo(model_id: str, version: str, days: int, seed: int) -> t
 if TYPE_CHECKING:
     from medai_core.genomics.analysis import GeneResult
     from medai_core.genomics.evidence import EvidenceBase
+    from medai_core.genomics.io import PanelFile
 
 
 def get_gene_evidence() -> EvidenceBase:
@@ -252,17 +254,23 @@ def get_gene_evidence() -> EvidenceBase:
     return load_evidence()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def list_panel_samples(data: bytes, filename: str) -> tuple[str, ...]:
-    """Tumour sample ids of an uploaded panel (for the sample picker); raises PanelInputError on a bad file.
-
-    The page calls this first for every upload, so the file is parsed here in an isolated worker: one that crashes,
-    hangs or exhausts memory in the parser is rejected before :func:`analyse_gene_panel` reads it again.
-    """
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_gene_panel(data: bytes, filename: str) -> PanelFile:
+    """An uploaded panel parsed once, in an isolated worker (a file that crashes, hangs or exhausts memory in the
+    parser is a PanelInputError, never a dead server); shared by the sample picker and the analysis."""
     from medai_core.genomics.io import read_panel
     from medai_core.isolation import read_isolated
 
-    return read_isolated(read_panel, data, filename, label=filename or "The file").samples
+    return read_isolated(read_panel, data, filename, label=filename or "The file")
+
+
+def list_panel_samples(data: bytes, filename: str) -> tuple[str, ...]:
+    """Tumour sample ids of an uploaded panel (for the sample picker); raises PanelInputError on a bad file.
+
+    The page calls this first for every upload; the parse (:func:`read_gene_panel`, isolated and cached) is the one
+    :func:`analyse_gene_panel` reuses.
+    """
+    return read_gene_panel(data, filename).samples
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -292,6 +300,7 @@ def analyse_gene_panel(
         age_group=age_group,
         sex=sex,
         evidence_base=get_gene_evidence(),
+        panel_file=read_gene_panel(data, filename),
     )
 
 

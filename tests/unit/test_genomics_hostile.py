@@ -1,0 +1,305 @@
+"""Hostile gene-panel uploads (issue 10, fuzzer findings): each defect the fuzzer found, from a minimal input.
+
+- malformed genotypes that made htslib/cyvcf2 segfault in ``Variant.format`` are refused as text, before cyvcf2;
+- corrupt gzip streams (``zlib.error``, ``EOFError``, ``BadGzipFile``) are a ``PanelInputError``;
+- rows with an empty gene are left out with a note (or the file is refused when no row has a gene);
+- repeated calls are matched to evidence once, and files are capped at :data:`MAX_VARIANT_ROWS` rows;
+- :func:`analyse_bytes` parses untrusted bytes only in the isolated worker, and only once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medai_core.errors import PanelInputError
+from medai_core.genomics import io as panel_io
+from medai_core.genomics.evidence import call_tier, call_tiers, distinct_calls, load_evidence, match_evidence
+from medai_core.genomics.io import MAX_VARIANT_ROWS, Variant, read_panel
+
+ROOT = Path(__file__).resolve().parents[2]
+CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|HGVSc|HGVSp|Protein_position|Amino_acids|CANONICAL"
+CSQ = "CSQ=T|missense_variant|MODERATE|BRAF|ENSG1|ENST1|protein_coding|c.1799T>A|ENSP1:p.Val600Glu|600|V/E|YES"
+#: The fuzzer's minimal gzip trigger: a VEP VCF's first bytes with a damaged deflate block (52 bytes).
+BAD_DEFLATE = bytes.fromhex(
+    "1f8b0800000000000203b44fcd4bd52928ca2f49cdcc8b4fce48cc4b4fe5720a7274d309333330701d7e4c00a5edb23df0000000"
+)
+
+
+def vep_vcf(gt: str, *, fmt: str = "GT:AD", rest: str = ":60,40", alt: str = "T", records: int = 1) -> bytes:
+    """A VEP-annotated single-sample VCF with the given genotype (the segfault trigger with ``fmt=GT:AD``)."""
+    body = f"7\t140453136\t.\tA\t{alt}\t.\tPASS\t{CSQ}\t{fmt}\t{gt}{rest}\n" * records
+    return (
+        "##fileformat=VCFv4.2\n"
+        f'##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: '
+        f'{CSQ_FORMAT}">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fraction">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n" + body
+    ).encode()
+
+
+def snpeff_vcf(gt: str) -> bytes:
+    """A SnpEff-annotated VCF whose sample is ``GT:AF`` (the fuzzer's third segfault: GT written ``0|``)."""
+    return (
+        "##fileformat=VCFv4.2\n"
+        "##INFO=<ID=ANN,Number=.,Type=String,Description=\"Functional annotations: 'Allele | Annotation | "
+        "Annotation_Impact | Gene_Name | Gene_ID | Feature_Type | Feature_ID | Transcript_BioType | Rank | HGVS.c | "
+        "HGVS.p'\">\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fraction">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
+        "12\t25398284\t.\tC\tA\t.\tPASS\tANN=A|missense_variant|MODERATE|KRAS|ENSG1|transcript|ENST1|protein_coding|"
+        f"2/6|c.35G>T|p.Gly12Val\tGT:AF\t{gt}:0.25\n"
+    ).encode()
+
+
+# ---------------------------------------------------------------- 1. genotypes htslib cannot parse
+
+SEGFAULT_TRIGGERS = {
+    "20-digit allele": vep_vcf("99999999999999999999/0"),
+    "negative allele": vep_vcf("0/-1"),
+    "allele past ALT": vep_vcf("0/2"),
+    "dangling phase (SnpEff GT:AF)": snpeff_vcf("0|"),
+    "dangling slash": vep_vcf("0/"),
+    "letters": vep_vcf("A/B"),
+}
+
+_PROBE = """
+import json, sys
+from medai_core.errors import PanelInputError
+from medai_core.genomics.io import read_panel
+from medai_core.isolation import read_isolated
+out = {}
+for name, data in json.load(open(sys.argv[1])).items():
+    try:
+        panel = read_isolated(read_panel, data.encode(), "tumour.vcf", label="tumour.vcf")
+        out[name] = ["ok", [(v.gene, v.protein_change, v.vaf) for v in panel.variants]]
+    except PanelInputError as exc:
+        out[name] = ["refused", str(exc)]
+print(json.dumps(out))
+"""
+
+
+def test_malformed_genotypes_are_refused_in_process_without_the_worker(tmp_path: Path) -> None:
+    """Isolation off, in a child interpreter: a regression (a segfault) fails this test without killing pytest."""
+    cases = {name: data.decode() for name, data in SEGFAULT_TRIGGERS.items()}
+    cases["valid 0/1"] = vep_vcf("0/1").decode()
+    cases["valid SnpEff 0|1"] = snpeff_vcf("0|1").decode()
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    env = {**os.environ, "MEDAI_ISOLATION": "off", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
+    assert run.returncode == 0, f"the reader died in-process (exit {run.returncode}): {run.stderr[-500:]}"
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    for name in SEGFAULT_TRIGGERS:
+        assert out[name][0] == "refused", name
+        assert out[name][1].startswith(("tumour.vcf, line 6: ", "tumour.vcf, line 7: ")), out[name][1]
+        assert "genotype" in out[name][1], out[name][1]
+    assert out["valid 0/1"] == ["ok", [["BRAF", "V600E", pytest.approx(0.4)]]]
+    assert out["valid SnpEff 0|1"] == ["ok", [["KRAS", "G12V", pytest.approx(0.25)]]]
+
+
+@pytest.mark.parametrize(
+    ("gt", "n_alt", "ok"),
+    [
+        ("0/1", 1, True),
+        ("1|0", 1, True),
+        ("./.", 1, True),
+        (".", 1, True),
+        ("", 1, True),
+        ("1", 1, True),
+        ("0/2", 2, True),
+        ("0/1/1", 1, True),
+        ("0/2", 1, False),
+        ("0/1", 0, False),
+        ("0|", 1, False),
+        ("/1", 1, False),
+        ("0//1", 1, False),
+        ("0/-1", 1, False),
+        ("99999999999999999999/0", 1, False),
+        ("0 /1", 1, False),
+        ("0\\1", 1, False),
+    ],
+)
+def test_genotype_table_edges(gt: str, n_alt: int, ok: bool) -> None:
+    assert (panel_io._check_genotype(gt, n_alt) is None) is ok
+
+
+def test_multi_allelic_genotype_counts_every_alt() -> None:
+    panel = read_panel(vep_vcf("1/2", rest=":10,20,30", alt="T,G"), "t.vcf")
+    assert [v.gene for v in panel.variants] == ["BRAF"]
+    with pytest.raises(PanelInputError, match="allele 3 but the record has 2 ALT"):
+        read_panel(vep_vcf("0/3", rest=":10,20,30", alt="T,G"), "t.vcf")
+
+
+def test_gt_not_first_and_extra_sample_columns_are_refused() -> None:
+    with pytest.raises(PanelInputError, match="GT must be the first FORMAT key"):
+        read_panel(vep_vcf("60,40", fmt="AD:GT", rest=":0/1"), "t.vcf")
+    extra = vep_vcf("0/1").replace(b":60,40\n", b":60,40\t0/1:1,1\n")
+    with pytest.raises(PanelInputError, match="2 sample columns where the #CHROM header names 1"):
+        read_panel(extra, "t.vcf")
+
+
+# ---------------------------------------------------------------- 2. corrupt compression
+
+
+def test_the_fuzzers_52_byte_gzip_is_a_panel_input_error() -> None:
+    assert len(BAD_DEFLATE) == 52
+    with pytest.raises(PanelInputError, match="gzip-compressed but cannot be unpacked"):
+        read_panel(BAD_DEFLATE, "tumour.vcf.gz")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda z: z[: len(z) // 2],  # truncated: EOFError
+        lambda z: z[:3] + b"\xff" + z[4:],  # reserved flag bits: BadGzipFile
+        lambda z: z[:-8] + bytes(8),  # CRC and size wrong
+        lambda z: z + b"garbage",  # trailing bytes that are not a member
+        lambda z: z[:12] + bytes([z[12] ^ 0xFF]) + z[13:],  # a damaged deflate block: zlib.error
+    ],
+)
+def test_damaged_gzip_is_a_panel_input_error(damage: object) -> None:
+    good = gzip.compress(b"gene,protein_change\n" + b"BRAF,V600E\n" * 50)
+    assert len(read_panel(good, "p.csv.gz").variants) == 50
+    with pytest.raises(PanelInputError, match="cannot be unpacked"):
+        read_panel(damage(good), "p.csv.gz")  # type: ignore[operator]
+
+
+def test_multi_member_gzip_is_joined_and_a_bomb_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    two = gzip.compress(b"gene,protein_change\nBRAF,V600E\n") + gzip.compress(b"EGFR,L858R\n")
+    assert [v.gene for v in read_panel(two, "p.csv.gz").variants] == ["BRAF", "EGFR"]
+    monkeypatch.setattr(panel_io, "MAX_DECOMPRESSED_BYTES", 1000)
+    bomb = gzip.compress(b"gene,protein_change\n" + b"BRAF,V600E\n" * 200)
+    with pytest.raises(PanelInputError, match="unpacks to more than"):
+        read_panel(bomb, "p.csv.gz")
+
+
+# ---------------------------------------------------------------- 3. empty genes
+
+
+def test_maf_row_with_an_empty_gene_is_left_out_with_a_note() -> None:
+    with pytest.raises(PanelInputError, match="no row has a gene in its Hugo_Symbol column"):
+        read_panel(b"Hugo_Symbol\tVariant_Classification\n\tMissense_Mutation\n", "a.maf")
+    panel = read_panel(
+        b"Hugo_Symbol\tVariant_Classification\tHGVSp_Short\n \tMissense_Mutation\tp.V600E\n"
+        b"BRAF\tMissense_Mutation\tp.V600E\n",
+        "a.maf",
+    )
+    assert [v.gene for v in panel.variants] == ["BRAF"]
+    assert any("1 row(s) with an empty gene column were left out" in n for n in panel.notes)
+
+
+def test_table_row_with_an_empty_gene_is_left_out_with_a_note() -> None:
+    with pytest.raises(PanelInputError, match="no row has a gene in its gene column"):
+        read_panel(b"gene,protein_change\n,V600E\n  ,L858R\n", "a.csv")
+    panel = read_panel(b"gene,protein_change\n,V600E\nEGFR,L858R\n", "a.csv")
+    assert [(v.gene, v.protein_change) for v in panel.variants] == [("EGFR", "L858R")]
+    assert panel.notes[0].startswith("1 row(s) with an empty gene column")
+
+
+def test_vcf_annotation_with_a_blank_symbol_is_unknown_not_empty() -> None:
+    blank = vep_vcf("0/1").replace(b"|BRAF|ENSG1|", b"| | |")
+    (call,) = read_panel(blank, "t.vcf").variants
+    assert call.gene == "Unknown"
+
+
+# ---------------------------------------------------------------- 4. repeated calls and the row cap
+
+
+def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core.genomics import evidence as evidence_module
+
+    base = load_evidence()
+    one = Variant("BRAF", "V600E", "Missense_Mutation", 0.4, "")
+    many = [one, *[Variant("BRAF", "V600E", "Missense_Mutation", 0.1 * (i % 9), "") for i in range(19_999)]]
+    expected = match_evidence(base, [one], "Melanoma")
+    assert expected
+    calls = {"n": 0}
+    real = evidence_module._match_kind
+
+    def counting(*args: object) -> object:
+        calls["n"] += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evidence_module, "_match_kind", counting)
+    assert match_evidence(base, many, "Melanoma") == expected
+    assert calls["n"] == len(base.entries["BRAF"])  # one call's worth of matching, not 20,000
+    counts = distinct_calls([*many, Variant("EGFR", "L858R", "Missense_Mutation", None, "")])
+    assert list(counts.values()) == [20_000, 1] and next(iter(counts)) is one
+    tiers = call_tiers(many[:3], expected)
+    assert tiers == (call_tier(one, expected),) * 3
+
+
+def test_files_over_the_row_cap_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert MAX_VARIANT_ROWS == 100_000
+    monkeypatch.setattr(panel_io, "MAX_VARIANT_ROWS", 5)
+    assert len(read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 5, "a.csv").variants) == 5
+    with pytest.raises(PanelInputError, match="more than 5 variant rows"):
+        read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 6, "a.csv")
+    with pytest.raises(PanelInputError, match="more than 5 variant rows"):
+        read_panel(b"Hugo_Symbol\tVariant_Classification\n" + b"BRAF\tMissense_Mutation\n" * 6, "a.maf")
+    assert len(read_panel(vep_vcf("0/1", records=5), "t.vcf").variants) == 5
+    with pytest.raises(PanelInputError, match="more than 5 variant rows"):
+        read_panel(vep_vcf("0/1", records=6), "t.vcf")
+
+
+# ---------------------------------------------------------------- 5. analyse_bytes parses only in the worker
+
+
+@pytest.fixture(scope="module")
+def loaded() -> object:
+    from medai_core.models import load_model
+
+    return load_model("gene_ici_survival")
+
+
+def test_analyse_bytes_reads_through_the_isolated_worker(loaded: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import isolation
+    from medai_core.genomics.analysis import analyse_bytes
+
+    monkeypatch.setenv("MEDAI_ISOLATION", "on")
+    seen: list[object] = []
+    real = isolation.read_isolated
+
+    def spy(reader: object, *args: object, **kwargs: object) -> object:
+        seen.append(reader)
+        return real(reader, *args, **kwargs)  # type: ignore[arg-type]
+
+    def in_process(*_: object, **__: object) -> None:
+        raise AssertionError("the upload was parsed in the server process")
+
+    monkeypatch.setattr(isolation, "read_isolated", spy)
+    monkeypatch.setattr(panel_io, "_read_table", in_process)  # the worker imports its own, unpatched module
+    data = b"gene,protein_change\nBRAF,V600E\n"
+    result = analyse_bytes(data, "p.csv", model=loaded, tumour_type="Melanoma")  # type: ignore[arg-type]
+    assert seen == [read_panel] and [v.gene for v in result.variants] == ["BRAF"]
+
+    panel = real(read_panel, data, "p.csv")
+    again = analyse_bytes(b"", "p.csv", model=loaded, tumour_type="Melanoma", panel_file=panel)  # type: ignore[arg-type]
+    assert seen == [read_panel]  # an already-read panel is not parsed again
+    assert again.variants == result.variants and again.tmb == result.tmb
+
+
+def test_a_worker_crash_in_analyse_bytes_is_an_input_error(loaded: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import isolation
+    from medai_core.genomics.analysis import analyse_bytes
+
+    monkeypatch.setenv("MEDAI_ISOLATION", "on")
+
+    def crashed(reader: object, *args: object, label: str = "", **kwargs: object) -> None:
+        raise PanelInputError(f"{label} could not be read safely: the reading process crashed (SIGSEGV).")
+
+    monkeypatch.setattr(isolation, "read_isolated", crashed)
+    with pytest.raises(PanelInputError, match="could not be read safely"):
+        analyse_bytes(b"gene,protein_change\n", "p.csv", model=loaded, tumour_type="Melanoma")  # type: ignore[arg-type]
