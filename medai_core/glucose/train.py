@@ -227,7 +227,7 @@ def rebuild_provenance(data: Path, model_dir: Path) -> ProvenanceManifest:
             by_dataset[name].get("validation_patient_ids", [])
         ):
             raise ModelCardError(f"the seeded split of {name} does not reproduce the card's split")
-    manifest = cohort_manifest({name: splits[name] for name in by_dataset}, sentence)
+    manifest = cohort_manifest({name: split for name, split in splits.items() if name in by_dataset}, sentence)
     write_card(replace(card, provenance=manifest.to_dict()), model_dir)
     return manifest
 

@@ -13,7 +13,7 @@ import pytest
 from medai_core.cli import main
 from medai_core.errors import ModelCardError
 from medai_core.glucose.commands import dataset_name
-from medai_core.glucose.train import DATASET, provenance_manifest, rebuild_provenance, split_patients
+from medai_core.glucose.train import DATASET, DATASETS, provenance_manifest, rebuild_provenance, split_patients
 from medai_core.models import load_model
 from medai_core.models.card import read_card
 from medai_core.provenance import qualified_hash
@@ -24,17 +24,26 @@ MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "glucose_forecast"
 def test_card_manifest_matches_the_recorded_split() -> None:
     card = load_model("glucose_forecast").card
     manifest = card.manifest
-    assert manifest.id_kind == "patient" and manifest.dataset_names == (DATASET,)
-    assert all(d["version"] for d in manifest.datasets)
+    assert manifest.id_kind == "patient" and manifest.dataset_names == tuple(DATASETS)
+    assert all(d["version"] and d["citation"] for d in manifest.datasets)
+    per = card.training_data["patients"]
+    assert per[DATASET] == {"train": 116, "validation": 20, "test": 34}  # the 1.0.0 split, unchanged
+    assert per["colas2019"] == {"train": 141, "validation": 25, "test": 42}
+    assert per["hall2018"] == {"train": 39, "validation": 7, "test": 11}
     counts = {role: len(ids) for role, ids in manifest.membership.items()}
-    assert counts == {"train": 116, "validation": 20, "test": 34} == dict(card.training_data["patients"])
-    for pid in card.artifacts["split"]["test_patient_ids"]:
-        assert manifest.role(DATASET, pid) == "test"
-    for pid in card.artifacts["split"]["validation_patient_ids"]:
-        assert manifest.role(DATASET, pid) == "validation"
+    assert counts == {role: sum(p[role] for p in per.values()) for role in ("train", "validation", "test")}
+    for dataset, split in card.artifacts["split"]["by_dataset"].items():
+        for pid in split["test_patient_ids"]:
+            assert manifest.role(dataset, pid) == "test"
+        for pid in split["validation_patient_ids"]:
+            assert manifest.role(dataset, pid) == "validation"
+    assert (
+        card.artifacts["split"]["test_patient_ids"]
+        == card.artifacts["split"]["by_dataset"][DATASET]["test_patient_ids"]
+    )
     assert qualified_hash(DATASET, "1") in manifest.membership["test"]
     # the same local id in another data set is a different patient
-    assert manifest.role("colas2019", "1") is None
+    assert manifest.role("colas2019", "1") == "validation" and manifest.role("hall2018", "1") is None
     assert "1" not in json.dumps(card.provenance["membership"]).split('"')
 
 
@@ -85,8 +94,12 @@ def test_evaluate_qualifies_ids_by_data_set(tmp_path: Path, capsys: pytest.Captu
     colas.write_bytes(__import__("gzip").compress(_table(["1", "5"]).encode()))
     assert main(["evaluate", "glucose", "--data", str(colas), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["dataset"] == "colas2019"
-    assert (doc["n_in_test"], doc["n_new"]) == (0, 2)
+    assert doc["dataset"] == "colas2019"  # Colas "1" is a validation patient, "5" a test patient (not Weinstock's)
+    assert (doc["n_in_training"], doc["n_in_validation"], doc["n_in_test"], doc["n_new"]) == (0, 1, 1, 0)
+    hall = tmp_path / "hall2018.csv"
+    hall.write_text(_table(["1", "5"]))  # Hall's ids look like 1636-69-001: these are new
+    assert main(["evaluate", "glucose", "--data", str(hall), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_new"] == 2
 
     assert main(["evaluate", "glucose", "--data", str(colas), "--dataset", "Weinstock2016", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -112,7 +125,7 @@ def test_rebuild_refuses_changed_weights(tmp_path: Path) -> None:
 def test_rebuild_reproduces_the_shipped_manifest(shared_data: Path, tmp_path: Path) -> None:
     copy = tmp_path / "glucose_forecast"
     shutil.copytree(MODEL_DIR, copy)
-    manifest = rebuild_provenance(shared_data / "cgm/glucobench/weinstock2016.csv.gz", copy)
+    manifest = rebuild_provenance(shared_data / "cgm/glucobench", copy)
     assert manifest.to_dict() == read_card(MODEL_DIR).provenance
     assert (copy / "model.keras").read_bytes() == (MODEL_DIR / "model.keras").read_bytes()
 
@@ -123,4 +136,4 @@ def test_evaluate_weinstock_counts(shared_data: Path, capsys: pytest.CaptureFixt
     assert main(["evaluate", "glucose", "--data", str(path), "--held-out-only", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["n_in_training"], doc["n_in_validation"], doc["n_in_test"], doc["n_new"]) == (116, 20, 34, 0)
-    assert doc["patients"] == 34 and doc["rmse_avg"] == pytest.approx(24.0, abs=0.01)
+    assert doc["patients"] == 34 and doc["rmse_avg"] == pytest.approx(23.94, abs=0.01)
