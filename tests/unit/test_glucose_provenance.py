@@ -137,3 +137,30 @@ def test_evaluate_weinstock_counts(shared_data: Path, capsys: pytest.CaptureFixt
     doc = json.loads(capsys.readouterr().out)
     assert (doc["n_in_training"], doc["n_in_validation"], doc["n_in_test"], doc["n_new"]) == (116, 20, 34, 0)
     assert doc["patients"] == 34 and doc["rmse_avg"] == pytest.approx(23.94, abs=0.01)
+
+
+def test_card_compares_every_candidate_on_each_data_sets_test_patients() -> None:
+    card = load_model("glucose_forecast").card
+    chosen = card.artifacts["architecture"]
+    for dataset in DATASETS:
+        table = card.metrics["candidates_test"][dataset]
+        assert {"last_value", "linear_regression", "mlp", "tcn", "mlp+tcn"} <= set(table)
+        assert table[chosen]["rmse_avg"] == pytest.approx(card.metrics["dataset"][dataset]["model"]["rmse_avg"])
+        # the shipped candidate beats linear regression on the test patients of every data set (CI below zero)
+        assert table[chosen]["diff_high"] < 0.0
+        assert all(row["patients"] == card.training_data["patients"][dataset]["test"] for row in table.values())
+    assert card.headline.value < 24.0 and card.headline.value == round(card.metrics["model"]["rmse_avg"], 2)
+
+
+@pytest.mark.full_data
+@pytest.mark.parametrize("dataset", ["colas2019", "hall2018"])
+def test_evaluate_other_cohorts_matches_the_card(
+    dataset: str, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = shared_data / f"cgm/glucobench/{dataset}.csv.gz"
+    assert main(["evaluate", "glucose", "--data", str(path), "--held-out-only", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    card = read_card(MODEL_DIR)
+    assert doc["n_in_test"] == doc["patients"] == card.training_data["patients"][dataset]["test"]
+    assert doc["rmse_avg"] == pytest.approx(card.metrics["dataset"][dataset]["model"]["rmse_avg"], abs=1e-3)
+    assert doc["rmse_avg"] < doc["baselines"]["linear_regression"]["rmse_avg"]
