@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,11 @@ settings.register_profile(
 settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+RAY_INSTALLED = importlib.util.find_spec("ray") is not None
+
+# The Ray tier needs the optional requirements-scale.txt: without it the tier is left out of the collection (and the
+# report header says so) rather than reported as skipped tests.
+collect_ignore = [] if RAY_INSTALLED else ["scale"]
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +35,33 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` beside the checkout; tests that need it skip where it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    """``../shared/data`` beside the checkout (tests that ask for it are ``full_data`` tests: see below)."""
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that needs the full data sets is marked ``full_data``; where ``../shared/data`` is not beside the
+    checkout (a clone on its own), those tests are deselected, not skipped: each behaviour they check is also tested
+    from the fixtures in ``tests/data``, and CI (which has the data) runs them all."""
+    needs_data = [item for item in items if "shared_data" in getattr(item, "fixturenames", ())]
+    for item in needs_data:
+        item.add_marker(pytest.mark.full_data)
+    if SHARED_DATA.is_dir():
+        return
+    deselected = [item for item in items if item.get_closest_marker("full_data") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker("full_data") is None]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say whether the full-data tests and the Ray tier run."""
+    if SHARED_DATA.is_dir():
+        data = f"full_data tests: run (data sets at {SHARED_DATA})"
+    else:
+        data = "full_data tests: deselected (no ../shared/data beside this checkout; tests/data fixtures run instead)"
+    ray = "Ray tier (tests/scale): " + ("run" if RAY_INSTALLED else "not collected (Ray is not installed)")
+    return f"{data}\n{ray}"
 
 
 @pytest.fixture(autouse=True)

@@ -58,7 +58,7 @@ def test_ct_png_crop(page: Any) -> None:
     nodule = next(p for p in sorted(lidc.glob("*/*")) if p.is_dir())  # a 64 x 64 LIDC crop (CC BY 3.0)
     _open(page, "CT nodule")
     _upload(page, nodule / "0.png")
-    page.get_by_text("no seed needed").first.wait_for(timeout=LONG)  # read as the upload's own masked crop
+    page.get_by_text("This is a masked nodule crop").first.wait_for(timeout=LONG)  # read as its own masked crop
     page.get_by_text("Malignancy probability").first.wait_for(timeout=LONG)
     page.get_by_text("What the model looked at").first.wait_for(timeout=LONG)
     _finish(page, "ct_png")
