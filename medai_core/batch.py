@@ -252,7 +252,7 @@ class InputScorer:
         return row
 
     def _score_ct(self, path: Path) -> dict[str, Any]:
-        from medai_core.ct.analysis import analyse_nodule, pixel_size_request
+        from medai_core.ct.analysis import analyse_nodule, check_cli_input
         from medai_core.ct.commands import parse_center
         from medai_core.ct.io import read_ct_path
         from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU
@@ -261,13 +261,7 @@ class InputScorer:
 
         seed = parse_center(self.options.center)
         study = read_isolated(read_ct_path, path, pixel_mm=self.options.pixel_mm, label=path.name)
-        if study.needs_pixel_size:
-            raise ImageInputError(f"{path.name}: {pixel_size_request(study)}")
-        if seed is None and not study.is_masked_crop:
-            raise ImageInputError(
-                f"{path.name} is a whole {study.source_format} ({study.shape[2]} x {study.shape[1]} pixels, "
-                f"{study.shape[0]} slice(s)); give the nodule centre with --center X,Y[,SLICE]"
-            )
+        check_cli_input(study, seed, path.name)
         threshold = DEFAULT_THRESHOLD_HU if self.options.threshold_hu is None else self.options.threshold_hu
         point = None if study.is_masked_crop else seed
         result = analyse_nodule(self.model, None, study, point, threshold_hu=threshold, explain="none")

@@ -40,6 +40,7 @@ __all__ = [
     "NoduleAnalysis",
     "PreparedNodule",
     "analyse_nodule",
+    "check_cli_input",
     "make_ensemble_grad_cam",
     "pixel_size_request",
     "prepare_nodule",
@@ -93,6 +94,22 @@ def pixel_size_request(study: CTStudy) -> str:
         "pixels looks larger). Give the pixel size in mm (the number input on the page, --pixel-mm MM on the "
         "command line), or upload the DICOM file, or a 64 x 64 masked crop in the training format."
     )
+
+
+def check_cli_input(study: CTStudy, seed: Seed | None, name: str) -> None:
+    """Refuse a command-line input (``predict``/``batch``) that cannot be scored as given.
+
+    Raises:
+        ImageInputError: it has no pixel size and is no training-format crop, or it is a whole slice or series and
+            no ``--center`` was given.
+    """
+    if study.needs_pixel_size:
+        raise ImageInputError(f"{name}: {pixel_size_request(study)}")
+    if seed is None and not study.is_masked_crop:
+        raise ImageInputError(
+            f"{name} is a whole {study.source_format} ({study.shape[2]} x {study.shape[1]} pixels, "
+            f"{study.shape[0]} slice(s)); give the nodule centre with --center X,Y[,SLICE]"
+        )
 
 
 def prepare_nodule(

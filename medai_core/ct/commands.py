@@ -98,7 +98,7 @@ def _load() -> Any:
 
 def predict_ct(args: argparse.Namespace) -> int:
     """``predict ct``: one JSON object per input (a list for several)."""
-    from medai_core.ct.analysis import analyse_nodule, pixel_size_request
+    from medai_core.ct.analysis import analyse_nodule, check_cli_input
     from medai_core.ct.io import read_ct_path
     from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU
     from medai_core.isolation import read_isolated
@@ -113,13 +113,7 @@ def predict_ct(args: argparse.Namespace) -> int:
         for path in args.inputs
     ]
     for name, study in studies:
-        if study.needs_pixel_size:
-            raise ImageInputError(f"{name}: {pixel_size_request(study)}")
-        if seed is None and not study.is_masked_crop:
-            raise ImageInputError(
-                f"{name} is a whole {study.source_format} ({study.shape[2]} x {study.shape[1]} pixels, "
-                f"{study.shape[0]} slice(s)); give the nodule centre with --center X,Y[,SLICE]"
-            )
+        check_cli_input(study, seed, name)
     model = _load()
     documents = []
     for name, study in studies:
