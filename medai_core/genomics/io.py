@@ -587,8 +587,10 @@ def _check_genotype(value: str, n_alt: int) -> str | None:
     dangling separator as in ``0|``): it prints "Couldn't read GT data" and cyvcf2 then reads freed memory in
     ``Variant.format`` (a segmentation fault), so every GT is checked here before cyvcf2 sees the record.
     """
-    if value in {"", "."}:
+    if value == ".":
         return None
+    if not value:
+        return "the genotype (GT) is empty; a missing genotype is written '.' or './.'"
     if not _GT_RE.match(value):
         return f"genotype {value[:30]!r} is not allele indices joined by / or | (e.g. 0/1)"
     for allele in re.split(r"[/|]", value):
@@ -630,6 +632,11 @@ def _check_vcf_lines(text: str, filename: str, n_samples: int) -> None:
             )
         if len(fields) < 10:
             continue
+        if not all(fields[9:]):
+            raise PanelInputError(
+                f"{what}, line {number}: a sample column is empty (a missing value is written '.'). The line is "
+                "malformed; fix or remove it."
+            )
         keys = fields[8].split(":")
         if "GT" not in keys:
             continue
