@@ -99,6 +99,11 @@ class CTVolumeStore:
         with self._lock:
             return len(self._entries)
 
+    def clear(self) -> None:
+        """Drop every cached volume."""
+        with self._lock:
+            self._entries.clear()
+
     def get(self, key: str) -> CTStudy | None:
         """The study with float32 HU (a fresh array the caller may change), or None when not cached (or expired)."""
         import dataclasses

@@ -81,7 +81,7 @@ def test_ct_png_slice_with_typed_pixel_size(page: Any, tmp_path: Path) -> None:
         ("y (row)", phantom.seed.row),
         ("Pixel size (mm)", 0.7),
     ):
-        field = page.get_by_label(label).first
+        field = page.get_by_label(label, exact=True).first
         field.fill(str(value))
         field.press("Enter")
         _settle(page)
@@ -102,7 +102,7 @@ def test_ct_dicom_slice_with_typed_centre(page: Any, tmp_path: Path) -> None:
     _upload(page, path)
     page.get_by_text("de-identified header").first.wait_for(timeout=LONG)
     for label, value in (("x (column)", CT_SMALL_SEED.col), ("y (row)", CT_SMALL_SEED.row)):
-        field = page.get_by_label(label).first
+        field = page.get_by_label(label, exact=True).first
         field.fill(str(value))
         field.press("Enter")
         _settle(page)
