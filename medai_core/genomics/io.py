@@ -9,6 +9,7 @@ Uploads stay in memory: VCFs are handed to cyvcf2 (htslib) through an in-memory 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import os
@@ -198,15 +199,36 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     if text.lstrip().startswith("##fileformat=VCF"):
-        return _read_vcf(data, filename)
+        return _count_duplicates_once(_read_vcf(data, filename))
     lines = text.splitlines()
     header_index = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
     if header_index is None:
         raise _not_a_panel(filename)
     header_line = lines[header_index]
     if "Hugo_Symbol" in header_line.split("\t"):
-        return _read_maf(lines, header_index, filename)
-    return _read_table(lines, header_index, filename)
+        return _count_duplicates_once(_read_maf(lines, header_index, filename))
+    return _count_duplicates_once(_read_table(lines, header_index, filename))
+
+
+def _count_duplicates_once(panel: PanelFile) -> PanelFile:
+    """``panel`` with repeated identical calls (same sample, gene, protein change, class and VAF: the same call
+    written twice, e.g. by two callers merged into one file) kept once, with a note, so TMB counts each call once.
+    Calls without a protein change are left as they are: two of them may be different changes in one gene."""
+    seen: set[Variant] = set()
+    kept: list[Variant] = []
+    for variant in panel.variants:
+        if variant.protein_change and variant in seen:
+            continue
+        seen.add(variant)
+        kept.append(variant)
+    repeated = len(panel.variants) - len(kept)
+    if not repeated:
+        return panel
+    note = (
+        f"{repeated} repeated row(s) of a call already in the file (same sample, gene, protein change, class and "
+        "VAF) were counted once"
+    )
+    return dataclasses.replace(panel, variants=tuple(kept), notes=(*panel.notes, note))
 
 
 def _gunzip(data: bytes, filename: str) -> bytes:

@@ -174,7 +174,7 @@ def test_the_fuzzers_52_byte_gzip_is_a_panel_input_error() -> None:
     ],
 )
 def test_damaged_gzip_is_a_panel_input_error(damage: object) -> None:
-    good = gzip.compress(b"gene,protein_change\n" + b"BRAF,V600E\n" * 50)
+    good = gzip.compress(b"gene,protein_change\n" + b"".join(b"TP53,R%dH\n" % (100 + i) for i in range(50)))
     assert len(read_panel(good, "p.csv.gz").variants) == 50
     with pytest.raises(PanelInputError, match="cannot be unpacked"):
         read_panel(damage(good), "p.csv.gz")  # type: ignore[operator]
@@ -248,7 +248,7 @@ def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pyt
 def test_files_over_the_row_cap_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert MAX_VARIANT_ROWS == 100_000
     monkeypatch.setattr(panel_io, "MAX_VARIANT_ROWS", 5)
-    assert len(read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 5, "a.csv").variants) == 5
+    assert len(read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 5, "a.csv").variants) == 1  # one call
     with pytest.raises(PanelInputError, match="more than 5 variant rows"):
         read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 6, "a.csv")
     with pytest.raises(PanelInputError, match="more than 5 variant rows"):
@@ -307,3 +307,15 @@ def test_a_worker_crash_in_analyse_bytes_is_an_input_error(loaded: object, monke
     monkeypatch.setattr(isolation, "read_isolated", crashed)
     with pytest.raises(PanelInputError, match="could not be read safely"):
         analyse_bytes(b"gene,protein_change\n", "p.csv", model=loaded, tumour_type="Melanoma")  # type: ignore[arg-type]
+
+
+def test_a_call_written_twice_counts_once_in_tmb_with_a_note() -> None:
+    rows = b"gene,protein_change,vaf\nBRAF,V600E,0.31\nBRAF,V600E,0.31\nTP53,R175H,0.4\nBRAF,V600E,0.12\n"
+    panel = read_panel(rows, "p.csv")
+    # the exact repeat is one call; the same change at another VAF is kept (it may be another clone or sample)
+    assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [
+        ("BRAF", "V600E", 0.31),
+        ("TP53", "R175H", 0.4),
+        ("BRAF", "V600E", 0.12),
+    ]
+    assert any("1 repeated row(s)" in note for note in panel.notes)
