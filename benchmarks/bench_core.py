@@ -18,8 +18,8 @@ from medai_core.audit import AuditLog
 from medai_core.benchmarking import format_table, measure
 from medai_core.explain import integrated_gradients, make_grad_cam
 from medai_core.models import ModelCard
+from medai_core.models.testing import tiny_card_dict
 from medai_core.reports import CaseReport, ReportSection, provenance_for, render_html, render_pdf
-from tests.conftest import tiny_card_dict
 
 
 def main() -> None:

@@ -313,7 +313,7 @@ with g1:
         key="ct.gradcam",
     )
 if result.contributions:
-    st.plotly_chart(contributions_figure(result.contributions), key="ct.contributions")
+    st.plotly_chart(contributions_figure(result.labelled_contributions), key="ct.contributions")
     st.caption(
         "Beside the image evidence: the stacker is linear, so each input adds coefficient x (value - training mean) "
         "/ training SD to the log-odds. The features are computed from this crop and its mask by the same function "

@@ -26,7 +26,14 @@ from medai_core.ct.prepare import (
     segment_nodule,
     training_crop,
 )
-from medai_core.ct.scoring import STACKER_FEATURE_NAMES, Stacker, nodule_feature_vector, scored_slices, slice_batch
+from medai_core.ct.scoring import (
+    STACKER_FEATURE_NAMES,
+    Stacker,
+    feature_label,
+    nodule_feature_vector,
+    scored_slices,
+    slice_batch,
+)
 from medai_core.errors import ImageInputError
 from medai_core.explain.faithfulness import DeletionCurve, deletion_curve
 
@@ -239,6 +246,11 @@ class NoduleAnalysis:
     weights_sha256: str
     interval_meaning: str = ""
     contributions: tuple[tuple[str, float, float], ...] = ()
+
+    @property
+    def labelled_contributions(self) -> tuple[tuple[str, float, float], ...]:
+        """:attr:`contributions` with each input named for a reader (``shape: volume mm3 (log)``)."""
+        return tuple((feature_label(name), z, share) for name, z, share in self.contributions)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready core of the result (the CLI's per-input keys, without ``input``)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from medai_core.ct.analysis import NoduleAnalysis
-from medai_core.ct.scoring import feature_label
 from medai_core.models import ModelCard
 from medai_core.reports import CaseReport, ReportSection, provenance_for
 
@@ -59,7 +58,7 @@ def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) ->
         sections.append(
             ReportSection(
                 "Top contributions to the probability (log-odds; coefficient x standardised value)",
-                rows=tuple((feature_label(name), f"{share:+.2f}") for name, _, share in result.contributions[:5]),
+                rows=tuple((label, f"{share:+.2f}") for label, _, share in result.labelled_contributions[:5]),
             )
         )
     sections.append(

@@ -9,7 +9,6 @@ import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import NDArray
 
-from medai_core.ct.scoring import feature_label
 from medai_core.explain.faithfulness import DeletionCurve
 
 __all__ = [
@@ -176,14 +175,15 @@ def contributions_figure(contributions: Sequence[tuple[str, float, float]], *, t
     """Horizontal bars of the largest stacker contributions (log-odds), toward malignant to the right.
 
     Args:
-        contributions: ``(input, standardised value, contribution)`` sorted by absolute contribution.
+        contributions: ``(label, standardised value, contribution)`` sorted by absolute contribution (the
+            analysis result's ``labelled_contributions``).
         top: how many to show.
     """
     rows = list(contributions)[:top][::-1]
     fig = go.Figure(
         go.Bar(
             x=[c for _, _, c in rows],
-            y=[feature_label(n) for n, _, _ in rows],
+            y=[n for n, _, _ in rows],
             orientation="h",
             marker_color=[_MALIGNANT if c > 0 else _BENIGN for _, _, c in rows],
             customdata=[[z] for _, z, _ in rows],

@@ -18,7 +18,7 @@ from medai_core.models import (
     model_statuses,
     read_card,
 )
-from tests.conftest import make_tiny_model_dir, tiny_card_dict
+from medai_core.models.testing import make_tiny_model_dir, tiny_card_dict
 
 
 def test_round_trip_predicts_the_same(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from medai_core.config import APP_VERSION
 from medai_core.models import ModelCard
+from medai_core.models.testing import tiny_card_dict
 from medai_core.reports import (
     RESEARCH_USE_NOTICE,
     CaseReport,
@@ -20,7 +21,6 @@ from medai_core.reports import (
     render_pdf,
     sha256_bytes,
 )
-from tests.conftest import tiny_card_dict
 
 
 @pytest.fixture
