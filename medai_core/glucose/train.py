@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.glucose.architectures import ARCHITECTURES, average_models, build_mlp
+from medai_core.glucose.architectures import ARCHITECTURES, average_models
 from medai_core.glucose.evaluation import (
     Evaluation,
     WindowSet,
@@ -66,7 +66,6 @@ __all__ = [
     "MODEL_ID",
     "SEED",
     "TrainResult",
-    "build_model",
     "cohort_manifest",
     "load_cohorts",
     "provenance_manifest",
@@ -230,11 +229,6 @@ def rebuild_provenance(data: Path, model_dir: Path) -> ProvenanceManifest:
     manifest = cohort_manifest({name: split for name, split in splits.items() if name in by_dataset}, sentence)
     write_card(replace(card, provenance=manifest.to_dict()), model_dir)
     return manifest
-
-
-def build_model(hidden: int = 256) -> keras.Model:
-    """The 1.0.0 forecaster (see :func:`medai_core.glucose.architectures.build_mlp`)."""
-    return build_mlp(hidden)
 
 
 def _loss(y_true: Any, y_pred: Any) -> Any:
@@ -564,7 +558,6 @@ def train_glucose(
     headline_ds = DATASET if DATASET in evaluations else next(iter(evaluations))
     evaluation = evaluations[headline_ds]
     params = params_by[chosen]
-    final = models[chosen]
     final = _for_saving(chosen, models)
     card = _card(
         evaluation=evaluation,
