@@ -386,6 +386,8 @@ def analyse_nodule(
         model_id=card.id,
         model_version=card.version,
         weights_sha256=card.weights_sha256,
-        interval_meaning=str(card.calibration.get("interval", "")),
+        interval_meaning=" ".join(
+            str(card.calibration[key]) for key in ("interval", "interval_check_nested") if card.calibration.get(key)
+        ),
         contributions=contributions,
     )

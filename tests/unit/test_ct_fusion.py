@@ -12,6 +12,7 @@ import pytest
 
 from medai_core.cli import main
 from medai_core.ct.data import NoduleSet, held_out_split
+from medai_core.ct.evaluation import ece_if_calibrated
 from medai_core.ct.features import FEATURE_NAMES
 from medai_core.ct.fusion import (
     N_BOOTSTRAP,
@@ -99,6 +100,32 @@ def test_interval_check_counts_bins_inside() -> None:
     assert narrow["mean_width"] == 0
 
 
+def test_interval_check_reads_each_bin_against_its_own_sampling_error() -> None:
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.02, 0.98, size=140)
+    y = (rng.random(140) < p).astype(int)
+    tight = interval_check(y, p, p - 0.01, p + 0.01, draws=200)
+    # ~28 nodules per bin: a calibrated model's observed rate rarely lands inside a 0.02-wide interval, but it is
+    # consistent with it once the rate's own Clopper-Pearson range is counted.
+    assert float(tight["inside_if_calibrated"].split("/")[0]) < 2.5
+    assert tight["bins_consistent"] in {"4/5", "5/5"}
+    for row in tight["bins"]:
+        low, high = row["observed_rate_range"]
+        assert low <= row["observed_rate"] <= high
+    shifted = np.clip(p + 0.45, 0, 1)
+    wrong = interval_check(y, shifted, shifted - 0.01, np.minimum(shifted + 0.01, 1), draws=50)
+    assert int(wrong["bins_consistent"].split("/")[0]) <= 2
+
+
+def test_ece_if_calibrated_is_the_metric_noise_at_this_size() -> None:
+    p = np.random.default_rng(5).uniform(0, 1, size=139)
+    small = ece_if_calibrated(p, draws=300)
+    large = ece_if_calibrated(np.tile(p, 20), draws=100)
+    assert 0.04 < small["median"] < 0.12 and small["median"] <= small["p90"] <= small["p95"]
+    assert large["median"] < small["median"] / 2  # the noise floor falls with the square root of n
+    assert 0 <= small["share_at_or_below_0_05"] <= 1
+
+
 def test_shipped_card_carries_the_interval_refits_and_the_comparison() -> None:
     folder = REPO / "models" / "ct_nodule"
     card = read_card(folder)
@@ -147,3 +174,74 @@ def test_out_of_fold_logits_reproduce_the_shipped_stacker(shared_data: Path) -> 
     refit = fit_stacker(Candidate(stacker.inputs), oof, x, dev.labels)
     np.testing.assert_allclose(refit.coef, stacker.coef, atol=1e-4)
     np.testing.assert_allclose(refit.mean, stacker.mean, rtol=1e-5)
+
+
+def test_outer_fold_zero_is_the_cards_held_out_split() -> None:
+    from medai_core.ct.nested import N_OUTER, outer_folds
+
+    rng = np.random.default_rng(6)
+    exams = np.array([f"e{i // 2}" for i in range(200)])
+    labels = (rng.random(200) < 0.3).astype(int)
+    folds = outer_folds(labels, exams)
+    dev, test = held_out_split(labels, exams)
+    assert len(folds) == N_OUTER
+    np.testing.assert_array_equal(folds[0][0], dev)
+    np.testing.assert_array_equal(folds[0][1], test)
+    held = np.concatenate([t for _, t in folds])
+    assert sorted(held.tolist()) == list(range(200))  # every nodule is held out exactly once
+    for fit, out in folds:
+        assert not set(exams[fit]) & set(exams[out])
+
+
+def test_nested_cv_refuses_another_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(REPO / "models" / "ct_nodule", models / "ct_nodule")
+    before = (models / "ct_nodule" / "model_card.json").read_bytes()
+    code = main(["train", "ct", "--nested-cv", "--dry-run", "--data", str(LIDC), "--out", str(models / "ct_nodule")])
+    assert code == 1
+    assert "held-out exams" in capsys.readouterr().err
+    assert (models / "ct_nodule" / "model_card.json").read_bytes() == before
+
+
+def test_nested_cv_and_fusion_only_are_separate_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "ct", "--nested-cv", "--fusion-only", "--data", str(LIDC), "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    assert "separate runs" in capsys.readouterr().err
+
+
+def test_shipped_card_carries_the_nested_cv() -> None:
+    card = read_card(REPO / "models" / "ct_nodule")
+    nested = card.metrics["nested_cv"]
+    folds = nested["folds"]
+    assert [f["fold"] for f in folds] == [0, 1, 2, 3, 4]
+    assert sum(f["nodules"] for f in folds) == nested["model"]["n"] == 699
+    # Fold 0 is the card's held-out fold scored by the shipped weights and stacker.
+    assert folds[0]["members"] == "shipped weights" and folds[0]["nodules"] == card.metrics["model"]["n"]
+    assert folds[0]["model"]["auc"] == pytest.approx(card.metrics["model"]["auc"], abs=1e-4)
+    aucs = [f["model"]["auc"] for f in folds]
+    assert nested["model"]["fold_auc_mean"] == pytest.approx(np.mean(aucs), abs=1e-3)
+    low, high = nested["model"]["auc_ci95_by_exam"]
+    assert low < nested["model"]["auc"] < high
+    check = nested["interval_check"]
+    assert sum(b["n"] for b in check["bins"]) == 699
+    assert check["bins_consistent"] in card.calibration["interval_check_nested"]
+
+
+@pytest.mark.full_data
+def test_nested_fold_zero_reproduces_the_cards_held_out_numbers(shared_data: Path) -> None:
+    from medai_core.ct.data import load_nodules
+    from medai_core.ct.nested import _score_fold, fold_scores
+    from medai_core.ct.scoring import features_for
+
+    folder = shared_data / "ct" / "lidc_nodules"
+    data = load_nodules(folder)
+    card = read_card(REPO / "models" / "ct_nodule")
+    scores = fold_scores(data, 0, REPO / "models" / "ct_nodule")
+    probs = _score_fold(data, features_for(data.volumes, radiomics=False), None, 0, scores)
+    from medai_core.ct.evaluation import binary_metrics
+
+    y = data.labels[scores.index]
+    assert binary_metrics(y, probs["model"])["auc"] == pytest.approx(card.metrics["model"]["auc"], abs=1e-4)
+    assert card.metrics["nested_cv"]["folds"][0]["model"]["auc"] == pytest.approx(
+        binary_metrics(y, probs["model"])["auc"], abs=1e-4
+    )
