@@ -17,8 +17,12 @@ Formats recognised:
   above 12 means day-first, a second field above 12 means month-first; otherwise the reading that gives a
   continuous series wins, and a file that still cannot be told apart is refused rather than guessed.
 - Generic CSV: a timestamp column and a glucose column under common names (comma, semicolon or tab separated),
-  unit from the column name or, if it names none, from the values (and said so); an optional patient id column,
-  as in the ``id, time, gl`` research tables, with one patient chosen (``patient``) when several are present.
+  unit from the column name, else from a ``unit`` column (one unit for every reading), else from the values (and
+  said so); an optional patient id column, as in the ``id, time, gl`` research tables, with one patient chosen
+  (``patient``) when several are present. A time-of-day column beside a date column (CareLink ``Date``/``Time``,
+  xDrip ``DAY``/``TIME``) is combined with it; a time of day alone, a date alone, a two-digit year or a column that
+  mixes date layouts is refused. Numeric dates that are not year-first (``10/03/2024 08:00``) have their day/month
+  order told from the data, as for LibreView. Nightscout's ``dateString`` is a timestamp column.
   The research tables of ``evaluate``/``train`` (:func:`read_research_table`) go through the same reader.
 
 Clocks: timestamps that carry a UTC offset or ``Z`` are converted to the patient's local time: the chosen
@@ -90,6 +94,7 @@ _TIME_NAMES = (
     "time stamp",
     "glucose time",
     "reading time",
+    "datestring",
 )
 _GLUCOSE_NAMES = (
     "gl",
@@ -104,6 +109,7 @@ _GLUCOSE_NAMES = (
     "value",
     "reading",
 )
+_UNIT_COLUMN_NAMES = ("unit", "units", "glucose unit", "glucose units", "uom")
 _ID_NAMES = ("id", "patient", "patient_id", "patient id", "subject", "subject_id", "subject id", "ptid")
 
 
@@ -269,6 +275,19 @@ def _numbers(values: pd.Series, name: str, column: str) -> NDArray[np.float64]:
     return parsed.to_numpy(dtype=np.float64)
 
 
+_NUMERIC_DATE = re.compile(
+    r"^\s*(\d{1,2})[-./](\d{1,2})[-./](\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\s*$"
+)
+"""``DD?MM?YYYY hh:mm`` or ``MM?DD?YYYY hh:mm`` (LibreView, many spreadsheets): the order is told from the data."""
+_SHORT_YEAR = re.compile(r"^\d{1,2}[-./]\d{1,2}[-./]\d{2}(?:[\sT]|$)")
+"""A numeric date with a two-digit year (``01/03/24``): day, month and year order cannot be told apart."""
+_TIME_OF_DAY_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?$")
+"""A time of day without a date (``07:05``, ``7:05:00 PM``): pandas would put it on today's date."""
+_DATE_ONLY = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+"""A date without a time of day (``2024-03-01``, ``01.03.2024``): every reading of a day would fall on midnight."""
+_DATE_COLUMN_NAMES = ("date", "day", "datum", "fecha")
+"""Names of a separate date column, combined with a time-of-day column (CareLink ``Date``/``Time``, xDrip ``DAY``)."""
+
 _OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 
 
@@ -324,6 +343,17 @@ def _parse_times(
         CGMInputError: unparseable timestamps, offsets mixed with naive timestamps, or an unknown time zone.
     """
     text = values.astype(str).str.strip()
+    short = text[text.str.len() <= 14]  # a date or a time of day alone is at most 14 characters
+    for pattern, what, fix in (
+        (_TIME_OF_DAY_ONLY, "times of day without a date", "add the date (a date column beside it is combined)"),
+        (_DATE_ONLY, "dates without a time of day", "export the reading times, not only the dates"),
+    ):
+        hit = short.str.fullmatch(pattern).fillna(False).astype(bool)
+        if hit.any():
+            raise CGMInputError(
+                f"{name}: column {column!r} holds {what} (e.g. {short[hit].iloc[0]!r}), so readings of different "
+                f"days cannot be told apart. Give one timestamp per reading: {fix}."
+            )
     zone = _zone(timezone, name)
     # only strings with a Z, a plus or a minus after the date can carry an offset: test the costly regex on those
     candidate = (
@@ -347,6 +377,35 @@ def _parse_times(
             f"without one (e.g. {text[~aware].iloc[0]!r}), so the readings cannot be put on one clock. Export all "
             "timestamps the same way (all local time, or all with an offset)."
         )
+    # Year-first (ISO) stamps are unambiguous; only the others are checked for a day/month order or a short year.
+    other = pd.Series(False, index=text.index)
+    if not aware.any():
+        other = ~text.str[:4].str.isdigit().fillna(False).astype(bool)
+    if other.any():
+        two_digit = text[other].str.match(_SHORT_YEAR).fillna(False).astype(bool)
+        if two_digit.any():
+            raise CGMInputError(
+                f"{name}: column {column!r} writes dates with a two-digit year (e.g. "
+                f"{text[other][two_digit].iloc[0]!r}), so day, month and year cannot be told apart. Export "
+                "four-digit years or ISO timestamps (YYYY-MM-DD HH:MM)."
+            )
+        parts = text.str.extract(_NUMERIC_DATE)
+        matched = parts[0].notna()
+        if matched.all():
+            times, how = _day_month_times(text, parts, name, column)
+            notes.append(how)
+            if zone is not None:
+                notes.append(
+                    "Timestamps carry no UTC offset: they are read as the patient's local time and the chosen time "
+                    "zone is not applied."
+                )
+            return times, notes
+        if matched.any():
+            raise CGMInputError(
+                f"{name}: column {column!r} mixes date layouts (e.g. {text[matched].iloc[0]!r} and "
+                f"{text[~matched].iloc[0]!r}), so the day/month order cannot be read the same way for every "
+                "reading. Export all timestamps in one layout."
+            )
     parsed = _to_datetime(text, utc=bool(aware.any()))
     if parsed.isna().any():
         examples = text[parsed.isna()].head(3).tolist()
@@ -530,10 +589,6 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
 
 # --------------------------------------------------------------------------------------------------- LibreView
 
-_LIBRE_DATE = re.compile(
-    r"^\s*(\d{1,2})[-./](\d{1,2})[-./](\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\s*$"
-)
-
 
 def _continuity(times: NDArray[np.datetime64]) -> float:
     """Share of the series' time span covered by steps of at most 20 minutes: high for the right date order."""
@@ -548,7 +603,7 @@ def _continuity(times: NDArray[np.datetime64]) -> float:
 def _libre_times(stamps: pd.Series, name: str, column: str) -> tuple[NDArray[np.datetime64], str]:
     """Parse LibreView timestamps, telling day-first from month-first from the data (never silently)."""
     text = stamps.astype(str).str.strip()
-    parts = text.str.extract(_LIBRE_DATE)
+    parts = text.str.extract(_NUMERIC_DATE)
     if parts[0].isna().any():
         iso = _to_datetime(text, utc=False)
         if not iso.isna().any():
@@ -559,6 +614,21 @@ def _libre_times(stamps: pd.Series, name: str, column: str) -> tuple[NDArray[np.
             f"e.g. {bad}. "
             "LibreView timestamps look like 01-02-2026 11:40 PM (US) or 02-01-2026 23:40."
         )
+    return _day_month_times(text, parts, name, column)
+
+
+def _day_month_times(
+    text: pd.Series, parts: pd.DataFrame, name: str, column: str
+) -> tuple[NDArray[np.datetime64], str]:
+    """Parse ``DD?MM?YYYY hh:mm`` or ``MM?DD?YYYY hh:mm`` stamps, telling the order from the data (never guessed).
+
+    Args:
+        text: the stripped timestamp strings.
+        parts: their :data:`_NUMERIC_DATE` groups (first field, second field, year, hour, minute, second, AM/PM).
+
+    Raises:
+        CGMInputError: both orders impossible, or both plausible.
+    """
     first, second = parts[0].astype(int), parts[1].astype(int)
     twelve_hour = parts[6].notna().any()
     clock = "%I:%M %p" if twelve_hour else "%H:%M"
@@ -699,6 +769,13 @@ def _find_glucose_column(columns: list[str]) -> str | None:
     return None
 
 
+def _times_of_day(column: pd.Series) -> bool:
+    """Whether every non-blank value of ``column`` is a time of day without a date."""
+    text = column.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return bool(len(text)) and bool(text.str.fullmatch(_TIME_OF_DAY_ONLY).all())
+
+
 @dataclass(frozen=True)
 class _GenericColumns:
     """Where a generic table keeps its glucose, time and (optional) patient id."""
@@ -710,6 +787,7 @@ class _GenericColumns:
     id_column: str | None
     ids: pd.Series | None
     notes: tuple[str, ...]
+    unit_column: str | None = None
 
 
 def _generic_columns(lines: list[str], name: str) -> _GenericColumns:
@@ -724,12 +802,20 @@ def _generic_columns(lines: list[str], name: str) -> _GenericColumns:
             "export, or a CSV with columns timestamp, glucose (or id, time, gl)."
         )
     tcol = _find_column(columns, _TIME_NAMES)
-    if tcol is not None:
+    dcol = next((c for c in columns if c.strip().lower() in _DATE_COLUMN_NAMES), None)
+    if tcol is not None and dcol is not None and dcol != tcol and _times_of_day(frame[tcol]):
+        stamps, tcol = (
+            frame[dcol].astype(str).str.strip() + " " + frame[tcol].astype(str).str.strip(),
+            f"{dcol} + {tcol}",
+        )
+    elif tcol is not None:
         stamps = frame[tcol]
-    elif "date" in {c.lower() for c in columns} and any(c.lower() in ("time", "hour") for c in columns):
-        dcol = next(c for c in columns if c.lower() == "date")
-        hcol = next(c for c in columns if c.lower() in ("time", "hour"))
-        stamps, tcol = frame[dcol].astype(str) + " " + frame[hcol].astype(str), f"{dcol} + {hcol}"
+    elif dcol is not None and any(c.strip().lower() in ("time", "hour") for c in columns):
+        hcol = next(c for c in columns if c.strip().lower() in ("time", "hour"))
+        stamps, tcol = (
+            frame[dcol].astype(str).str.strip() + " " + frame[hcol].astype(str).str.strip(),
+            f"{dcol} + {hcol}",
+        )
     else:
         raise CGMInputError(
             f"{name}: no timestamp column. Found: {columns[:12]}. Expected a column named time, timestamp or "
@@ -748,7 +834,10 @@ def _generic_columns(lines: list[str], name: str) -> _GenericColumns:
         if blank.any():
             notes = (f"{int(blank.sum())} row(s) without a patient id ignored.",)
             frame, stamps, ids = frame[~blank], stamps[~blank], ids[~blank]
-    return _GenericColumns(frame, gcol, stamps, tcol, idcol, ids, notes)
+    ucol = _find_column(columns, _UNIT_COLUMN_NAMES)
+    if ucol in (gcol, tcol, idcol):
+        ucol = None
+    return _GenericColumns(frame, gcol, stamps, tcol, idcol, ids, notes, ucol)
 
 
 def _generic_values(
@@ -766,6 +855,18 @@ def _generic_values(
     if unit is not None:
         _check_unit(values, unit, name, f"column name {cols.glucose!r}")
         notes.insert(0, f"Glucose in {unit} (from the column name {cols.glucose!r}).")
+    elif cols.unit_column is not None:
+        labels = cols.frame[cols.unit_column] if rows is None else cols.frame.loc[rows, cols.unit_column]
+        stated = sorted({str(v).strip() for v in labels[~blank].fillna("").tolist()})
+        units = {_unit_from_header(v) for v in stated}
+        if None in units or len(units) != 1:
+            raise CGMInputError(
+                f"{name}: the unit column {cols.unit_column!r} holds {stated[:4]}; expected one unit for every "
+                "reading, mg/dL or mmol/L. Export the readings in one unit."
+            )
+        unit = str(units.pop())
+        _check_unit(values, unit, name, f"unit column {cols.unit_column!r}")
+        notes.insert(0, f"Glucose in {unit} (from the unit column {cols.unit_column!r}).")
     else:
         median = float(np.median(values))
         unit = MMOL_L if median < 25 else MG_DL

@@ -1,0 +1,140 @@
+"""Generic CSV layouts met in real exports, each of which used to be read wrongly without an error: a separate date
+and time-of-day column (Medtronic CareLink, xDrip), day-first dates (most of the world), Nightscout's ``dateString``
+and a unit given in its own column. Each either reads to the right clock and unit, or is refused with the reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medai_core.errors import CGMInputError
+from medai_core.glucose.io import read_cgm
+from medai_core.units import MG_DL_PER_MMOL_L
+
+START = "2024-03-10 00:00"
+
+
+def _times(days: int = 3, start: str = START) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=288 * days, freq="5min")
+
+
+def _glucose(n: int) -> np.ndarray:
+    return np.round(140 + 40 * np.sin(np.arange(n) / 30))
+
+
+def _csv(frame: pd.DataFrame, sep: str = ",") -> bytes:
+    return frame.to_csv(index=False, sep=sep).encode()
+
+
+def test_carelink_date_and_time_columns_are_combined() -> None:
+    t = _times()
+    meter = ["" if i % 60 else "120" for i in range(len(t))]
+    frame = pd.DataFrame(
+        {
+            "Index": range(len(t)),
+            "Date": t.strftime("%Y/%m/%d"),
+            "Time": t.strftime("%H:%M:%S"),
+            "BG Reading (mg/dL)": meter,
+            "Sensor Glucose (mg/dL)": _glucose(len(t)),
+        }
+    )
+    record = read_cgm(_csv(frame), name="carelink.csv")
+    # before: 'Time' alone was the clock, so three days fell onto one and were averaged as duplicates
+    assert record.n_readings == len(t)
+    assert str(record.times[0])[:16] == "2024-03-10T00:00" and str(record.times[-1])[:16] == "2024-03-12T23:55"
+    assert not any("duplicate" in n for n in record.notes)
+
+
+def test_xdrip_day_and_time_columns_day_first() -> None:
+    t = _times()
+    frame = pd.DataFrame({"DAY": t.strftime("%d.%m.%Y"), "TIME": t.strftime("%H:%M"), "glucose": _glucose(len(t))})
+    record = read_cgm(_csv(frame, ";"), name="xdrip.csv")
+    assert str(record.times[0])[:10] == "2024-03-10" and str(record.times[-1])[:10] == "2024-03-12"
+    assert any("DD-MM-YYYY" in n for n in record.notes)
+
+
+def test_time_of_day_without_a_date_is_refused() -> None:
+    t = _times(1)
+    frame = pd.DataFrame({"time": t.strftime("%H:%M"), "glucose": _glucose(len(t))})
+    with pytest.raises(CGMInputError, match="times of day without a date"):
+        read_cgm(_csv(frame), name="clock.csv")
+
+
+def test_dates_without_a_time_are_refused() -> None:
+    frame = pd.DataFrame({"timestamp": ["2024-03-10"] * 5 + ["2024-03-11"] * 5, "glucose": [120] * 10})
+    with pytest.raises(CGMInputError, match="dates without a time of day"):
+        read_cgm(_csv(frame), name="dates.csv")
+
+
+@pytest.mark.parametrize(
+    ("layout", "order"), [("%d/%m/%Y %H:%M", "DD-MM-YYYY"), ("%m/%d/%Y %H:%M", "MM-DD-YYYY"), ("%d.%m.%Y %H:%M", "DD")]
+)
+def test_day_month_order_is_read_from_the_data(layout: str, order: str) -> None:
+    t = _times(5)  # 10-14 March: the 13th and 14th say which field is the day
+    frame = pd.DataFrame({"timestamp": t.strftime(layout), "glucose": _glucose(len(t))})
+    record = read_cgm(_csv(frame), name="dmy.csv")
+    # before: each row was guessed on its own (month-first where it could be), scrambling 10-14 March over the year
+    assert str(record.times[0])[:10] == "2024-03-10" and str(record.times[-1])[:10] == "2024-03-14"
+    assert record.n_readings == len(t)
+    assert any(order in n for n in record.notes)
+
+
+def test_day_month_order_that_cannot_be_told_is_refused() -> None:
+    frame = pd.DataFrame({"timestamp": ["01/02/2024 08:00", "02/01/2024 08:00"], "glucose": [110, 120]})
+    with pytest.raises(CGMInputError, match="cannot tell whether dates"):
+        read_cgm(_csv(frame), name="ambiguous.csv")
+
+
+def test_two_digit_years_are_refused() -> None:
+    t = _times(1)
+    frame = pd.DataFrame({"timestamp": t.strftime("%d/%m/%y %H:%M"), "glucose": _glucose(len(t))})
+    with pytest.raises(CGMInputError, match="two-digit year"):
+        read_cgm(_csv(frame), name="short.csv")
+
+
+def test_mixed_date_layouts_are_refused() -> None:
+    frame = pd.DataFrame({"timestamp": ["2024-03-10 08:00", "10/03/2024 08:05"], "glucose": [110, 120]})
+    with pytest.raises(CGMInputError, match="mixes date layouts"):
+        read_cgm(_csv(frame), name="mixed.csv")
+
+
+def test_nightscout_entries_export() -> None:
+    t = _times()
+    frame = pd.DataFrame(
+        {
+            "_id": [f"x{i}" for i in range(len(t))],
+            "sgv": _glucose(len(t)),
+            "date": t.astype("int64") // 10**6,
+            "dateString": t.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "direction": "Flat",
+            "type": "sgv",
+        }
+    )
+    record = read_cgm(_csv(frame), name="entries.csv", timezone="Europe/Paris")
+    assert record.n_readings == len(t) and record.unit_detected == "mg/dL"
+    assert str(record.times[0])[:16] == "2024-03-10T01:00"  # UTC shown at Paris time (UTC+1 in March)
+    assert any("UTC offset" in n for n in record.notes)
+
+
+def test_unit_column_is_read() -> None:
+    t = _times()
+    frame = pd.DataFrame({"timestamp": t.strftime("%Y-%m-%d %H:%M"), "value": _glucose(len(t)) / 18, "unit": "mmol/L"})
+    record = read_cgm(_csv(frame), name="units.csv")
+    assert record.unit_detected == "mmol/L"
+    assert any("unit column" in n for n in record.notes)
+    np.testing.assert_allclose(record.glucose_mg_dl[:3], np.round(_glucose(3) / 18, 6) * MG_DL_PER_MMOL_L, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("units", "values", "match"),
+    [
+        (["mg/dL", "mmol/L"], [120.0, 6.5], "expected one unit"),
+        (["stone", "stone"], [120.0, 130.0], "expected one unit"),
+        (["mmol/L", "mmol/L"], [120.0, 130.0], "look like mg/dL"),
+    ],
+)
+def test_unit_column_errors(units: list[str], values: list[float], match: str) -> None:
+    frame = pd.DataFrame({"timestamp": ["2024-03-10 08:00", "2024-03-10 08:05"], "glucose": values, "units": units})
+    with pytest.raises(CGMInputError, match=match):
+        read_cgm(_csv(frame), name="units.csv")
