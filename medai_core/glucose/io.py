@@ -15,7 +15,11 @@ Formats recognised:
   type 1 (scans) fills only grid points the history lacks; other types (notes, insulin, food) are ignored.
   ``MM-DD-YYYY hh:mm AM`` (US) and ``DD-MM-YYYY HH:MM`` (elsewhere) are told apart from the data: a first field
   above 12 means day-first, a second field above 12 means month-first; otherwise the reading that gives a
-  continuous series wins, and a file that still cannot be told apart is refused rather than guessed.
+  continuous series wins, and a file that still cannot be told apart is refused rather than guessed. Exports in
+  another language (German, French, Spanish, ...) keep the same first six columns under translated names: they are
+  recognised by that structure (unit-bearing 5th/6th names, FreeStyle device rows, record types 0-7) and read by
+  position, with a note; the older desktop export (``ID``, ``Time``, ``Record Type``, tab-separated) is read by
+  name. A glucose header that names no unit has its unit read from the values, and said so.
 - Generic CSV: a timestamp column and a glucose column under common names (comma, semicolon or tab separated),
   unit from the column name, else from a ``unit`` column (one unit for every reading), else from the values (and
   said so); an optional patient id column, as in the ``id, time, gl`` research tables, with one patient chosen
@@ -680,19 +684,65 @@ def _day_month_times(
     return parsed.to_numpy(dtype="datetime64[ns]"), reason[0].upper() + reason[1:] + "."
 
 
-def _read_libre(lines: list[str], name: str, header_index: int) -> CGMRecord:
+_LIBRE_POSITIONS = ("device", "serial number", "device timestamp", "record type", "historic glucose", "scan glucose")
+"""LibreView's first six columns, the same in every language of the export (only their names are translated)."""
+
+
+_LIBRE_RECORD_TYPES = frozenset("01234567")
+"""LibreView record types: 0 historic, 1 scan, 2 strip, 3 ketone, 4 insulin, 5 food, 6 time change/notes, 7 other."""
+
+
+def _libre_header(head: list[str], following: list[str]) -> tuple[int, bool] | None:
+    """``(header line index, by position)`` of a LibreView export, or None.
+
+    English headers are found by name (``Record Type`` with ``Device Timestamp``, or ``Time`` and ``Historic Glucose``
+    in the older desktop export). A translated export is recognised by its structure: a header whose 5th and 6th
+    names carry a glucose unit, followed by rows whose device is a FreeStyle Libre and whose 4th field is a record
+    type 0-7; its columns are then read by position.
+    """
+    for index, line in enumerate(head):
+        if "Record Type" in line and ("Timestamp" in line or "Historic Glucose" in line):
+            return index, False
+    for index, line in enumerate(head):
+        delimiter = "\t" if line.count("\t") > line.count(",") else ","
+        fields = next(csv.reader([line], delimiter=delimiter), [])
+        if len(fields) < 6 or _unit_from_header(fields[4]) is None or _unit_from_header(fields[5]) is None:
+            continue
+        rows = [r for r in csv.reader((head + following)[index + 1 : index + 6], delimiter=delimiter) if r]
+        if rows and all(
+            len(r) >= 6 and r[0].strip().lower().startswith("freestyle") and r[3].strip() in _LIBRE_RECORD_TYPES
+            for r in rows
+        ):
+            return index, True
+    return None
+
+
+def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: bool = False) -> CGMRecord:
     frame = _read_table(lines, name, skip=header_index)
+    position_note: list[str] = []
+    if by_position:
+        translated = list(frame.columns[: len(_LIBRE_POSITIONS)])
+        unit_label = _unit_from_header(str(translated[4])) or ""
+        renamed = {
+            old: f"{new} {unit_label}".strip() if i >= 4 else new
+            for i, (old, new) in enumerate(zip(translated, _LIBRE_POSITIONS, strict=True))
+        }
+        frame = frame.rename(columns=renamed)
+        position_note = [
+            "LibreView export with translated column names: timestamp, record type, historic and scan glucose read "
+            "from the 3rd to 6th columns, where every LibreView export keeps them."
+        ]
     cols = {c.lower(): c for c in frame.columns}
     hist = next((c for lc, c in cols.items() if lc.startswith("historic glucose")), None)
     scan = next((c for lc, c in cols.items() if lc.startswith("scan glucose")), None)
-    tcol = next((c for lc, c in cols.items() if "timestamp" in lc), None)
+    tcol = next((c for lc, c in cols.items() if "timestamp" in lc), None) or cols.get("time")
     rcol = cols.get("record type")
     if hist is None or tcol is None or rcol is None:
         raise CGMInputError(
             f"{name}: a LibreView export needs Device Timestamp, Record Type and Historic Glucose columns. "
             f"Found: {list(frame.columns)[:8]}."
         )
-    unit = _unit_from_header(hist) or MG_DL
+    unit_from_header = _unit_from_header(hist)
     rtype = frame[rcol].astype(str).str.strip()
     historic = frame[rtype == "0"]
     scans = frame[rtype == "1"] if scan is not None else frame.iloc[0:0]
@@ -705,10 +755,20 @@ def _read_libre(lines: list[str], name: str, header_index: int) -> CGMRecord:
     times, date_note = _libre_times(used[tcol], name, tcol)
     hist_values = _numbers(historic[hist], name, hist)
     scan_values = _numbers(scans[scan], name, scan) if scan is not None and not scans.empty else np.zeros(0)
-    _check_unit(np.concatenate([hist_values, scan_values]), unit, name, "column header")
+    both = np.concatenate([hist_values, scan_values])
+    if unit_from_header is not None:
+        unit = unit_from_header
+        _check_unit(both, unit, name, "column header")
+        unit_note = f"LibreView export, glucose in {unit}."
+    else:
+        median = float(np.median(both[np.isfinite(both)])) if np.isfinite(both).any() else 0.0
+        unit = MMOL_L if median < 25 else MG_DL
+        unit_note = (
+            f"LibreView export; the glucose header names no unit, the values (median {median:.1f}) are read as {unit}."
+        )
     n_hist = len(historic)
     hist_times, scan_times = times[:n_hist], times[n_hist:]
-    notes = [f"LibreView export, glucose in {unit}.", date_note]
+    notes = [unit_note, *position_note, date_note]
     if scan_values.size:
         if n_hist:
             # a scan is used only where the history has no reading within 7.5 minutes (a gap)
@@ -938,9 +998,9 @@ def read_cgm(
     head = lines[:5]
     if head and _is_dexcom(head[0]):
         return _read_dexcom(lines, name, timezone)
-    for index, line in enumerate(head):
-        if "Record Type" in line and "Timestamp" in line:
-            return _read_libre(lines, name, index)
+    libre = _libre_header(head, lines[5:10])
+    if libre is not None:
+        return _read_libre(lines, name, libre[0], by_position=libre[1])
     return _read_generic(lines, name, patient, timezone)
 
 

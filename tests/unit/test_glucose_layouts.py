@@ -138,3 +138,65 @@ def test_unit_column_errors(units: list[str], values: list[float], match: str) -
     frame = pd.DataFrame({"timestamp": ["2024-03-10 08:00", "2024-03-10 08:05"], "glucose": values, "units": units})
     with pytest.raises(CGMInputError, match=match):
         read_cgm(_csv(frame), name="units.csv")
+
+
+def _libre_rows(t: pd.DatetimeIndex, values: np.ndarray, stamp: str = "%d-%m-%Y %H:%M") -> list[str]:
+    return [f"FreeStyle LibreLink,XXXX,{tt.strftime(stamp)},0,{int(v)},,," for tt, v in zip(t, values, strict=True)]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # German, Spanish and French LibreView exports: same six leading columns, translated names
+        "Gerät,Seriennummer,Gerätezeitstempel,Aufzeichnungstyp,Glukosewert-Verlauf mg/dL,Glukose-Scan mg/dL,x,y",
+        "Dispositivo,Número de serie,Sello de tiempo del dispositivo,Tipo de registro,Historial de glucosa mg/dL,"
+        "Escaneo de glucosa mg/dL,x,y",
+        "Appareil,Numéro de série,Horodatage de l'appareil,Type d'enregistrement,Historique de la glycémie mg/dL,"
+        "Numérisation de la glycémie mg/dL,x,y",
+    ],
+)
+def test_translated_libreview_is_read_by_position(header: str) -> None:
+    t = pd.date_range(START, periods=96 * 4, freq="15min")
+    values = _glucose(len(t))
+    lines = ["Glukosedaten,Erstellt am,20-03-2024 08:43 UTC,Erstellt von,Test", header, *_libre_rows(t, values)]
+    lines.append("FreeStyle LibreLink,XXXX,13-03-2024 23:50,6,,,,")  # a note record
+    record = read_cgm(("\n".join(lines) + "\n").encode(), name="libre.csv")
+    assert record.source_format == "libreview" and record.unit_detected == "mg/dL"
+    assert record.n_readings == len(t)
+    assert str(record.times[0])[:16] == "2024-03-10T00:00" and str(record.times[-1])[:16] == "2024-03-13T23:45"
+    assert any("translated column names" in n for n in record.notes)
+
+
+def test_translated_header_without_libre_rows_is_not_taken_for_libreview() -> None:
+    t = _times(1)
+    lines = ["a,b,c,d,e mg/dL,f mg/dL", *[f"Other,1,{tt:%Y-%m-%d %H:%M},0,120,," for tt in t]]
+    with pytest.raises(CGMInputError, match="no glucose column"):
+        read_cgm(("\n".join(lines) + "\n").encode(), name="other.csv")
+
+
+def test_libre_desktop_export_with_time_column_and_record_ids() -> None:
+    t = pd.date_range(START, periods=96 * 2, freq="15min")
+    lines = ["Patient Name", "ID\tTime\tRecord Type\tHistoric Glucose (mg/dL)\tScan Glucose (mg/dL)\tNotes"]
+    lines += [
+        f"{1000 + i}\t{tt:%Y/%m/%d %H:%M}\t0\t{int(v)}\t\t"
+        for i, (tt, v) in enumerate(zip(t, _glucose(len(t)), strict=True))
+    ]
+    record = read_cgm(("\n".join(lines) + "\n").encode(), name="libre.txt")
+    # before: refused as a file without a glucose column; the per-record ID column is not a patient id
+    assert record.source_format == "libreview" and record.n_readings == len(t)
+    assert record.patients == ()
+
+
+def test_libre_header_without_a_unit_reads_it_from_the_values() -> None:
+    t = pd.date_range("2024-03-13", periods=96, freq="15min")  # the 13th says which field is the day
+    lines = [
+        "Glucose Data,Generated on,20-03-2024 08:43 UTC",
+        "Device,Serial Number,Device Timestamp,Record Type,Historic Glucose,Scan Glucose",
+        *[
+            f'FreeStyle LibreLink,XXXX,{tt:%d-%m-%Y %H:%M},0,"{v / 18:.1f}",'
+            for tt, v in zip(t, _glucose(len(t)), strict=True)
+        ],
+    ]
+    record = read_cgm(("\n".join(lines) + "\n").encode(), name="libre.csv")
+    assert record.unit_detected == "mmol/L"
+    assert any("names no unit" in n for n in record.notes)
