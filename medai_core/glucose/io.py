@@ -560,7 +560,7 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
             "unedited."
         )
     gcol, tcol = glucose_cols[0], time_cols[0]
-    unit = _unit_from_header(gcol) or MG_DL
+    stated_unit = _unit_from_header(gcol)
     device = ""
     devices: Any = (
         frame.loc[frame["Event Type"].astype(str).str.strip() == "Device", "Device Info"].dropna()
@@ -576,12 +576,22 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
         )
     raw = egv[gcol].astype(str).str.strip()
     low_text, high_text = raw.str.lower() == "low", raw.str.lower() == "high"
+    if stated_unit is not None:
+        unit, unit_note = stated_unit, f"Dexcom Clarity export, glucose in {stated_unit}."
+    else:  # Clarity always names it; an edited header may not
+        numbers = _numbers(raw[~(low_text | high_text)], name, gcol)
+        median = float(np.median(numbers)) if numbers.size else 0.0
+        unit = MMOL_L if median < 25 else MG_DL
+        unit_note = (
+            f"Dexcom Clarity export; the glucose header names no unit, the values (median {median:.1f}) are read "
+            f"as {unit}."
+        )
     limit_low, limit_high = SENSOR_LIMITS[unit]
     numeric = raw.mask(low_text, str(limit_low)).mask(high_text, str(limit_high))
     values = _numbers(numeric, name, gcol)
     _check_unit(values, unit, name, "column header")
     times, clock_notes = _parse_times(egv[tcol], name, tcol, timezone)
-    notes = [f"Dexcom Clarity export, glucose in {unit}.", *clock_notes]
+    notes = [unit_note, *clock_notes]
     if low_text.any():
         notes.append(f"{int(low_text.sum())} reading(s) 'Low' set to {limit_low:g} {unit} (the sensor's lower limit).")
     if high_text.any():

@@ -200,3 +200,14 @@ def test_libre_header_without_a_unit_reads_it_from_the_values() -> None:
     record = read_cgm(("\n".join(lines) + "\n").encode(), name="libre.csv")
     assert record.unit_detected == "mmol/L"
     assert any("names no unit" in n for n in record.notes)
+
+
+def test_dexcom_header_without_a_unit_reads_it_from_the_values() -> None:
+    header = '"Index","Timestamp (YYYY-MM-DDThh:mm:ss)","Event Type","Event Subtype","Device Info","Glucose Value"'
+    rows = [
+        f'"{i}","2024-03-13T{i // 12:02d}:{(i % 12) * 5:02d}:00","EGV","","","{6.5 + (i % 7) / 10:.1f}"'
+        for i in range(60)
+    ]
+    record = read_cgm(("\n".join([header, *rows]) + "\n").encode(), name="clarity.csv")
+    assert record.unit_detected == "mmol/L" and record.source_format == "dexcom_clarity"
+    assert any("names no unit" in n for n in record.notes)
