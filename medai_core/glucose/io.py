@@ -19,7 +19,9 @@ Formats recognised:
   another language (German, French, Spanish, ...) keep the same first six columns under translated names: they are
   recognised by that structure (unit-bearing 5th/6th names, FreeStyle device rows, record types 0-7) and read by
   position, with a note; the older desktop export (``ID``, ``Time``, ``Record Type``, tab-separated) is read by
-  name. A glucose header that names no unit has its unit read from the values, and said so.
+  name. A glucose header that names no unit has its unit read from the values, and said so. History written by
+  more than one device (phone and reader, by serial number) is not interleaved: the device with the most readings
+  is the record and the others fill only its gaps, with a note.
 - Generic CSV: a timestamp column and a glucose column under common names (comma, semicolon or tab separated),
   unit from the column name, else from a ``unit`` column (one unit for every reading), else from the values (and
   said so); an optional patient id column, as in the ``id, time, gl`` research tables, with one patient chosen
@@ -727,6 +729,17 @@ def _libre_header(head: list[str], following: list[str]) -> tuple[int, bool] | N
     return None
 
 
+def _fills_gaps(base: NDArray[np.datetime64], extra: NDArray[np.datetime64]) -> NDArray[np.bool_]:
+    """Which ``extra`` readings have no ``base`` reading within 7.5 minutes (they fill a gap of ``base``)."""
+    if base.size == 0:
+        return np.ones(extra.size, dtype=bool)
+    h = np.sort(base.astype("datetime64[ns]").astype(np.int64))
+    s = extra.astype("datetime64[ns]").astype(np.int64)
+    pos = np.clip(np.searchsorted(h, s), 1, h.size - 1) if h.size > 1 else np.zeros(s.size, dtype=int)
+    nearest = np.minimum(np.abs(s - h[pos - 1]), np.abs(s - h[pos])) if h.size > 1 else np.abs(s - h[0])
+    return np.asarray(nearest > 7.5 * 60e9)
+
+
 def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: bool = False) -> CGMRecord:
     frame = _read_table(lines, name, skip=header_index)
     position_note: list[str] = []
@@ -779,14 +792,27 @@ def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: 
     n_hist = len(historic)
     hist_times, scan_times = times[:n_hist], times[n_hist:]
     notes = [unit_note, *position_note, date_note]
+    serial = cols.get("serial number")
+    if serial is not None and n_hist:
+        serials = historic[serial].fillna("").astype(str).str.strip().to_numpy()
+        distinct, counts = np.unique(serials, return_counts=True)
+        if len(distinct) > 1:
+            # Two readers/phones (or two sensors) writing history for the same hours would interleave into a
+            # zig-zag series: one device is the record, the others fill only its gaps.
+            main = serials == distinct[int(np.argmax(counts))]
+            fill = _fills_gaps(hist_times[main], hist_times[~main])
+            keep = main.copy()
+            keep[np.flatnonzero(~main)[fill]] = True
+            notes.append(
+                f"Historic readings come from {len(distinct)} devices: the one with the most readings "
+                f"({int(counts.max())}) is used, and the others only where it has a gap ({int(fill.sum())} of "
+                f"{int((~main).sum())} of their readings used; the rest overlap it and are ignored)."
+            )
+            hist_times, hist_values = hist_times[keep], hist_values[keep]
+            n_hist = int(keep.sum())
     if scan_values.size:
         if n_hist:
-            # a scan is used only where the history has no reading within 7.5 minutes (a gap)
-            h = np.sort(hist_times.astype(np.int64))
-            s = scan_times.astype(np.int64)
-            pos = np.clip(np.searchsorted(h, s), 1, h.size - 1) if h.size > 1 else np.zeros(s.size, dtype=int)
-            nearest = np.minimum(np.abs(s - h[pos - 1]), np.abs(s - h[pos])) if h.size > 1 else np.abs(s - h[0])
-            fill = nearest > 7.5 * 60e9
+            fill = _fills_gaps(hist_times, scan_times)
             notes.append(
                 f"{int(fill.sum())} of {scan_values.size} scan reading(s) used where the history has a gap; "
                 "the others duplicate the history and are ignored."

@@ -211,3 +211,22 @@ def test_dexcom_header_without_a_unit_reads_it_from_the_values() -> None:
     record = read_cgm(("\n".join([header, *rows]) + "\n").encode(), name="clarity.csv")
     assert record.unit_detected == "mmol/L" and record.source_format == "dexcom_clarity"
     assert any("names no unit" in n for n in record.notes)
+
+
+def test_libreview_history_from_two_devices_is_not_interleaved() -> None:
+    t = pd.date_range("2024-03-13", periods=96 * 3, freq="15min")
+    values = _glucose(len(t))
+    lines = [
+        "Glucose Data,Generated on,20-03-2024 08:43 UTC",
+        "Device,Serial Number,Device Timestamp,Record Type,Historic Glucose mg/dL,Scan Glucose mg/dL",
+    ]
+    # the phone holds the whole record; a reader holds an overlapping day (+30 mg/dL, 4 min off) and one extra day
+    lines += [f"FreeStyle LibreLink,AAA,{tt:%d-%m-%Y %H:%M},0,{int(v)}," for tt, v in zip(t, values, strict=True)]
+    other = pd.date_range("2024-03-15", periods=96 * 2, freq="15min") + pd.Timedelta("4min")
+    lines += [f"FreeStyle Libre 2,BBB,{tt:%d-%m-%Y %H:%M},0,{170 + i % 5}," for i, tt in enumerate(other)]
+    record = read_cgm(("\n".join(lines) + "\n").encode(), name="two.csv")
+    # before: 480 readings alternating between the two devices (140, 170, 144, 174, ...) every few minutes
+    assert record.n_readings == len(t) + 96  # the reader's day after the phone's record ends fills that gap
+    first_day = record.glucose_mg_dl[: 96 * 2]
+    np.testing.assert_allclose(first_day, values[: 96 * 2])
+    assert any("2 devices" in n and "96 of 192" in n for n in record.notes)
