@@ -9,7 +9,9 @@ Formats recognised:
 
 - Dexcom Clarity CSV (G6 and G7): a header row with ``Event Type`` and ``Glucose Value (mg/dL)`` or
   ``(mmol/L)``, patient/device/alert rows, then ``EGV`` rows; ``Low``/``High`` readings are set to the sensor's
-  reporting limits (40 / 400 mg/dL) and counted in the notes. A UTF-8 byte-order mark is removed.
+  reporting limits (40 / 400 mg/dL) and counted in the notes. A UTF-8 byte-order mark is removed. Rows uploaded by
+  more than one display device (``Source Device ID``: receiver and phone) are not doubled: the device with the most
+  readings is the record and the others fill only its gaps, with a note.
 - LibreView CSV: a title line, then a header with ``Device Timestamp``, ``Record Type``, ``Historic Glucose``
   and ``Scan Glucose`` in mg/dL or mmol/L. Record type 0 (historic, every 5 or 15 minutes) makes the series;
   type 1 (scans) fills only grid points the history lacks; other types (notes, insulin, food) are ignored.
@@ -594,6 +596,23 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
     _check_unit(values, unit, name, "column header")
     times, clock_notes = _parse_times(egv[tcol], name, tcol, timezone)
     notes = [unit_note, *clock_notes]
+    if "Source Device ID" in egv.columns:
+        sources = egv["Source Device ID"].fillna("").astype(str).str.strip().to_numpy()
+        distinct, counts = np.unique(sources, return_counts=True)
+        if len(distinct) > 1:
+            # a receiver and a phone can both upload the same sensor's readings: one is the record, the other
+            # fills only its gaps (else every reading appears twice a few seconds or minutes apart)
+            main = sources == distinct[int(np.argmax(counts))]
+            fill = _fills_gaps(times[main], times[~main], tolerance_min=2.5)
+            keep = main.copy()
+            keep[np.flatnonzero(~main)[fill]] = True
+            notes.append(
+                f"Glucose rows come from {len(distinct)} display devices: the one with the most readings "
+                f"({int(counts.max())}) is used, and the others only where it has a gap ({int(fill.sum())} of "
+                f"{int((~main).sum())} of their readings used; the rest overlap it and are ignored)."
+            )
+            times, values = times[keep], values[keep]
+            low_text, high_text = low_text[keep], high_text[keep]
     if low_text.any():
         notes.append(f"{int(low_text.sum())} reading(s) 'Low' set to {limit_low:g} {unit} (the sensor's lower limit).")
     if high_text.any():
@@ -729,15 +748,18 @@ def _libre_header(head: list[str], following: list[str]) -> tuple[int, bool] | N
     return None
 
 
-def _fills_gaps(base: NDArray[np.datetime64], extra: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-    """Which ``extra`` readings have no ``base`` reading within 7.5 minutes (they fill a gap of ``base``)."""
+def _fills_gaps(
+    base: NDArray[np.datetime64], extra: NDArray[np.datetime64], tolerance_min: float = 7.5
+) -> NDArray[np.bool_]:
+    """Which ``extra`` readings have no ``base`` reading within ``tolerance_min`` minutes (they fill a gap of
+    ``base``): half the sampling interval (7.5 min for LibreView's 15-minute history, 2.5 for Dexcom's 5 minutes)."""
     if base.size == 0:
         return np.ones(extra.size, dtype=bool)
     h = np.sort(base.astype("datetime64[ns]").astype(np.int64))
     s = extra.astype("datetime64[ns]").astype(np.int64)
     pos = np.clip(np.searchsorted(h, s), 1, h.size - 1) if h.size > 1 else np.zeros(s.size, dtype=int)
     nearest = np.minimum(np.abs(s - h[pos - 1]), np.abs(s - h[pos])) if h.size > 1 else np.abs(s - h[0])
-    return np.asarray(nearest > 7.5 * 60e9)
+    return np.asarray(nearest > tolerance_min * 60e9)
 
 
 def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: bool = False) -> CGMRecord:

@@ -230,3 +230,26 @@ def test_libreview_history_from_two_devices_is_not_interleaved() -> None:
     first_day = record.glucose_mg_dl[: 96 * 2]
     np.testing.assert_allclose(first_day, values[: 96 * 2])
     assert any("2 devices" in n and "96 of 192" in n for n in record.notes)
+
+
+def test_dexcom_rows_from_receiver_and_phone_are_not_doubled() -> None:
+    header = (
+        '"Index","Timestamp (YYYY-MM-DDThh:mm:ss)","Event Type","Event Subtype","Device Info","Source Device ID",'
+        '"Glucose Value (mg/dL)"'
+    )
+    t = pd.date_range("2024-03-13", periods=288 * 2, freq="5min")
+    values = _glucose(len(t))
+    rows = [
+        f'"{i}","{tt:%Y-%m-%dT%H:%M:%S}","EGV","","","iOS G6","{int(v)}"'
+        for i, (tt, v) in enumerate(zip(t, values, strict=True))
+    ]
+    # the receiver uploaded the first day too, 20 s later, and a "Low" the phone lacks
+    rows += [
+        f'"r{i}","{tt + pd.Timedelta("20s"):%Y-%m-%dT%H:%M:%S}","EGV","","","Receiver","{int(v)}"'
+        for i, (tt, v) in enumerate(zip(t[:288], values[:288], strict=True))
+    ]
+    rows.append(f'"x","{t[-1] + pd.Timedelta("5min"):%Y-%m-%dT%H:%M:%S}","EGV","","","Receiver","Low"')
+    record = read_cgm(("\n".join([header, *rows]) + "\n").encode(), name="clarity.csv")
+    assert record.n_readings == len(t) + 1  # before: 865, the first day twice
+    assert any("2 display devices" in n and "1 of 289" in n for n in record.notes)
+    assert any("'Low'" in n for n in record.notes)
