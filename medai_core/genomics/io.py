@@ -93,12 +93,15 @@ class PanelFile:
         samples: tumour sample ids in file order (one ``""`` entry for single-sample tables without ids).
         variants: every call of every sample.
         notes: what the reader did that the user should know (filtered calls, the tumour column chosen, ...).
+        genome_build: ``GRCh37``, ``GRCh38`` or ``NCBI36`` where the file states it (VCF header, MAF
+            ``NCBI_Build``), else None.
     """
 
     source_format: str
     samples: tuple[str, ...]
     variants: tuple[Variant, ...]
     notes: tuple[str, ...] = ()
+    genome_build: str | None = None
 
     def for_sample(self, sample: str | None = None) -> tuple[Variant, ...]:
         """The calls of one sample.
@@ -430,12 +433,22 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     def get(fields: list[str], name: str) -> str:
         return fields[col[name]] if name in col else ""
 
-    no_gene = 0
+    no_gene = filtered = germline = 0
+    builds: dict[str, int] = {}
     for number, fields in _rows(lines, header_index, "\t", filename):
         gene = normalise_gene(fields[col["Hugo_Symbol"]])
         if not gene:
             no_gene += 1
             continue
+        if get(fields, "FILTER").strip() not in {"", ".", "PASS"}:
+            filtered += 1
+            continue
+        if get(fields, "Mutation_Status").strip().lower() in _GERMLINE_STATUSES:
+            germline += 1
+            continue
+        build = _build_from_text(get(fields, "NCBI_Build"))
+        if build:
+            builds[build] = builds.get(build, 0) + 1
         sample = get(fields, "Tumor_Sample_Barcode").strip()
         if sample not in seen:
             seen.add(sample)
@@ -459,8 +472,28 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
         )
     if no_gene and not variants:
         raise _no_gene_error(filename, "Hugo_Symbol")
-    notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
-    return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(notes))
+    notes = [_no_gene_note(no_gene)] if no_gene else []
+    if filtered:
+        notes.append(
+            f"{filtered} row(s) whose FILTER column is not PASS (e.g. vcf2maf's common_variant, a likely germline "
+            "polymorphism) were left out"
+        )
+    if germline:
+        notes.append(f"{germline} row(s) with Mutation_Status Germline or LOH (germline variants) were left out")
+    build = next(iter(builds)) if len(builds) == 1 else None
+    if len(builds) > 1:
+        notes.append(f"The NCBI_Build column names several genome builds ({', '.join(sorted(builds))})")
+    elif build:
+        notes.append(f"Genome build {build} (from the NCBI_Build column)")
+    else:
+        notes.append("Genome build not stated in the MAF (no NCBI_Build value)")
+    notes.extend(tally.notes())
+    return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(notes), genome_build=build)
+
+
+_GERMLINE_STATUSES = frozenset({"germline", "loh"})
+"""MAF ``Mutation_Status`` values of germline variants (TCGA: LOH is a germline heterozygous variant whose other
+allele the tumour lost); Somatic, Unknown and empty rows are kept."""
 
 
 _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -712,13 +745,37 @@ def _annotation_fields(header_text: str, key: str) -> list[str] | None:
     return [f.strip().strip("'").strip() for f in part.split("|")]
 
 
-def _pick_entry(entries: list[dict[str, str]], alt: str) -> dict[str, str]:
-    """The annotation entry that describes the call: among the entries for this allele, those on the canonical
-    transcript (VEP ``CANONICAL=YES``; else VEP's ``PICK``; else protein-coding transcripts; else all), then the most
-    severe *mapped* consequence (vcf2maf ranks; terms vcf2maf does not rank, such as ``protein_protein_contact``,
-    come last), first in file order on ties."""
-    alleles = {alt, "-", alt[1:] or "-"}
-    pool = [e for e in entries if e.get("Allele", alt) in alleles] or entries
+def _vep_allele(ref: str, alts: Sequence[str], alt: str) -> str:
+    """The allele as VEP writes it in ``CSQ``: when every allele of the record (REF and each ALT) starts with the
+    same base, VEP drops that base (``CA>C`` is ``-``, ``C>CT`` is ``T``); otherwise the ALT as it is."""
+    if all(a[:1] == ref[:1] for a in alts):
+        return alt[1:] or "-"
+    return alt
+
+
+def _pick_entry(
+    entries: list[dict[str, str]], alt: str, *, vep_allele: str = "", allele_number: int = 1, n_alts: int = 1
+) -> dict[str, str] | None:
+    """The annotation entry that describes the call of one ALT allele.
+
+    The entries of that allele (VEP ``ALLELE_NUM`` where present, else the ``Allele`` field, which VEP writes without
+    the shared first base and SnpEff as the ALT), then those on the canonical transcript (VEP ``CANONICAL=YES``; else
+    VEP's ``PICK``; else protein-coding transcripts; else all), then the most severe *mapped* consequence (vcf2maf
+    ranks; terms vcf2maf does not rank, such as ``protein_protein_contact``, come last), first in file order on ties.
+    A single-ALT record whose entries name no matching allele uses all of them; a multi-allelic one gets None (an
+    entry of another ALT must not describe this one).
+    """
+    if not entries:
+        return None
+    if any(e.get("ALLELE_NUM", "").strip() for e in entries):
+        pool = [e for e in entries if e.get("ALLELE_NUM", "").strip() == str(allele_number)]
+    else:
+        names = {alt, vep_allele or alt}
+        pool = [e for e in entries if e.get("Allele", alt) in names]
+    if not pool:
+        if n_alts > 1:
+            return None
+        pool = entries
     for key, value in (("CANONICAL", "YES"), ("PICK", "1"), ("BIOTYPE", "protein_coding")):
         chosen = [e for e in pool if e.get(key) == value]
         if chosen:
@@ -728,41 +785,185 @@ def _pick_entry(entries: list[dict[str, str]], alt: str) -> dict[str, str]:
     return ranked[0][1]
 
 
-def _tumour_index(samples: list[str], header_text: str) -> tuple[int, str | None]:
-    match = re.search(r"^##tumou?r_sample=(\S+)", header_text, re.MULTILINE)
-    if match and match.group(1) in samples:
-        return samples.index(match.group(1)), None
+_TUMOUR_NAME = re.compile(r"tumou?r|somatic|^t$|[-_]t\d*$", re.IGNORECASE)
+_NORMAL_NAME = re.compile(r"normal|germline|blood|^n$|[-_]n\d*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _SampleRoles:
+    """Which VCF sample columns hold the tumour and which the matched normal.
+
+    Attributes:
+        tumours: indices of the tumour columns (several only when the file does not say which is the tumour).
+        normal: index of the matched normal column, or None.
+        how: how the tumour column was told, for the note (never a sample name: names may identify a patient).
+    """
+
+    tumours: tuple[int, ...]
+    normal: int | None
+    how: str
+
+
+def _sample_roles(samples: list[str], header_text: str, body: str) -> _SampleRoles:
+    """Tell the tumour and normal columns of a VCF: the ``##tumor_sample=`` / ``##normal_sample=`` header lines
+    (GATK Mutect2), else the column names (``TUMOR``/``NORMAL`` of Strelka2 and VarScan, ``..._Somatic``/
+    ``..._Germline`` of SnpEff ``-cancer``), else, for two unlabelled columns, the genotypes (only the tumour
+    carries somatic ALT alleles while the normal is 0/0). Otherwise every column is a candidate tumour and the user
+    chooses.
+    """
+    named = {
+        key: match.group(1)
+        for key in ("tumou?r", "normal")
+        if (match := re.search(rf"^##{key}_sample=(\S+)", header_text, re.MULTILINE))
+    }
+    if named.get("tumou?r") in samples:
+        tumour = samples.index(named["tumou?r"])
+        normal = samples.index(named["normal"]) if named.get("normal") in samples else None
+        if normal is None and len(samples) == 2:
+            normal = 1 - tumour
+        return _SampleRoles((tumour,), normal, "named by the ##tumor_sample header line")
     if len(samples) == 1:
-        return 0, None
-    tumour_like = [i for i, s in enumerate(samples) if re.search(r"tumou?r|^t$|[-_]t\d*$", s, re.IGNORECASE)]
-    if tumour_like:
-        return tumour_like[0], None
-    normal_like = [i for i, s in enumerate(samples) if re.search(r"normal|germline|blood|^n$", s, re.IGNORECASE)]
-    if len(normal_like) == len(samples) - 1:
-        index = next(i for i in range(len(samples)) if i not in normal_like)
-        return index, None
-    return 0, "no tumour/normal labels in the sample names; the first sample column was used as the tumour"
+        return _SampleRoles((0,), None, "")
+    tumour_like = [i for i, s in enumerate(samples) if _TUMOUR_NAME.search(s)]
+    normal_like = [i for i, s in enumerate(samples) if _NORMAL_NAME.search(s) and i not in tumour_like]
+    if len(tumour_like) == 1 or (not tumour_like and len(normal_like) == len(samples) - 1):
+        tumour = tumour_like[0] if tumour_like else next(i for i in range(len(samples)) if i not in normal_like)
+        normal = normal_like[0] if len(normal_like) == 1 else None
+        return _SampleRoles((tumour,), normal, "told by the tumour/normal labels in the sample names")
+    candidates = tumour_like if len(tumour_like) > 1 else [i for i in range(len(samples)) if i not in normal_like]
+    if len(samples) == 2 and len(candidates) == 2:
+        somatic = _somatic_genotype_counts(body, 2)
+        if min(somatic) == 0 and max(somatic) > 0:
+            tumour = somatic.index(max(somatic))
+            return _SampleRoles(
+                (tumour,),
+                1 - tumour,
+                f"told from the genotypes: it alone carries the ALT allele in {max(somatic)} PASS record(s) where "
+                "the other column is 0/0",
+            )
+    return _SampleRoles(tuple(candidates), None, "")
 
 
-def _vaf(variant: Any, index: int) -> float | None:
-    import numpy as np
+def _somatic_genotype_counts(body: str, n_samples: int) -> list[int]:
+    """For each sample column, the PASS records in which it alone carries an ALT allele while every other column's
+    genotype is homozygous reference (the pattern of a somatic call in a tumour/normal VCF)."""
+    counts = [0] * n_samples
+    for line in body.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 9 + n_samples or line.startswith("#") or fields[6] not in {"PASS", "."}:
+            continue
+        keys = fields[8].split(":")
+        if keys[0] != "GT":
+            continue
+        carried = [_alleles_in(column.split(":", 1)[0]) for column in fields[9 : 9 + n_samples]]
+        carriers = [i for i, alleles in enumerate(carried) if alleles and any(a > 0 for a in alleles)]
+        if len(carriers) == 1 and all(alleles == {0} for i, alleles in enumerate(carried) if i != carriers[0]):
+            counts[carriers[0]] += 1
+    return counts
 
-    try:
-        af = variant.format("AF")
-    except KeyError:
-        af = None
-    if af is not None and np.issubdtype(af.dtype, np.floating):
-        value = float(af[index][0])
-        if value == value and 0 <= value <= 1:
-            return value
-    try:
-        ad = variant.format("AD")
-    except KeyError:
-        ad = None
-    if ad is not None and ad.shape[1] >= 2:
-        ref, alt = float(ad[index][0]), float(ad[index][1])
-        if ref >= 0 and alt >= 0 and ref + alt > 0:
-            return alt / (ref + alt)
+
+def _alleles_in(genotype: str | None) -> set[int] | None:
+    """The ALT allele indices a ``GT`` value carries (``0/1`` -> {1}), or None when there is no called genotype."""
+    if genotype is None or not genotype.strip(".|/ "):
+        return None
+    return {int(a) for a in re.split(r"[/|]", genotype) if a.isdigit()}
+
+
+def _numbers(value: str | None) -> list[float] | None:
+    """A comma-separated FORMAT value as numbers, or None when absent, missing (``.``) or not all non-negative."""
+    if value is None:
+        return None
+    numbers = [_float_or_none(v) for v in value.split(",")]
+    if not numbers or any(n is None or n < 0 for n in numbers):
+        return None
+    return [n for n in numbers if n is not None]
+
+
+def _allele_vaf(values: dict[str, str], allele: int, n_alts: int, ref: str, alt: str) -> float | None:
+    """One sample's variant allele fraction of ALT allele ``allele`` (1-based) from the FORMAT fields callers write.
+
+    In order: ``AF`` (GATK Mutect2, Number=A) or ``FA`` (MuTect 1); VarScan's ``FREQ`` (``"12.5%"``); Strelka2's
+    tier-1 counts (SNVs: ``{ALT}U`` over ``AU+CU+GU+TU``; indels: ``TIR`` over ``TAR+TIR``); FreeBayes' ``AO`` over
+    ``RO+AO``; ``AD`` (Number=R: this allele's reads over all reads). None when none of these is given.
+    """
+    for key in ("AF", "FA"):
+        fractions = _numbers(values.get(key))
+        if fractions is not None and len(fractions) == n_alts and fractions[allele - 1] <= 1:
+            return fractions[allele - 1]
+    freq = values.get("FREQ", "").strip()
+    if freq and n_alts == 1:
+        value = _float_or_none(freq.rstrip("%"))
+        if value is not None and 0 <= value <= 100:
+            return value / 100 if freq.endswith("%") or value > 1 else value
+    base = alt.upper()
+    if len(ref) == 1 and base in {"A", "C", "G", "T"} and all(f"{b}U" in values for b in "ACGT"):
+        tier1 = {b: _numbers(values[f"{b}U"]) for b in "ACGT"}
+        counts = {b: v[0] for b, v in tier1.items() if v}
+        if len(counts) == 4 and sum(counts.values()) > 0:
+            return counts[base] / sum(counts.values())
+    tir, tar = _numbers(values.get("TIR")), _numbers(values.get("TAR"))
+    if tir and tar and tir[0] + tar[0] > 0:
+        return tir[0] / (tir[0] + tar[0])
+    ao, ro = _numbers(values.get("AO")), _numbers(values.get("RO"))
+    if ao is not None and ro is not None and len(ao) == n_alts and len(ro) == 1 and ro[0] + sum(ao) > 0:
+        return ao[allele - 1] / (ro[0] + sum(ao))
+    depths = _numbers(values.get("AD"))
+    if depths is not None and len(depths) == n_alts + 1 and sum(depths) > 0:
+        return depths[allele] / sum(depths)
+    return None
+
+
+_BUILD_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("GRCh38", re.compile(r"(?<![a-z0-9])(grch38|hg38|b38|hs38\w*|homo_sapiens_assembly38)(?![0-9])", re.IGNORECASE)),
+    (
+        "GRCh37",
+        re.compile(r"(?<![a-z0-9])(grch37|hg19|b37|hs37\w*|human_g1k_v37\w*|homo_sapiens_assembly19)(?![0-9])", re.I),
+    ),
+    ("NCBI36", re.compile(r"(?<![a-z0-9])(ncbi36|hg18|b36)(?![0-9])", re.IGNORECASE)),
+)
+"""Genome build names and the spellings headers, MAF ``NCBI_Build`` values and reference file names use."""
+
+_CHR1_LENGTH_BUILD = {249250621: "GRCh37", 248956422: "GRCh38", 247249719: "NCBI36"}
+"""Length of chromosome 1 in each build, as ``##contig`` lines give it."""
+
+
+def _build_from_text(text: str) -> str | None:
+    """The genome build a header line, file name or ``NCBI_Build`` value names, or None."""
+    value = text.strip()
+    if value in {"37", "38", "36"}:
+        return {"37": "GRCh37", "38": "GRCh38", "36": "NCBI36"}[value]
+    return next((build for build, pattern in _BUILD_NAMES if pattern.search(value)), None)
+
+
+def _vcf_genome_build(header_text: str) -> tuple[str | None, str]:
+    """The genome build a VCF header states and the line it comes from (``##reference``, ``##assembly``, VEP's
+    ``assembly=``, the SnpEff database, the GATK ``--reference``, else the length of chromosome 1)."""
+    for prefix, where in (
+        ("##reference=", "the ##reference line"),
+        ("##assembly=", "the ##assembly line"),
+        ("##VEP=", "the VEP header line"),
+        ("##SnpEffCmd=", "the SnpEff database in the header"),
+        ("##GATKCommandLine", "the GATK reference in the header"),
+    ):
+        for line in header_text.splitlines():
+            if line.startswith(prefix):
+                build = _build_from_text(line)
+                if build:
+                    return build, where
+    for match in re.finditer(r"^##contig=<ID=(?:chr)?1,length=(\d+)", header_text, re.MULTILINE):
+        build = _CHR1_LENGTH_BUILD.get(int(match.group(1)))
+        if build:
+            return build, "the length of chromosome 1 in the ##contig lines"
+    return None, ""
+
+
+def _germline_status_key(header_text: str) -> tuple[str, str] | None:
+    """(``INFO`` or ``FORMAT``, ``SS``) when the header defines VarScan/MuTect's somatic-status field
+    (1 = germline, 2 = somatic, 3 = LOH), else None."""
+    for kind in ("INFO", "FORMAT"):
+        match = re.search(rf'^##{kind}=<ID=SS,[^\n]*Description="([^"]*)"', header_text, re.MULTILINE)
+        if match and "germline" in match.group(1).lower():
+            return kind, "SS"
     return None
 
 
@@ -788,24 +989,20 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
             "changes are unknown. Annotate it with Ensembl VEP (--vcf) or SnpEff, or upload the MAF made by vcf2maf."
         )
     _check_vcf_lines(text, filename, len(chrom_line) - 9)
+    status_key = _germline_status_key(header_text)
     handle = _InMemoryPath(data)
-    notes: list[str] = []
     variants: list[Variant] = []
     tally = _Tally()
+    counts = {"filtered": 0, "absent": 0, "germline": 0, "split": 0, "unannotated": 0}
     try:
         vcf = VCF(handle.path, lazy=True)
         samples = list(vcf.samples)
-        index, note = _tumour_index(samples, header_text)
-        if note:
-            notes.append(note)
-        tumour = samples[index]
-        filtered = 0
+        roles = _sample_roles(samples, header_text, text[header_end + 1 :])
         for record in vcf:
             if record.FILTER not in (None, "PASS", "."):
-                filtered += 1
+                counts["filtered"] += 1
                 continue
-            alt = record.ALT[0] if record.ALT else ""
-            variants.append(_annotated_variant(record, alt, csq_fields, ann_fields, tumour, index, tally))
+            variants.extend(_record_calls(record, samples, roles, csq_fields, ann_fields, status_key, tally, counts))
         vcf.close()
     except PanelInputError:
         raise
@@ -813,41 +1010,133 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
         raise PanelInputError(f"{filename or 'The VCF'} could not be read as VCF 4.x: {exc}") from None
     finally:
         handle.close()
-    if filtered:
-        notes.append(f"{filtered} call(s) not marked PASS in the FILTER column were left out")
+    notes = _vcf_notes(samples, roles, counts)
+    build, where = _vcf_genome_build(header_text)
+    notes.append(
+        f"Genome build {build} (from {where})"
+        if build
+        else "Genome build not stated in the VCF header (no ##reference, ##assembly or contig lengths)"
+    )
     notes.extend(tally.notes())
     source = "VCF (VEP CSQ)" if csq_fields is not None else "VCF (SnpEff ANN)"
-    return PanelFile(source, (tumour,), tuple(variants), tuple(notes))
+    tumours = tuple(samples[i] for i in roles.tumours)
+    return PanelFile(source, tumours, tuple(variants), tuple(notes), genome_build=build)
+
+
+def _vcf_notes(samples: list[str], roles: _SampleRoles, counts: dict[str, int]) -> list[str]:
+    """What the VCF reader did, in words (sample columns by position, never by name)."""
+    notes = []
+    if len(samples) > 1 and len(roles.tumours) == 1:
+        normal = (
+            f"; column {roles.normal + 10} is the matched normal" if roles.normal is not None else "; no normal column"
+        )
+        notes.append(
+            f"Tumour/normal VCF with {len(samples)} sample columns: calls and VAFs are read from the tumour column "
+            f"(VCF column {roles.tumours[0] + 10}, {roles.how}){normal}"
+        )
+    elif len(roles.tumours) > 1:
+        notes.append(
+            f"{len(roles.tumours)} sample columns and no tumour/normal labels (no ##tumor_sample line, no TUMOR/"
+            "NORMAL in the names): each column's calls are kept apart; choose the tumour sample"
+        )
+    if counts["split"]:
+        notes.append(
+            f"{counts['split']} multi-allelic record(s) were split: each ALT allele is its own call with its own "
+            "annotation and VAF"
+        )
+    if counts["unannotated"]:
+        notes.append(
+            f"{counts['unannotated']} ALT allele(s) of multi-allelic records have no annotation entry of their own "
+            "(no CSQ/ANN entry for that allele) and were left out: their gene and effect are unknown"
+        )
+    if counts["filtered"]:
+        notes.append(f"{counts['filtered']} call(s) not marked PASS in the FILTER column were left out")
+    if counts["germline"]:
+        notes.append(
+            f"{counts['germline']} call(s) present in the matched normal's genotype, or marked germline/LOH by the "
+            "caller's somatic status (SS), were left out as germline"
+        )
+    if counts["absent"]:
+        notes.append(
+            f"{counts['absent']} ALT allele(s) not carried by the tumour's genotype (GT 0/0 or another ALT of a "
+            "multi-allelic record) were left out"
+        )
+    return notes
 
 
 _ANN_KEYS = ("Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature", "BIOTYPE", "Rank")
 
 
-def _annotated_variant(
+def _record_calls(
     record: Any,
-    alt: str,
+    samples: list[str],
+    roles: _SampleRoles,
     csq_fields: list[str] | None,
     ann_fields: list[str] | None,
-    tumour: str,
-    index: int,
+    status_key: tuple[str, str] | None,
     tally: _Tally,
-) -> Variant:
-    vaf = _vaf(record, index)
-    entries: list[dict[str, str]] = []
+    counts: dict[str, int],
+) -> list[Variant]:
+    """The somatic calls of one PASS record: one per ALT allele carried by each tumour column, leaving out alleles
+    the matched normal carries or the caller marks germline (counted in ``counts``)."""
+    line = str(record).rstrip("\n").split("\t")
+    keys = line[8].split(":") if len(line) > 8 else []
+    columns = [dict(zip(keys, column.split(":"), strict=False)) for column in line[9:]]
+    alts = [a for a in record.ALT if a and a != "."]
+    if len(alts) > 1:
+        counts["split"] += 1
+    entries = _annotation_entries(record, csq_fields, ann_fields)
+    info_status = str(record.INFO.get("SS") or "") if status_key and status_key[0] == "INFO" else ""
+    calls = []
+    for tumour in roles.tumours:
+        values = columns[tumour] if tumour < len(columns) else {}
+        carried = _alleles_in(values.get("GT"))
+        normal = _alleles_in(columns[roles.normal].get("GT")) if roles.normal is not None else None
+        status = values.get("SS", "") if status_key and status_key[0] == "FORMAT" else info_status
+        for allele, alt in enumerate(alts, start=1):
+            if carried is not None and allele not in carried:
+                counts["absent"] += len(roles.tumours) == 1
+                continue
+            if (normal is not None and allele in normal) or status.strip() in {"1", "3"}:
+                counts["germline"] += 1
+                continue
+            vaf = _allele_vaf(values, allele, len(alts), record.REF, alt)
+            entry = _pick_entry(
+                entries,
+                alt,
+                vep_allele=_vep_allele(record.REF, alts, alt),
+                allele_number=allele,
+                n_alts=len(alts),
+            )
+            if entry is None and len(alts) > 1:
+                counts["unannotated"] += 1
+                continue
+            calls.append(_annotated_variant(entry, record.REF, alt, vaf, samples[tumour], tally))
+    return calls
+
+
+def _annotation_entries(
+    record: Any, csq_fields: list[str] | None, ann_fields: list[str] | None
+) -> list[dict[str, str]]:
+    """The record's VEP ``CSQ`` or SnpEff ``ANN`` entries as field -> value."""
     if csq_fields is not None and record.INFO.get("CSQ"):
-        entries = [
-            dict(zip(csq_fields, item.split("|"), strict=False)) for item in str(record.INFO.get("CSQ")).split(",")
-        ]
-    elif ann_fields is not None and record.INFO.get("ANN"):
+        return [dict(zip(csq_fields, item.split("|"), strict=False)) for item in str(record.INFO.get("CSQ")).split(",")]
+    entries = []
+    if ann_fields is not None and record.INFO.get("ANN"):
         for item in str(record.INFO.get("ANN")).split(","):
             parts = item.split("|")
             entry = dict(zip(_ANN_KEYS, parts, strict=False))
             entry["HGVSp"] = parts[10] if len(parts) > 10 else ""
             entries.append(entry)
-    if not entries:
+    return entries
+
+
+def _annotated_variant(
+    entry: dict[str, str] | None, ref: str, alt: str, vaf: float | None, sample: str, tally: _Tally
+) -> Variant:
+    if entry is None:
         tally.unknown += 1
-        return Variant("Unknown", "", "Unknown", vaf, tumour)
-    entry = _pick_entry(entries, alt)
+        return Variant("Unknown", "", "Unknown", vaf, sample)
     gene = entry.get("SYMBOL", "") or entry.get("Gene", "")
     protein = normalise_protein_change(entry.get("HGVSp", ""))
     if not protein and entry.get("Amino_acids") and entry.get("Protein_position"):
@@ -861,8 +1150,8 @@ def _annotated_variant(
     if consequence_rank(consequence) == UNRANKED and consequence:
         tally.unknown_terms[consequence[:60]] = tally.unknown_terms.get(consequence[:60], 0) + 1
         consequence = ""
-    classification = tally.classify(consequence, protein, ref=record.REF, alt=alt)
-    return Variant(normalise_gene(gene) or "Unknown", protein, classification, vaf, tumour)
+    classification = tally.classify(consequence, protein, ref=ref, alt=alt)
+    return Variant(normalise_gene(gene) or "Unknown", protein, classification, vaf, sample)
 
 
 def panel_from_text(text: str, filename: str = "") -> PanelFile:

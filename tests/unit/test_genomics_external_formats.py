@@ -1,0 +1,137 @@
+"""The panel reader on files in the layouts other tools write (Strelka2, Mutect2, VarScan2, SnpEff -cancer,
+vcf2maf): tumour column, VAF field, multi-allelic records, germline and filtered calls, genome build.
+Fixtures and their sources: tests/data/genes/external/README.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medai_core.errors import PanelInputError
+from medai_core.genomics.io import read_panel
+
+EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "genes" / "external"
+
+
+def _read(name: str, text: str | None = None):  # type: ignore[no-untyped-def]
+    data = text.encode() if text is not None else (EXTERNAL / name).read_bytes()
+    return read_panel(data, name)
+
+
+def _calls(panel) -> dict[str, tuple[str, str, float | None]]:  # type: ignore[no-untyped-def]
+    return {f"{v.gene} {v.protein_change}": (v.classification, v.sample, v.vaf) for v in panel.variants}
+
+
+def test_strelka_vaf_comes_from_tier1_allele_counts() -> None:
+    panel = _read("strelka_somatic_vep.vcf")
+    vafs = {v.gene: v.vaf for v in panel.variants}
+    assert vafs == pytest.approx(
+        {"GENEA": 1.0, "GENEB": 56 / 58, "GENEC": 25 / 64, "GENED": 35 / 91, "GENEF": 57 / 76, "GENEG": 32 / 98}
+    )
+    assert panel.samples == ("TUMOR",) and "GENEE" not in vafs  # the QSS_ref record
+    assert sum(v.nonsynonymous for v in panel.variants) == 4  # synonymous and intronic calls are not counted
+    assert any("1 call(s) not marked PASS" in n for n in panel.notes)
+    assert any("VCF column 11" in n and "column 10 is the matched normal" in n for n in panel.notes)
+    assert panel.genome_build == "GRCh37"
+
+
+def test_mutect2_multiallelic_record_is_split_with_each_alleles_annotation_and_af() -> None:
+    panel = _read("mutect2_multiallelic_vep.vcf")
+    calls = _calls(panel)
+    assert calls["KRAS G12V"] == ("Missense_Mutation", "PATIENT-T1", pytest.approx(0.20))
+    assert calls["KRAS G12D"] == ("Missense_Mutation", "PATIENT-T1", pytest.approx(0.10))
+    assert calls["BRAF V600E"][2] == pytest.approx(0.31)
+    assert "TP53 R175H" not in calls  # FILTER germline
+    assert any("1 multi-allelic record(s) were split" in n for n in panel.notes)
+    assert any("named by the ##tumor_sample header line" in n for n in panel.notes)
+    assert panel.genome_build == "GRCh38"  # Homo_sapiens_assembly38 in the GATK command line
+    assert all("PATIENT" not in n for n in panel.notes)
+
+
+def test_multiallelic_allele_absent_from_the_tumour_genotype_is_left_out() -> None:
+    text = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text().replace("0/1/2:70,20,10", "0/1:70,20,10")
+    calls = _calls(_read("m.vcf", text))
+    assert "KRAS G12V" in calls and "KRAS G12D" not in calls
+
+
+def test_vep_allele_without_shared_first_base_and_without_allele_num() -> None:
+    text = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text()
+    text = (
+        text.replace("|YES|1,T|", "|YES|,T|")
+        .replace("p.Gly12Asp|YES|2", "p.Gly12Asp|YES|")
+        .replace("p.Gly12Val|YES|1", "p.Gly12Val|YES|")
+    )
+    calls = _calls(_read("m.vcf", text))
+    assert calls["KRAS G12V"][2] == pytest.approx(0.20) and calls["KRAS G12D"][2] == pytest.approx(0.10)
+
+
+def test_varscan_freq_percent_and_somatic_status_germline_and_loh() -> None:
+    panel = _read("varscan_somatic_snpeff.vcf")
+    calls = _calls(panel)
+    assert set(calls) == {"BRAF V600E", "KRAS G12D"}  # TP53 P72R (SS=1) and BRCA2 (SS=3) are germline
+    assert calls["BRAF V600E"][2] == pytest.approx(0.30)
+    assert calls["KRAS G12D"][2] == pytest.approx(0.125)
+    assert any("2 call(s) present in the matched normal's genotype" in n for n in panel.notes)
+    assert panel.genome_build == "GRCh37"
+
+
+def test_snpeff_cancer_keeps_the_somatic_allele_not_the_germline_one() -> None:
+    panel = _read("snpeff_cancer.ann.vcf")
+    assert panel.samples == ("Patient_01_Somatic",)
+    assert [(v.gene, v.protein_change, v.classification) for v in panel.variants] == [
+        ("OR4F5", "M1?", "Translation_Start_Site")
+    ]
+    assert any("1 call(s) present in the matched normal's genotype" in n for n in panel.notes)
+    assert panel.genome_build == "GRCh37"  # SnpEff database GRCh37.75
+
+
+def test_unlabelled_tumour_normal_pair_is_told_from_genotypes_not_column_order() -> None:
+    text = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text()
+    text = "".join(line + "\n" for line in text.splitlines() if "_sample=" not in line)
+    text = text.replace("PATIENT-N1\tPATIENT-T1", "S1\tS2")
+    panel = _read("u.vcf", text)
+    assert panel.samples == ("S2",)
+    assert any("told from the genotypes" in n for n in panel.notes)
+
+
+def test_unlabelled_samples_that_genotypes_cannot_tell_apart_must_be_chosen() -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text().replace("NORMAL\tTUMOR", "S1\tS2")
+    text = text.replace("0/0:80:80:0:0%", "0/1:80:60:20:25%")
+    panel = _read("u.vcf", text)
+    assert panel.samples == ("S1", "S2")
+    with pytest.raises(PanelInputError, match="choose one"):
+        panel.for_sample(None)
+    assert [v.vaf for v in panel.for_sample("S2") if v.gene == "KRAS"] == [pytest.approx(0.125)]
+
+
+def test_vcf2maf_maf_filter_mutation_status_and_build() -> None:
+    panel = _read("vcf2maf_b38_excerpt.maf")
+    calls = _calls(panel)
+    assert len(panel.variants) == 8 and "RUNX1 G367D" not in calls and "ERG T248M" not in calls
+    assert sum(v.nonsynonymous for v in panel.variants) == 6
+    assert calls["RUNX1 L429R"][2] == pytest.approx(21 / 54)  # t_ref_count "." with t_depth given
+    assert calls["RUNX1 X168_splice"][0] == "Splice_Site"
+    assert panel.genome_build == "GRCh38"
+    assert any("FILTER column is not PASS" in n for n in panel.notes)
+    assert any("Mutation_Status Germline or LOH" in n for n in panel.notes)
+
+
+@pytest.mark.parametrize(
+    ("line", "build"),
+    [
+        ("##reference=file:///ref/hg19.fa", "GRCh37"),
+        ("##reference=file:///ref/GRCh38_full_analysis_set.fa", "GRCh38"),
+        ("##reference=file:///ref/human_g1k_v37_decoy.fasta", "GRCh37"),
+        ("##reference=file:///ref/hs37d5.fa", "GRCh37"),
+        ("##reference=file:///ref/genome.fa", None),
+        ("##reference=file:///ref/hg380.fa", None),
+        ("##contig=<ID=chr1,length=248956422>", "GRCh38"),
+        ("##contig=<ID=1,length=249250621>", "GRCh37"),
+    ],
+)
+def test_genome_build_from_the_header(line: str, build: str | None) -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text().replace("##reference=file:///ref/hg19.fa", line)
+    panel = _read("b.vcf", text)
+    assert panel.genome_build == build
+    assert any(n.startswith("Genome build") for n in panel.notes)
