@@ -203,6 +203,14 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
         text = data.decode("latin-1")
     if text.lstrip().startswith("##fileformat=VCF"):
         return _count_duplicates_once(_read_vcf(data, filename))
+    head = text.splitlines()[:50]
+    late = next((i for i, line in enumerate(head) if line.startswith("##fileformat=VCF")), None)
+    if late is not None:
+        raise PanelInputError(
+            f"{filename or 'The file'} looks like a VCF, but {late} line(s) come before its ##fileformat line (e.g. a "
+            "log message written into the file). A VCF must begin with ##fileformat=VCFv4.x; delete the lines above "
+            "it and upload again."
+        )
     lines = text.splitlines()
     header_index = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
     if header_index is None:
@@ -936,8 +944,10 @@ def _build_from_text(text: str) -> str | None:
 
 
 def _vcf_genome_build(header_text: str) -> tuple[str | None, str]:
-    """The genome build a VCF header states and the line it comes from (``##reference``, ``##assembly``, VEP's
-    ``assembly=``, the SnpEff database, the GATK ``--reference``, else the length of chromosome 1)."""
+    """The genome build a VCF header states and where it comes from (``##reference``, ``##assembly``, VEP's cache,
+    the SnpEff database, the GATK ``--reference``, else the length of chromosome 1). A header whose lines name
+    different builds gives None and says which (a VCF annotated twice, e.g. VEP GRCh37 and GRCh38 caches)."""
+    found: dict[str, str] = {}
     for prefix, where in (
         ("##reference=", "the ##reference line"),
         ("##assembly=", "the ##assembly line"),
@@ -946,10 +956,12 @@ def _vcf_genome_build(header_text: str) -> tuple[str | None, str]:
         ("##GATKCommandLine", "the GATK reference in the header"),
     ):
         for line in header_text.splitlines():
-            if line.startswith(prefix):
-                build = _build_from_text(line)
-                if build:
-                    return build, where
+            if line.startswith(prefix) and (build := _build_from_text(line)):
+                found.setdefault(build, where)
+    if len(found) > 1:
+        return None, f"the header names several builds ({', '.join(sorted(found))})"
+    if found:
+        return next(iter(found.items()))
     for match in re.finditer(r"^##contig=<ID=(?:chr)?1,length=(\d+)", header_text, re.MULTILINE):
         build = _CHR1_LENGTH_BUILD.get(int(match.group(1)))
         if build:
@@ -1012,11 +1024,12 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
         handle.close()
     notes = _vcf_notes(samples, roles, counts)
     build, where = _vcf_genome_build(header_text)
-    notes.append(
-        f"Genome build {build} (from {where})"
-        if build
-        else "Genome build not stated in the VCF header (no ##reference, ##assembly or contig lengths)"
-    )
+    if build:
+        notes.append(f"Genome build {build} (from {where})")
+    elif where:
+        notes.append(f"Genome build unclear: {where}")
+    else:
+        notes.append("Genome build not stated in the VCF header (no ##reference, ##assembly or contig lengths)")
     notes.extend(tally.notes())
     source = "VCF (VEP CSQ)" if csq_fields is not None else "VCF (SnpEff ANN)"
     tumours = tuple(samples[i] for i in roles.tumours)

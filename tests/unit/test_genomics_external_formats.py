@@ -135,3 +135,23 @@ def test_genome_build_from_the_header(line: str, build: str | None) -> None:
     panel = _read("b.vcf", text)
     assert panel.genome_build == build
     assert any(n.startswith("Genome build") for n in panel.notes)
+
+
+def test_header_naming_two_builds_records_none_and_says_so() -> None:
+    # SnpEff's tests/ensembl_hgvs_intron.within_cds.vep.vcf carries a GRCh37 and a GRCh38 ##VEP line.
+    vep_lines = (
+        "##VEP=v76 cache=/data_ensembl/vep/grch37/release-76/homo_sapiens/76_GRCh37\n"
+        "##VEP=v76 cache=/data_ensembl/vep/ensembl/release-76/homo_sapiens/76_GRCh38\n"
+    )
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text().replace("##reference=file:///ref/hg19.fa\n", vep_lines)
+    panel = _read("b.vcf", text)
+    assert panel.genome_build is None
+    assert any("several builds (GRCh37, GRCh38)" in n for n in panel.notes)
+
+
+def test_vcf_with_a_log_line_before_fileformat_is_refused_clearly() -> None:
+    # SnpEff's examples/cancer.ann.vcf as stored begins with a "Reading cancer samples pedigree" log line.
+    log = "00:00:38.758\tReading cancer samples pedigree from file\n"
+    text = log + (EXTERNAL / "snpeff_cancer.ann.vcf").read_text()
+    with pytest.raises(PanelInputError, match="1 line\\(s\\) come before its ##fileformat line"):
+        _read("cancer.ann.vcf", text)
