@@ -40,6 +40,7 @@ __all__ = [
     "classification_from_protein",
     "normalise_protein_change",
     "read_panel",
+    "splice_site_protein",
 ]
 
 MAX_LINE_CHARS = 100_000
@@ -175,6 +176,22 @@ def classification_from_protein(change: str) -> str | None:
     if match.group(2) == "1" and ref == "M":
         return "Translation_Start_Site"
     return "Missense_Mutation"
+
+
+_HGVSC_CODING_START = re.compile(r"^c\.(\d+)")
+
+
+def splice_site_protein(hgvsc: str) -> str:
+    """The protein position of a splice-site call as vcf2maf writes it (``X1010_splice`` for ``c.3028+1G>A``: codon
+    ``round((c + c mod 3) / 3)`` of the coding position before the intron offset), or ``""`` when the HGVSc has no
+    coding position (``c.-5-1G>A``, ``c.*10+1G>A``, empty). Evidence for splice-site alterations at given codons
+    (MET exon 14 skipping) needs it; VEP and SnpEff leave the protein change of a splice variant empty."""
+    value = hgvsc.strip().rsplit(":", 1)[-1]
+    match = _HGVSC_CODING_START.match(value)
+    if not match:
+        return ""
+    position = max(int(match.group(1)), 1)
+    return f"X{round((position + position % 3) / 3)}_splice"
 
 
 def read_panel(data: bytes, filename: str = "") -> PanelFile:
@@ -469,6 +486,8 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
             alt=get(fields, "Tumor_Seq_Allele2"),
             variant_type=get(fields, "Variant_Type"),
         )
+        if classification == "Splice_Site" and not protein:
+            protein = splice_site_protein(get(fields, "HGVSc"))
         variants.append(
             Variant(
                 gene=gene,
@@ -1139,6 +1158,7 @@ def _annotation_entries(
         for item in str(record.INFO.get("ANN")).split(","):
             parts = item.split("|")
             entry = dict(zip(_ANN_KEYS, parts, strict=False))
+            entry["HGVSc"] = parts[9] if len(parts) > 9 else ""
             entry["HGVSp"] = parts[10] if len(parts) > 10 else ""
             entries.append(entry)
     return entries
@@ -1164,6 +1184,8 @@ def _annotated_variant(
         tally.unknown_terms[consequence[:60]] = tally.unknown_terms.get(consequence[:60], 0) + 1
         consequence = ""
     classification = tally.classify(consequence, protein, ref=ref, alt=alt)
+    if classification == "Splice_Site" and not protein:
+        protein = splice_site_protein(entry.get("HGVSc", ""))
     return Variant(normalise_gene(gene) or "Unknown", protein, classification, vaf, sample)
 
 

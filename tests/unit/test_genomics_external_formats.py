@@ -155,3 +155,35 @@ def test_vcf_with_a_log_line_before_fileformat_is_refused_clearly() -> None:
     text = log + (EXTERNAL / "snpeff_cancer.ann.vcf").read_text()
     with pytest.raises(PanelInputError, match="1 line\\(s\\) come before its ##fileformat line"):
         _read("cancer.ann.vcf", text)
+
+
+@pytest.mark.parametrize(
+    ("hgvsc", "protein"),
+    [
+        ("ENST00000397752.8:c.3028+1G>A", "X1010_splice"),  # MET exon 14 donor
+        ("c.504_508+1dup", "X168_splice"),  # vcf2maf's own test output: p.X168_splice
+        ("c.3082-2A>G", "X1028_splice"),
+        ("c.-5-1G>A", ""),
+        ("c.*10+1G>A", ""),
+        ("", ""),
+    ],
+)
+def test_splice_site_protein_position_as_vcf2maf_writes_it(hgvsc: str, protein: str) -> None:
+    from medai_core.genomics.io import splice_site_protein
+
+    assert splice_site_protein(hgvsc) == protein
+
+
+def test_met_exon14_splice_donor_from_a_vep_vcf_reaches_its_evidence() -> None:
+    from medai_core.genomics.evidence import load_evidence, match_evidence
+
+    met = (
+        "chr7\t116771989\t.\tG\tA\t.\tPASS\tCSQ=A|splice_donor_variant|HIGH|MET|ENSG00000105976|ENST00000397752|"
+        "protein_coding|ENST00000397752.8:c.3028+1G>A||YES|1\tGT:AD:AF:DP\t0/0:80,0:0.012:80\t0/1:60,40:0.400:100\n"
+    )
+    lines = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text().splitlines(keepends=True)
+    text = "".join(line for line in lines if line.startswith("#")) + met
+    (call,) = _read("met.vcf", text).variants
+    assert (call.gene, call.protein_change, call.classification) == ("MET", "X1010_splice", "Splice_Site")
+    items = match_evidence(load_evidence(), [call], "Non-Small Cell Lung Cancer")
+    assert any("Capmatinib" in item.drugs for item in items)
