@@ -25,13 +25,16 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 __all__ = [
+    "AIR_HU",
     "HU_RANGE",
+    "TAG_CODES",
     "TAG_RANGES",
     "TagRange",
     "check_deflate_size",
     "check_pixel_data",
     "has_tag",
     "orientation_normal",
+    "tag_code",
     "tag_integer",
     "tag_numbers",
     "tag_value",
@@ -73,8 +76,22 @@ TAG_RANGES: dict[str, TagRange] = {
     "BitsAllocated": TagRange(1, 1, 64, "the bits per stored value", positive=True),
     "SamplesPerPixel": TagRange(1, 1, 4, "the samples per pixel", positive=True),
     "InstanceNumber": TagRange(1, -1e9, 1e9, "the instance number"),
+    "PixelPaddingValue": TagRange(1, -32768, 65535, "the pixel padding value (stored value outside the scan)"),
+    "PixelPaddingRangeLimit": TagRange(1, -32768, 65535, "the pixel padding range limit (stored value)"),
 }
 """The one table of numeric DICOM tags the CT reader uses and their plausible values."""
+
+TAG_CODES: dict[str, tuple[frozenset[str], str]] = {
+    "RescaleType": (frozenset({"HU"}), "the unit of the rescaled values (RescaleType)"),
+    "PhotometricInterpretation": (
+        frozenset({"MONOCHROME1", "MONOCHROME2"}),
+        "the pixel colour model (PhotometricInterpretation)",
+    ),
+}
+"""The one table of coded (text) DICOM tags the CT reader uses: the values accepted, and the tag in words."""
+
+AIR_HU = -1024.0
+"""Hounsfield value given to padding pixels (outside the scanned field of view): air, as scanners write it."""
 
 HU_RANGE = (-32768.0, 32767.0)
 """Hounsfield values a CT holds after rescaling (the int16 range; tissue and metal lie within about -1024..+30000).
@@ -182,6 +199,28 @@ def tag_numbers(ds: Dataset, keyword: str, name: str) -> tuple[float, ...] | Non
                 "measured or scaled safely."
             )
     return values
+
+
+def tag_code(ds: Dataset, keyword: str, name: str) -> str | None:
+    """The value of a coded tag from :data:`TAG_CODES` (stripped, upper case), or None where absent or empty.
+
+    Raises:
+        ImageInputError: the tag holds a value that is not accepted (the message names what it held and what a CT
+            file holds).
+    """
+    accepted, meaning = TAG_CODES[keyword]
+    value = _element_value(ds, keyword, name)
+    if value is _ABSENT or value is None:
+        return None
+    text = str(value).strip().upper()
+    if not text:
+        return None
+    if text not in accepted:
+        raise ImageInputError(
+            f"{name}: {meaning} is {text[:32]!r}, where a CT image holds {' or '.join(sorted(accepted))}. Its pixel "
+            "values are not Hounsfield units, so it cannot be measured; upload the original CT series."
+        )
+    return text
 
 
 def tag_integer(ds: Dataset, keyword: str, name: str, default: int | None = None) -> int:

@@ -31,11 +31,13 @@ from numpy.typing import NDArray
 
 from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
 from medai_core.ct.dicom_checks import (
+    AIR_HU,
     HU_RANGE,
     check_deflate_size,
     check_pixel_data,
     has_tag,
     orientation_normal,
+    tag_code,
     tag_numbers,
     tag_value,
 )
@@ -73,6 +75,9 @@ TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py
 _MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
 MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT series
 MAX_ZIP_MEMBERS = 4096  # files in one zipped series
+MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
+_TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
+_IRREGULAR_SPACING = 0.1  # slice steps differing from their median by more than this fraction are not one spacing
 _LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
     TypeError,
@@ -91,6 +96,7 @@ _LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
     SyntaxError,  # PIL raises it on broken PNG chunks
 )
 """Exception families the image, DICOM and zip libraries raise on hostile bytes; caught at the reader boundary."""
+_SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"  # and its multi-frame variants .7.1 to .7.4
 _CT_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2"}
 _NUMBERED = re.compile(r"^(\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE)
 
@@ -385,6 +391,12 @@ def _parse_dicom(data: bytes, name: str) -> Dataset:
             f"{name} is a {what}, not CT. This tool reads chest CT only (Modality CT); segmentations (SEG), MR and "
             "other modalities are not supported."
         )
+    if sop_class == _SECONDARY_CAPTURE or sop_class.startswith(_SECONDARY_CAPTURE + "."):
+        raise ImageInputError(
+            f"{name} is a DICOM secondary capture (a screenshot or converted image, Modality {modality or 'unknown'}), "
+            "not a CT image: its grey values are not Hounsfield units. Upload the original CT series, or the "
+            "image as a PNG in a lung window with its pixel size."
+        )
     if all(tag_value(ds, k, name) is None for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         raise ImageInputError(f"{name} is a DICOM CT header with no pixel data; upload the image slices themselves.")
     return ds
@@ -410,42 +422,165 @@ def _functional_item(ds: Dataset, sequence: str, name: str, group: str = "Shared
         ) from None
 
 
-def _rescale(ds: Dataset, name: str) -> tuple[float, float, str | None]:
-    """(slope, intercept, note) from the top level or the shared functional groups of an enhanced CT.
+def _per_frame_items(ds: Dataset, sequence: str, name: str) -> list[Any] | None:
+    """``item.<sequence>[0]`` of every PerFunctionalGroupsSequence item of an enhanced CT, or None where any frame
+    lacks it.
+
+    Raises:
+        ImageInputError: the per-frame groups are present but corrupt.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            groups = ds.get("PerFrameFunctionalGroupsSequence")
+            if not groups:
+                return None
+            items = [g.get(sequence) for g in groups]
+            return [i[0] for i in items] if all(items) else None
+    except Exception as exc:  # lazily parsed sequences fail on first access
+        raise ImageInputError(
+            f"{name}: the per-frame groups of the DICOM header cannot be read ({type(exc).__name__}); the file is "
+            "corrupt"
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Rescale:
+    """Per-frame rescale to Hounsfield units: HU = stored x slope + intercept (one value per frame)."""
+
+    slopes: NDArray[np.float32]
+    intercepts: NDArray[np.float32]
+    note: str | None
+
+    def describe(self) -> str:
+        slopes, intercepts = np.unique(self.slopes), np.unique(self.intercepts)
+        if slopes.size == 1 and intercepts.size == 1:
+            return f"slope {slopes[0]:g}, intercept {intercepts[0]:g}"
+        return "per-frame slopes and intercepts"
+
+
+def _rescale_pair(source: Any, name: str) -> tuple[float, float]:
+    """(slope, intercept) of one header level, after checking RescaleType (HU or absent)."""
+    tag_code(source, "RescaleType", name)
+    slope = tag_numbers(source, "RescaleSlope", name)
+    intercept = tag_numbers(source, "RescaleIntercept", name)
+    return (1.0 if slope is None else slope[0]), (0.0 if intercept is None else intercept[0])
+
+
+def _rescale(ds: Dataset, name: str, frames: int) -> _Rescale:
+    """The rescale from the top level, the shared functional groups or the per-frame functional groups (Enhanced
+    CT often gives one per frame).
 
     Raises:
         ImageInputError: a rescale value is empty, not a number, non-finite, a zero or negative slope, or out of
-            range (see :data:`medai_core.ct.dicom_checks.TAG_RANGES`).
+            range (see :data:`medai_core.ct.dicom_checks.TAG_RANGES`); RescaleType is not HU; the per-frame groups
+            do not hold one item per frame.
     """
-    source: Any = ds
-    if not has_tag(ds, "RescaleSlope", name) and not has_tag(ds, "RescaleIntercept", name):
-        source = _functional_item(ds, "PixelValueTransformationSequence", name)
-        if source is None:
-            return 1.0, 0.0, "no rescale slope/intercept in the header: stored values taken as Hounsfield units"
-    slope = tag_numbers(source, "RescaleSlope", name)
-    intercept = tag_numbers(source, "RescaleIntercept", name)
-    return (1.0 if slope is None else slope[0]), (0.0 if intercept is None else intercept[0]), None
+
+    def constant(pair: tuple[float, float], note: str | None = None) -> _Rescale:
+        return _Rescale(np.full(frames, pair[0], np.float32), np.full(frames, pair[1], np.float32), note)
+
+    if has_tag(ds, "RescaleSlope", name) or has_tag(ds, "RescaleIntercept", name):
+        return constant(_rescale_pair(ds, name))
+    shared = _functional_item(ds, "PixelValueTransformationSequence", name)
+    if shared is not None:
+        return constant(_rescale_pair(shared, name))
+    per_frame = _per_frame_items(ds, "PixelValueTransformationSequence", name)
+    if per_frame is not None:
+        if len(per_frame) != frames:
+            raise ImageInputError(
+                f"{name}: the header gives a rescale for {len(per_frame)} frame(s) but the image has {frames}; the "
+                "Hounsfield units of the frames cannot be known. Export the series again."
+            )
+        pairs = np.array([_rescale_pair(item, name) for item in per_frame], dtype=np.float32)
+        return _Rescale(pairs[:, 0].copy(), pairs[:, 1].copy(), None)
+    return constant((1.0, 0.0), "no rescale slope/intercept in the header: stored values taken as Hounsfield units")
 
 
-def _pixel_spacing(ds: Dataset, name: str) -> tuple[float, float] | None:
-    """Validated (row, column) pixel spacing in mm, or None where the header gives none."""
+def _pixel_spacing(ds: Dataset, name: str) -> tuple[tuple[float, float] | None, str | None]:
+    """Validated (row, column) pixel spacing in mm, or None where the header gives none, and a note.
+
+    PixelSpacing is read at the top level, then in the shared, then in the per-frame PixelMeasuresSequence (all
+    frames must agree). ImagerPixelSpacing is measured at the detector, not in the patient, and is never used.
+
+    Raises:
+        ImageInputError: a spacing value is malformed or out of range, or the frames differ in pixel spacing.
+    """
     values = tag_numbers(ds, "PixelSpacing", name)
     if values is None:
         item = _functional_item(ds, "PixelMeasuresSequence", name)
         values = None if item is None else tag_numbers(item, "PixelSpacing", name)
-    return None if values is None else (values[0], values[1])
+    if values is None:
+        items = _per_frame_items(ds, "PixelMeasuresSequence", name) or []
+        found = {tag_numbers(item, "PixelSpacing", name) for item in items}
+        if len(found) > 1:
+            raise ImageInputError(
+                f"{name}: the frames differ in pixel spacing ({len(found)} different values); one volume has one "
+                "pixel spacing. Export the series again."
+            )
+        values = next(iter(found)) if found else None
+    if values is not None:
+        return (values[0], values[1]), None
+    note = "pixel size unknown: the DICOM header gives no PixelSpacing, it must be given"
+    if has_tag(ds, "ImagerPixelSpacing", name):
+        note += " (its ImagerPixelSpacing is measured at the detector, not in the patient, and was not used)"
+    return None, note
 
 
-def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.float32], str | None]:
-    """Decoded, rescaled pixels (D, H, W) in HU and a note about the rescale, after checking the size first.
+def _padding_mask(
+    ds: Dataset, pixels: NDArray[Any], hu: NDArray[np.float32], rescale: _Rescale, name: str
+) -> NDArray[np.bool_] | None:
+    """Pixels outside the scanned field by the header's PixelPaddingValue (and PixelPaddingRangeLimit).
+
+    Stored values equal to the padding (or within the range) are padding. Where the padding lies below air after
+    the rescale (-2000 stored is -3024 HU), so is every pixel nearer to it than to air: lossy compression smears
+    the padding value (pydicom's 693_J2KI.dcm holds -2016, -2015, ... for -2000), and nothing in a body lies below
+    air.
+    """
+    pad = tag_numbers(ds, "PixelPaddingValue", name)
+    if pad is None:
+        return None
+    limit = tag_numbers(ds, "PixelPaddingRangeLimit", name)
+    low, high = sorted((pad[0], pad[0] if limit is None else limit[0]))
+    if np.issubdtype(pixels.dtype, np.signedinteger) and high > np.iinfo(pixels.dtype).max:
+        # the value was written as unsigned (US VR) for signed pixel data: its two's complement is meant
+        bits = 8 * pixels.dtype.itemsize
+        low, high = sorted(v - 2**bits if v >= 2 ** (bits - 1) else v for v in (low, high))
+    mask = (pixels >= low) & (pixels <= high)
+    padding_hu = np.float32(high) * rescale.slopes + rescale.intercepts  # per frame
+    below_air = padding_hu < AIR_HU
+    if below_air.any():
+        halfway = np.where(below_air, (padding_hu + np.float32(AIR_HU)) / 2, -np.inf).astype(np.float32)
+        mask |= hu < halfway[:, None, None]
+    return mask if mask.any() else None
+
+
+def _transfer_syntax(ds: Dataset) -> str:
+    """The transfer syntax in words, e.g. ``'JPEG Lossless, Non-Hierarchical, First-Order Prediction (...)'``."""
+    meta = getattr(ds, "file_meta", None)
+    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if uid is None:
+        return "an unknown transfer syntax"
+    named = getattr(uid, "name", "") or ""
+    return f"{named} ({uid})" if named and named != str(uid) else str(uid)
+
+
+def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.float32], tuple[str, ...]]:
+    """Decoded, rescaled pixels (D, H, W) in HU and notes about the rescale, after checking the size first.
+
+    PhotometricInterpretation MONOCHROME1 only inverts the *display* (PS3.3 C.7.6.3.1.2): the rescale gives
+    Hounsfield units whatever it is, so the values are not inverted. Pixels holding the header's PixelPaddingValue
+    (outside the scanned field of view, often -2000 or -3024 HU after the rescale) are set to air (-1024 HU).
 
     Raises:
         ImageInputError: the header's size is implausible, above ``max_voxels`` or inconsistent with the pixel
-            data; decoding fails; the decoded shape differs from the header's; values are non-finite or beyond
-            :data:`medai_core.ct.dicom_checks.HU_RANGE` after rescaling (padding below it is set to its floor).
+            data; the colour model or RescaleType is not a CT's; decoding fails; the decoded shape differs from
+            the header's; values are non-finite or beyond :data:`medai_core.ct.dicom_checks.HU_RANGE` after
+            rescaling (padding below it is set to its floor).
     """
     frames, rows, columns = check_pixel_data(ds, name, max_voxels)
-    slope, intercept, note = _rescale(ds, name)
+    photometric = tag_code(ds, "PhotometricInterpretation", name)
+    rescale = _rescale(ds, name, frames)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -454,8 +589,9 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
         raise ImageInputError(f"the pixel data of {name} is too large to decode in memory") from None
     except Exception as exc:  # missing codec, truncated pixel data, bad transfer syntax
         raise ImageInputError(
-            f"the pixel data of {name} cannot be decoded ({type(exc).__name__}). The file may be truncated, "
-            "or compressed with a codec that is not installed; export it uncompressed."
+            f"the pixel data of {name} cannot be decoded ({type(exc).__name__}). It is stored as "
+            f"{_transfer_syntax(ds)}: the file may be truncated, or compressed with a codec this installation "
+            "does not have. Export it uncompressed (Explicit VR Little Endian)."
         ) from None
     if pixels.ndim == 2:
         pixels = pixels[None]
@@ -465,8 +601,21 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
             f"{columns} x {rows}; expected grey slices matching the header (colour or a malformed header?)"
         )
     hu = pixels.astype(np.float32)
-    hu *= np.float32(slope)
-    hu += np.float32(intercept)
+    hu *= rescale.slopes[:, None, None]
+    hu += rescale.intercepts[:, None, None]
+    padding = _padding_mask(ds, pixels, hu, rescale, name)
+    notes = [] if rescale.note is None else [rescale.note]
+    if photometric == "MONOCHROME1":
+        notes.append(
+            "MONOCHROME1 image (shown inverted by DICOM viewers): Hounsfield units taken from the rescale, which "
+            "does not depend on the display"
+        )
+    if padding is not None:
+        hu[padding] = np.float32(AIR_HU)
+        notes.append(
+            f"{int(padding.sum())} padding pixel(s) outside the scanned field (PixelPaddingValue) set to "
+            f"{AIR_HU:g} HU (air)"
+        )
     if not np.isfinite(hu).all():
         raise ImageInputError(f"{name} holds non-finite pixel values (NaN or infinity); it is not a CT image")
     low_hu, high_hu = HU_RANGE
@@ -475,14 +624,13 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
     if peak > high_hu or below.mean() > 0.5:
         value = peak if peak > high_hu else float(hu.min())
         raise ImageInputError(
-            f"{name}: after the header's rescale (slope {slope:g}, intercept {intercept:g}) values reach "
+            f"{name}: after the header's rescale ({rescale.describe()}) values reach "
             f"{value:.6g} HU, beyond any CT ({low_hu:g} to {high_hu:g} HU). The rescale fields are wrong."
         )
     if below.any():  # padding outside the scanned field: below every window, set to the floor
         np.maximum(hu, np.float32(low_hu), out=hu)
-        padding = f"{int(below.sum())} padding value(s) below {low_hu:g} HU set to {low_hu:g} HU (outside the body)"
-        note = padding if note is None else f"{note}; {padding}"
-    return hu, note
+        notes.append(f"{int(below.sum())} padding value(s) below {low_hu:g} HU set to {low_hu:g} HU (outside the body)")
+    return hu, tuple(notes)
 
 
 def _frame_positions(ds: Dataset, name: str) -> list[float] | None:
@@ -520,10 +668,39 @@ def _slice_normal(ds: Dataset, name: str) -> NDArray[np.float64]:
     return orientation_normal(values, name)
 
 
-def _header_slice_spacing(ds: Dataset, name: str) -> float | None:
-    """SpacingBetweenSlices, else SliceThickness (validated), else None."""
-    value = tag_numbers(ds, "SpacingBetweenSlices", name) or tag_numbers(ds, "SliceThickness", name)
-    return None if value is None else value[0]
+def _tilt_note(normal: NDArray[np.float64], name: str) -> str | None:
+    """A note on slices tilted from axial (gantry tilt), None for axial ones.
+
+    Raises:
+        ImageInputError: the slices are sagittal or coronal (tilted more than :data:`MAX_TILT_DEG` from axial).
+    """
+    tilt = float(np.degrees(np.arccos(min(1.0, abs(float(normal[2]))))))
+    if tilt > MAX_TILT_DEG:
+        plane = "sagittal" if abs(normal[0]) >= abs(normal[1]) else "coronal"
+        raise ImageInputError(
+            f"{name} holds {plane} slices (tilted {tilt:.0f} degrees from axial, by ImageOrientationPatient). This "
+            "tool measures nodules on axial slices, as it was trained; upload the axial series."
+        )
+    if tilt > _TILT_NOTE_DEG:
+        return (
+            f"slices tilted {tilt:.1f} degrees from axial (gantry tilt or oblique reconstruction): sizes are "
+            "measured in the tilted plane, slice spacing perpendicular to it"
+        )
+    return None
+
+
+def _header_slice_spacing(ds: Dataset, name: str) -> tuple[float | None, str]:
+    """SpacingBetweenSlices, else SliceThickness (validated), else None; and a note saying which was used."""
+    spacing = tag_numbers(ds, "SpacingBetweenSlices", name)
+    if spacing is not None:
+        return spacing[0], f"slice spacing {spacing[0]:g} mm from SpacingBetweenSlices (no slice positions)"
+    thickness = tag_numbers(ds, "SliceThickness", name)
+    if thickness is not None:
+        return thickness[0], (
+            f"slice spacing taken as the slice thickness, {thickness[0]:g} mm (no slice positions): wrong for "
+            "overlapping or gapped reconstructions, so volumes are approximate"
+        )
+    return None, "slice spacing unknown (no slice positions, thickness or spacing in the header): no volume"
 
 
 def _check_spacing(positions: Sequence[float], what: str) -> float | None:
@@ -552,6 +729,14 @@ def _check_spacing(positions: Sequence[float], what: str) -> float | None:
             f"{positions[first]:.1f} and {positions[first + 1]:.1f} mm, where slices are {spacing:.1f} mm apart): "
             "slices are missing. Export the complete series."
         )
+    irregular = np.flatnonzero(np.abs(steps - spacing) > _IRREGULAR_SPACING * spacing)
+    if irregular.size:
+        first = int(irregular[0])
+        raise ImageInputError(
+            f"{what}: its slices are not evenly spaced ({steps[first]:.2f} mm between positions "
+            f"{positions[first]:.1f} and {positions[first + 1]:.1f} mm, where most are {spacing:.2f} mm apart), "
+            "so no single slice spacing measures it. Export one reconstruction with one slice spacing."
+        )
     return spacing
 
 
@@ -559,13 +744,16 @@ def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
     """Read one DICOM CT file: a single slice or an (enhanced) multi-frame volume.
 
     Raises:
-        ImageInputError: not DICOM, truncated or corrupt, not CT, no pixel data, or too small.
+        ImageInputError: not DICOM, truncated or corrupt, not CT, no pixel data, sagittal or coronal, or too
+            small.
     """
     ds = _parse_dicom(data, name)
-    spacing = _pixel_spacing(ds, name)
-    hu, rescale_note = _pixels_hu(ds, name, CT_MAX_VOXELS)
+    spacing, spacing_note = _pixel_spacing(ds, name)
+    tilt_note = _tilt_note(_slice_normal(ds, name), name)
+    hu, pixel_notes = _pixels_hu(ds, name, CT_MAX_VOXELS)
     _check_size(hu.shape[1:], "DICOM")
     slice_spacing: float | None = None
+    order_note = None
     fmt = "DICOM"
     if hu.shape[0] > 1:
         fmt = "DICOM multi-frame"
@@ -575,8 +763,10 @@ def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
             hu = hu[order]
             slice_spacing = _check_spacing([positions[i] for i in order], name)
         else:
-            slice_spacing = _header_slice_spacing(ds, name)
+            slice_spacing, spacing_source = _header_slice_spacing(ds, name)
+            order_note = f"frames kept in file order (the header gives no position per frame); {spacing_source}"
     clean = deidentify(ds)
+    notes = [spacing_note, tilt_note, order_note, *pixel_notes]
     return CTStudy(
         hu=hu,
         spacing_mm=spacing,
@@ -585,7 +775,7 @@ def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
         metadata=_shown_metadata(clean, fmt, hu.shape[0]),
         notes=(
             "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
-            *([rescale_note] if rescale_note else []),
+            *(n for n in notes if n),
         ),
     )
 
@@ -657,6 +847,24 @@ def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | 
     return _series_study(datasets, name)
 
 
+def _is_localizer(ds: Dataset, name: str) -> bool:
+    """Whether ImageType names a localizer (scout, topogram, surview) image."""
+    value = tag_value(ds, "ImageType", name)
+    parts = [value] if isinstance(value, str) else list(value or [])
+    return any(str(p).strip().upper() == "LOCALIZER" for p in parts)
+
+
+def _same_in_all(items: list[tuple[str, Dataset]], keyword: str, what: str, name: str) -> None:
+    """Refuse a series whose slices differ in a numeric tag (absent in all is allowed)."""
+    found = {tag_numbers(ds, keyword, PurePosixPath(f).name) for f, ds in items}
+    rounded = {None if v is None else tuple(round(x, 3) for x in v) for v in found}
+    if len(rounded) > 1:
+        raise ImageInputError(
+            f"{name} mixes slices of different {what} ({keyword}: {len(rounded)} different values). One series has "
+            "one; zip the slices of one reconstruction only."
+        )
+
+
 def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
     series: dict[str, list[tuple[str, Dataset]]] = {}
     for filename, ds in datasets:
@@ -668,6 +876,14 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
             "Zip one series only: the one in which the nodule is seen."
         )
     items = next(iter(series.values()))
+    scouts = [item for item in items if _is_localizer(item[1], PurePosixPath(item[0]).name)]
+    items = [item for item in items if item not in scouts]
+    if not items:
+        raise ImageInputError(
+            f"{name} holds only localizer (scout) images, no CT slices. Zip the axial series of the chest."
+        )
+    _same_in_all(items, "ImageOrientationPatient", "orientation", name)
+    _same_in_all(items, "PixelSpacing", "pixel spacing", name)
     first = items[0][1]
     declared = [check_pixel_data(ds, PurePosixPath(f).name, CT_MAX_VOXELS) for f, ds in items]
     total = sum(f * r * c for f, r, c in declared)
@@ -677,38 +893,57 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
             "tool; it was not decoded. Zip the slices around the nodule."
         )
     normal = _slice_normal(first, name)
+    tilt_note = _tilt_note(normal, name)
     positions = [tag_numbers(ds, "ImagePositionPatient", PurePosixPath(f).name) for f, ds in items]
+    numbers = [tag_numbers(ds, "InstanceNumber", PurePosixPath(f).name) for f, ds in items]
+    spacing_source = None
     if all(p is not None for p in positions):
         keys = [float(np.array(p, dtype=float) @ normal) for p in positions]
         ordered_by = "ImagePositionPatient"
+    elif len(items) == 1 or all(n is not None for n in numbers):
+        keys = [float(n[0]) if n is not None else 0.0 for n in numbers]
+        ordered_by = "InstanceNumber (no ImagePositionPatient; the direction, feet or head first, is not known)"
     else:
-        numbers = [tag_numbers(ds, "InstanceNumber", PurePosixPath(f).name) for f, ds in items]
-        keys = [float(n[0]) if n is not None else float(i) for i, n in enumerate(numbers)]
-        ordered_by = "InstanceNumber"
-    order = np.argsort(keys)
+        raise ImageInputError(
+            f"{name}: its slices carry neither ImagePositionPatient nor InstanceNumber in every file, so their order "
+            "is unknown. Export the series again from the PACS."
+        )
+    order = np.argsort(keys, kind="stable")
     slice_spacing = _check_spacing([keys[i] for i in order], name)
-    if ordered_by != "ImagePositionPatient":
-        slice_spacing = _header_slice_spacing(first, name)
+    if not ordered_by.startswith("ImagePositionPatient") and len(items) > 1:
+        slice_spacing, spacing_source = _header_slice_spacing(first, name)
     decoded = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS) for i in order]
     volumes = [v for v, _ in decoded]
-    rescale_notes = sorted({n for _, n in decoded if n})
+    pixel_notes = sorted({n for _, notes in decoded for n in notes if "padding pixel" not in n})
+    padded = sum(int(n.split(" ", 1)[0]) for _, notes in decoded for n in notes if "padding pixel" in n)
     shapes = {v.shape[1:] for v in volumes}
     if len(shapes) != 1:
         raise ImageInputError(f"the slices in {name} differ in size ({sorted(shapes)}); one series has one size")
     hu = np.concatenate(volumes)
     _check_size(hu.shape[1:], "DICOM")
+    spacing, spacing_note = _pixel_spacing(first, name)
     fmt = "DICOM series (zip)"
+    notes = [
+        f"{hu.shape[0]} slices ordered by {ordered_by}",
+        "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
+        f"{len(scouts)} localizer (scout) image(s) left out" if scouts else None,
+        spacing_note,
+        tilt_note,
+        spacing_source,
+        *pixel_notes,
+        (
+            f"{padded} padding pixel(s) outside the scanned field (PixelPaddingValue) set to {AIR_HU:g} HU (air)"
+            if padded
+            else None
+        ),
+    ]
     return CTStudy(
         hu=hu,
-        spacing_mm=_pixel_spacing(first, name),
+        spacing_mm=spacing,
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
-        notes=(
-            f"{hu.shape[0]} slices ordered by {ordered_by}",
-            "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
-            *rescale_notes,
-        ),
+        notes=tuple(n for n in notes if n),
     )
 
 
