@@ -658,11 +658,22 @@ def _frame_positions(ds: Dataset, name: str) -> list[float] | None:
 
 
 def _slice_normal(ds: Dataset, name: str) -> NDArray[np.float64]:
-    """Unit normal of the slices from a validated ImageOrientationPatient (axial where the header gives none)."""
+    """Unit normal of the slices from a validated ImageOrientationPatient: top level, shared functional groups, or
+    per-frame functional groups (which must agree); axial where the header gives none."""
     values = tag_numbers(ds, "ImageOrientationPatient", name)
     if values is None:
         item = _functional_item(ds, "PlaneOrientationSequence", name)
         values = None if item is None else tag_numbers(item, "ImageOrientationPatient", name)
+    if values is None:
+        items = _per_frame_items(ds, "PlaneOrientationSequence", name) or []
+        found = {tag_numbers(item, "ImageOrientationPatient", name) for item in items}
+        rounded = {None if v is None else tuple(round(x, 3) for x in v) for v in found}
+        if len(rounded) > 1:
+            raise ImageInputError(
+                f"{name}: its frames differ in orientation (ImageOrientationPatient); one volume has one. Export "
+                "one reconstruction only."
+            )
+        values = next(iter(found)) if found else None
     if values is None:
         return np.array([0.0, 0.0, 1.0])
     return orientation_normal(values, name)

@@ -421,3 +421,30 @@ def test_undecodable_compression_names_the_transfer_syntax(filename: str) -> Non
     ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
     with pytest.raises(ImageInputError, match=r"JPEG.*\(1\.2\.840\.10008\.1\.2\.4\.\d+\).*uncompressed"):
         read_ct(_bytes(ds), filename)
+
+
+def _per_frame_orientation(ds: FileDataset, orientations: list[list[float]]) -> FileDataset:
+    del ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence
+    for group, values in zip(ds.PerFrameFunctionalGroupsSequence, orientations, strict=True):
+        item = Dataset()
+        item.ImageOrientationPatient = values
+        group.PlaneOrientationSequence = Sequence([item])
+    return ds
+
+
+def test_enhanced_ct_per_frame_sagittal_orientation_is_refused() -> None:
+    """Orientation only in the per-frame groups was not read: a sagittal volume was taken for axial."""
+    ds = _per_frame_orientation(_enhanced(), [[0, 1, 0, 0, 0, -1]] * 3)
+    with pytest.raises(ImageInputError, match="sagittal"):
+        read_ct(_bytes(ds), "enhanced.dcm")
+
+
+def test_enhanced_ct_frames_disagreeing_on_orientation_are_refused() -> None:
+    ds = _per_frame_orientation(_enhanced(), [[1, 0, 0, 0, 1, 0], [1, 0, 0, 0, 1, 0], [1, 0, 0, 0, 0.94, -0.34]])
+    with pytest.raises(ImageInputError, match="differ in orientation"):
+        read_ct(_bytes(ds), "enhanced.dcm")
+
+
+def test_enhanced_ct_per_frame_axial_orientation_is_read() -> None:
+    ds = _per_frame_orientation(_enhanced(), [[1, 0, 0, 0, 1, 0]] * 3)
+    assert read_ct(_bytes(ds), "enhanced.dcm").slice_spacing_mm == 1.0
