@@ -909,11 +909,12 @@ def _numbers(value: str | None) -> list[float] | None:
 def _allele_vaf(values: dict[str, str], allele: int, n_alts: int, ref: str, alt: str) -> float | None:
     """One sample's variant allele fraction of ALT allele ``allele`` (1-based) from the FORMAT fields callers write.
 
-    In order: ``AF`` (GATK Mutect2, Number=A) or ``FA`` (MuTect 1); VarScan's ``FREQ`` (``"12.5%"``); Strelka2's
-    tier-1 counts (SNVs: ``{ALT}U`` over ``AU+CU+GU+TU``; indels: ``TIR`` over ``TAR+TIR``); FreeBayes' ``AO`` over
-    ``RO+AO``; ``AD`` (Number=R: this allele's reads over all reads). None when none of these is given.
+    In order: ``AF`` (GATK Mutect2, Number=A; VarDict, DRAGEN), ``FA`` (MuTect 1) or ``VF`` (Illumina Pisces);
+    VarScan's ``FREQ`` (``"12.5%"``); Strelka2's tier-1 counts (SNVs: ``{ALT}U`` over ``AU+CU+GU+TU``; indels:
+    ``TIR`` over ``TAR+TIR``); Platypus' ``NV`` over ``NR``; FreeBayes' ``AO`` over ``RO+AO``; ``AD`` (Number=R:
+    this allele's reads over all reads). None when none of these is given.
     """
-    for key in ("AF", "FA"):
+    for key in ("AF", "FA", "VF"):
         fractions = _numbers(values.get(key))
         if fractions is not None and len(fractions) == n_alts and fractions[allele - 1] <= 1:
             return fractions[allele - 1]
@@ -931,6 +932,15 @@ def _allele_vaf(values: dict[str, str], allele: int, n_alts: int, ref: str, alt:
     tir, tar = _numbers(values.get("TIR")), _numbers(values.get("TAR"))
     if tir and tar and tir[0] + tar[0] > 0:
         return tir[0] / (tir[0] + tar[0])
+    variant_reads, total_reads = _numbers(values.get("NV")), _numbers(values.get("NR"))
+    if (
+        variant_reads
+        and total_reads
+        and len(variant_reads) == len(total_reads) == n_alts
+        and 0 <= variant_reads[allele - 1] <= total_reads[allele - 1]
+        and total_reads[allele - 1] > 0
+    ):
+        return variant_reads[allele - 1] / total_reads[allele - 1]
     ao, ro = _numbers(values.get("AO")), _numbers(values.get("RO"))
     if ao is not None and ro is not None and len(ao) == n_alts and len(ro) == 1 and ro[0] + sum(ao) > 0:
         return ao[allele - 1] / (ro[0] + sum(ao))

@@ -187,3 +187,27 @@ def test_met_exon14_splice_donor_from_a_vep_vcf_reaches_its_evidence() -> None:
     assert (call.gene, call.protein_change, call.classification) == ("MET", "X1010_splice", "Splice_Site")
     items = match_evidence(load_evidence(), [call], "Non-Small Cell Lung Cancer")
     assert any("Capmatinib" in item.drugs for item in items)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "tumour", "vaf"),
+    [
+        ("GT:AD:AF", "0/1:69,31:0.31", 0.31),  # Mutect2
+        ("GT:AD:FA", "0/1:39,3:0.071", 0.071),  # MuTect 1 (vcf2maf tests/test_mutect.vcf)
+        ("GT:AD:VF", "0/1:70,30:0.3", 0.3),  # Illumina Pisces
+        ("GT:RD:AD:FREQ", "0/1:70:10:12.5%", 0.125),  # VarScan2: AD is the ALT depth alone
+        ("GT:GQ:NR:NV", "0/1:99:80:20", 0.25),  # Platypus
+        ("GT:RO:AO", "0/1:60:20", 0.25),  # FreeBayes
+        ("GT:AD", "0/1:60,20", 0.25),
+        ("GT:AD", "0/1:.", None),
+        ("GT:DP", "0/1:80", None),
+    ],
+)
+def test_vaf_fields_of_different_callers(fmt: str, tumour: str, vaf: float | None) -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("#") or line.startswith("7\t")]
+    record = lines[-1].split("\t")
+    record[8], record[9], record[10] = fmt, "0/0" + ":." * fmt.count(":"), tumour
+    lines[-1] = "\t".join(record)
+    (call,) = _read("v.vcf", "\n".join(lines) + "\n").variants
+    assert call.vaf == (pytest.approx(vaf) if vaf is not None else None)
