@@ -998,6 +998,39 @@ def _vcf_genome_build(header_text: str) -> tuple[str | None, str]:
     return None, ""
 
 
+_GERMLINE_CALLERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("GATK HaplotypeCaller", re.compile(r"^##GATKCommandLine(?:\.HaplotypeCaller)?=<ID=HaplotypeCaller", re.M)),
+    ("GATK GenotypeGVCFs", re.compile(r"^##GATKCommandLine(?:\.GenotypeGVCFs)?=<ID=GenotypeGVCFs", re.M)),
+    ("DeepVariant", re.compile(r"^##source=DeepVariant", re.M | re.I)),
+    ("Strelka2 germline", re.compile(r"^##content=strelka germline", re.M | re.I)),
+)
+"""Callers whose VCFs hold germline genotypes (a person's inherited variants), told by their header lines."""
+
+_SOMATIC_CALLERS = re.compile(
+    r"^##(?:GATKCommandLine[^\n]*ID=Mutect2|source=Mutect2|source=strelka|source=VarScan|tumou?r_sample=|"
+    r"content=strelka somatic)",
+    re.M | re.I,
+)
+
+
+def _refuse_germline_vcf(header_text: str, filename: str) -> None:
+    """Refuse a VCF made by a germline caller and by no somatic caller: its calls are mostly inherited variants
+    (tens of thousands in an exome), so TMB and tumour evidence read from them would be wrong.
+
+    Raises:
+        PanelInputError: naming the germline caller.
+    """
+    if _SOMATIC_CALLERS.search(header_text):
+        return
+    for name, pattern in _GERMLINE_CALLERS:
+        if pattern.search(header_text):
+            raise PanelInputError(
+                f"{filename or 'The VCF'} was made by {name}, a germline caller: its calls are inherited variants, "
+                "not the tumour's somatic mutations, so TMB and tumour evidence cannot be read from it. Upload the "
+                "somatic caller's VCF (e.g. Mutect2, Strelka2 somatic, VarScan somatic) or its MAF."
+            )
+
+
 def _germline_status_key(header_text: str) -> tuple[str, str] | None:
     """(``INFO`` or ``FORMAT``, ``SS``) when the header defines VarScan/MuTect's somatic-status field
     (1 = germline, 2 = somatic, 3 = LOH), else None."""
@@ -1029,6 +1062,7 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
             f"{filename or 'The VCF'} is not annotated: it has no VEP CSQ or SnpEff ANN field, so genes and protein "
             "changes are unknown. Annotate it with Ensembl VEP (--vcf) or SnpEff, or upload the MAF made by vcf2maf."
         )
+    _refuse_germline_vcf(header_text, filename)
     _check_vcf_lines(text, filename, len(chrom_line) - 9)
     status_key = _germline_status_key(header_text)
     handle = _InMemoryPath(data)

@@ -211,3 +211,30 @@ def test_vaf_fields_of_different_callers(fmt: str, tumour: str, vaf: float | Non
     lines[-1] = "\t".join(record)
     (call,) = _read("v.vcf", "\n".join(lines) + "\n").variants
     assert call.vaf == (pytest.approx(vaf) if vaf is not None else None)
+
+
+@pytest.mark.parametrize(
+    ("line", "refused"),
+    [
+        ('##GATKCommandLine=<ID=HaplotypeCaller,CommandLine="HaplotypeCaller -R hg19.fa",Version="4.2">', True),
+        ('##GATKCommandLine.HaplotypeCaller=<ID=HaplotypeCaller,Version="3.8">', True),
+        ('##GATKCommandLine=<ID=GenotypeGVCFs,CommandLine="GenotypeGVCFs",Version="4.2">', True),
+        ("##source=DeepVariant", True),
+        ("##content=strelka germline small-variant calls", True),
+        ('##GATKCommandLine=<ID=Mutect2,CommandLine="Mutect2",Version="4.2">', False),
+        ("##source=VarScan2", False),
+    ],
+)
+def test_vcf_from_a_germline_caller_is_refused(line: str, refused: bool) -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text().replace("##source=VarScan2", line)
+    if refused:
+        with pytest.raises(PanelInputError, match="germline caller"):
+            _read("g.vcf", text)
+    else:
+        assert len(_read("g.vcf", text).variants) == 2
+
+
+def test_haplotypecaller_line_beside_a_mutect2_line_is_not_refused() -> None:
+    extra = '##GATKCommandLine=<ID=HaplotypeCaller,Version="4.2">\n##GATKCommandLine=<ID=Mutect2,Version="4.2">'
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text().replace("##source=VarScan2", extra)
+    assert len(_read("g.vcf", text).variants) == 2
