@@ -369,6 +369,7 @@ class _Tally:
         self.unknown_terms: dict[str, int] = {}
         self.from_protein = 0
         self.unknown = 0
+        self.no_canonical = 0
 
     def classify(self, consequence: str, protein: str, *, ref: str = "", alt: str = "", variant_type: str = "") -> str:
         """One call's MAF class from its consequence (MAF or SO terms, or a friendly word) and protein change."""
@@ -409,6 +410,12 @@ class _Tally:
             out.append(
                 f"{self.unknown} call(s) have neither a protein change nor a known consequence: kept as 'Unknown', "
                 "not counted in TMB, not model inputs, and matched to no evidence"
+            )
+        if self.no_canonical:
+            out.append(
+                f"{self.no_canonical} call(s) are annotated on several protein-coding transcripts with different "
+                "protein changes and none is flagged canonical (VEP --canonical, --mane or --pick): the most severe "
+                "was used, and its protein position may not be the reference isoform's (check against the report)"
             )
         return out
 
@@ -781,13 +788,20 @@ def _vep_allele(ref: str, alts: Sequence[str], alt: str) -> str:
 
 
 def _pick_entry(
-    entries: list[dict[str, str]], alt: str, *, vep_allele: str = "", allele_number: int = 1, n_alts: int = 1
+    entries: list[dict[str, str]],
+    alt: str,
+    *,
+    vep_allele: str = "",
+    allele_number: int = 1,
+    n_alts: int = 1,
+    tally: _Tally | None = None,
 ) -> dict[str, str] | None:
     """The annotation entry that describes the call of one ALT allele.
 
     The entries of that allele (VEP ``ALLELE_NUM`` where present, else the ``Allele`` field, which VEP writes without
-    the shared first base and SnpEff as the ALT), then those on the canonical transcript (VEP ``CANONICAL=YES``; else
-    VEP's ``PICK``; else protein-coding transcripts; else all), then the most severe *mapped* consequence (vcf2maf
+    the shared first base and SnpEff as the ALT), then those on the reference transcript (VEP ``MANE_SELECT``; else
+    ``CANONICAL=YES``; else VEP's ``PICK``; else protein-coding transcripts, counted in ``tally`` when their protein
+    changes differ; else all), then the most severe *mapped* consequence (vcf2maf
     ranks; terms vcf2maf does not rank, such as ``protein_protein_contact``, come last), first in file order on ties.
     A single-ALT record whose entries name no matching allele uses all of them; a multi-allelic one gets None (an
     entry of another ALT must not describe this one).
@@ -803,11 +817,18 @@ def _pick_entry(
         if n_alts > 1:
             return None
         pool = entries
+    flagged = [e for e in pool if e.get("MANE_SELECT", "").strip()]
     for key, value in (("CANONICAL", "YES"), ("PICK", "1"), ("BIOTYPE", "protein_coding")):
+        if flagged:
+            break
         chosen = [e for e in pool if e.get(key) == value]
         if chosen:
             pool = chosen
+            if key == "BIOTYPE" and tally is not None:
+                changes = {e.get("HGVSp", "").split(":")[-1] for e in chosen if e.get("HGVSp", "").strip()}
+                tally.no_canonical += len(changes) > 1
             break
+    pool = flagged or pool
     ranked = sorted(enumerate(pool), key=lambda item: (consequence_rank(item[1].get("Consequence", "")), item[0]))
     return ranked[0][1]
 
@@ -1183,6 +1204,7 @@ def _record_calls(
                 vep_allele=_vep_allele(record.REF, alts, alt),
                 allele_number=allele,
                 n_alts=len(alts),
+                tally=tally,
             )
             if entry is None and len(alts) > 1:
                 counts["unannotated"] += 1

@@ -238,3 +238,31 @@ def test_haplotypecaller_line_beside_a_mutect2_line_is_not_refused() -> None:
     extra = '##GATKCommandLine=<ID=HaplotypeCaller,Version="4.2">\n##GATKCommandLine=<ID=Mutect2,Version="4.2">'
     text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text().replace("##source=VarScan2", extra)
     assert len(_read("g.vcf", text).variants) == 2
+
+
+def _braf_two_isoforms(mane_on_second: bool) -> str:
+    """A VEP VCF whose BRAF call is annotated on the long isoform (V640E) first and the MANE one (V600E) second,
+    without --canonical, as VEP writes on GRCh38 when run without --canonical/--pick."""
+    fmt = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|HGVSc|HGVSp|MANE_SELECT"
+    long_isoform = (
+        "T|missense_variant|MODERATE|BRAF|ENSG00000157764|ENST00000644969|protein_coding|c.1919T>A|p.Val640Glu|"
+    )
+    mane = "T|missense_variant|MODERATE|BRAF|ENSG00000157764|ENST00000646891|protein_coding|c.1799T>A|p.Val600Glu|"
+    mane += "NM_004333.6" if mane_on_second else ""
+    return (
+        "##fileformat=VCFv4.2\n"
+        f'##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: {fmt}">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "##tumor_sample=T1\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT1\n"
+        f"chr7\t140753336\t.\tA\tT\t.\tPASS\tCSQ={long_isoform},{mane}\tGT\t0/1\n"
+    )
+
+
+def test_mane_select_transcript_is_preferred_and_an_unflagged_choice_is_noted() -> None:
+    flagged = _read("b.vcf", _braf_two_isoforms(mane_on_second=True))
+    assert [v.protein_change for v in flagged.variants] == ["V600E"]
+    assert not any("none is flagged canonical" in n for n in flagged.notes)
+    unflagged = _read("b.vcf", _braf_two_isoforms(mane_on_second=False))
+    assert [v.protein_change for v in unflagged.variants] == ["V640E"]
+    assert any("1 call(s) are annotated on several protein-coding transcripts" in n for n in unflagged.notes)
