@@ -266,8 +266,14 @@ def _check_size(shape: Sequence[int], what: str) -> None:
         )
 
 
-def _decode_gray(data: bytes, name: str) -> NDArray[np.uint8]:
-    """All frames of an image file as uint8 grey (D, H, W).
+def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -> NDArray[np.uint8]:
+    """All frames of an image file as uint8 grey (D, H, W); what was changed to get there is added to ``counts``
+    (see :func:`_decoding_notes`).
+
+    The EXIF orientation of a photo or export is applied (the pixels are then as a viewer shows them, so a
+    nodule centre read off the screen points at the nodule); transparent pixels are read as black (0, masked),
+    whatever colour lies under them; a colour image is turned grey with a note that counts its coloured pixels
+    (annotations drawn in colour become grey values that look like tissue).
 
     The size is checked from the image header before any pixel is decoded (:data:`CT_MAX_IMAGE_PIXELS` per frame,
     :data:`CT_MAX_VOXELS` in all), and every PIL error, including its decompression-bomb check, is an
@@ -278,6 +284,7 @@ def _decode_gray(data: bytes, name: str) -> NDArray[np.uint8]:
     from PIL import Image, ImageSequence
 
     frames = []
+    counts = _new_counts() if counts is None else counts
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -296,7 +303,7 @@ def _decode_gray(data: bytes, name: str) -> NDArray[np.uint8]:
                             f"{name} is a 16-bit or float image; its values have no known Hounsfield scale. Upload "
                             "the DICOM file instead, or an 8-bit image in a lung window."
                         )
-                    frames.append(np.asarray(frame.convert("L"), dtype=np.uint8))
+                    frames.append(_frame_gray(frame, counts))
         except ImageInputError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -315,14 +322,65 @@ def _decode_gray(data: bytes, name: str) -> NDArray[np.uint8]:
     return np.stack(frames)
 
 
+def _new_counts() -> dict[str, int]:
+    return {"rotated": 0, "transparent": 0, "coloured": 0}
+
+
+def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
+    """Notes on what :func:`_decode_gray` changed, from its counts."""
+    notes = []
+    if counts["rotated"]:
+        notes.append(f"{counts['rotated']} image(s) turned upright by their EXIF orientation, as viewers show them")
+    if counts["transparent"]:
+        notes.append(f"{counts['transparent']} transparent pixel(s) read as black (0, outside the nodule)")
+    if counts["coloured"]:
+        notes.append(
+            f"colour image turned grey: {counts['coloured']} coloured pixel(s) (annotations?) became grey values "
+            "that are read as tissue; upload the image without coloured marks"
+        )
+    return tuple(notes)
+
+
+_COLOUR_SPREAD = 24  # grey levels between a pixel's channels above which it is coloured, not grey with JPEG noise
+
+
+def _frame_gray(frame: Any, counts: dict[str, int]) -> NDArray[np.uint8]:
+    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured."""
+    from PIL import ImageOps
+
+    orientation = frame.getexif().get(0x0112, 1) if hasattr(frame, "getexif") else 1
+    if orientation not in (1, None):
+        frame = ImageOps.exif_transpose(frame)
+        counts["rotated"] += 1
+    has_alpha = frame.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in frame.info
+    rgba = np.asarray(frame.convert("RGBA"), dtype=np.uint8)
+    rgb = rgba[..., :3].astype(np.int16)
+    spread = rgb.max(axis=-1) - rgb.min(axis=-1)
+    counts["coloured"] += int((spread > _COLOUR_SPREAD).sum())
+    grey = np.asarray(frame.convert("L"), dtype=np.uint8)
+    if has_alpha:
+        transparent = rgba[..., 3] < 128
+        counts["transparent"] += int(transparent.sum())
+        grey = np.where(transparent, np.uint8(0), grey).astype(np.uint8)
+    return grey
+
+
 def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
+    """Read a folder of consecutive slice images ``<k>.png`` of one nodule (the LIDC crop layout).
+
+    See :func:`_read_slice_folder`, which also returns the notes on the decoding.
+    """
+    return _read_slice_folder(folder)[0]
+
+
+def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
     """Read a folder of consecutive slice images ``<k>.png`` of one nodule (the LIDC crop layout).
 
     Args:
         folder: holds ``1.png, 2.png, ...`` (PNG, JPEG or TIFF), numbered in slice order.
 
     Returns:
-        uint8 (D, H, W) in slice order.
+        uint8 (D, H, W) in slice order, and notes on what decoding changed (EXIF rotation, transparency, colour).
 
     Raises:
         ImageInputError: no numbered images, or slices of different sizes.
@@ -334,11 +392,12 @@ def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
             f"folder {folder.name!r} holds no numbered slice images (1.png, 2.png, ...). "
             "Give a folder of consecutive slices of one nodule, or a single image or DICOM file."
         )
-    slices = [_decode_gray(p.read_bytes(), p.name)[0] for _, p in sorted(numbered)]
+    counts = _new_counts()
+    slices = [_decode_gray(p.read_bytes(), p.name, counts)[0] for _, p in sorted(numbered)]
     shapes = {s.shape for s in slices}
     if len(shapes) != 1:
         raise ImageInputError(f"the slices in {folder.name!r} differ in size ({sorted(shapes)}); they must match")
-    return np.stack(slices)
+    return np.stack(slices), _decoding_notes(counts)
 
 
 def deidentify(ds: Dataset) -> Dataset:
@@ -993,7 +1052,9 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
                 raise ImageInputError(
                     f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}"
                 )
-            study = study_from_u8(_decode_gray(data, name), fmt)
+            counts = _new_counts()
+            volume = _decode_gray(data, name, counts)
+            study = study_from_u8(volume, fmt, _decoding_notes(counts))
     except InputError:
         raise
     except MemoryError:
@@ -1032,6 +1093,7 @@ def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """
     path = Path(path)
     if path.is_dir():
-        return with_pixel_size(study_from_u8(read_slice_folder(path), "image folder"), pixel_mm)
+        volume, notes = _read_slice_folder(path)
+        return with_pixel_size(study_from_u8(volume, "image folder", notes), pixel_mm)
     data = read_input_file(path, ImageInputError, "an image, a DICOM file, a zip or a folder of slices")
     return read_ct(data, path.name, pixel_mm=pixel_mm)
