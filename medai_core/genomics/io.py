@@ -597,6 +597,13 @@ def _protein_word(protein: str) -> str | None:
     return None
 
 
+def _vaf_column_is_percent(values: Sequence[str]) -> bool:
+    """True when a table's VAF column is on the 0-100 scale: some value above 1 (``35``) or written with ``%``.
+    Decided once for the column, so that ``1`` in a column of percentages is 1%, not 100%, and ``0.5`` is 0.5%."""
+    numbers = [_float_or_none(v.strip().rstrip("%")) for v in values if v.strip()]
+    return any(v.strip().endswith("%") for v in values) or any(n is not None and n > 1 for n in numbers)
+
+
 def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile:
     header_line = lines[header_index]
     delimiter = "\t" if header_line.count("\t") >= header_line.count(",") and "\t" in header_line else ","
@@ -619,7 +626,9 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
     samples: list[str] = []
     variants: list[Variant] = []
     no_gene = 0
-    for number, fields in _rows(lines, header_index, delimiter, filename):
+    rows = list(_rows(lines, header_index, delimiter, filename))
+    vaf_percent = col["vaf"] is not None and _vaf_column_is_percent([fields[col["vaf"]] for _, fields in rows])
+    for number, fields in rows:
         gene = normalise_gene(fields[col["gene"]])
         if not gene:
             no_gene += 1
@@ -642,6 +651,8 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
         if classification is None:
             consequence = fields[col["consequence"]] if col["consequence"] is not None else ""
             classification = tally.classify(consequence, protein)
+        if classification == "Splice_Site" and protein.startswith("c."):
+            protein = splice_site_protein(protein)
         vaf = None
         if col["vaf"] is not None and fields[col["vaf"]].strip():
             text = fields[col["vaf"]].strip()
@@ -651,7 +662,7 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
                     f"{filename or 'The table'}, line {number}: VAF {text!r} is not a fraction (0-1) or a "
                     "percentage (0-100)."
                 )
-            vaf = vaf / 100 if (vaf > 1 or text.endswith("%")) else vaf
+            vaf = vaf / 100 if (vaf_percent or text.endswith("%")) else vaf
         sample = fields[col["sample"]].strip() if col["sample"] is not None else ""
         if sample not in samples:
             samples.append(sample)
@@ -659,6 +670,11 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
     if no_gene and not variants:
         raise _no_gene_error(filename, header[col["gene"]])
     notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
+    if vaf_percent and col["vaf"] is not None:
+        notes.append(
+            f"The {header[col['vaf']]} column holds values above 1, so all its values were read as percentages "
+            "(1 is 1%, not 100%)"
+        )
     return PanelFile("CSV", tuple(samples) or ("",), tuple(variants), tuple(notes))
 
 

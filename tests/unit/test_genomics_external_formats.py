@@ -266,3 +266,29 @@ def test_mane_select_transcript_is_preferred_and_an_unflagged_choice_is_noted() 
     unflagged = _read("b.vcf", _braf_two_isoforms(mane_on_second=False))
     assert [v.protein_change for v in unflagged.variants] == ["V640E"]
     assert any("1 call(s) are annotated on several protein-coding transcripts" in n for n in unflagged.notes)
+
+
+@pytest.mark.parametrize(
+    ("column", "expected", "percent_note"),
+    [
+        (["0.4", "0.3", "1"], [0.4, 0.3, 1.0], False),  # fractions: 1 is 100%
+        (["40", "30", "1"], [0.4, 0.3, 0.01], True),  # percentages: 1 is 1%, not 100%
+        (["40%", "0.5", "1"], [0.4, 0.005, 0.01], True),
+        (["", "0.3", "0.2"], [None, 0.3, 0.2], False),
+    ],
+)
+def test_table_vaf_scale_is_decided_for_the_whole_column(
+    column: list[str], expected: list[float | None], percent_note: bool
+) -> None:
+    rows = "".join(
+        f"{gene},{change},{vaf}\n"
+        for (gene, change), vaf in zip([("BRAF", "V600E"), ("TP53", "R175H"), ("NRAS", "Q61R")], column, strict=True)
+    )
+    panel = _read("t.csv", "gene,protein_change,vaf\n" + rows)
+    assert [v.vaf for v in panel.variants] == [pytest.approx(e) if e is not None else None for e in expected]
+    assert any("read as percentages" in n for n in panel.notes) == percent_note
+
+
+def test_table_splice_call_written_in_cdna_notation_gets_its_codon() -> None:
+    panel = _read("t.tsv", "gene\tprotein_change\tconsequence\nMET\tc.3028+1G>A\tsplice\n")
+    assert [(v.protein_change, v.classification) for v in panel.variants] == [("X1010_splice", "Splice_Site")]
