@@ -1105,7 +1105,7 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
     handle = _InMemoryPath(data)
     variants: list[Variant] = []
     tally = _Tally()
-    counts = {"filtered": 0, "absent": 0, "germline": 0, "split": 0, "unannotated": 0}
+    counts = {"filtered": 0, "absent": 0, "germline": 0, "split": 0, "unannotated": 0, "structural": 0}
     try:
         vcf = VCF(handle.path, lazy=True)
         samples = list(vcf.samples)
@@ -1162,6 +1162,12 @@ def _vcf_notes(samples: list[str], roles: _SampleRoles, counts: dict[str, int]) 
             f"{counts['unannotated']} ALT allele(s) of multi-allelic records have no annotation entry of their own "
             "(no CSQ/ANN entry for that allele) and were left out: their gene and effect are unknown"
         )
+    if counts["structural"]:
+        notes.append(
+            f"{counts['structural']} structural-variant allele(s) (symbolic ALT such as <DEL>, or breakends) were "
+            "left out: TMB and the point-mutation evidence read SNVs and small indels. Give copy-number and fusion "
+            "calls as a table with an alteration_type column"
+        )
     if counts["filtered"]:
         notes.append(f"{counts['filtered']} call(s) not marked PASS in the FILTER column were left out")
     if counts["germline"]:
@@ -1180,6 +1186,16 @@ def _vcf_notes(samples: list[str], roles: _SampleRoles, counts: dict[str, int]) 
 _ANN_KEYS = ("Allele", "Consequence", "IMPACT", "SYMBOL", "Gene", "Feature_type", "Feature", "BIOTYPE", "Rank")
 
 
+_PLACEHOLDER_ALLELES = frozenset({"*", ".", "<NON_REF>", "<*>", ""})
+"""ALT alleles that are no variant of their own: GATK's spanning deletion ``*``, gVCF ``<NON_REF>``/``<*>``."""
+
+
+def _is_sequence_allele(alt: str) -> bool:
+    """True for an ALT written as bases (an SNV, MNV or small indel); False for placeholders (``*``,
+    ``<NON_REF>``), symbolic structural variants (``<DEL>``, ``<DUP:TANDEM>``) and breakends (``N[chr2:321[``)."""
+    return bool(alt) and re.fullmatch(r"[ACGTNacgtn]+", alt) is not None
+
+
 def _record_calls(
     record: Any,
     samples: list[str],
@@ -1195,8 +1211,8 @@ def _record_calls(
     line = str(record).rstrip("\n").split("\t")
     keys = line[8].split(":") if len(line) > 8 else []
     columns = [dict(zip(keys, column.split(":"), strict=False)) for column in line[9:]]
-    alts = [a for a in record.ALT if a and a != "."]
-    if len(alts) > 1:
+    alts = list(record.ALT)
+    if len([a for a in alts if _is_sequence_allele(a)]) > 1:
         counts["split"] += 1
     entries = _annotation_entries(record, csq_fields, ann_fields)
     info_status = str(record.INFO.get("SS") or "") if status_key and status_key[0] == "INFO" else ""
@@ -1207,6 +1223,9 @@ def _record_calls(
         normal = _alleles_in(columns[roles.normal].get("GT")) if roles.normal is not None else None
         status = values.get("SS", "") if status_key and status_key[0] == "FORMAT" else info_status
         for allele, alt in enumerate(alts, start=1):
+            if not _is_sequence_allele(alt):
+                counts["structural"] += alt not in _PLACEHOLDER_ALLELES
+                continue
             if carried is not None and allele not in carried:
                 counts["absent"] += len(roles.tumours) == 1
                 continue
@@ -1217,7 +1236,7 @@ def _record_calls(
             entry = _pick_entry(
                 entries,
                 alt,
-                vep_allele=_vep_allele(record.REF, alts, alt),
+                vep_allele=_vep_allele(record.REF, [a for a in alts if _is_sequence_allele(a)], alt),
                 allele_number=allele,
                 n_alts=len(alts),
                 tally=tally,

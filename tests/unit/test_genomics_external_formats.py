@@ -292,3 +292,20 @@ def test_table_vaf_scale_is_decided_for_the_whole_column(
 def test_table_splice_call_written_in_cdna_notation_gets_its_codon() -> None:
     panel = _read("t.tsv", "gene\tprotein_change\tconsequence\nMET\tc.3028+1G>A\tsplice\n")
     assert [(v.protein_change, v.classification) for v in panel.variants] == [("X1010_splice", "Splice_Site")]
+
+
+def test_structural_and_spanning_deletion_alleles_are_not_point_mutations() -> None:
+    lines = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text().splitlines(keepends=True)
+    header = "".join(line for line in lines if line.startswith("#"))
+    sv = (
+        "chr17\t7668402\t.\tT\t<DEL>\t.\tPASS\tCSQ=<DEL>|transcript_ablation|HIGH|TP53|ENSG00000141510|ENST00000269305|"
+        "protein_coding|||YES|1\tGT:AD\t0/0:30,0\t0/1:20,10\n"
+    )
+    spanning = (
+        "chr7\t140753336\t.\tA\tT,*\t.\tPASS\tCSQ=T|missense_variant|MODERATE|BRAF|ENSG00000157764|ENST00000646891|"
+        "protein_coding|c.1799T>A|ENSP00000493543.1:p.Val600Glu|YES|1\tGT:AD\t0/0:80,0,0\t1/2:50,30,20\n"
+    )
+    panel = _read("sv.vcf", header + sv + spanning)
+    assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [("BRAF", "V600E", pytest.approx(0.3))]
+    assert any("1 structural-variant allele(s)" in n for n in panel.notes)
+    assert not any("multi-allelic" in n for n in panel.notes)
