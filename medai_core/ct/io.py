@@ -588,30 +588,37 @@ def _pixel_spacing(ds: Dataset, name: str) -> tuple[tuple[float, float] | None, 
 
 def _padding_mask(
     ds: Dataset, pixels: NDArray[Any], hu: NDArray[np.float32], rescale: _Rescale, name: str
-) -> NDArray[np.bool_] | None:
-    """Pixels outside the scanned field by the header's PixelPaddingValue (and PixelPaddingRangeLimit).
+) -> tuple[NDArray[np.bool_] | None, str | None]:
+    """Pixels outside the scanned field by the header's PixelPaddingValue (and PixelPaddingRangeLimit), and a note
+    where the declared padding was not used.
 
-    Stored values equal to the padding (or within the range) are padding. Where the padding lies below air after
-    the rescale (-2000 stored is -3024 HU), so is every pixel nearer to it than to air: lossy compression smears
-    the padding value (pydicom's 693_J2KI.dcm holds -2016, -2015, ... for -2000), and nothing in a body lies below
-    air.
+    Padding is only taken where it lies below air after the rescale (-2000 stored is -3024 HU): a padding value
+    inside the range of tissue (0 stored with intercept 0 is water) is a header error, and using it would blank
+    tissue. There, stored values equal to the padding (or within the range) are padding, and so is every pixel
+    nearer to it than to air: lossy compression smears the padding value (pydicom's 693_J2KI.dcm holds -2016,
+    -2015, ... for -2000), and nothing in a body lies below air.
     """
     pad = tag_numbers(ds, "PixelPaddingValue", name)
     if pad is None:
-        return None
+        return None, None
     limit = tag_numbers(ds, "PixelPaddingRangeLimit", name)
     low, high = sorted((pad[0], pad[0] if limit is None else limit[0]))
     if np.issubdtype(pixels.dtype, np.signedinteger) and high > np.iinfo(pixels.dtype).max:
         # the value was written as unsigned (US VR) for signed pixel data: its two's complement is meant
         bits = 8 * pixels.dtype.itemsize
         low, high = sorted(v - 2**bits if v >= 2 ** (bits - 1) else v for v in (low, high))
-    mask = (pixels >= low) & (pixels <= high)
     padding_hu = np.float32(high) * rescale.slopes + rescale.intercepts  # per frame
     below_air = padding_hu < AIR_HU
-    if below_air.any():
-        halfway = np.where(below_air, (padding_hu + np.float32(AIR_HU)) / 2, -np.inf).astype(np.float32)
-        mask |= hu < halfway[:, None, None]
-    return mask if mask.any() else None
+    declared = (pixels >= low) & (pixels <= high)
+    note = None
+    if not below_air.all() and declared[~below_air].any():
+        note = (
+            f"the header's PixelPaddingValue ({low:g}) is {float(padding_hu.max()):g} HU, not below air: not used "
+            "(it would blank tissue)"
+        )
+    halfway = np.where(below_air, (padding_hu + np.float32(AIR_HU)) / 2, -np.inf).astype(np.float32)
+    mask = (declared & below_air[:, None, None]) | (hu < halfway[:, None, None])
+    return (mask if mask.any() else None), note
 
 
 def _transfer_syntax(ds: Dataset) -> str:
@@ -662,8 +669,8 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
     hu = pixels.astype(np.float32)
     hu *= rescale.slopes[:, None, None]
     hu += rescale.intercepts[:, None, None]
-    padding = _padding_mask(ds, pixels, hu, rescale, name)
-    notes = [] if rescale.note is None else [rescale.note]
+    padding, padding_note = _padding_mask(ds, pixels, hu, rescale, name)
+    notes = [note for note in (rescale.note, padding_note) if note]
     if photometric == "MONOCHROME1":
         notes.append(
             "MONOCHROME1 image (shown inverted by DICOM viewers): Hounsfield units taken from the rescale, which "
@@ -735,7 +742,8 @@ def _slice_normal(ds: Dataset, name: str) -> NDArray[np.float64]:
         values = next(iter(found)) if found else None
     if values is None:
         return np.array([0.0, 0.0, 1.0])
-    return orientation_normal(values, name)
+    normal = orientation_normal(values, name)
+    return -normal if normal[2] < 0 else normal  # slices sorted along it run feet to head
 
 
 def _tilt_note(normal: NDArray[np.float64], name: str) -> str | None:

@@ -448,3 +448,21 @@ def test_enhanced_ct_frames_disagreeing_on_orientation_are_refused() -> None:
 def test_enhanced_ct_per_frame_axial_orientation_is_read() -> None:
     ds = _per_frame_orientation(_enhanced(), [[1, 0, 0, 0, 1, 0]] * 3)
     assert read_ct(_bytes(ds), "enhanced.dcm").slice_spacing_mm == 1.0
+
+
+def test_padding_value_inside_tissue_is_not_used() -> None:
+    """PixelPaddingValue 0 with intercept 0 is 0 HU (water): it must not blank the soft tissue at 0 HU."""
+    stored = _pixels() - 1024
+    stored[:, 4:12, 4:12] = 0
+    ds = _slice(pixels=stored)
+    ds.RescaleIntercept = 0
+    ds.add_new(0x00280120, "SS", 0)
+    study = read_ct(_bytes(ds), "slice.dcm")
+    assert study.hu[0, 5, 5] == 0 and any("not used" in n for n in study.notes)
+
+
+def test_series_with_a_mirrored_row_direction_still_runs_feet_to_head() -> None:
+    """ImageOrientationPatient (-1, 0, 0, 0, 1, 0) has its normal towards the feet: sorting along it put the head
+    first, against CTStudy's inferior-to-superior order."""
+    study = read_ct(_zip(_marked_series([4.0, 0.0, 2.0], orientation=(-1, 0, 0, 0, 1, 0))), "series.zip")
+    assert study.hu[:, 0, 0].tolist() == [-1000, -998, -996] and study.slice_spacing_mm == 2.0
