@@ -849,8 +849,9 @@ def _pick_entry(
     return ranked[0][1]
 
 
-_TUMOUR_NAME = re.compile(r"tumou?r|somatic|^t$|[-_]t\d*$", re.IGNORECASE)
-_NORMAL_NAME = re.compile(r"normal|germline|blood|^n$|[-_]n\d*$", re.IGNORECASE)
+_TUMOUR_NAME = re.compile(r"tumou?r|somatic|^t$|[-_]t\d*$|^TCGA-\w\w-\w{4}-0\d", re.IGNORECASE)
+_NORMAL_NAME = re.compile(r"normal|germline|blood|^n$|[-_]n\d*$|^TCGA-\w\w-\w{4}-1\d", re.IGNORECASE)
+"""Sample names that mark a tumour or a normal column (TCGA barcodes: sample type 01-09 tumour, 10-19 normal)."""
 
 
 @dataclass(frozen=True)
@@ -1095,6 +1096,12 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
     csq_fields = _annotation_fields(header_text, "CSQ")
     ann_fields = _annotation_fields(header_text, "ANN")
     if csq_fields is None and ann_fields is None:
+        for key, tool in (("EFF", "SnpEff's old EFF field (SnpEff before 4.1)"), ("FUNCOTATION", "GATK Funcotator")):
+            if re.search(rf"^##INFO=<ID={key},", header_text, re.MULTILINE):
+                raise PanelInputError(
+                    f"{filename or 'The VCF'} is annotated by {tool}, which this reader does not read. Annotate it "
+                    "with Ensembl VEP (--vcf) or SnpEff 4.1+ (ANN field), or upload the MAF Funcotator/vcf2maf writes."
+                )
         raise PanelInputError(
             f"{filename or 'The VCF'} is not annotated: it has no VEP CSQ or SnpEff ANN field, so genes and protein "
             "changes are unknown. Annotate it with Ensembl VEP (--vcf) or SnpEff, or upload the MAF made by vcf2maf."

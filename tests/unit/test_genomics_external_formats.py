@@ -309,3 +309,31 @@ def test_structural_and_spanning_deletion_alleles_are_not_point_mutations() -> N
     assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [("BRAF", "V600E", pytest.approx(0.3))]
     assert any("1 structural-variant allele(s)" in n for n in panel.notes)
     assert not any("multi-allelic" in n for n in panel.notes)
+
+
+@pytest.mark.parametrize(
+    ("info", "tool"),
+    [
+        ('##INFO=<ID=EFF,Number=.,Type=String,Description="Predicted effects for this variant">', "EFF field"),
+        (
+            '##INFO=<ID=FUNCOTATION,Number=A,Type=String,Description="Functional annotation from Funcotator">',
+            "Funcotator",
+        ),
+    ],
+)
+def test_annotations_the_reader_does_not_read_are_named(info: str, tool: str) -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text()
+    text = "".join(line for line in text.splitlines(keepends=True) if "ID=ANN" not in line)
+    text = text.replace("##source=VarScan2", info)
+    with pytest.raises(PanelInputError, match=tool):
+        _read("a.vcf", text)
+
+
+def test_tcga_barcodes_tell_tumour_from_normal() -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text()
+    text = text.replace("NORMAL\tTUMOR", "TCGA-A1-A0SB-10A\tTCGA-A1-A0SB-01A").replace(
+        "0/0:80:80:0:0%", "0/1:80:79:1:1%"
+    )
+    panel = _read("t.vcf", text)
+    assert panel.samples == ("TCGA-A1-A0SB-01A",)
+    assert any("told by the tumour/normal labels" in n for n in panel.notes)
