@@ -943,10 +943,27 @@ def _same_in_all(items: list[tuple[str, Dataset]], keyword: str, what: str, name
         )
 
 
+def _merge_counted_notes(notes: Sequence[str]) -> list[str]:
+    """Per-slice notes merged: equal notes once, and notes that differ only in a leading count summed ("3 padding
+    pixel(s) ..." and "5 padding pixel(s) ..." give "8 padding pixel(s) ...")."""
+    counted: dict[str, int] = {}
+    for note in notes:
+        head, _, rest = note.partition(" ")
+        key = rest if head.isdigit() else note
+        counted[key] = counted.get(key, 0) + (int(head) if head.isdigit() else 0)
+    return [f"{count} {key}" if count else key for key, count in counted.items()]
+
+
 def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
+    scouts = [item for item in datasets if _is_localizer(item[1], PurePosixPath(item[0]).name)]
+    if len(scouts) == len(datasets):
+        raise ImageInputError(
+            f"{name} holds only localizer (scout) images, no CT slices. Zip the axial series of the chest."
+        )
     series: dict[str, list[tuple[str, Dataset]]] = {}
     for filename, ds in datasets:
-        series.setdefault(str(ds.get("SeriesInstanceUID", "unknown")), []).append((filename, ds))
+        if not any(ds is scout for _, scout in scouts):  # a scout, in the series or in its own, is no slice
+            series.setdefault(str(ds.get("SeriesInstanceUID", "unknown")), []).append((filename, ds))
     if len(series) > 1:
         sizes = sorted((len(v) for v in series.values()), reverse=True)
         raise ImageInputError(
@@ -954,12 +971,6 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
             "Zip one series only: the one in which the nodule is seen."
         )
     items = next(iter(series.values()))
-    scouts = [item for item in items if _is_localizer(item[1], PurePosixPath(item[0]).name)]
-    items = [item for item in items if item not in scouts]
-    if not items:
-        raise ImageInputError(
-            f"{name} holds only localizer (scout) images, no CT slices. Zip the axial series of the chest."
-        )
     _same_in_all(items, "ImageOrientationPatient", "orientation", name)
     _same_in_all(items, "PixelSpacing", "pixel spacing", name)
     first = items[0][1]
@@ -992,8 +1003,7 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         slice_spacing, spacing_source = _header_slice_spacing(first, name)
     decoded = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS) for i in order]
     volumes = [v for v, _ in decoded]
-    pixel_notes = sorted({n for _, notes in decoded for n in notes if "padding pixel" not in n})
-    padded = sum(int(n.split(" ", 1)[0]) for _, notes in decoded for n in notes if "padding pixel" in n)
+    pixel_notes = _merge_counted_notes([n for _, notes in decoded for n in notes])
     shapes = {v.shape[1:] for v in volumes}
     if len(shapes) != 1:
         raise ImageInputError(f"the slices in {name} differ in size ({sorted(shapes)}); one series has one size")
@@ -1009,11 +1019,6 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         tilt_note,
         spacing_source,
         *pixel_notes,
-        (
-            f"{padded} padding pixel(s) outside the scanned field (PixelPaddingValue) set to {AIR_HU:g} HU (air)"
-            if padded
-            else None
-        ),
     ]
     return CTStudy(
         hu=hu,

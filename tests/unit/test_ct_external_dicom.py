@@ -466,3 +466,33 @@ def test_series_with_a_mirrored_row_direction_still_runs_feet_to_head() -> None:
     first, against CTStudy's inferior-to-superior order."""
     study = read_ct(_zip(_marked_series([4.0, 0.0, 2.0], orientation=(-1, 0, 0, 0, 1, 0))), "series.zip")
     assert study.hu[:, 0, 0].tolist() == [-1000, -998, -996] and study.slice_spacing_mm == 2.0
+
+
+def test_localizer_in_its_own_series_is_left_out() -> None:
+    """PACS exports often hold the scout as its own series beside the axial one: the zip was refused as two series."""
+    scout = _slice(position=(0.0, 200.0, 100.0), orientation=(1, 0, 0, 0, 0, -1), series="1.2.826.0.1.3680043.8.498.9")
+    scout.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    study = read_ct(_zip([*_marked_series([0.0, 2.0, 4.0]), scout]), "export.zip")
+    assert study.shape[0] == 3 and any("1 localizer" in n for n in study.notes)
+
+
+def test_zip_of_localizers_only_is_refused() -> None:
+    scout = _slice()
+    scout.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    with pytest.raises(ImageInputError, match="only localizer"):
+        read_ct(_zip([scout]), "scout.zip")
+
+
+def test_per_slice_padding_notes_are_summed_over_the_series() -> None:
+    slices = []
+    for k in range(3):
+        stored = _pixels()
+        stored[:, :, -(k + 1) :] = -2000  # 32, 64 and 96 padding pixels
+        ds = _slice(2.0 * k, pixels=stored, instance=k + 1)
+        ds.add_new(0x00280120, "SS", -2000)
+        slices.append(ds)
+    study = read_ct(_zip(slices), "series.zip")
+    assert study.hu.min() == -1024
+    assert [n for n in study.notes if "padding" in n] == [
+        f"{SIDE * 6} padding pixel(s) outside the scanned field (PixelPaddingValue) set to -1024 HU (air)"
+    ]
