@@ -1125,6 +1125,11 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
         vcf.close()
     except PanelInputError:
         raise
+    except UnicodeDecodeError:
+        raise PanelInputError(
+            f"{filename or 'The VCF'} holds bytes that are not UTF-8 text in a record (a damaged or binary file). "
+            "Export the VCF again as plain text or bgzip."
+        ) from None
     except Exception as exc:  # htslib raises plain Exceptions for broken files
         raise PanelInputError(f"{filename or 'The VCF'} could not be read as VCF 4.x: {exc}") from None
     finally:
@@ -1218,6 +1223,7 @@ def _record_calls(
     line = str(record).rstrip("\n").split("\t")
     keys = line[8].split(":") if len(line) > 8 else []
     columns = [dict(zip(keys, column.split(":"), strict=False)) for column in line[9:]]
+    columns += [{} for _ in range(len(samples) - len(columns))]  # a record may omit FORMAT and sample columns
     alts = list(record.ALT)
     if len([a for a in alts if _is_sequence_allele(a)]) > 1:
         counts["split"] += 1
@@ -1225,7 +1231,7 @@ def _record_calls(
     info_status = str(record.INFO.get("SS") or "") if status_key and status_key[0] == "INFO" else ""
     calls = []
     for tumour in roles.tumours:
-        values = columns[tumour] if tumour < len(columns) else {}
+        values = columns[tumour]
         carried = _alleles_in(values.get("GT"))
         normal = _alleles_in(columns[roles.normal].get("GT")) if roles.normal is not None else None
         status = values.get("SS", "") if status_key and status_key[0] == "FORMAT" else info_status

@@ -337,3 +337,11 @@ def test_tcga_barcodes_tell_tumour_from_normal() -> None:
     panel = _read("t.vcf", text)
     assert panel.samples == ("TCGA-A1-A0SB-01A",)
     assert any("told by the tumour/normal labels" in n for n in panel.notes)
+
+
+def test_record_without_format_and_sample_columns_is_read_not_crashed() -> None:
+    text = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text()
+    lines = text.splitlines()
+    lines[-1] = "\t".join(lines[-1].split("\t")[:8])  # the TP53 synonymous record: no FORMAT, no samples
+    panel = _read("f.vcf", "\n".join(lines) + "\n")
+    assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants][-1] == ("TP53", "R71=", None)
