@@ -132,7 +132,8 @@ def normalise_protein_change(text: str) -> str:
 
     ``p.Leu858Arg`` / ``p.L858R`` / ``ENSP...:p.(Leu858Arg)`` -> ``L858R``; ``p.Val600%3D`` (VEP's URL-encoded
     ``=``) and ``p.Val600=`` -> ``V600=``; ``p.Val600GlufsTer5`` -> ``V600Efs*5``; ``p.?`` -> ``?`` (effect unknown);
-    ``p.=`` -> ``=``. An empty value or ``.`` gives ``""``.
+    ``p.=`` -> ``=``; a one-letter change typed in lower case (``v600e``) -> ``V600E``. An empty value or ``.``
+    gives ``""``.
     """
     value = text.strip().replace("%3D", "=").replace("%3d", "=")
     if ":" in value:
@@ -142,7 +143,12 @@ def normalise_protein_change(text: str) -> str:
         value = value[1:-1]
     if value in {"", "."}:
         return ""
+    if _LOWER_SIMPLE_CHANGE.match(value):  # "v600e" typed in a table is V600E, not free text
+        return value.upper()
     return _AA3_RE.sub(lambda m: _AA3[m.group(0)], value)
+
+
+_LOWER_SIMPLE_CHANGE = re.compile(r"^[a-z]\d+[a-z*=]$")
 
 
 _SIMPLE_CHANGE = re.compile(r"^([A-Z*])(\d+)([A-Z*=?]|fs.*)$")

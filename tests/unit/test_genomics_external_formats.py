@@ -345,3 +345,18 @@ def test_record_without_format_and_sample_columns_is_read_not_crashed() -> None:
     lines[-1] = "\t".join(lines[-1].split("\t")[:8])  # the TP53 synonymous record: no FORMAT, no samples
     panel = _read("f.vcf", "\n".join(lines) + "\n")
     assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants][-1] == ("TP53", "R71=", None)
+
+
+@pytest.mark.parametrize(
+    ("typed", "change", "cls"),
+    [
+        ("v600e", "V600E", "Missense_Mutation"),
+        ("p.g12d", "G12D", "Missense_Mutation"),
+        ("r213*", "R213*", "Nonsense_Mutation"),
+        ("q61fs", "q61fs", "Frame_Shift_Del"),  # not a simple change: left as typed, still a frameshift
+        ("e746_a750del", "e746_a750del", "In_Frame_Del"),
+    ],
+)
+def test_lower_case_protein_change_in_a_table(typed: str, change: str, cls: str) -> None:
+    (call,) = _read("t.csv", f"gene,protein_change\nBRAF,{typed}\n").variants
+    assert (call.protein_change, call.classification) == (change, cls)
