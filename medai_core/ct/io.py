@@ -825,7 +825,11 @@ def read_dicom(data: bytes, name: str = "the DICOM file") -> CTStudy:
         ImageInputError: not DICOM, truncated or corrupt, not CT, no pixel data, sagittal or coronal, or too
             small.
     """
-    ds = _parse_dicom(data, name)
+    return _dataset_study(_parse_dicom(data, name), name)
+
+
+def _dataset_study(ds: Dataset, name: str) -> CTStudy:
+    """The study of one parsed DICOM CT file (single slice or multi-frame); see :func:`read_dicom`."""
     spacing, spacing_note = _pixel_spacing(ds, name)
     tilt_note = _tilt_note(_slice_normal(ds, name), name)
     hu, pixel_notes = _pixels_hu(ds, name, CT_MAX_VOXELS)
@@ -971,6 +975,18 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
             "Zip one series only: the one in which the nodule is seen."
         )
     items = next(iter(series.values()))
+    if len(items) == 1:  # one file, perhaps multi-frame: its frames are ordered as a multi-frame file's are
+        study = _dataset_study(items[0][1], PurePosixPath(items[0][0]).name)
+        fmt = f"{study.source_format} (zip)"
+        scout_note = (f"{len(scouts)} localizer (scout) image(s) left out",) if scouts else ()
+        metadata = {**study.metadata, "Format": fmt}
+        return replace(study, source_format=fmt, metadata=metadata, notes=(*study.notes, *scout_note))
+    frame_counts = [tag_numbers(ds, "NumberOfFrames", PurePosixPath(f).name) for f, ds in items]
+    if any(n is not None and n[0] > 1 for n in frame_counts):
+        raise ImageInputError(
+            f"{name} holds a multi-frame DICOM file beside other files of its series; zip either the one "
+            "multi-frame file or the single-slice files, not both."
+        )
     _same_in_all(items, "ImageOrientationPatient", "orientation", name)
     _same_in_all(items, "PixelSpacing", "pixel spacing", name)
     first = items[0][1]

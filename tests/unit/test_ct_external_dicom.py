@@ -496,3 +496,21 @@ def test_per_slice_padding_notes_are_summed_over_the_series() -> None:
     assert [n for n in study.notes if "padding" in n] == [
         f"{SIDE * 6} padding pixel(s) outside the scanned field (PixelPaddingValue) set to -1024 HU (air)"
     ]
+
+
+def test_enhanced_ct_in_a_zip_is_ordered_as_when_read_alone() -> None:
+    """A zipped Enhanced CT file kept its frames head first and had no slice spacing."""
+    ds = _enhanced()
+    ds.PerFrameFunctionalGroupsSequence[2].PixelValueTransformationSequence[0].RescaleIntercept = -1000
+    alone = read_ct(_bytes(ds), "enhanced.dcm")
+    zipped = read_ct(_zip([ds]), "enhanced.zip")
+    assert zipped.hu[:, 0, 0].tolist() == alone.hu[:, 0, 0].tolist() == [-976, -1000, -1000]
+    assert zipped.slice_spacing_mm == alone.slice_spacing_mm == 1.0
+    assert zipped.source_format == "DICOM multi-frame (zip)"
+
+
+def test_multiframe_beside_single_slices_in_one_zip_is_refused() -> None:
+    multi = _slice(pixels=_pixels(3), instance=1)
+    multi.NumberOfFrames = 3
+    with pytest.raises(ImageInputError, match="multi-frame"):
+        read_ct(_zip([multi, _slice(4.0, instance=2)]), "mixed.zip")
