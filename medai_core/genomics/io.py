@@ -462,7 +462,7 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
             f"{filename or 'The MAF'} lacks the required column(s) {missing}. A MAF needs Hugo_Symbol and "
             f"Variant_Classification (and Tumor_Sample_Barcode for several samples). Found: {header[:8]}..."
         )
-    protein_col = next((c for c in ("HGVSp_Short", "Protein_Change", "HGVSp", "Amino_Acid_Change") if c in col), None)
+    protein_cols = [c for c in ("HGVSp_Short", "Protein_Change", "HGVSp", "Amino_Acid_Change") if c in col]
     tally = _Tally()
     samples: list[str] = []
     seen: set[str] = set()
@@ -491,7 +491,9 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
         if sample not in seen:
             seen.add(sample)
             samples.append(sample)
-        protein = normalise_protein_change(fields[col[protein_col]]) if protein_col else ""
+        # the first protein column filled on this row: cBioPortal MAFs leave HGVSp_Short empty on some rows and
+        # fill Protein_Change or Amino_Acid_Change instead
+        protein = next((p for c in protein_cols if (p := normalise_protein_change(fields[col[c]]))), "")
         classification = tally.classify(
             fields[col["Variant_Classification"]],
             protein,

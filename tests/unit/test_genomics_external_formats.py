@@ -360,3 +360,11 @@ def test_record_without_format_and_sample_columns_is_read_not_crashed() -> None:
 def test_lower_case_protein_change_in_a_table(typed: str, change: str, cls: str) -> None:
     (call,) = _read("t.csv", f"gene,protein_change\nBRAF,{typed}\n").variants
     assert (call.protein_change, call.classification) == (change, cls)
+
+
+def test_maf_row_with_empty_hgvsp_short_uses_the_next_protein_column() -> None:
+    # cBioPortal study_es_0 layout: HGVSp_Short and Amino_Acid_Change side by side, one of them empty on some rows
+    header = "Hugo_Symbol\tVariant_Classification\tTumor_Sample_Barcode\tHGVSp_Short\tAmino_Acid_Change\n"
+    rows = "BRAF\tMissense_Mutation\tS1\t\tV600E\nKRAS\tMissense_Mutation\tS1\tp.G12D\tG12V\n"
+    panel = _read("m.maf", header + rows)
+    assert [v.protein_change for v in panel.variants] == ["V600E", "G12D"]
