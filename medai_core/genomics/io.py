@@ -444,7 +444,8 @@ def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int)
     depth = _count(fields, col, "t_depth", filename, number)
     total = depth if depth else (alt + ref if alt is not None and ref is not None else None)
     if alt is None or not total:
-        return None
+        fraction = _float_or_none(fields[col["tumor_f"]]) if "tumor_f" in col else None
+        return fraction if fraction is not None and 0 <= fraction <= 1 else None  # Oncotator/Funcotator MAFs
     if alt > total:
         raise PanelInputError(
             f"{filename or 'The MAF'}, line {number}: t_alt_count {alt:g} is larger than the depth {total:g}; the "

@@ -368,3 +368,12 @@ def test_maf_row_with_empty_hgvsp_short_uses_the_next_protein_column() -> None:
     rows = "BRAF\tMissense_Mutation\tS1\t\tV600E\nKRAS\tMissense_Mutation\tS1\tp.G12D\tG12V\n"
     panel = _read("m.maf", header + rows)
     assert [v.protein_change for v in panel.variants] == ["V600E", "G12D"]
+
+
+def test_maf_vaf_from_tumor_f_when_read_counts_are_missing() -> None:
+    header = (
+        "Hugo_Symbol\tVariant_Classification\tTumor_Sample_Barcode\tHGVSp_Short\tt_alt_count\tt_ref_count\ttumor_f\n"
+    )
+    rows = "BRAF\tMissense_Mutation\tS1\tp.V600E\t\t\t0.27\nKRAS\tMissense_Mutation\tS1\tp.G12D\t10\t30\t0.9\n"
+    panel = _read("f.maf", header + rows)
+    assert [v.vaf for v in panel.variants] == [pytest.approx(0.27), pytest.approx(0.25)]  # counts win when given
