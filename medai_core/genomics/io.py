@@ -1144,6 +1144,12 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
     finally:
         handle.close()
     notes = _vcf_notes(samples, roles, counts)
+    if _unfiltered(text[header_end + 1 :]):
+        notes.append(
+            "No record carries a FILTER verdict ('.' throughout, no PASS): the calls look unfiltered (e.g. Mutect2 "
+            "output before FilterMutectCalls), so artefacts and germline variants may be counted in TMB. Upload the "
+            "filtered VCF"
+        )
     build, where = _vcf_genome_build(header_text)
     if build:
         notes.append(f"Genome build {build} (from {where})")
@@ -1155,6 +1161,12 @@ def _read_vcf(data: bytes, filename: str) -> PanelFile:
     source = "VCF (VEP CSQ)" if csq_fields is not None else "VCF (SnpEff ANN)"
     tumours = tuple(samples[i] for i in roles.tumours)
     return PanelFile(source, tumours, tuple(variants), tuple(notes), genome_build=build)
+
+
+def _unfiltered(body: str) -> bool:
+    """True when the VCF has records and every one's FILTER is ``.`` (no caller or filter step gave a verdict)."""
+    filters = {line.split("\t", 7)[6] for line in body.splitlines()[1:] if line and not line.startswith("#")}
+    return filters == {"."}
 
 
 def _vcf_notes(samples: list[str], roles: _SampleRoles, counts: dict[str, int]) -> list[str]:

@@ -377,3 +377,10 @@ def test_maf_vaf_from_tumor_f_when_read_counts_are_missing() -> None:
     rows = "BRAF\tMissense_Mutation\tS1\tp.V600E\t\t\t0.27\nKRAS\tMissense_Mutation\tS1\tp.G12D\t10\t30\t0.9\n"
     panel = _read("f.maf", header + rows)
     assert [v.vaf for v in panel.variants] == [pytest.approx(0.27), pytest.approx(0.25)]  # counts win when given
+
+
+def test_vcf_without_any_filter_verdict_is_noted_as_unfiltered() -> None:
+    text = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text()
+    unfiltered = text.replace("\tPASS\t", "\t.\t").replace("\tgermline\t", "\t.\t")
+    assert any("calls look unfiltered" in n for n in _read("u.vcf", unfiltered).notes)
+    assert not any("calls look unfiltered" in n for n in _read("f.vcf", text).notes)
