@@ -518,12 +518,16 @@ class _Rescale:
         return "per-frame slopes and intercepts"
 
 
-def _rescale_pair(source: Any, name: str) -> tuple[float, float]:
-    """(slope, intercept) of one header level, after checking RescaleType (HU or absent)."""
+_NO_INTERCEPT = "the header gives a RescaleSlope but no RescaleIntercept: intercept taken as 0 HU"
+
+
+def _rescale_pair(source: Any, name: str) -> tuple[float, float, bool]:
+    """(slope, intercept, whether the intercept was absent) of one header level, after checking RescaleType (HU
+    or absent). An absent slope is 1 (the identity)."""
     tag_code(source, "RescaleType", name)
     slope = tag_numbers(source, "RescaleSlope", name)
     intercept = tag_numbers(source, "RescaleIntercept", name)
-    return (1.0 if slope is None else slope[0]), (0.0 if intercept is None else intercept[0])
+    return (1.0 if slope is None else slope[0]), (0.0 if intercept is None else intercept[0]), intercept is None
 
 
 def _rescale(ds: Dataset, name: str, frames: int) -> _Rescale:
@@ -536,14 +540,15 @@ def _rescale(ds: Dataset, name: str, frames: int) -> _Rescale:
             do not hold one item per frame.
     """
 
-    def constant(pair: tuple[float, float], note: str | None = None) -> _Rescale:
-        return _Rescale(np.full(frames, pair[0], np.float32), np.full(frames, pair[1], np.float32), note)
+    def constant(slope: float, intercept: float, note: str | None = None) -> _Rescale:
+        return _Rescale(np.full(frames, slope, np.float32), np.full(frames, intercept, np.float32), note)
 
-    if has_tag(ds, "RescaleSlope", name) or has_tag(ds, "RescaleIntercept", name):
-        return constant(_rescale_pair(ds, name))
-    shared = _functional_item(ds, "PixelValueTransformationSequence", name)
-    if shared is not None:
-        return constant(_rescale_pair(shared, name))
+    source: Any = ds
+    if not (has_tag(ds, "RescaleSlope", name) or has_tag(ds, "RescaleIntercept", name)):
+        source = _functional_item(ds, "PixelValueTransformationSequence", name)
+    if source is not None:
+        slope, intercept, no_intercept = _rescale_pair(source, name)
+        return constant(slope, intercept, _NO_INTERCEPT if no_intercept else None)
     per_frame = _per_frame_items(ds, "PixelValueTransformationSequence", name)
     if per_frame is not None:
         if len(per_frame) != frames:
@@ -551,9 +556,11 @@ def _rescale(ds: Dataset, name: str, frames: int) -> _Rescale:
                 f"{name}: the header gives a rescale for {len(per_frame)} frame(s) but the image has {frames}; the "
                 "Hounsfield units of the frames cannot be known. Export the series again."
             )
-        pairs = np.array([_rescale_pair(item, name) for item in per_frame], dtype=np.float32)
-        return _Rescale(pairs[:, 0].copy(), pairs[:, 1].copy(), None)
-    return constant((1.0, 0.0), "no rescale slope/intercept in the header: stored values taken as Hounsfield units")
+        triples = [_rescale_pair(item, name) for item in per_frame]
+        slopes = np.array([t[0] for t in triples], dtype=np.float32)
+        intercepts = np.array([t[1] for t in triples], dtype=np.float32)
+        return _Rescale(slopes, intercepts, _NO_INTERCEPT if any(t[2] for t in triples) else None)
+    return constant(1.0, 0.0, "no rescale slope/intercept in the header: stored values taken as Hounsfield units")
 
 
 def _pixel_spacing(ds: Dataset, name: str) -> tuple[tuple[float, float] | None, str | None]:

@@ -514,3 +514,17 @@ def test_multiframe_beside_single_slices_in_one_zip_is_refused() -> None:
     multi.NumberOfFrames = 3
     with pytest.raises(ImageInputError, match="multi-frame"):
         read_ct(_zip([multi, _slice(4.0, instance=2)]), "mixed.zip")
+
+
+def test_slope_without_intercept_is_noted() -> None:
+    """RescaleSlope present, RescaleIntercept absent: the intercept 0 was assumed silently (air read at +24 HU)."""
+    ds = _slice()
+    del ds.RescaleIntercept
+    study = read_ct(_bytes(ds), "slice.dcm")
+    assert study.hu[0, 0, 0] == 24 and any("no RescaleIntercept" in n for n in study.notes)
+
+
+def test_per_frame_slope_without_intercept_is_noted() -> None:
+    ds = _enhanced()
+    del ds.PerFrameFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleIntercept
+    assert any("no RescaleIntercept" in n for n in read_ct(_bytes(ds), "enhanced.dcm").notes)
