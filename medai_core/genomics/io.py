@@ -885,17 +885,16 @@ def _sample_roles(samples: list[str], header_text: str, body: str) -> _SampleRol
     carries somatic ALT alleles while the normal is 0/0). Otherwise every column is a candidate tumour and the user
     chooses.
     """
-    named = {
-        key: match.group(1)
-        for key in ("tumou?r", "normal")
-        if (match := re.search(rf"^##{key}_sample=(\S+)", header_text, re.MULTILINE))
-    }
-    if named.get("tumou?r") in samples:
-        tumour = samples.index(named["tumou?r"])
-        normal = samples.index(named["normal"]) if named.get("normal") in samples else None
-        if normal is None and len(samples) == 2:
-            normal = 1 - tumour
-        return _SampleRoles((tumour,), normal, "named by the ##tumor_sample header line")
+    named_tumours = [
+        samples.index(n) for n in re.findall(r"^##tumou?r_sample=(\S+)", header_text, re.M) if n in samples
+    ]
+    named_normals = [samples.index(n) for n in re.findall(r"^##normal_sample=(\S+)", header_text, re.M) if n in samples]
+    if named_tumours:
+        normal = named_normals[0] if len(named_normals) == 1 else None
+        if normal is None and len(samples) == 2 and len(named_tumours) == 1:
+            normal = 1 - named_tumours[0]
+        how = "named by the ##tumor_sample header line" if len(named_tumours) == 1 else ""
+        return _SampleRoles(tuple(dict.fromkeys(named_tumours)), normal, how)
     if len(samples) == 1:
         return _SampleRoles((0,), None, "")
     tumour_like = [i for i, s in enumerate(samples) if _TUMOUR_NAME.search(s)]
@@ -1180,10 +1179,15 @@ def _vcf_notes(samples: list[str], roles: _SampleRoles, counts: dict[str, int]) 
             f"Tumour/normal VCF with {len(samples)} sample columns: calls and VAFs are read from the tumour column "
             f"(VCF column {roles.tumours[0] + 10}, {roles.how}){normal}"
         )
+    elif len(roles.tumours) > 1 and roles.normal is not None:
+        notes.append(
+            f"{len(roles.tumours)} tumour sample columns (several ##tumor_sample lines) with one matched normal "
+            f"(VCF column {roles.normal + 10}): each tumour's calls are kept apart; choose the tumour sample"
+        )
     elif len(roles.tumours) > 1:
         notes.append(
-            f"{len(roles.tumours)} sample columns and no tumour/normal labels (no ##tumor_sample line, no TUMOR/"
-            "NORMAL in the names): each column's calls are kept apart; choose the tumour sample"
+            f"{len(roles.tumours)} sample columns and no single tumour told by ##tumor_sample lines, TUMOR/NORMAL "
+            "names or genotypes: each column's calls are kept apart; choose the tumour sample"
         )
     if counts["split"]:
         notes.append(

@@ -384,3 +384,24 @@ def test_vcf_without_any_filter_verdict_is_noted_as_unfiltered() -> None:
     unfiltered = text.replace("\tPASS\t", "\t.\t").replace("\tgermline\t", "\t.\t")
     assert any("calls look unfiltered" in n for n in _read("u.vcf", unfiltered).notes)
     assert not any("calls look unfiltered" in n for n in _read("f.vcf", text).notes)
+
+
+def test_mutect2_multi_tumour_vcf_keeps_each_named_tumour_apart() -> None:
+    text = (EXTERNAL / "mutect2_multiallelic_vep.vcf").read_text()
+    text = text.replace("##tumor_sample=PATIENT-T1", "##tumor_sample=PATIENT-T1\n##tumor_sample=PATIENT-T2")
+    lines = text.splitlines()
+    lines = [
+        line
+        + ("\tPATIENT-T2" if line.startswith("#CHROM") else "" if line.startswith("#") else "\t0/1:50,50,0:0.5,0.0:100")
+        for line in lines
+    ]
+    lines = [
+        line.replace("0/1:50,50,0:0.5,0.0:100", "0/1:50,50:0.5:100") if "C\tA,T" not in line else line for line in lines
+    ]
+    panel = _read("mt.vcf", "\n".join(lines) + "\n")
+    assert panel.samples == ("PATIENT-T1", "PATIENT-T2")
+    assert {v.gene for v in panel.for_sample("PATIENT-T2")} == {"BRAF", "KRAS", "TP53"}
+    assert [v.vaf for v in panel.for_sample("PATIENT-T2") if v.gene == "BRAF"] == [pytest.approx(0.5)]
+    assert any(
+        "2 tumour sample columns (several ##tumor_sample lines) with one matched normal" in n for n in panel.notes
+    )
