@@ -1297,6 +1297,12 @@ def _annotation_entries(
         for item in str(record.INFO.get("ANN")).split(","):
             parts = item.split("|")
             entry = dict(zip(_ANN_KEYS, parts, strict=False))
+            # SnpEff's initiator_codon_variant (LOW impact) is a start codon mutated into another start codon
+            # (ATG>CTG): translation still begins with Met, so it is start_retained; VEP used the same term for
+            # start_lost before release 78, which is how the shared vocabulary reads it.
+            entry["Consequence"] = entry.get("Consequence", "").replace(
+                "initiator_codon_variant", "start_retained_variant"
+            )
             entry["HGVSc"] = parts[9] if len(parts) > 9 else ""
             entry["HGVSp"] = parts[10] if len(parts) > 10 else ""
             entries.append(entry)

@@ -405,3 +405,10 @@ def test_mutect2_multi_tumour_vcf_keeps_each_named_tumour_apart() -> None:
     assert any(
         "2 tumour sample columns (several ##tumor_sample lines) with one matched normal" in n for n in panel.notes
     )
+
+
+def test_snpeff_initiator_codon_variant_is_a_retained_start_not_a_lost_one() -> None:
+    # the germline C allele of SnpEff's cancer example: A>C at OR4F5 c.1, "initiator_codon_variant|LOW"
+    text = (EXTERNAL / "snpeff_cancer.ann.vcf").read_text().replace("\t1/0\t2/1", "\t0/0\t0/1")
+    (call,) = _read("c.vcf", text).variants
+    assert (call.gene, call.classification, call.nonsynonymous) == ("OR4F5", "Silent", False)
