@@ -516,6 +516,11 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     if no_gene and not variants:
         raise _no_gene_error(filename, "Hugo_Symbol")
     notes = [_no_gene_note(no_gene)] if no_gene else []
+    if "Tumor_Sample_Barcode" not in col and variants:
+        notes.append(
+            "The MAF has no Tumor_Sample_Barcode column: every row is read as one tumour's call (TMB counts them "
+            "all). If the file holds several tumours, add the column"
+        )
     if filtered:
         notes.append(
             f"{filtered} row(s) whose FILTER column is not PASS (e.g. vcf2maf's common_variant, a likely germline "

@@ -412,3 +412,9 @@ def test_snpeff_initiator_codon_variant_is_a_retained_start_not_a_lost_one() -> 
     text = (EXTERNAL / "snpeff_cancer.ann.vcf").read_text().replace("\t1/0\t2/1", "\t0/0\t0/1")
     (call,) = _read("c.vcf", text).variants
     assert (call.gene, call.classification, call.nonsynonymous) == ("OR4F5", "Silent", False)
+
+
+def test_maf_without_sample_column_says_all_rows_are_one_tumour() -> None:
+    panel = _read("m.maf", "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n")
+    assert any("no Tumor_Sample_Barcode column" in n for n in panel.notes)
+    assert not any("no Tumor_Sample_Barcode" in n for n in _read("vcf2maf_b38_excerpt.maf").notes)
