@@ -4,6 +4,19 @@ Every reader returns a :class:`PanelFile` of :class:`Variant` calls with normali
 ``KMT2D``), MAF ``Variant_Classification`` terms and one-letter protein changes (``L858R``), or raises
 :class:`~medai_core.errors.PanelInputError` with a message that names what was wrong and what is accepted.
 Uploads stay in memory: VCFs are handed to cyvcf2 (htslib) through an in-memory file descriptor.
+
+What is read from files other tools write (fixtures and their sources: ``tests/data/genes/external/``):
+
+* VCF tumour column: ``##tumor_sample`` (Mutect2), else TUMOR/NORMAL-like or TCGA sample names, else, for two
+  unlabelled columns, the genotypes; otherwise every column is kept apart and the user chooses. Notes give the
+  column by position, never by name.
+* each ALT allele of a multi-allelic record is its own call, with its own annotation entry and VAF; alleles the
+  tumour genotype does not carry, the normal genotype does carry, or VarScan/MuTect ``SS`` marks germline/LOH are
+  left out; symbolic structural-variant alleles are left out; non-PASS records are left out (all with notes).
+* VAF from the FORMAT fields of the common somatic callers (:func:`_allele_vaf`); genome build from the header or
+  the MAF ``NCBI_Build`` column (:attr:`PanelFile.genome_build`).
+* a VCF from a germline caller alone is refused; MAF rows with a non-PASS ``FILTER`` or a Germline/LOH
+  ``Mutation_Status`` are left out with a note.
 """
 
 from __future__ import annotations
