@@ -240,6 +240,12 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
     if text.lstrip().startswith("##fileformat=VCF"):
         return _count_duplicates_once(_read_vcf(data, filename))
     head = text.splitlines()[:50]
+    if any(line.startswith(("## ENSEMBL VARIANT EFFECT PREDICTOR", "#Uploaded_variation")) for line in head):
+        raise PanelInputError(
+            f"{filename or 'The file'} is Ensembl VEP's tab-separated output, which this reader does not read (its "
+            "header line starts with #, and genes and protein changes sit in the Extra column). Run VEP with --vcf "
+            "and upload that VCF, or convert it to a MAF with vcf2maf."
+        )
     late = next((i for i, line in enumerate(head) if line.startswith("##fileformat=VCF")), None)
     if late is not None:
         raise PanelInputError(

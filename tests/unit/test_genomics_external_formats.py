@@ -418,3 +418,13 @@ def test_maf_without_sample_column_says_all_rows_are_one_tumour() -> None:
     panel = _read("m.maf", "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n")
     assert any("no Tumor_Sample_Barcode column" in n for n in panel.notes)
     assert not any("no Tumor_Sample_Barcode" in n for n in _read("vcf2maf_b38_excerpt.maf").notes)
+
+
+def test_vep_tab_output_is_refused_by_name() -> None:
+    text = (
+        "## ENSEMBL VARIANT EFFECT PREDICTOR v104.3\n"
+        "#Uploaded_variation\tLocation\tAllele\tGene\tFeature\tFeature_type\tConsequence\tExtra\n"
+        "7_140453136_A/T\t7:140453136\tT\tENSG00000157764\tENST00000288602\tTranscript\tmissense_variant\tSYMBOL=BRAF\n"
+    )
+    with pytest.raises(PanelInputError, match="VEP's tab-separated output"):
+        _read("vep.txt", text)
