@@ -11,6 +11,14 @@ either, and the model's probability depends on it (a nodule drawn with twice the
 a plain image is used without a pixel size only when it already *is* a nodule crop in the training format
 (64 x 64, masked outside the nodule, lung window); any other image needs its pixel size from the user
 (:func:`with_pixel_size`; ``--pixel-mm`` on the command line, a number input on the page), never an assumed one.
+
+DICOM: Hounsfield units come from RescaleSlope/RescaleIntercept at the top level, in the shared or in the
+per-frame functional groups (Enhanced CT); a RescaleType other than HU, a colour model other than MONOCHROME1/2
+and secondary captures are refused; MONOCHROME1 is not inverted (it inverts the display only); PixelPaddingValue
+pixels below air become air (-1024 HU). The pixel size is PixelSpacing (top level, shared or per-frame), never
+ImagerPixelSpacing. Slices run feet to head along the ImageOrientationPatient normal; sagittal and coronal slices,
+mixed orientations or pixel sizes, uneven slice steps and unknown order are refused, localizers left out, and
+gantry tilt and every assumed spacing or order noted. The tag tables are in :mod:`medai_core.ct.dicom_checks`.
 """
 
 from __future__ import annotations

@@ -528,3 +528,12 @@ def test_per_frame_slope_without_intercept_is_noted() -> None:
     ds = _enhanced()
     del ds.PerFrameFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleIntercept
     assert any("no RescaleIntercept" in n for n in read_ct(_bytes(ds), "enhanced.dcm").notes)
+
+
+def test_typed_pixel_size_replaces_the_missing_dicom_spacing_note() -> None:
+    ds = _slice()
+    del ds.PixelSpacing
+    ds.ImagerPixelSpacing = [0.5, 0.5]
+    study = read_ct(_bytes(ds), "slice.dcm", pixel_mm=0.7)
+    assert study.spacing_mm == (0.7, 0.7) and not study.needs_pixel_size
+    assert not any("pixel size unknown" in n for n in study.notes)
