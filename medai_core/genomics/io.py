@@ -565,7 +565,17 @@ allele the tumour lost); Somatic, Unknown and empty rows are kept."""
 
 _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "gene": ("gene", "hugo_symbol", "symbol", "gene_symbol"),
-    "protein": ("protein_change", "protein", "hgvsp_short", "hgvsp", "variant", "aa_change", "mutation"),
+    "protein": (
+        "protein_change",
+        "protein",
+        "hgvsp_short",
+        "hgvsp",
+        "hgvs_p",
+        "variant",
+        "aa_change",
+        "amino_acid_change",
+        "mutation",
+    ),
     "consequence": ("consequence", "variant_classification", "classification", "effect"),
     "alteration": (
         "alteration_type",
@@ -578,7 +588,15 @@ _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "cnv",
         "sv_type",
     ),
-    "vaf": ("vaf", "af", "allele_frequency", "variant_allele_frequency"),
+    "vaf": (
+        "vaf",
+        "af",
+        "allele_frequency",
+        "variant_allele_frequency",
+        "allele_fraction",
+        "variant_allele_fraction",
+        "tumor_f",
+    ),
     "sample": ("sample", "sample_id", "tumor_sample_barcode"),
 }
 #: Alteration-type words -> class. Point mutations and indels (``mutation``, ``snv``, ``indel``, ...) -> None: the
@@ -641,7 +659,10 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
     header_line = lines[header_index]
     delimiter = "\t" if header_line.count("\t") >= header_line.count(",") and "\t" in header_line else ","
     header = [h.strip() for h in _split(header_line, delimiter, filename, header_index + 1)]
-    lower = {h.lower(): i for i, h in enumerate(header)}
+    # "Protein Change", "VAF (%)", "Allele Frequency" -> protein_change, vaf, allele_frequency
+    lower: dict[str, int] = {}
+    for i, h in enumerate(header):
+        lower.setdefault(re.sub(r"[^a-z0-9]+", "_", h.lower()).strip("_"), i)
     col = {key: next((lower[n] for n in names if n in lower), None) for key, names in _TABLE_COLUMNS.items()}
     if col["gene"] is None or (len(header) < 2 and delimiter == ","):
         if len(header) < 2:
@@ -660,7 +681,9 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
     variants: list[Variant] = []
     no_gene = 0
     rows = list(_rows(lines, header_index, delimiter, filename))
-    vaf_percent = col["vaf"] is not None and _vaf_column_is_percent([fields[col["vaf"]] for _, fields in rows])
+    vaf_percent = col["vaf"] is not None and (
+        "%" in header[col["vaf"]] or _vaf_column_is_percent([fields[col["vaf"]] for _, fields in rows])
+    )
     for number, fields in rows:
         gene = normalise_gene(fields[col["gene"]])
         if not gene:
@@ -705,8 +728,8 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
     notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
     if vaf_percent and col["vaf"] is not None:
         notes.append(
-            f"The {header[col['vaf']]} column holds values above 1, so all its values were read as percentages "
-            "(1 is 1%, not 100%)"
+            f"The {header[col['vaf']]} column is in percent (its name or values above 1), so all its values were "
+            "read as percentages (1 is 1%, not 100%)"
         )
     return PanelFile("CSV", tuple(samples) or ("",), tuple(variants), tuple(notes))
 

@@ -428,3 +428,14 @@ def test_vep_tab_output_is_refused_by_name() -> None:
     )
     with pytest.raises(PanelInputError, match="VEP's tab-separated output"):
         _read("vep.txt", text)
+
+
+def test_table_headers_written_as_words_are_recognised() -> None:
+    panel = _read("t.csv", "Gene Symbol,Protein Change,VAF (%)\nBRAF,p.V600E,1\nKRAS,G12D,0.5\n")
+    assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [
+        ("BRAF", "V600E", pytest.approx(0.01)),
+        ("KRAS", "G12D", pytest.approx(0.005)),
+    ]
+    assert any("read as percentages" in n for n in panel.notes)
+    words = _read("t.tsv", "Gene\tAmino Acid Change\tAllele Frequency\nTP53\tR175H\t0.3\n")
+    assert [(v.protein_change, v.vaf) for v in words.variants] == [("R175H", pytest.approx(0.3))]
