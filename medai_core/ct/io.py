@@ -545,12 +545,18 @@ def _rescale(ds: Dataset, name: str, frames: int) -> _Rescale:
     Raises:
         ImageInputError: a rescale value is empty, not a number, non-finite, a zero or negative slope, or out of
             range (see :data:`medai_core.ct.dicom_checks.TAG_RANGES`); RescaleType is not HU; the per-frame groups
-            do not hold one item per frame.
+            do not hold one item per frame; the stored values go through a modality look-up table instead.
     """
 
     def constant(slope: float, intercept: float, note: str | None = None) -> _Rescale:
         return _Rescale(np.full(frames, slope, np.float32), np.full(frames, intercept, np.float32), note)
 
+    if has_tag(ds, "ModalityLUTSequence", name):
+        raise ImageInputError(
+            f"{name} maps its stored values through a modality look-up table (ModalityLUTSequence), which a CT "
+            "image does not use and this tool does not read; its Hounsfield units cannot be known. Export the "
+            "original CT slices, with RescaleSlope and RescaleIntercept."
+        )
     source: Any = ds
     if not (has_tag(ds, "RescaleSlope", name) or has_tag(ds, "RescaleIntercept", name)):
         source = _functional_item(ds, "PixelValueTransformationSequence", name)

@@ -537,3 +537,16 @@ def test_typed_pixel_size_replaces_the_missing_dicom_spacing_note() -> None:
     study = read_ct(_bytes(ds), "slice.dcm", pixel_mm=0.7)
     assert study.spacing_mm == (0.7, 0.7) and not study.needs_pixel_size
     assert not any("pixel size unknown" in n for n in study.notes)
+
+
+def test_modality_lut_is_refused_not_ignored() -> None:
+    """A ModalityLUTSequence instead of the rescale was ignored: stored values were taken as HU (air at +24)."""
+    ds = _slice()
+    del ds.RescaleSlope, ds.RescaleIntercept
+    lut = Dataset()
+    lut.LUTDescriptor = [4096, 0, 16]
+    lut.ModalityLUTType = "HU"
+    lut.add_new(0x00283006, "OW", np.arange(4096, dtype="<u2").tobytes())  # LUTData
+    ds.ModalityLUTSequence = Sequence([lut])
+    with pytest.raises(ImageInputError, match="look-up table"):
+        read_ct(_bytes(ds), "lut.dcm")
