@@ -943,7 +943,8 @@ def _sample_roles(samples: list[str], header_text: str, body: str) -> _SampleRol
         how = "named by the ##tumor_sample header line" if len(named_tumours) == 1 else ""
         return _SampleRoles(tuple(dict.fromkeys(named_tumours)), normal, how)
     if len(samples) == 1:
-        return _SampleRoles((0,), None, "")
+        only_normal = bool(_NORMAL_NAME.search(samples[0])) and not _TUMOUR_NAME.search(samples[0])
+        return _SampleRoles((0,), None, "its only sample column is named like a normal sample" if only_normal else "")
     tumour_like = [i for i, s in enumerate(samples) if _TUMOUR_NAME.search(s)]
     normal_like = [i for i, s in enumerate(samples) if _NORMAL_NAME.search(s) and i not in tumour_like]
     if len(tumour_like) == 1 or (not tumour_like and len(normal_like) == len(samples) - 1):
@@ -951,6 +952,7 @@ def _sample_roles(samples: list[str], header_text: str, body: str) -> _SampleRol
         normal = normal_like[0] if len(normal_like) == 1 else None
         return _SampleRoles((tumour,), normal, "told by the tumour/normal labels in the sample names")
     candidates = tumour_like if len(tumour_like) > 1 else [i for i in range(len(samples)) if i not in normal_like]
+    candidates = candidates or list(range(len(samples)))  # every name normal-like: nothing told apart
     if len(samples) == 2 and len(candidates) == 2:
         somatic = _somatic_genotype_counts(body, 2)
         if min(somatic) == 0 and max(somatic) > 0:
@@ -1218,6 +1220,11 @@ def _unfiltered(body: str) -> bool:
 def _vcf_notes(samples: list[str], roles: _SampleRoles, counts: dict[str, int]) -> list[str]:
     """What the VCF reader did, in words (sample columns by position, never by name)."""
     notes = []
+    if len(samples) == 1 and roles.how:
+        notes.append(
+            f"The VCF's {roles.how} (germline/normal/blood): its calls were read as the tumour's. If it is the "
+            "matched normal, its variants are inherited, not somatic, and TMB and evidence do not apply"
+        )
     if len(samples) > 1 and len(roles.tumours) == 1:
         normal = (
             f"; column {roles.normal + 10} is the matched normal" if roles.normal is not None else "; no normal column"

@@ -439,3 +439,12 @@ def test_table_headers_written_as_words_are_recognised() -> None:
     assert any("read as percentages" in n for n in panel.notes)
     words = _read("t.tsv", "Gene\tAmino Acid Change\tAllele Frequency\nTP53\tR175H\t0.3\n")
     assert [(v.protein_change, v.vaf) for v in words.variants] == [("R175H", pytest.approx(0.3))]
+
+
+def test_sample_columns_all_named_normal_or_a_lone_normal_are_not_dropped_silently() -> None:
+    text = (EXTERNAL / "varscan_somatic_snpeff.vcf").read_text()
+    both = _read("n.vcf", text.replace("NORMAL\tTUMOR", "NORMAL1\tNORMAL2"))  # the genotypes tell them apart
+    assert both.samples == ("NORMAL2",) and any("told from the genotypes" in n for n in both.notes)
+    lines = [line.rsplit("\t", 1)[0] if not line.startswith("##") else line for line in text.splitlines()]
+    lone = _read("n.vcf", "\n".join(lines).replace("\tNORMAL\tTUMOR", "\tNORMAL") + "\n")
+    assert lone.samples == ("NORMAL",) and any("named like a normal sample" in n for n in lone.notes)
