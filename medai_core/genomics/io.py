@@ -944,7 +944,7 @@ def _sample_roles(samples: list[str], header_text: str, body: str) -> _SampleRol
         return _SampleRoles(tuple(dict.fromkeys(named_tumours)), normal, how)
     if len(samples) == 1:
         only_normal = bool(_NORMAL_NAME.search(samples[0])) and not _TUMOUR_NAME.search(samples[0])
-        return _SampleRoles((0,), None, "its only sample column is named like a normal sample" if only_normal else "")
+        return _SampleRoles((0,), None, "only sample column is named like a normal sample" if only_normal else "")
     tumour_like = [i for i, s in enumerate(samples) if _TUMOUR_NAME.search(s)]
     normal_like = [i for i, s in enumerate(samples) if _NORMAL_NAME.search(s) and i not in tumour_like]
     if len(tumour_like) == 1 or (not tumour_like and len(normal_like) == len(samples) - 1):
