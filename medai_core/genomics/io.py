@@ -52,6 +52,7 @@ __all__ = [
     "Variant",
     "classification_from_protein",
     "normalise_protein_change",
+    "protein_from_amino_acids",
     "read_panel",
     "splice_site_protein",
 ]
@@ -211,6 +212,37 @@ def splice_site_protein(hgvsc: str) -> str:
         return ""
     position = max(int(match.group(1)), 1)
     return f"X{round((position + position % 3) / 3)}_splice"
+
+
+def protein_from_amino_acids(amino_acids: str, protein_position: str, consequence: str = "") -> str:
+    """A one-letter protein change from VEP's ``Amino_acids`` and ``Protein_position`` fields, for CSQ written
+    without ``--hgvs`` (no ``HGVSp``).
+
+    ``V/E`` at 600 -> ``V600E``; ``V`` at 600 -> ``V600=``; ``ELREA/-`` at 746-750 -> ``E746_A750del``;
+    ``ELREA/D`` at 746-750 -> ``E746_A750delinsD``; ``-/ASV`` at 769-770 -> ``X769_X770insASV`` (VEP does not give
+    the flanking residues; ``X`` stands for them, as in vcf2maf's ``X_splice``); a frameshift -> ``E746fs``.
+    ``""`` when the fields are empty or not of this form.
+    """
+    aa = amino_acids.strip().split("/")
+    span = protein_position.strip().split("/")[0].split("-")
+    if not amino_acids.strip() or not span[0].isdigit() or not all(p.isdigit() for p in span):
+        return ""
+    start, end = int(span[0]), int(span[-1])
+    ref = aa[0].replace("-", "")
+    alt = aa[1].replace("-", "") if len(aa) == 2 else None
+    if "frameshift" in consequence:
+        return f"{ref[:1] or 'X'}{start}fs"
+    if alt is None:
+        return f"{ref}{start}=" if len(ref) == 1 else ""
+    if len(ref) == 1 and len(alt) == 1:
+        return f"{ref}{start}{alt}"
+    first, last = (f"{ref[0]}{start}", f"{ref[-1]}{end}") if ref else (f"X{start}", f"X{end}")
+    where = first if start == end else f"{first}_{last}"
+    if not ref:
+        return f"{first}_{last}ins{alt}"
+    if not alt:
+        return f"{where}del"
+    return f"{where}delins{alt}"
 
 
 def read_panel(data: bytes, filename: str = "") -> PanelFile:
@@ -1371,13 +1403,10 @@ def _annotated_variant(
         return Variant("Unknown", "", "Unknown", vaf, sample)
     gene = entry.get("SYMBOL", "") or entry.get("Gene", "")
     protein = normalise_protein_change(entry.get("HGVSp", ""))
-    if not protein and entry.get("Amino_acids") and entry.get("Protein_position"):
-        aa = entry["Amino_acids"].split("/")
-        position = entry["Protein_position"].split("-")[0].split("/")[0]
-        if len(aa) == 2 and position.isdigit():
-            protein = f"{aa[0]}{position}{aa[1]}"
-        elif len(aa) == 1 and position.isdigit():
-            protein = f"{aa[0]}{position}="
+    if not protein:
+        protein = protein_from_amino_acids(
+            entry.get("Amino_acids", ""), entry.get("Protein_position", ""), entry.get("Consequence", "")
+        )
     consequence = entry.get("Consequence", "")
     if consequence_rank(consequence) == UNRANKED and consequence:
         tally.unknown_terms[consequence[:60]] = tally.unknown_terms.get(consequence[:60], 0) + 1

@@ -448,3 +448,43 @@ def test_sample_columns_all_named_normal_or_a_lone_normal_are_not_dropped_silent
     lines = [line.rsplit("\t", 1)[0] if not line.startswith("##") else line for line in text.splitlines()]
     lone = _read("n.vcf", "\n".join(lines).replace("\tNORMAL\tTUMOR", "\tNORMAL") + "\n")
     assert lone.samples == ("NORMAL",) and any("named like a normal sample" in n for n in lone.notes)
+
+
+@pytest.mark.parametrize(
+    ("amino_acids", "position", "consequence", "change"),
+    [
+        ("V/E", "600", "missense_variant", "V600E"),
+        ("V", "600", "synonymous_variant", "V600="),
+        ("R/*", "213", "stop_gained", "R213*"),
+        ("ELREA/-", "746-750", "inframe_deletion", "E746_A750del"),
+        ("LREATS/S", "747-752", "inframe_deletion", "L747_S752delinsS"),
+        ("-/ASV", "769-770", "inframe_insertion", "X769_X770insASV"),
+        ("E/X", "746", "frameshift_variant", "E746fs"),
+        ("", "", "intron_variant", ""),
+        ("V/E", "600-?", "missense_variant", ""),
+    ],
+)
+def test_protein_change_from_vep_amino_acids_without_hgvs(
+    amino_acids: str, position: str, consequence: str, change: str
+) -> None:
+    from medai_core.genomics.io import protein_from_amino_acids
+
+    assert protein_from_amino_acids(amino_acids, position, consequence) == change
+
+
+def test_egfr_exon19_deletion_from_vep_without_hgvs_reaches_its_evidence() -> None:
+    from medai_core.genomics.evidence import load_evidence, match_evidence
+
+    fmt = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|Protein_position|Amino_acids|CANONICAL"
+    text = (
+        "##fileformat=VCFv4.2\n"
+        f'##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: {fmt}">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
+        "7\t55242464\t.\tAGGAATTAAGAGAAGC\tA\t.\tPASS\tCSQ=-|inframe_deletion|MODERATE|EGFR|ENSG00000146648|"
+        "ENST00000275493|protein_coding|746-750|ELREA/-|YES\tGT\t0/1\n"
+    )
+    (call,) = _read("egfr.vcf", text).variants
+    assert (call.protein_change, call.classification) == ("E746_A750del", "In_Frame_Del")
+    items = match_evidence(load_evidence(), [call], "Non-Small Cell Lung Cancer")
+    assert any(item.variant == "EXON 19 DELETION" for item in items)
