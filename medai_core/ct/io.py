@@ -85,6 +85,7 @@ MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT ser
 MAX_ZIP_MEMBERS = 4096  # files in one zipped series
 MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
 _TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
+_AIR_CHECK_HU = -500.0  # a CT slice holds air or lung at or below this; stored values that never reach it are not HU
 _IRREGULAR_SPACING = 0.1  # slice steps differing from their median by more than this fraction are not one spacing
 _LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
@@ -663,7 +664,8 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
         ImageInputError: the header's size is implausible, above ``max_voxels`` or inconsistent with the pixel
             data; the colour model or RescaleType is not a CT's; decoding fails; the decoded shape differs from
             the header's; values are non-finite or beyond :data:`medai_core.ct.dicom_checks.HU_RANGE` after
-            rescaling (padding below it is set to its floor).
+            rescaling (padding below it is set to its floor); a rescale that is absent or lacks its intercept leaves
+            no value low enough for air.
     """
     frames, rows, columns = check_pixel_data(ds, name, max_voxels)
     photometric = tag_code(ds, "PhotometricInterpretation", name)
@@ -705,6 +707,12 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
         )
     if not np.isfinite(hu).all():
         raise ImageInputError(f"{name} holds non-finite pixel values (NaN or infinity); it is not a CT image")
+    if rescale.note is not None and hu.size and float(hu.min()) > _AIR_CHECK_HU:
+        raise ImageInputError(
+            f"{name}: {rescale.note}, and the values ({float(hu.min()):.6g} to {float(hu.max()):.6g}) then hold no "
+            f"air or lung (nothing at or below {_AIR_CHECK_HU:g} HU), so they are not Hounsfield units. Export the "
+            "original CT slices, with RescaleSlope and RescaleIntercept."
+        )
     low_hu, high_hu = HU_RANGE
     peak = float(hu.max()) if hu.size else 0.0
     below = hu < low_hu

@@ -175,6 +175,21 @@ def test_rescale_type_hu_is_accepted() -> None:
     assert read_ct(_bytes(ds), "slice.dcm").hu[0, 0, 0] == -1000
 
 
+def test_missing_rescale_on_unsigned_raw_values_is_refused() -> None:
+    """Stored values 24 (air) without a rescale were read as +24 HU: air as soft tissue."""
+    ds = _slice()
+    del ds.RescaleSlope, ds.RescaleIntercept
+    with pytest.raises(ImageInputError, match="no air or lung"):
+        read_ct(_bytes(ds), "slice.dcm")
+
+
+def test_enhanced_ct_per_frame_rescale_missing_for_a_frame_is_not_guessed() -> None:
+    ds = _enhanced()
+    del ds.PerFrameFunctionalGroupsSequence[1].PixelValueTransformationSequence
+    with pytest.raises(ImageInputError, match="no air or lung"):
+        read_ct(_bytes(ds), "enhanced.dcm")
+
+
 def test_missing_rescale_on_values_already_in_hu_is_read_with_a_note() -> None:
     ds = _slice(pixels=_pixels() - 1024)
     del ds.RescaleSlope, ds.RescaleIntercept
@@ -520,8 +535,11 @@ def test_slope_without_intercept_is_noted() -> None:
     """RescaleSlope present, RescaleIntercept absent: the intercept 0 was assumed silently (air read at +24 HU)."""
     ds = _slice()
     del ds.RescaleIntercept
+    with pytest.raises(ImageInputError, match=r"no RescaleIntercept.*no air or lung"):
+        read_ct(_bytes(ds), "slice.dcm")
+    ds.PixelData = (_pixels() - 1024).astype("<i2").tobytes()  # stored values already in HU: read, with the note
     study = read_ct(_bytes(ds), "slice.dcm")
-    assert study.hu[0, 0, 0] == 24 and any("no RescaleIntercept" in n for n in study.notes)
+    assert study.hu[0, 0, 0] == -1000 and any("no RescaleIntercept" in n for n in study.notes)
 
 
 def test_per_frame_slope_without_intercept_is_noted() -> None:

@@ -127,12 +127,13 @@ def test_bad_rescale_intercept(value: str) -> None:
         read_ct(_with("RescaleIntercept", value), "slice.dcm")
 
 
-def test_missing_rescale_is_a_visible_note() -> None:
+def test_missing_rescale_on_stored_values_without_air_is_refused() -> None:
+    """Stored 200 (lung with the usual intercept -1024) without a rescale would be read as +200 HU."""
     ds = _dataset()
     del ds.RescaleSlope
     del ds.RescaleIntercept
-    study = read_ct(_write(ds), "slice.dcm")
-    assert any("taken as Hounsfield units" in n for n in study.notes)
+    with pytest.raises(ImageInputError, match="no air or lung"):
+        read_ct(_write(ds), "slice.dcm")
 
 
 def test_rescale_beyond_any_ct_is_refused() -> None:
