@@ -148,7 +148,7 @@ def prepare_nodule(
             )
         u8 = hu_to_training_scale(study.hu)
         if study.spacing_mm is not None:
-            u8 = resample_crop(u8, float(np.mean(study.spacing_mm)), target_mm)
+            u8 = resample_crop(u8, (float(study.spacing_mm[0]), float(study.spacing_mm[1])), target_mm)
         crop = fit_crop(u8)
         return PreparedNodule(crop, None, None, None, None, None, largest_slice_index(crop), ())
     segmentation = segment_nodule(

@@ -313,7 +313,9 @@ def training_crop(
     return padded[:, cy : cy + CROP_SIZE, cx : cx + CROP_SIZE].copy()
 
 
-def resample_crop(volume_u8: NDArray[np.uint8], pixel_mm: float, target_mm: float) -> NDArray[np.uint8]:
+def resample_crop(
+    volume_u8: NDArray[np.uint8], pixel_mm: float | tuple[float, float], target_mm: float
+) -> NDArray[np.uint8]:
     """A masked crop of pixel size ``pixel_mm`` resampled in-plane to ``target_mm`` (the training pixel size).
 
     Intensities inside the mask are interpolated linearly, the mask itself by nearest neighbour, so the crop stays
@@ -321,22 +323,23 @@ def resample_crop(volume_u8: NDArray[np.uint8], pixel_mm: float, target_mm: floa
 
     Args:
         volume_u8: uint8 (D, H, W) masked crop on the training intensity scale.
-        pixel_mm: its pixel size (mm).
+        pixel_mm: its pixel size (mm), or (row, column) pixel spacing for non-square pixels.
         target_mm: the pixel size to resample to (mm).
 
     Returns:
-        uint8 (D, round(H * pixel_mm / target_mm), round(W * pixel_mm / target_mm)).
+        uint8 (D, round(H * row_mm / target_mm), round(W * column_mm / target_mm)).
 
     Raises:
         ImageInputError: the nodule vanishes at the new pixel size.
     """
     from scipy import ndimage
 
-    factor = float(pixel_mm) / float(target_mm)
-    if abs(factor - 1.0) <= 1e-3:
+    row_mm, column_mm = (pixel_mm, pixel_mm) if isinstance(pixel_mm, (int, float)) else pixel_mm
+    factors = (float(row_mm) / float(target_mm), float(column_mm) / float(target_mm))
+    if max(abs(f - 1.0) for f in factors) <= 1e-3:
         return np.asarray(volume_u8, dtype=np.uint8)
     mask = volume_u8 > 0
-    zoom = {"zoom": (1.0, factor, factor), "grid_mode": True, "mode": "grid-constant"}  # pixel areas kept
+    zoom = {"zoom": (1.0, *factors), "grid_mode": True, "mode": "grid-constant"}  # pixel areas kept
     # Normalised interpolation: the black outside the mask does not darken the nodule's edge.
     weighted = ndimage.zoom(np.where(mask, volume_u8, 0).astype(np.float32), order=1, **zoom)  # type: ignore[arg-type]
     weight = ndimage.zoom(mask.astype(np.float32), order=1, **zoom)  # type: ignore[arg-type]

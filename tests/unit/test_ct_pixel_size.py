@@ -168,3 +168,13 @@ def test_lidc_crop_at_three_scales_agrees(model) -> None:
         study = with_pixel_size(study_from_u8(np.stack(slices), "PNG folder"), 0.64 / scale)
         probabilities.append(analyse_nodule(model, None, study, None, explain="none").probability)
     assert max(probabilities) - min(probabilities) <= 0.05, probabilities
+
+
+def test_resample_crop_keeps_non_square_pixels_apart() -> None:
+    # a 10 x 10 pixel nodule of 0.32 mm rows and 0.64 mm columns is 3.2 mm tall and 6.4 mm wide
+    crop = np.zeros((1, 64, 64), dtype=np.uint8)
+    crop[0, 27:37, 27:37] = 200
+    out = resample_crop(crop, (0.32, 0.64), 0.64)
+    rows, columns = np.nonzero(out[0])
+    assert out.shape == (1, 32, 64)
+    assert rows.max() - rows.min() + 1 == 5 and columns.max() - columns.min() + 1 == 10
