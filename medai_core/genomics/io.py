@@ -427,6 +427,7 @@ class _Tally:
         self.from_protein = 0
         self.unknown = 0
         self.no_canonical = 0
+        self.splice_no_position = 0
 
     def classify(self, consequence: str, protein: str, *, ref: str = "", alt: str = "", variant_type: str = "") -> str:
         """One call's MAF class from its consequence (MAF or SO terms, or a friendly word) and protein change."""
@@ -467,6 +468,11 @@ class _Tally:
             out.append(
                 f"{self.unknown} call(s) have neither a protein change nor a known consequence: kept as 'Unknown', "
                 "not counted in TMB, not model inputs, and matched to no evidence"
+            )
+        if self.splice_no_position:
+            out.append(
+                f"{self.splice_no_position} splice-site call(s) have no HGVSc to place them in the protein (VEP run "
+                "without --hgvs): evidence tied to codons, such as MET exon 14 skipping, cannot be matched to them"
             )
         if self.no_canonical:
             out.append(
@@ -1414,6 +1420,7 @@ def _annotated_variant(
     classification = tally.classify(consequence, protein, ref=ref, alt=alt)
     if classification == "Splice_Site" and not protein:
         protein = splice_site_protein(entry.get("HGVSc", ""))
+        tally.splice_no_position += not protein
     return Variant(normalise_gene(gene) or "Unknown", protein, classification, vaf, sample)
 
 

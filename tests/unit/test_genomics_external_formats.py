@@ -488,3 +488,18 @@ def test_egfr_exon19_deletion_from_vep_without_hgvs_reaches_its_evidence() -> No
     assert (call.protein_change, call.classification) == ("E746_A750del", "In_Frame_Del")
     items = match_evidence(load_evidence(), [call], "Non-Small Cell Lung Cancer")
     assert any(item.variant == "EXON 19 DELETION" for item in items)
+
+
+def test_splice_call_without_hgvsc_is_noted() -> None:
+    fmt = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|CANONICAL"
+    text = (
+        "##fileformat=VCFv4.2\n"
+        f'##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: {fmt}">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
+        "7\t116412044\t.\tG\tA\t.\tPASS\tCSQ=A|splice_donor_variant|HIGH|MET|ENSG00000105976|ENST00000397752|"
+        "protein_coding|YES\tGT\t0/1\n"
+    )
+    panel = _read("met.vcf", text)
+    assert [(v.protein_change, v.classification) for v in panel.variants] == [("", "Splice_Site")]
+    assert any("1 splice-site call(s) have no HGVSc" in n for n in panel.notes)
