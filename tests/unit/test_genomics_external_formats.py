@@ -503,3 +503,9 @@ def test_splice_call_without_hgvsc_is_noted() -> None:
     panel = _read("met.vcf", text)
     assert [(v.protein_change, v.classification) for v in panel.variants] == [("", "Splice_Site")]
     assert any("1 splice-site call(s) have no HGVSc" in n for n in panel.notes)
+
+
+def test_lumpy_structural_variants_annotated_by_snpeff_are_not_counted_as_point_mutations() -> None:
+    panel = _read("snpeff_lumpy_sv_excerpt.vcf")
+    assert panel.variants == ()
+    assert any("2 structural-variant allele(s)" in n for n in panel.notes)
