@@ -265,6 +265,7 @@ class NoduleAnalysis:
             "model_id": self.model_id,
             "model_version": self.model_version,
             "weights_sha256": self.weights_sha256,
+            "notes": list(self.notes),
         }
 
 

@@ -119,3 +119,14 @@ def test_evaluate_full_lidc_folder_reports_roles(shared_data: Path, capsys: pyte
 def test_evaluate_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "ct", "--data", str(tmp_path)]) == 2
     assert "images/benign" in capsys.readouterr().err
+
+
+def test_predict_json_carries_how_the_input_was_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a single slice image of a nodule crop: the notes say the pixel size was taken from the training crops
+    root = LIDC / "images" / "benign"
+    image = next(p for p in sorted(root.glob("*/*/*.png")))
+    assert main(["predict", "ct", str(image), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert isinstance(doc["notes"], list) and doc["notes"]
+    assert all(isinstance(n, str) for n in doc["notes"])
+    assert str(tmp_path) not in json.dumps(doc["notes"]) and image.name not in json.dumps(doc["notes"])
