@@ -21,6 +21,7 @@ from medai_core.errors import PanelInputError
 __all__ = [
     "ALTERATION_CLASSES",
     "GENE_ALIASES",
+    "MAF_SYNONYMS",
     "NONSYNONYMOUS_CLASSES",
     "NON_CODING_CLASSES",
     "SO_TERMS",
@@ -136,6 +137,22 @@ NON_CODING_CLASSES: frozenset[str] = frozenset(
     {"Silent", "Splice_Region", "Intron", "5'UTR", "3'UTR", "5'Flank", "3'Flank", "IGR", "RNA", "Targeted_Region"}
 )
 _CLASS_BY_LOWER = {c.lower(): c for c in _ALL_CLASSES}
+
+#: Variant_Classification values written by other annotators (GATK Funcotator, Broad Oncotator) -> the MAF term
+#: vcf2maf writes for the same effect: a changed or shifted start codon is ``Translation_Start_Site``, an indel over
+#: the stop codon ``Nonstop_Mutation``, a new upstream start in the 5' UTR ``5'UTR``, a lincRNA change ``RNA``.
+MAF_SYNONYMS: dict[str, str] = {
+    "start_codon_snp": "Translation_Start_Site",
+    "start_codon_dnp": "Translation_Start_Site",
+    "start_codon_onp": "Translation_Start_Site",
+    "start_codon_ins": "Translation_Start_Site",
+    "start_codon_del": "Translation_Start_Site",
+    "stop_codon_ins": "Nonstop_Mutation",
+    "stop_codon_del": "Nonstop_Mutation",
+    "de_novo_start_inframe": "5'UTR",
+    "de_novo_start_outofframe": "5'UTR",
+    "lincrna": "RNA",
+}
 
 #: Sequence Ontology term (VEP, SnpEff) -> (severity rank, MAF ``Variant_Classification``), after vcf2maf
 #: (mskcc/vcf2maf, ``GetEffectPriority`` and ``GetVariantClassification``; Apache-2.0): a lower rank is more severe,
@@ -267,6 +284,8 @@ def normalise_classification(value: str) -> str | None:
         return None
     if text.lower() in _CLASS_BY_LOWER:
         return _CLASS_BY_LOWER[text.lower()]
+    if text.lower() in MAF_SYNONYMS:
+        return MAF_SYNONYMS[text.lower()]
     friendly = _FRIENDLY.get(text.lower().replace("_", " "))
     if friendly is not None:
         return "Frame_Shift_Del" if friendly == "Frame_Shift" else friendly

@@ -1,0 +1,45 @@
+"""Variant_Classification values of other annotators (GATK Funcotator, Broad Oncotator) read as vcf2maf's terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from medai_core.genomics.io import read_panel
+from medai_core.genomics.panels import MAF_SYNONYMS, is_nonsynonymous, normalise_classification
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "counted"),
+    [
+        ("Start_Codon_SNP", "Translation_Start_Site", True),
+        ("START_CODON_DEL", "Translation_Start_Site", True),
+        ("Start_Codon_Ins", "Translation_Start_Site", True),
+        ("Stop_Codon_Del", "Nonstop_Mutation", True),
+        ("De_novo_Start_InFrame", "5'UTR", False),
+        ("De_novo_Start_OutOfFrame", "5'UTR", False),
+        ("lincRNA", "RNA", False),
+        ("Missense_Mutation", "Missense_Mutation", True),
+    ],
+)
+def test_funcotator_terms(value: str, expected: str, counted: bool) -> None:
+    assert normalise_classification(value) == expected
+    assert is_nonsynonymous(expected) is counted
+
+
+def test_every_synonym_maps_into_the_vocabulary() -> None:
+    for value in MAF_SYNONYMS.values():
+        assert normalise_classification(value) == value
+
+
+def test_funcotator_maf_counts_start_codon_calls_and_not_upstream_starts() -> None:
+    header = "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\tTumor_Sample_Barcode"
+    rows = [
+        "PTEN\tStart_Codon_SNP\tp.M1I\tT1",
+        "TP53\tMissense_Mutation\tp.R175H\tT1",
+        "KRAS\tDe_novo_Start_OutOfFrame\t\tT1",
+        "MALAT1\tlincRNA\t\tT1",
+    ]
+    panel = read_panel(("\n".join([header, *rows]) + "\n").encode(), "funcotator.maf")
+    classes = {v.gene: v.classification for v in panel.variants}
+    assert classes == {"PTEN": "Translation_Start_Site", "TP53": "Missense_Mutation", "KRAS": "5'UTR", "MALAT1": "RNA"}
+    assert sum(is_nonsynonymous(v.classification) for v in panel.variants) == 2
