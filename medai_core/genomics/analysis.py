@@ -107,6 +107,7 @@ class GeneResult:
         therapy_options: drugs supported by the evidence, best first (see
             :func:`medai_core.genomics.evidence.therapy_options`).
         panel_notes: calls outside the panel's genes; caveats for exome input.
+        genome_build: ``GRCh37``, ``GRCh38`` or ``NCBI36`` where the file states it, else None.
     """
 
     tumour_type: str
@@ -128,6 +129,7 @@ class GeneResult:
     tiers: tuple[tuple[str, str], ...] = ()
     therapy_options: tuple[TherapyOption, ...] = ()
     panel_notes: tuple[str, ...] = ()
+    genome_build: str | None = None
 
     @property
     def selected(self) -> ClassSurvival:
@@ -202,6 +204,7 @@ def analyse_panel(
     age_group: str | None = None,
     sex: str | None = None,
     notes: Sequence[str] = (),
+    genome_build: str | None = None,
 ) -> GeneResult:
     """Analyse one tumour's calls.
 
@@ -214,6 +217,7 @@ def analyse_panel(
         drug_class: the class the attributions and the disagreement line refer to.
         age_group, sex: optional; unknown values are encoded as the cohort's mix.
         notes: reader notes carried into the result.
+        genome_build: the reference build the file states (:attr:`PanelFile.genome_build`), carried into the result.
     """
     from medai_core.explain import integrated_gradients
 
@@ -305,6 +309,7 @@ def analyse_panel(
         tiers=call_tiers(calls, evidence),
         therapy_options=therapy_options(evidence),
         panel_notes=panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
+        genome_build=genome_build,
     )
 
 
@@ -390,4 +395,5 @@ def analyse_bytes(
         age_group=age_group,
         sex=sex,
         notes=panel_file.notes,
+        genome_build=panel_file.genome_build,
     )

@@ -686,10 +686,14 @@ def _protein_word(protein: str) -> str | None:
     return None
 
 
+_MISSING_VAF = frozenset({"", ".", "NA", "N/A", "na", "n/a", "NaN", "nan", "-"})
+"""How tables write a VAF that was not measured (VCF's ``.``, R's ``NA``, spreadsheets' ``-``): read as unknown."""
+
+
 def _vaf_column_is_percent(values: Sequence[str]) -> bool:
     """True when a table's VAF column is on the 0-100 scale: some value above 1 (``35``) or written with ``%``.
     Decided once for the column, so that ``1`` in a column of percentages is 1%, not 100%, and ``0.5`` is 0.5%."""
-    numbers = [_float_or_none(v.strip().rstrip("%")) for v in values if v.strip()]
+    numbers = [_float_or_none(v.strip().rstrip("%")) for v in values if v.strip() not in _MISSING_VAF]
     return any(v.strip().endswith("%") for v in values) or any(n is not None and n > 1 for n in numbers)
 
 
@@ -748,7 +752,7 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
         if classification == "Splice_Site" and protein.startswith("c."):
             protein = splice_site_protein(protein)
         vaf = None
-        if col["vaf"] is not None and fields[col["vaf"]].strip():
+        if col["vaf"] is not None and fields[col["vaf"]].strip() not in _MISSING_VAF:
             text = fields[col["vaf"]].strip()
             vaf = _float_or_none(text.rstrip("%"))
             if vaf is None or vaf < 0 or vaf > 100:

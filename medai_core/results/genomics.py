@@ -62,6 +62,7 @@ def result_payload(result: GeneResult, card: ModelCard) -> dict[str, Any]:
         "disagreement": result.disagreement,
         "notes": list(result.notes),
         "panel_notes": list(result.panel_notes),
+        "genome_build": result.genome_build,
         "caveat": "outcome on treatment in an observational cohort, not randomised benefit",
         "model_id": card.id,
         "model_version": card.version,

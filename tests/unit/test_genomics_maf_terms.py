@@ -43,3 +43,26 @@ def test_funcotator_maf_counts_start_codon_calls_and_not_upstream_starts() -> No
     classes = {v.gene: v.classification for v in panel.variants}
     assert classes == {"PTEN": "Translation_Start_Site", "TP53": "Missense_Mutation", "KRAS": "5'UTR", "MALAT1": "RNA"}
     assert sum(is_nonsynonymous(v.classification) for v in panel.variants) == 2
+
+
+@pytest.mark.parametrize("missing", [".", "NA", "-", "n/a"])
+def test_table_vaf_written_as_missing_is_unknown(missing: str) -> None:
+    text = f"gene,protein_change,vaf\nBRAF,V600E,{missing}\nTP53,R175H,0.31\n"
+    panel = read_panel(text.encode(), "panel.csv")
+    vafs = {v.gene: v.vaf for v in panel.variants}
+    assert vafs == {"BRAF": None, "TP53": 0.31}
+
+
+def test_predict_genes_json_states_the_genome_build(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from medai_core.cli import main
+
+    header = "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\tNCBI_Build\tTumor_Sample_Barcode"
+    path = tmp_path / "b38.maf"
+    path.write_text(f"{header}\nBRAF\tMissense_Mutation\tp.V600E\tGRCh38\tT1\n")
+    assert main(["predict", "genes", str(path), "--tumour-type", "Melanoma", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["genome_build"] == "GRCh38"
+    path.write_text("Hugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n")
+    assert main(["predict", "genes", str(path), "--tumour-type", "Melanoma", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["genome_build"] is None
