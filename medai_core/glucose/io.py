@@ -597,20 +597,10 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
     times, clock_notes = _parse_times(egv[tcol], name, tcol, timezone)
     notes = [unit_note, *clock_notes]
     if "Source Device ID" in egv.columns:
-        sources = egv["Source Device ID"].fillna("").astype(str).str.strip().to_numpy()
-        distinct, counts = np.unique(sources, return_counts=True)
-        if len(distinct) > 1:
-            # a receiver and a phone can both upload the same sensor's readings: one is the record, the other
-            # fills only its gaps (else every reading appears twice a few seconds or minutes apart)
-            main = sources == distinct[int(np.argmax(counts))]
-            fill = _fills_gaps(times[main], times[~main], tolerance_min=2.5)
-            keep = main.copy()
-            keep[np.flatnonzero(~main)[fill]] = True
-            notes.append(
-                f"Glucose rows come from {len(distinct)} display devices: the one with the most readings "
-                f"({int(counts.max())}) is used, and the others only where it has a gap ({int(fill.sum())} of "
-                f"{int((~main).sum())} of their readings used; the rest overlap it and are ignored)."
-            )
+        keep, note = _one_device(egv["Source Device ID"], times, 2.5, "Glucose rows", "display devices")
+        if note is not None:
+            # a receiver and a phone can both upload the same sensor's readings (else each appears twice)
+            notes.append(note)
             times, values = times[keep], values[keep]
             low_text, high_text = low_text[keep], high_text[keep]
     if low_text.any():
@@ -762,6 +752,33 @@ def _fills_gaps(
     return np.asarray(nearest > tolerance_min * 60e9)
 
 
+def _one_device(
+    device_ids: pd.Series, times: NDArray[np.datetime64], tolerance_min: float, what: str, kind: str
+) -> tuple[NDArray[np.bool_], str | None]:
+    """Readings to keep when several devices wrote the same record: all of the device with the most readings, and
+    the others' only where it has a gap (:func:`_fills_gaps`); with the note, or (all True, None) for one device.
+
+    Args:
+        device_ids: the device (serial number, source device id) of each reading.
+        times: the readings' times, same order.
+        tolerance_min: half the sampling interval, in minutes.
+        what: how the note names the readings (``"Historic readings"``); kind: how it names the devices.
+    """
+    ids = device_ids.fillna("").astype(str).str.strip().to_numpy()
+    distinct, counts = np.unique(ids, return_counts=True)
+    if len(distinct) < 2:
+        return np.ones(len(ids), dtype=bool), None
+    main = ids == distinct[int(np.argmax(counts))]
+    fill = _fills_gaps(times[main], times[~main], tolerance_min=tolerance_min)
+    keep = main.copy()
+    keep[np.flatnonzero(~main)[fill]] = True
+    return keep, (
+        f"{what} come from {len(distinct)} {kind}: the one with the most readings ({int(counts.max())}) is used, "
+        f"and the others only where it has a gap ({int(fill.sum())} of {int((~main).sum())} of their readings "
+        "used; the rest overlap it and are ignored)."
+    )
+
+
 def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: bool = False) -> CGMRecord:
     frame = _read_table(lines, name, skip=header_index)
     position_note: list[str] = []
@@ -816,20 +833,10 @@ def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: 
     notes = [unit_note, *position_note, date_note]
     serial = cols.get("serial number")
     if serial is not None and n_hist:
-        serials = historic[serial].fillna("").astype(str).str.strip().to_numpy()
-        distinct, counts = np.unique(serials, return_counts=True)
-        if len(distinct) > 1:
-            # Two readers/phones (or two sensors) writing history for the same hours would interleave into a
-            # zig-zag series: one device is the record, the others fill only its gaps.
-            main = serials == distinct[int(np.argmax(counts))]
-            fill = _fills_gaps(hist_times[main], hist_times[~main])
-            keep = main.copy()
-            keep[np.flatnonzero(~main)[fill]] = True
-            notes.append(
-                f"Historic readings come from {len(distinct)} devices: the one with the most readings "
-                f"({int(counts.max())}) is used, and the others only where it has a gap ({int(fill.sum())} of "
-                f"{int((~main).sum())} of their readings used; the rest overlap it and are ignored)."
-            )
+        keep, note = _one_device(historic[serial], hist_times, 7.5, "Historic readings", "devices")
+        if note is not None:
+            # two readers/phones (or sensors) writing history for the same hours would interleave into a zig-zag
+            notes.append(note)
             hist_times, hist_values = hist_times[keep], hist_values[keep]
             n_hist = int(keep.sum())
     if scan_values.size:
