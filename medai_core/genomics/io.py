@@ -828,7 +828,13 @@ def _check_vcf_lines(text: str, filename: str, n_samples: int) -> None:
                 f"{what}, line {number}: malformed record (expected tab-separated CHROM, POS "
                 f"(a number), ID, REF, ALT, QUAL, FILTER, INFO; got {len(fields)} fields). Fix or remove the line."
             )
-        if len(fields) > 9 + n_samples:
+        if "\x00" in line:
+            raise PanelInputError(
+                f"{what}, line {number}: holds NUL bytes (binary data, e.g. a damaged copy). Export the VCF again."
+            )
+        # a record may stop after INFO (no FORMAT, no samples: genotypes unknown); once FORMAT is there, every sample
+        # the #CHROM line names must have its column, or htslib reads genotypes that are not there (a crash)
+        if len(fields) >= 9 and len(fields) != 9 + n_samples:
             raise PanelInputError(
                 f"{what}, line {number}: {len(fields) - 9} sample columns where the #CHROM header names "
                 f"{n_samples}. The line is malformed; fix or remove it."

@@ -66,3 +66,38 @@ def test_predict_genes_json_states_the_genome_build(tmp_path, capsys) -> None:  
     path.write_text("Hugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n")
     assert main(["predict", "genes", str(path), "--tumour-type", "Melanoma", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["genome_build"] is None
+
+
+_VCF_HEAD = (
+    "##fileformat=VCFv4.2\n"
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: '
+    'Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|HGVSc|HGVSp|Protein_position|Amino_acids|CANONICAL">\n'
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+    "##tumor_sample=TUMOR\n"
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNORMAL\tTUMOR\n"
+)
+_CSQ = "CSQ=T|missense_variant|MODERATE|BRAF|ENSG1|ENST1|protein_coding|c.1799T>A|ENSP1:p.Val600Glu|600|V/E|YES"
+
+
+@pytest.mark.parametrize(
+    ("tail", "match"),
+    [
+        ("\tGT:AD", "0 sample columns"),  # FORMAT with no sample columns: htslib crashed reading the genotypes
+        ("\tGT:AD\t0/1:60,40", "1 sample columns"),
+        ("\tGT:AD" + "\x00" * 64, "NUL bytes|not a MAF, VCF"),  # binary: refused at detection or per line
+    ],
+)
+def test_vcf_record_missing_its_sample_columns_is_refused_in_process(tail: str, match: str) -> None:
+    good = f"7\t140453136\t.\tA\tT\t.\tPASS\t{_CSQ}\tGT:AD\t0/0:50,0\t0/1:60,40\n"
+    bad = f"7\t140453137\t.\tA\tT\t.\tPASS\t{_CSQ}{tail}\n"
+    from medai_core.errors import PanelInputError
+
+    with pytest.raises(PanelInputError, match=match):
+        read_panel((_VCF_HEAD + good + bad).encode(), "case.vcf")
+
+
+def test_vcf_record_without_format_is_read_with_unknown_genotype() -> None:
+    line = f"7\t140453136\t.\tA\tT\t.\tPASS\t{_CSQ}\n"
+    panel = read_panel((_VCF_HEAD + line).encode(), "case.vcf")
+    assert [v.gene for v in panel.variants] == ["BRAF"]
