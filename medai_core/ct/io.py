@@ -85,6 +85,7 @@ MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT ser
 MAX_ZIP_MEMBERS = 4096  # files in one zipped series
 MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
 _TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
+_MAX_PADDING_SHARE = 0.9  # outside the circular field of view is ~21 % of a square slice; beyond 90 % the header lies
 _AIR_CHECK_HU = -500.0  # a CT slice holds air or lung at or below this; stored values that never reach it are not HU
 _IRREGULAR_SPACING = 0.1  # slice steps differing from their median by more than this fraction are not one spacing
 _LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
@@ -698,6 +699,12 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
         notes.append(
             "MONOCHROME1 image (shown inverted by DICOM viewers): Hounsfield units taken from the rescale, which "
             "does not depend on the display"
+        )
+    if padding is not None and padding.mean() > _MAX_PADDING_SHARE:
+        raise ImageInputError(
+            f"{name}: after the header's rescale ({rescale.describe()}) {padding.mean():.0%} of the pixels would be "
+            f"padding outside the scanned field (PixelPaddingValue); a CT slice is mostly body and air. The rescale "
+            "or the padding value is wrong."
         )
     if padding is not None:
         hu[padding] = np.float32(AIR_HU)

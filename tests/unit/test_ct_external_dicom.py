@@ -568,3 +568,13 @@ def test_modality_lut_is_refused_not_ignored() -> None:
     ds.ModalityLUTSequence = Sequence([lut])
     with pytest.raises(ImageInputError, match="look-up table"):
         read_ct(_bytes(ds), "lut.dcm")
+
+
+def test_a_rescale_that_makes_every_pixel_padding_is_refused() -> None:
+    """Fuzz seed 25 case 1107: intercept -99999 put every pixel below the padding value, and the whole slice was set
+    to air (a flat -1024 HU volume) instead of being refused."""
+    ds = _slice()
+    ds.add_new(0x00280120, "SS", -2000)
+    ds.RescaleIntercept = -99999
+    with pytest.raises(ImageInputError, match="100% of the pixels would be padding"):
+        read_ct(_bytes(ds), "slice.dcm")
