@@ -265,7 +265,14 @@ def _read_table(lines: list[str], name: str, skip: int = 0) -> pd.DataFrame:
             f"{name} is not a readable CSV table ({first}). Upload a Dexcom Clarity or "
             "LibreView CSV export, or a CSV with columns timestamp, glucose."
         ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    columns = [str(c).strip() for c in frame.columns]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise CGMInputError(
+            f"{name}: the header names the column(s) {twice[:4]} more than once, so which one holds the readings is "
+            "not known. Rename or remove the extra column."
+        )
+    frame.columns = columns
     return frame
 
 

@@ -253,3 +253,15 @@ def test_dexcom_rows_from_receiver_and_phone_are_not_doubled() -> None:
     assert record.n_readings == len(t) + 1  # before: 865, the first day twice
     assert any("2 display devices" in n and "1 of 289" in n for n in record.notes)
     assert any("'Low'" in n for n in record.notes)
+
+
+def test_a_column_named_twice_is_refused() -> None:
+    """Fuzz seed 26 case 2525: 'Event Type' and 'Event Type ' (a trailing space) became two columns of one name and
+    the Dexcom reader failed with an AttributeError."""
+    header = '"Index","Timestamp (YYYY-MM-DDThh:mm:ss)","Event Type","Event Type ","Glucose Value (mg/dL)"'
+    rows = [f'"{i}","2024-03-13T00:{i * 5:02d}:00","EGV","","{120 + i}"' for i in range(10)]
+    with pytest.raises(CGMInputError, match="more than once"):
+        read_cgm(("\n".join([header, *rows]) + "\n").encode(), name="clarity.csv")
+    generic = "time,glucose,glucose \n2024-03-13 00:00,120,121\n"
+    with pytest.raises(CGMInputError, match="more than once"):
+        read_cgm(generic.encode(), name="two.csv")
