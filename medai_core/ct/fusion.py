@@ -274,33 +274,10 @@ def _binomial_range(k: int, n: int, level: float) -> tuple[float, float]:
     return low, high
 
 
-def _interval_bins(
-    labels: NDArray[Any], p: NDArray[Any], low: NDArray[Any], high: NDArray[Any], bins: int
-) -> list[dict[str, Any]]:
+def _risk_bins(p: NDArray[np.float64], bins: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Quantile edges of the probabilities and each nodule's bin (they depend on the probabilities only)."""
     edges = np.quantile(p, np.linspace(0, 1, bins + 1))
-    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
-    rows: list[dict[str, Any]] = []
-    for b in range(bins):
-        sel = which == b
-        if not sel.any():
-            continue
-        k, n = int(np.sum(labels[sel])), int(sel.sum())
-        observed = k / n
-        lo, hi = float(np.mean(low[sel])), float(np.mean(high[sel]))
-        rate_lo, rate_hi = _binomial_range(k, n, INTERVAL_LEVEL)
-        rows.append(
-            {
-                "bin": f"{edges[b]:.2f}-{edges[b + 1]:.2f}",
-                "n": n,
-                "mean_probability": round(float(np.mean(p[sel])), 3),
-                "mean_interval": [round(lo, 3), round(hi, 3)],
-                "observed_rate": round(observed, 3),
-                "observed_rate_range": [round(rate_lo, 3), round(rate_hi, 3)],
-                "inside": bool(lo <= observed <= hi),
-                "consistent": bool(rate_lo <= hi and rate_hi >= lo),
-            }
-        )
-    return rows
+    return edges, np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
 
 
 def interval_check(
@@ -325,12 +302,34 @@ def interval_check(
     """
     labels = np.asarray(labels)
     p, low, high = (np.asarray(a, dtype=np.float64) for a in (p, low, high))
-    rows = _interval_bins(labels, p, low, high, bins)
-    rng = np.random.default_rng(seed)
-    simulated = [
-        sum(r["inside"] for r in _interval_bins((rng.random(p.size) < p).astype(np.int64), p, low, high, bins))
-        for _ in range(draws)
-    ]
+    edges, which = _risk_bins(p, bins)
+    used = [b for b in range(bins) if (which == b).any()]
+    members = np.stack([which == b for b in used], axis=1)  # (N, bins used)
+    n = members.sum(axis=0)
+    lo = np.array([float(np.mean(low[members[:, i]])) for i in range(len(used))])
+    hi = np.array([float(np.mean(high[members[:, i]])) for i in range(len(used))])
+    rows: list[dict[str, Any]] = []
+    for i, b in enumerate(used):
+        sel = members[:, i]
+        k = int(np.sum(labels[sel]))
+        observed = k / int(n[i])
+        rate_lo, rate_hi = _binomial_range(k, int(n[i]), INTERVAL_LEVEL)
+        rows.append(
+            {
+                "bin": f"{edges[b]:.2f}-{edges[b + 1]:.2f}",
+                "n": int(n[i]),
+                "mean_probability": round(float(np.mean(p[sel])), 3),
+                "mean_interval": [round(lo[i], 3), round(hi[i], 3)],
+                "observed_rate": round(observed, 3),
+                "observed_rate_range": [round(rate_lo, 3), round(rate_hi, 3)],
+                "inside": bool(lo[i] <= observed <= hi[i]),
+                "consistent": bool(rate_lo <= hi[i] and rate_hi >= lo[i]),
+            }
+        )
+    # labels drawn from the probabilities, all draws at once: the bins and their intervals stay the same
+    drawn = (np.random.default_rng(seed).random((draws, p.size)) < p).astype(np.int64)
+    rates = (drawn @ members.astype(np.int64)) / n
+    simulated = ((lo <= rates) & (rates <= hi)).sum(axis=1)
     return {
         "mean_width": round(float(np.mean(high - low)), 4),
         "median_width": round(float(np.median(high - low)), 4),

@@ -128,6 +128,7 @@ def fold_scores(
     model_dir: Path,
     *,
     cache_dir: Path | None = None,
+    folds: list[tuple[NDArray[np.int64], NDArray[np.int64]]] | None = None,
     log: Callable[[str], None] = print,
 ) -> FoldScores:
     """Member logits of outer fold ``fold`` (from the shipped weights for fold 0, trained otherwise).
@@ -137,9 +138,10 @@ def fold_scores(
         fold: outer fold 0..4.
         model_dir: ``models/ct_nodule`` (fold 0 reads its weights).
         cache_dir: where a finished fold's logits are kept (``nested_fold<k>.npz``) so that a stopped run resumes.
+        folds: :func:`outer_folds` of ``data`` where the caller has them already.
         log: progress lines.
     """
-    dev_idx, test_idx = outer_folds(data.labels, data.exam_ids)[fold]
+    dev_idx, test_idx = (folds if folds is not None else outer_folds(data.labels, data.exam_ids))[fold]
     cached = cache_dir / f"nested_fold{fold}.npz" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         with np.load(cached) as saved:
@@ -164,14 +166,16 @@ def fold_scores(
 
 
 def _score_fold(
-    data: NoduleSet, features: NDArray[Any], table: Any, fold: int, scores: FoldScores
+    data: NoduleSet, features: NDArray[Any], table: Any, scores: FoldScores
 ) -> dict[str, NDArray[np.float64]]:
-    """Held-out probabilities of one outer fold: the pipeline's choice with its interval, each stacker, baseline."""
+    """Held-out probabilities of one outer fold (``scores.index``; every other nodule is its development set): the
+    pipeline's choice with its interval, each stacker, baseline."""
     from sklearn.metrics import roc_auc_score
 
     from medai_core.ct.train import _grouped_oof
 
-    dev_idx, test_idx = outer_folds(data.labels, data.exam_ids)[fold]
+    test_idx = scores.index
+    dev_idx = np.setdiff1d(np.arange(len(data.labels)), test_idx)  # sorted, as the split gives it
     y, groups = data.labels[dev_idx], data.exam_ids[dev_idx]
     dev_x, test_x = features[dev_idx], features[test_idx]
     test_logit = scores.member_logits.mean(axis=1)
@@ -250,9 +254,9 @@ def run_nested_cv(
     per_fold: list[dict[str, Any]] = []
     training_seconds = 0.0
     for k in range(N_OUTER):
-        scores = fold_scores(data, k, model_dir, cache_dir=cache_dir, log=log)
+        scores = fold_scores(data, k, model_dir, cache_dir=cache_dir, folds=folds, log=log)
         training_seconds += scores.seconds
-        probs = _score_fold(data, features, table, k, scores)
+        probs = _score_fold(data, features, table, scores)
         for name, values in probs.items():
             pooled.setdefault(name, np.zeros(n))[scores.index] = values
         fold_of[scores.index] = k

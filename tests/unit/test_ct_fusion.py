@@ -237,7 +237,7 @@ def test_nested_fold_zero_reproduces_the_cards_held_out_numbers(shared_data: Pat
     data = load_nodules(folder)
     card = read_card(REPO / "models" / "ct_nodule")
     scores = fold_scores(data, 0, REPO / "models" / "ct_nodule")
-    probs = _score_fold(data, features_for(data.volumes, radiomics=False), None, 0, scores)
+    probs = _score_fold(data, features_for(data.volumes, radiomics=False), None, scores)
     from medai_core.ct.evaluation import binary_metrics
 
     y = data.labels[scores.index]
