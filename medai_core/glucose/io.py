@@ -466,6 +466,13 @@ def _parse_times(
     return local, notes
 
 
+def _unit_from_values(values: NDArray[np.float64]) -> tuple[str, float]:
+    """The unit the readings imply where nothing names it (a median below 25 can only be mmol/L), and the median."""
+    finite = values[np.isfinite(values)]
+    median = float(np.median(finite)) if finite.size else 0.0
+    return (MMOL_L if median < 25 else MG_DL), median
+
+
 def _check_unit(values: NDArray[np.float64], unit: str, name: str, how: str) -> None:
     """Refuse values that look like the other unit than the one ``how`` (header, column name) declares."""
     finite = values[np.isfinite(values)]
@@ -590,9 +597,7 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
     if stated_unit is not None:
         unit, unit_note = stated_unit, f"Dexcom Clarity export, glucose in {stated_unit}."
     else:  # Clarity always names it; an edited header may not
-        numbers = _numbers(raw[~(low_text | high_text)], name, gcol)
-        median = float(np.median(numbers)) if numbers.size else 0.0
-        unit = MMOL_L if median < 25 else MG_DL
+        unit, median = _unit_from_values(_numbers(raw[~(low_text | high_text)], name, gcol))
         unit_note = (
             f"Dexcom Clarity export; the glucose header names no unit, the values (median {median:.1f}) are read "
             f"as {unit}."
@@ -830,8 +835,7 @@ def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: 
         _check_unit(both, unit, name, "column header")
         unit_note = f"LibreView export, glucose in {unit}."
     else:
-        median = float(np.median(both[np.isfinite(both)])) if np.isfinite(both).any() else 0.0
-        unit = MMOL_L if median < 25 else MG_DL
+        unit, median = _unit_from_values(both)
         unit_note = (
             f"LibreView export; the glucose header names no unit, the values (median {median:.1f}) are read as {unit}."
         )
@@ -1000,8 +1004,7 @@ def _generic_values(
         _check_unit(values, unit, name, f"unit column {cols.unit_column!r}")
         notes.insert(0, f"Glucose in {unit} (from the unit column {cols.unit_column!r}).")
     else:
-        median = float(np.median(values))
-        unit = MMOL_L if median < 25 else MG_DL
+        unit, median = _unit_from_values(values)
         notes.insert(
             0,
             f"The column {cols.glucose!r} names no unit; the values (median {median:.1f}) are read as {unit}.",
