@@ -9,8 +9,8 @@ For each demo case (CT: pydicom's CT_small at its demo seed and the 12 mm solid 
 
 - ``cli``: the sha256 of ``python -m medai_core predict ... --json`` output (stdout bytes), and
 - ``page``: the sha256 of the analysis result the page lays out, as returned by the page's entry point in
-  :mod:`medai_core.ui.cache` (wherever that runs it), in a canonical form: every field of the frozen result,
-  arrays by dtype, shape and bytes, floats by ``repr``.
+  :mod:`medai_core.ui.cache` (wherever that runs it), in a canonical form: every field of the frozen result
+  except elapsed times (:data:`TIMING_FIELDS`), arrays by dtype, shape and bytes, floats by ``repr``.
 
 The figures before and after a change are in ``benchmarks/README.md``.
 """
@@ -31,6 +31,11 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+TIMING_FIELDS = frozenset({"seconds"})
+"""Result fields that record how long a step took (``Personalisation.seconds``): they differ between two runs of
+the same analysis in the same process, so they are left out of the hash."""
+
+
 def canonical(value: Any, out: Any) -> None:
     """Feed a canonical encoding of ``value`` (dataclasses, mappings, sequences, arrays, scalars) into ``out``."""
     import numpy as np
@@ -38,6 +43,8 @@ def canonical(value: Any, out: Any) -> None:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out.update(f"<{type(value).__name__}>".encode())
         for field in dataclasses.fields(value):
+            if field.name in TIMING_FIELDS:
+                continue
             out.update(field.name.encode())
             canonical(getattr(value, field.name), out)
     elif isinstance(value, np.ndarray):
@@ -65,9 +72,16 @@ def digest(value: Any) -> str:
     return out.hexdigest()
 
 
-def _cli(*args: str) -> str:
+def _cli(folder: Path, *args: str) -> str:
+    """The sha256 of ``predict ... --json`` run in ``folder`` on inputs named relative to it (the JSON names the
+    input as given, so a temporary folder's random name must not enter it)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
-        [sys.executable, "-m", "medai_core", "predict", *args, "--json"], cwd=REPO, capture_output=True, check=True
+        [sys.executable, "-m", "medai_core", "predict", *args, "--json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        check=True,
     )
     return hashlib.sha256(result.stdout).hexdigest()
 
@@ -90,7 +104,7 @@ def main() -> None:
             seed = demo_seed(case)
             path = Path(tmp) / ("ct_small.dcm" if case == "ct_small" else "phantom.zip")
             path.write_bytes(data)
-            cli = _cli("ct", str(path), "--center", f"{seed.col},{seed.row},{seed.slice_index}")
+            cli = _cli(Path(tmp), "ct", path.name, "--center", f"{seed.col},{seed.row},{seed.slice_index}")
             page = cache.analyse_ct(
                 "ct_nodule",
                 version["ct_nodule"],
@@ -105,7 +119,7 @@ def main() -> None:
         path = Path(tmp) / "cgm.csv"
         path.write_bytes(simulated_csv(record))
         result, _ = cache.analyse_glucose_demo("glucose_forecast", version["glucose_forecast"], 14, 7)
-        rows.append(("glucose demo", _cli("glucose", str(path)), digest(result)))
+        rows.append(("glucose demo", _cli(Path(tmp), "glucose", path.name), digest(result)))
         path = Path(tmp) / DEMO_FILENAME
         path.write_bytes(demo_maf())
         gene = cache.analyse_gene_panel(
@@ -120,7 +134,7 @@ def main() -> None:
             None,
             None,
         )
-        rows.append(("genes demo", _cli("genes", str(path), "--tumour-type", "Melanoma"), digest(gene)))
+        rows.append(("genes demo", _cli(Path(tmp), "genes", path.name, "--tumour-type", "Melanoma"), digest(gene)))
     for case, cli, page in rows:
         print(f"{case:<22} cli={cli[:16]}  page={page[:16]}")
 

@@ -163,7 +163,23 @@ JOBS: dict[str, tuple[Callable[..., Any], type[InputError]]] = {
 # ------------------------------------------------------------------------------------------------ server side
 
 _pool: IsolationPool | None = None
+_pool_env: dict[str, str] = {}
 _pool_lock = threading.Lock()
+
+
+WORKER_SETTINGS: tuple[str, ...] = (
+    "MEDAI_MODELS_DIR",
+    "MEDAI_SERVE_ADDRESS",
+    "MEDAI_EVIDENCE_DIR",
+    "MEDAI_DEVICE",
+    "MEDAI_ANALYSIS_TIME_S",
+    "MEDAI_ANALYSIS_QUEUE",
+)
+"""The settings an analysis reads in the worker (taken from the environment when the worker starts)."""
+
+
+def _medai_env() -> dict[str, str]:
+    return {k: os.environ.get(k, "") for k in WORKER_SETTINGS}
 
 
 def _env_int(name: str, default: int, minimum: int) -> int:
@@ -189,13 +205,17 @@ def analysis_workers() -> int:
 
 
 def analysis_pool() -> IsolationPool | None:
-    """The process-wide analysis pool (started on first use), or None when ``MEDAI_ANALYSIS_WORKERS=0``."""
-    global _pool
+    """The process-wide analysis pool (started on first use), or None when ``MEDAI_ANALYSIS_WORKERS=0``.
+
+    Workers read their settings (:data:`WORKER_SETTINGS`) when they start, so a change of one replaces the pool.
+    """
+    global _pool, _pool_env
     workers = analysis_workers()
     if workers == 0:
         return None
+    env = _medai_env()
     with _pool_lock:
-        if _pool is None or _pool.workers != workers:
+        if _pool is None or _pool_env != env or _pool.workers != workers:
             from medai_core.isolation import IsolationPool
 
             if _pool is not None:
@@ -207,6 +227,7 @@ def analysis_pool() -> IsolationPool | None:
                 preload=PRELOAD,
                 max_waiting=_env_int("MEDAI_ANALYSIS_QUEUE", 64, 0),
             )
+            _pool_env = env
         return _pool
 
 

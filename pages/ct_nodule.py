@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from medai_core.ct.analysis import pixel_size_request
+from medai_core.ct.analysis import NoduleAnalysis, pixel_size_request
 from medai_core.ct.demo import demo_seed
 from medai_core.ct.io import PIXEL_MM_RANGE
 from medai_core.ct.phantom import PHANTOM_KINDS
@@ -282,36 +282,44 @@ with left:
 with right:
     st.plotly_chart(reference_histogram_figure(result.reference, result.probability), key="ct.context")
 
-st.subheader("What the model looked at")
-crop_depth = result.crop_u8.shape[0]
-g1, g2 = st.columns([3, 2])
-with g2:
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="ct.opacity")
-    cam_slice = (
-        st.slider("Crop slice", 1, crop_depth, result.explained_slice + 1, key="ct.cam_slice") - 1
-        if crop_depth > 1
-        else 0
-    )
-    st.caption(
-        f"Grad-CAM (Selvaraju et al. 2017) of the ensemble's mean logit, evidence for **{result.grad_cam_target}**, "
-        f"on the model's 64 x 64 input crop (lung window, 0.64 mm pixels, outside the nodule blanked)."
-    )
-    if result.deletion is not None:
-        st.plotly_chart(
-            deletion_figure(result.deletion, score_label=f"P({result.grad_cam_target})"),
-            key="ct.deletion",
+
+@st.fragment
+def _explanation(result: NoduleAnalysis) -> None:
+    """The Grad-CAM view: its opacity and crop slice only restyle, so they rerun this fragment, not the analysis."""
+    st.subheader("What the model looked at")
+    crop_depth = result.crop_u8.shape[0]
+    g1, g2 = st.columns([3, 2])
+    with g2:
+        opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="ct.opacity")
+        cam_slice = (
+            st.slider("Crop slice", 1, crop_depth, result.explained_slice + 1, key="ct.cam_slice") - 1
+            if crop_depth > 1
+            else 0
         )
-        st.markdown(f"**Check:** {result.deletion.reading}")
-with g1:
-    st.plotly_chart(
-        saliency_overlay(
-            result.crop_u8[cam_slice],
-            result.grad_cam[cam_slice],
-            opacity=opacity,
-            title=f"Grad-CAM, crop slice {cam_slice + 1} of {crop_depth}",
-        ),
-        key="ct.gradcam",
-    )
+        st.caption(
+            "Grad-CAM (Selvaraju et al. 2017) of the ensemble's mean logit, evidence for "
+            f"**{result.grad_cam_target}**, "
+            f"on the model's 64 x 64 input crop (lung window, 0.64 mm pixels, outside the nodule blanked)."
+        )
+        if result.deletion is not None:
+            st.plotly_chart(
+                deletion_figure(result.deletion, score_label=f"P({result.grad_cam_target})"),
+                key="ct.deletion",
+            )
+            st.markdown(f"**Check:** {result.deletion.reading}")
+    with g1:
+        st.plotly_chart(
+            saliency_overlay(
+                result.crop_u8[cam_slice],
+                result.grad_cam[cam_slice],
+                opacity=opacity,
+                title=f"Grad-CAM, crop slice {cam_slice + 1} of {crop_depth}",
+            ),
+            key="ct.gradcam",
+        )
+
+
+_explanation(result)
 if result.contributions:
     st.plotly_chart(contributions_figure(result.labelled_contributions), key="ct.contributions")
     st.caption(

@@ -1,0 +1,178 @@
+"""The analysis pool (medai_core.workers) and the shared result store (medai_core.ui.cache.SharedResults)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from medai_core.errors import MedaiError, PanelInputError
+from medai_core.isolation import IsolationPool, PoolBusyError
+from medai_core.ui.cache import SharedResults, result_key
+
+
+def nap(seconds: float) -> float:
+    """A job that holds its worker for a while (module level: the worker imports it by reference)."""
+    time.sleep(seconds)
+    return seconds
+
+
+# --- SharedResults ---
+
+
+def test_concurrent_callers_share_one_computation() -> None:
+    store = SharedResults(max_entries=4, ttl_s=60.0)
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def compute() -> str:
+        calls.append(1)
+        gate.wait(10)
+        return "result"
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(store.get("k", compute))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    while not calls:
+        time.sleep(0.01)
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert results == ["result"] * 8 and len(calls) == 1
+
+
+def test_a_failed_computation_is_not_kept_and_reaches_its_caller() -> None:
+    store = SharedResults(max_entries=4, ttl_s=60.0)
+
+    def fails() -> str:
+        raise PanelInputError("bad file")
+
+    with pytest.raises(PanelInputError, match="bad file"):
+        store.get("k", fails)
+    assert len(store) == 0
+    assert store.get("k", lambda: "ok") == "ok"
+
+
+def test_least_recently_used_results_go_first() -> None:
+    store = SharedResults(max_entries=2, ttl_s=60.0)
+    store.get("a", lambda: 1)
+    store.get("b", lambda: 2)
+    store.get("a", lambda: -1)  # a hit: "a" becomes the most recent
+    store.get("c", lambda: 3)
+    assert len(store) == 2
+    assert store.get("a", lambda: -1) == 1 and store.get("b", lambda: 20) == 20
+
+
+def test_expired_results_are_recomputed() -> None:
+    store = SharedResults(max_entries=2, ttl_s=0.0)
+    store.get("a", lambda: 1)
+    time.sleep(0.01)
+    assert store.get("a", lambda: 2) == 2
+
+
+def test_result_key_hashes_bytes_and_separates_options() -> None:
+    assert result_key(b"x" * 10, "a", None) == result_key(b"x" * 10, "a", None)
+    assert result_key(b"x", "a") != result_key(b"y", "a")
+    assert result_key("ab", "c") != result_key("a", "bc")
+    assert result_key(None) != result_key("None")
+
+
+# --- the pool's queue ---
+
+
+@pytest.fixture
+def one_worker() -> Iterator[IsolationPool]:
+    pool = IsolationPool(1, 60.0, None, preload=(), max_waiting=1)
+    yield pool
+    pool.close()
+
+
+def _wait_until(condition: object, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.02)
+
+
+def test_queue_counts_waiting_calls_and_refuses_beyond_its_bound(one_worker: IsolationPool) -> None:
+    pool = one_worker
+    pool.warm(1)
+    done: list[float] = []
+    first = threading.Thread(target=lambda: done.append(pool.run(nap, 1.0).value))
+    first.start()
+    _wait_until(lambda: pool.busy == 1)
+    second = threading.Thread(target=lambda: done.append(pool.run(nap, 0.0).value))
+    second.start()
+    _wait_until(lambda: pool.waiting == 1)
+    assert pool.busy == 1 and pool.waiting == 1
+    with pytest.raises(PoolBusyError, match="busy") as caught:
+        pool.run(nap, 0.0)
+    assert isinstance(caught.value, MedaiError)
+    first.join(60)
+    second.join(60)
+    assert sorted(done) == [0.0, 1.0] and pool.busy == 0 and pool.waiting == 0
+
+
+def test_pool_without_memory_limit_runs_calls() -> None:
+    pool = IsolationPool(1, 60.0, None, preload=())
+    try:
+        assert pool.run(nap, 0.0).value == 0.0
+    finally:
+        pool.close()
+
+
+# --- the analysis pool ---
+
+
+def test_pool_size_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import workers
+
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "0")
+    assert workers.analysis_workers() == 0 and workers.analysis_pool() is None
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "3")
+    assert workers.analysis_workers() == 3
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "-1")
+    with pytest.raises(MedaiError, match="MEDAI_ANALYSIS_WORKERS"):
+        workers.analysis_workers()
+    monkeypatch.delenv("MEDAI_ANALYSIS_WORKERS")
+    assert 1 <= workers.analysis_workers() <= workers.MAX_DEFAULT_WORKERS
+
+
+def _same(a: object, b: object) -> bool:
+    import dataclasses
+
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a):
+        return bool(np.isnan(b))
+    return a == b
+
+
+def test_gene_analysis_in_a_worker_equals_the_in_process_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import workers
+    from medai_core.genomics.commands import MODEL_ID
+    from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
+    from medai_core.models import read_card
+    from medai_core.models.registry import model_dir
+
+    version = read_card(model_dir(MODEL_ID)).version
+    options = {"tumour_type": "Melanoma", "panel": "IMPACT468", "sample": None, "drug_class": "CTLA-4"}
+    args = (MODEL_ID, version, demo_maf(), DEMO_FILENAME, None, {**options, "age_group": None, "sex": "Female"})
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "1")
+    try:
+        pooled = workers.run_job("genes", *args)
+        with pytest.raises(PanelInputError, match="tumour type"):  # the domain error crosses the process boundary
+            workers.run_job("genes", *args[:5], {**args[5], "tumour_type": "no such cancer"})
+    finally:
+        workers.shutdown_analysis_pool()
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "0")
+    assert _same(pooled, workers.run_job("genes", *args))
