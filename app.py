@@ -6,6 +6,7 @@ import streamlit as st
 
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.models import DeviceInfo, configure_runtime, model_statuses
+from medai_core.ui.cache import start_analysis_pool
 from medai_core.ui.components import research_banner
 from medai_core.units import GLUCOSE_UNITS
 
@@ -42,4 +43,5 @@ with st.sidebar:
         st.caption(f"{mark} `{status.model_id}` {version}")
 
 research_banner()
+start_analysis_pool()
 navigation.run()

@@ -110,8 +110,7 @@ def main() -> int:
         devices = ["/CPU:0"]
     failures: list[str] = []
     report: list[dict[str, Any]] = []
-    header = f"{'model':<20}{'device':<8}{'output on':<16}{'p50 ms':>8}{'p90 ms':>8}{'batch/s':>10}{'max |GPU-CPU|':>15}"
-    print(header)
+    print(f"{'model':<20}{'device':<8}{'output on':<16}{'p50 ms':>8}{'p90 ms':>8}{'batch/s':>10}{'max |GPU-CPU|':>15}")
     for status in model_statuses():
         if not status.available:
             print(f"{status.model_id:<20}skipped: {status.problem}")
@@ -133,7 +132,7 @@ def main() -> int:
         for run in runs:
             shown = "" if diff is None or run["device"] != "/GPU:0" else f"{diff:.2e}"
             print(
-                f"{status.model_id:<20}{run['device'][1:4]:<8}{run['output_on'].rsplit("/", 1)[-1]:<16}"
+                f"{status.model_id:<20}{run['device'][1:4]:<8}{run['output_on'].rsplit('/', 1)[-1]:<16}"
                 f"{run['latency_ms_p50']:>8.2f}{run['latency_ms_p90']:>8.2f}{run['batch_per_s']:>10.0f}{shown:>15}"
             )
             report.append(

@@ -11,7 +11,8 @@ a browser: runs the page script, caches, sends every element. Every session does
 from another session's cache):
 
 - **CT**: open the page, pick the synthetic phantom demo, then a phantom kind and diameter of its own -> read,
-  segment, predict, Grad-CAM on every slice, deletion curve (``ct:analyse``).
+  segment, predict, Grad-CAM on every slice, deletion curve (``ct:analyse``); then move the heatmap opacity slider
+  (``ct:opacity``: the browser reruns only the Grad-CAM fragment).
 - **CGM**: open the page (the simulated demo), then upload a 14-day simulated export of its own through the file
   uploader's HTTP endpoint -> read in the isolated worker, AGP, forecast, integrated gradients, backtest
   (``cgm:upload``).
@@ -19,8 +20,12 @@ from another session's cache):
   own -> TMB, evidence, survival, integrated gradients (``genes:options``).
 
 Reported per step: p50/p95 latency (request sent -> ``script_finished``), errors (an exception element, an
-``st.error`` box, a timeout or a dropped connection), and server memory: resident set of the Streamlit process and
-its children (isolated readers) after the warm-up and at its peak, per session; with Serve, the Ray processes too.
+``st.error`` box, a timeout or a dropped connection), the mean bytes the server sent for it, and the mean CPU
+seconds the server's process tree (Streamlit, its isolated readers and analysis workers) used while it ran (exact
+for one session; with several, steps overlap and each counts what ran meanwhile). Per run: the CPU seconds of the
+Streamlit process alone and of its worker processes, server memory (resident set of the Streamlit process and its
+children after the warm-up and at its peak, per session; with Serve, the Ray processes too) and the machine's load
+average (1-minute: at the start, its peak, at the end), since the machine may be shared.
 Bounded: at most 50 sessions, a time limit per step and for the whole run. Asserts nothing.
 """
 
@@ -46,6 +51,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.profile_pages import tree_cpu_s  # noqa: E402
 from medai_core.ct.phantom import PHANTOM_KINDS  # noqa: E402
 from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES  # noqa: E402
 from medai_core.genomics.tumours import TUMOUR_TYPES  # noqa: E402
@@ -92,12 +98,14 @@ class MemorySampler:
 
     def __init__(self, pid: int, interval: float = 0.5) -> None:
         self.pid, self.interval, self.peak = pid, interval, 0.0
+        self.load_peak = os.getloadavg()[0]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, _tree_rss_mb(self.pid))
+            self.load_peak = max(self.load_peak, os.getloadavg()[0])
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
@@ -107,6 +115,13 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _own_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` alone (``/proc``)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_http(url: str, timeout_s: float) -> None:
@@ -169,6 +184,8 @@ class StepResult:
     step: str
     seconds: float
     error: str | None
+    cpu_s: float = 0.0
+    bytes: int = 0
 
 
 @dataclass
@@ -177,7 +194,10 @@ class Session:
 
     base: str
     step_timeout_s: float
+    server_pid: int = 0
+    received: int = 0
     widget_ids: dict[str, str] = field(default_factory=dict)
+    fragments: dict[str, str] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
     session_id: str = ""
     ws: Any = None
@@ -193,12 +213,18 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    async def rerun(self, page: str, widgets: dict[str, Any]) -> str | None:
-        """Run ``page`` with ``widgets`` (user key -> value) and read until the script finishes; the error or None."""
+    async def rerun(self, page: str, widgets: dict[str, Any], fragment_of: str | None = None) -> str | None:
+        """Run ``page`` with ``widgets`` (user key -> value) and read until the script finishes; the error or None.
+
+        With ``fragment_of`` (a widget's user key), only the fragment that holds that widget reruns, as the browser
+        asks when a widget inside a fragment changes.
+        """
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         msg = BackMsg()
         state = msg.rerun_script
+        if fragment_of is not None:
+            state.fragment_id = self.fragments[fragment_of]
         if page in self.pages:
             state.page_script_hash = self.pages[page]
         else:
@@ -222,6 +248,7 @@ class Session:
         error: str | None = None
         while True:
             raw = await asyncio.wait_for(self.ws.recv(), timeout=self.step_timeout_s)
+            self.received += len(raw)
             msg = ForwardMsg()
             msg.ParseFromString(raw)
             kind = msg.WhichOneof("type")
@@ -240,6 +267,8 @@ class Session:
                 widget_id = getattr(body, "id", "") if body is not None else ""
                 if widget_id and "-" in widget_id:
                     self.widget_ids[widget_id.split("-", 2)[-1]] = widget_id
+                    if msg.delta.fragment_id:
+                        self.fragments[widget_id.split("-", 2)[-1]] = msg.delta.fragment_id
                 if name == "exception":
                     where = " | ".join(line.strip() for line in element.exception.stack_trace[-4:])
                     error = f"exception: {element.exception.type}: {element.exception.message[:200]} at {where}"
@@ -292,8 +321,11 @@ class Session:
         return state
 
 
-async def timed(results: list[StepResult], step: str, action: Any) -> None:
-    """Run one awaitable interaction and record its latency and error."""
+async def timed(results: list[StepResult], step: str, action: Any, session: Session | None = None) -> None:
+    """Run one awaitable interaction and record its latency, error, server CPU and bytes received."""
+    pid = session.server_pid if session is not None else 0
+    cpu = tree_cpu_s(pid) if pid else 0.0
+    received = session.received if session is not None else 0
     start = time.perf_counter()
     try:
         error = await action
@@ -301,36 +333,45 @@ async def timed(results: list[StepResult], step: str, action: Any) -> None:
         error = "timeout"
     except Exception as exc:  # a dropped connection or protocol failure is an error of this step
         error = f"{type(exc).__name__}: {exc}"[:200]
-    results.append(StepResult(step, time.perf_counter() - start, error))
+    seconds = time.perf_counter() - start
+    cpu = tree_cpu_s(pid) - cpu if pid else 0.0
+    sent = session.received - received if session is not None else 0
+    results.append(StepResult(step, seconds, error, cpu, sent))
 
 
-async def user(base: str, index: int, step_timeout_s: float, cgm: bytes) -> list[StepResult]:
+async def user(base: str, index: int, step_timeout_s: float, cgm: bytes, server_pid: int = 0) -> list[StepResult]:
     """One user's visit: the three pages' demo/upload flows with inputs of its own."""
     results: list[StepResult] = []
-    session = Session(base, step_timeout_s)
+    session = Session(base, step_timeout_s, server_pid)
+
+    async def step(name: str, action: Any) -> None:
+        await timed(results, name, action, session)
+
     try:
         await session.connect()
-        await timed(results, "home:open", session.rerun("", {}))
-        await timed(results, "ct:open", session.rerun("ct", {}))
-        await timed(results, "ct:demo", session.rerun("ct", {"ct.source": CT_SOURCE}))
+        await step("home:open", session.rerun("", {}))
+        await step("ct:open", session.rerun("ct", {}))
+        await step("ct:demo", session.rerun("ct", {"ct.source": CT_SOURCE}))
         kind, mm = PHANTOM_KINDS[index % len(PHANTOM_KINDS)], float(5 + (index * 7) % 23)
         widgets = {"ct.source": CT_SOURCE, "ct.phantom_kind": kind, "ct.phantom_mm": mm}
-        await timed(results, "ct:analyse", session.rerun("ct", widgets))
-        await timed(results, "cgm:open", session.rerun("cgm", {}))
+        await step("ct:analyse", session.rerun("ct", widgets))
+        opacity = {**widgets, "ct.opacity": 0.25 + 0.05 * (index % 10)}
+        await step("ct:opacity", session.rerun("ct", opacity, fragment_of="ct.opacity"))
+        await step("cgm:open", session.rerun("cgm", {}))
 
         async def cgm_upload() -> str | None:
             state = await session.upload("glucose.upload", f"session_{index}.csv", cgm)
             return await session.rerun("cgm", {"glucose.upload": state})
 
-        await timed(results, "cgm:upload", cgm_upload())
-        await timed(results, "genes:open", session.rerun("genes", {}))
+        await step("cgm:upload", cgm_upload())
+        await step("genes:open", session.rerun("genes", {}))
         options = {
             "genes.tumour_type": list(TUMOUR_TYPES)[index % len(TUMOUR_TYPES)],
             "genes.drug_class": list(DRUG_CLASSES)[index % len(DRUG_CLASSES)],
             "genes.age": ("unknown", *AGE_GROUPS)[(index // 3) % (len(AGE_GROUPS) + 1)],
             "genes.sex": SEXES[(index // 2) % 3],
         }
-        await timed(results, "genes:options", session.rerun("genes", options))
+        await step("genes:options", session.rerun("genes", options))
     except Exception as exc:  # the connection itself failed: one error for the whole visit
         results.append(StepResult("connect", 0.0, f"{type(exc).__name__}: {exc}"[:200]))
     finally:
@@ -361,19 +402,23 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
     base = f"http://127.0.0.1:{port}"
     uploads = [simulated_csv(simulated_patient(days=14, seed=1000 + i)) for i in range(sessions + 1)]
     try:
-        warm = asyncio.run(user(base, sessions, step_timeout_s, uploads[-1]))
+        warm = asyncio.run(user(base, sessions, step_timeout_s, uploads[-1], app.pid))
         baseline_mb = _tree_rss_mb(app.pid)
         serve_baseline = _tree_rss_mb(serve_process.pid) if serve_process else 0.0
 
         async def crowd() -> list[list[StepResult]]:
-            tasks = [user(base, i, step_timeout_s, uploads[i]) for i in range(sessions)]
+            tasks = [user(base, i, step_timeout_s, uploads[i], app.pid) for i in range(sessions)]
             return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
 
         start = time.perf_counter()
         serve_pid = serve_process.pid if serve_process else app.pid
+        load_start = os.getloadavg()[0]
+        cpu_tree, cpu_app = tree_cpu_s(app.pid), _own_cpu_s(app.pid)
         with MemorySampler(app.pid) as app_memory, MemorySampler(serve_pid) as serve_memory:
             visits = asyncio.run(crowd())
         wall = time.perf_counter() - start
+        cpu_tree, cpu_app = tree_cpu_s(app.pid) - cpu_tree, _own_cpu_s(app.pid) - cpu_app
+        load_end = os.getloadavg()[0]
     finally:
         stop(app)
         if serve_process is not None:
@@ -394,9 +439,16 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
                 "p95_s": percentile([r.seconds for r in rs], 95),
                 "errors": sum(1 for r in rs if r.error),
                 "first_error": next((r.error for r in rs if r.error), None),
+                "cpu_s_mean": sum(r.cpu_s for r in rs) / len(rs),
+                "bytes_mean": sum(r.bytes for r in rs) / len(rs),
             }
             for name, rs in steps.items()
         },
+        "app_cpu_s": cpu_app,
+        "workers_cpu_s": cpu_tree - cpu_app,
+        "loadavg_start": load_start,
+        "loadavg_peak": app_memory.load_peak,
+        "loadavg_end": load_end,
         "app_rss_baseline_mb": baseline_mb,
         "app_rss_peak_mb": app_memory.peak,
         "app_mb_per_session": (app_memory.peak - baseline_mb) / sessions,
@@ -407,17 +459,21 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
 
 def format_report(reports: list[dict[str, Any]]) -> str:
     """The per-step table of every configuration, then memory."""
-    lines = [f"{'mode':<10}{'step':<15}{'n':>4}{'p50 s':>9}{'p95 s':>9}{'errors':>8}"]
+    lines = [f"{'mode':<10}{'step':<15}{'n':>4}{'p50 s':>9}{'p95 s':>9}{'errors':>8}{'CPU s':>8}{'kB sent':>9}"]
     for report in reports:
         for step, s in report["steps"].items():
             lines.append(
                 f"{report['mode']:<10}{step:<15}{s['n']:>4}{s['p50_s']:>9.2f}{s['p95_s']:>9.2f}{s['errors']:>8}"
+                f"{s['cpu_s_mean']:>8.2f}{s['bytes_mean'] / 1000:>9.0f}"
             )
     lines.append("")
     for r in reports:
         lines.append(
             f"{r['mode']}: {r['sessions']} sessions in {r['wall_s']:.0f} s; app RSS {r['app_rss_baseline_mb']:.0f} MiB "
-            f"after warm-up, peak {r['app_rss_peak_mb']:.0f} MiB ({r['app_mb_per_session']:.1f} MiB per session)"
+            f"after warm-up, peak {r['app_rss_peak_mb']:.0f} MiB ({r['app_mb_per_session']:.1f} MiB per session); "
+            f"CPU {r['app_cpu_s']:.0f} s in the Streamlit process, {r['workers_cpu_s']:.0f} s in its workers; "
+            f"load average {r['loadavg_start']:.1f} at the start, peak {r['loadavg_peak']:.1f}, "
+            f"{r['loadavg_end']:.1f} at the end"
             + (
                 f"; Ray Serve RSS {r['serve_rss_baseline_mb']:.0f} -> peak {r['serve_rss_peak_mb']:.0f} MiB"
                 if r["mode"] == "serve"

@@ -41,6 +41,7 @@ __all__ = [
     "get_gene_evidence",
     "get_model",
     "get_shared_results",
+    "start_analysis_pool",
     "list_panel_samples",
     "read_ct_upload",
     "read_gene_panel",
@@ -142,8 +143,9 @@ def clear_shared_results() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _started_pool() -> bool:
-    """Start the analysis workers and load every model in each, once per server (in the background)."""
+def start_analysis_pool() -> bool:
+    """Start the analysis workers and load every model in each, once per server, in the background (the frame
+    calls this when the server's first session opens, so the first analysis finds its model loaded)."""
     from medai_core.models import model_statuses
     from medai_core.workers import warm_pool
 
@@ -158,7 +160,7 @@ def run_analysis(job: str, key: str, *args: object, label: str = "The file") -> 
     """
     from medai_core.workers import analysis_pool, run_job
 
-    _started_pool()
+    start_analysis_pool()
 
     def compute() -> Any:
         pool = analysis_pool()
