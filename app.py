@@ -5,17 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from medai_core.config import APP_NAME, APP_VERSION
-from medai_core.models import DeviceInfo, configure_runtime, model_statuses
-from medai_core.ui.cache import start_analysis_pool
+from medai_core.models import DeviceInfo, model_statuses
+from medai_core.ui.cache import get_device_info, start_analysis_pool
 from medai_core.ui.components import research_banner
 from medai_core.units import GLUCOSE_UNITS
 
 st.set_page_config(page_title=APP_NAME, page_icon="🩺", layout="wide")
 
 
-@st.cache_resource(show_spinner="Starting TensorFlow…")
 def _device() -> DeviceInfo:
-    return configure_runtime()
+    return get_device_info()
 
 
 pages = {

@@ -37,13 +37,14 @@ if TYPE_CHECKING:
     from medai_core.genomics.io import PanelFile
     from medai_core.glucose.analysis import GlucoseAnalysis
     from medai_core.isolation import IsolationPool
-    from medai_core.models import LoadedModel
+    from medai_core.models import DeviceInfo, LoadedModel
 
 __all__ = [
     "JOBS",
     "analysis_pool",
     "analysis_workers",
     "ct_job",
+    "device_job",
     "gene_job",
     "glucose_demo_job",
     "glucose_job",
@@ -144,6 +145,13 @@ def gene_job(
     )
 
 
+def device_job() -> DeviceInfo:
+    """The device the worker's models run on (TensorFlow configured once per worker)."""
+    from medai_core.models import configure_runtime
+
+    return configure_runtime()
+
+
 def load_models(models: tuple[tuple[str, str], ...]) -> int:
     """Load (and warm) each ``(model_id, version)`` in this worker; the worker's process id."""
     for model_id, version in models:
@@ -156,6 +164,7 @@ JOBS: dict[str, tuple[Callable[..., Any], type[InputError]]] = {
     "glucose": (glucose_job, CGMInputError),
     "glucose_demo": (glucose_demo_job, CGMInputError),
     "genes": (gene_job, PanelInputError),
+    "device": (device_job, InputError),
 }
 """Job name (the domain) -> the job function and the ``InputError`` its failures raise."""
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
-from medai_core.models import LoadedModel, ModelCard, read_card
+from medai_core.models import DeviceInfo, LoadedModel, ModelCard, read_card
 from medai_core.models.registry import model_dir
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ __all__ = [
     "get_ct_volume_store",
     "get_card",
     "get_ct_grad_cam",
+    "get_device_info",
     "get_gene_evidence",
     "get_model",
     "get_shared_results",
@@ -58,6 +59,16 @@ def get_model(model_id: str, version: str) -> LoadedModel:
     from medai_core.inference import get_predictor
 
     return get_predictor().model(model_id)
+
+
+@st.cache_resource(show_spinner="Starting TensorFlow…")
+def get_device_info() -> DeviceInfo:
+    """The device the models run on, as the analysis workers see it (the Streamlit process itself never imports
+    TensorFlow or Keras with the pool on: Streamlit clears a loaded Keras session after every script run)."""
+    from medai_core.workers import run_job
+
+    info: DeviceInfo = run_job("device")
+    return info
 
 
 @st.cache_data(ttl=60, show_spinner=False)
