@@ -407,8 +407,13 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
         serve_baseline = _tree_rss_mb(serve_process.pid) if serve_process else 0.0
 
         async def crowd() -> list[list[StepResult]]:
-            tasks = [user(base, i, step_timeout_s, uploads[i], app.pid) for i in range(sessions)]
-            return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
+            tasks = [asyncio.ensure_future(user(base, i, step_timeout_s, uploads[i], app.pid)) for i in range(sessions)]
+            done, pending = await asyncio.wait(tasks, timeout=total_timeout_s)
+            for task in pending:  # past the run's time limit: stopped, and counted as an error
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            unfinished = [StepResult("unfinished", total_timeout_s, "the run's time limit was reached")]
+            return [task.result() if task in done else unfinished for task in tasks]
 
         start = time.perf_counter()
         serve_pid = serve_process.pid if serve_process else app.pid
