@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core import untrusted
 from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
 from medai_core.ct.dicom_checks import (
     AIR_HU,
@@ -51,7 +52,7 @@ from medai_core.ct.dicom_checks import (
 )
 from medai_core.ct.prepare import LUNG_WINDOW
 from medai_core.deid import deidentify_dataset
-from medai_core.errors import ImageInputError, InputError, UploadTooLargeError
+from medai_core.errors import ImageInputError, InputError
 from medai_core.files import read_input_file
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ PIXEL_MM_RANGE = (0.05, 5.0)  # mm: a CT pixel (or a crop's enlarged pixel) outs
 TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py CROP_SIZE)
 _MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
 MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT series
-MAX_ZIP_MEMBERS = 4096  # files in one zipped series
+_IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF"}  # untrusted.sniff's kind -> the name shown
+_ZIP_ADVICE = "Zip the folder of the one DICOM CT series that holds the nodule."
 MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
 _TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
 _MAX_PADDING_SHARE = 0.9  # outside the circular field of view is ~21 % of a square slice; beyond 90 % the header lies
@@ -898,11 +900,6 @@ def _dataset_study(ds: Dataset, name: str) -> CTStudy:
     )
 
 
-def _safe_member_name(name: str) -> bool:
-    path = PurePosixPath(name.replace("\\", "/"))
-    return not (path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name))
-
-
 def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | None = None) -> CTStudy:
     """Read a zip holding one DICOM CT series, ordered by ImagePositionPatient along the slice normal.
 
@@ -917,49 +914,12 @@ def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | 
             missing slices, slices of different sizes, or any per-file DICOM problem.
     """
     limit = max_bytes if max_bytes is not None else get_settings().max_upload_bytes
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, struct.error):
-        raise ImageInputError(f"{name} is not a readable zip archive. {ACCEPTED}") from None
-    with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise ImageInputError(
-                f"{name} holds {len(infos):,} files, more than the {MAX_ZIP_MEMBERS:,} of one CT series; zip the "
-                "series that holds the nodule."
-            )
-        unsafe = [i.filename for i in infos if not _safe_member_name(i.filename)]
-        if unsafe:
-            raise ImageInputError(
-                f"{name} contains unsafe file names that point outside the archive (e.g. {unsafe[0]!r}); "
-                "it was not opened. Zip the series folder itself."
-            )
-        total = sum(i.file_size for i in infos)
-        if total > limit:
-            raise UploadTooLargeError(
-                f"{name} unpacks to {total / 2**20:.0f} MiB, above the {limit / 2**20:.0f} MiB limit. "
-                "Zip only the series that holds the nodule."
-            )
-        datasets = []
-        read = 0
-        for info in infos:
-            if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
-                continue
-            try:
-                with archive.open(info) as handle:
-                    member = handle.read(limit - read + 1)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
-                # corrupt or truncated member, bad CRC, unsupported compression or encryption
-                raise ImageInputError(
-                    f"{name}: a file inside the zip cannot be unpacked (corrupt, encrypted or compressed with an "
-                    "unsupported method). Zip the series again."
-                ) from None
-            read += len(member)
-            if read > limit:  # the headers understated the sizes
-                raise UploadTooLargeError(f"{name} unpacks to more than the {limit / 2**20:.0f} MiB limit")
-            if len(member) < 132 or member[128:132] != b"DICM":
-                continue
-            datasets.append((info.filename, _parse_dicom(member, PurePosixPath(info.filename).name)))
+    members = untrusted.unzip(data, name=name, error=ImageInputError, max_bytes=limit, advice=_ZIP_ADVICE)
+    datasets = [
+        (member, _parse_dicom(body, PurePosixPath(member).name))
+        for member, body in members
+        if untrusted.sniff(body) == "dicom"
+    ]
     if not datasets:
         raise ImageInputError(f"{name} holds no DICOM files (none starts with the DICM preamble). {ACCEPTED}")
     return _series_study(datasets, name)
@@ -1103,16 +1063,17 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
     if not data:
         raise ImageInputError(f"{name} is empty. {ACCEPTED}")
     try:
-        if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        kind = untrusted.sniff(data)
+        if kind == "zip":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pydicom's value warnings on hostile headers; used values are checked
                 study = read_dicom_zip(data, name)
-        elif len(data) >= 132 and data[128:132] == b"DICM":
+        elif kind == "dicom":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = read_dicom(data, name)
         else:
-            fmt = _image_format(data)
+            fmt = _IMAGE_FORMATS.get(kind or "")
             if fmt is None:
                 raise ImageInputError(
                     f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}"
@@ -1133,16 +1094,6 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
             f"{ACCEPTED}"
         ) from None
     return with_pixel_size(study, pixel_mm)
-
-
-def _image_format(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    return None
 
 
 def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
