@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from medai_core.config import APP_NAME, APP_VERSION
+from medai_core.domains import DOMAINS
 from medai_core.models import DeviceInfo, configure_runtime, model_statuses
 from medai_core.ui.components import research_banner
 from medai_core.units import GLUCOSE_UNITS
@@ -19,9 +20,7 @@ def _device() -> DeviceInfo:
 
 pages = {
     "Home": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Imaging": [st.Page("pages/ct_nodule.py", title="CT nodule", icon=":material/radiology:", url_path="ct")],
-    "Metabolic": [st.Page("pages/glucose.py", title="Glucose (CGM)", icon=":material/monitoring:", url_path="cgm")],
-    "Genomics": [st.Page("pages/gene_panel.py", title="Gene panel", icon=":material/genetics:", url_path="genes")],
+    **{d.section: [st.Page(d.page, title=d.title, icon=d.icon, url_path=d.url_path)] for d in DOMAINS},
     "About": [st.Page("pages/models.py", title="Models", icon=":material/description:", url_path="model-cards")],
 }
 # Custom url paths (not the file names): on the first script run after the server starts, Streamlit still treats a

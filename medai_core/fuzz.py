@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from medai_core.config import REPO_ROOT
+from medai_core.domains import DOMAINS as REGISTRY
 from medai_core.errors import InputError
 
 __all__ = [
@@ -62,7 +63,7 @@ __all__ = [
     "seed_corpus",
 ]
 
-DOMAINS = ("ct", "glucose", "genes")
+DOMAINS = tuple(domain.name for domain in REGISTRY)
 HU_RANGE = (-32768.0, 32767.0)
 """Hounsfield units a decoded CT volume may hold (signed 16 bit, the cache format); anything else is a decoding
 error (a wrong slope, intercept or pixel representation)."""
@@ -165,7 +166,7 @@ def _signature(defect: dict[str, Any]) -> str:
 
 
 def _fixture_files(domain: str) -> list[Path]:
-    folder = REPO_ROOT / "tests" / "data" / ("genes" if domain == "genes" else domain)
+    folder = REPO_ROOT / "tests" / "data" / domain
     if not folder.is_dir():
         return []
     suffixes = {
@@ -310,14 +311,18 @@ def _gene_seeds() -> list[tuple[str, bytes, None]]:
     return seeds
 
 
+_SEEDS: dict[str, Callable[[], Sequence[tuple[str, bytes, tuple[int, int, int] | None]]]] = {
+    "ct": _ct_seeds,
+    "glucose": _glucose_seeds,
+    "genes": _gene_seeds,
+}
+"""The seed generator of each registered domain (a test keeps the keys equal to the registry's names)."""
+
+
 def seed_corpus(domain: str) -> list[tuple[str, bytes, tuple[int, int, int] | None]]:
     """The seed files of ``domain``: (name, bytes, nodule point or None)."""
-    if domain == "ct":
-        return _ct_seeds()
-    if domain == "glucose":
-        return list(_glucose_seeds())
-    if domain == "genes":
-        return list(_gene_seeds())
+    if domain in _SEEDS:
+        return list(_SEEDS[domain]())
     raise ValueError(f"unknown fuzz domain {domain!r}; use one of {', '.join(DOMAINS)}")
 
 

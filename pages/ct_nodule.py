@@ -13,6 +13,7 @@ from medai_core.ct.io import PIXEL_MM_RANGE
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
 from medai_core.ct.report import audit_outputs, build_report, report_payload
+from medai_core.domains import CT
 from medai_core.errors import InputError, ModelError
 from medai_core.plots.core import probability_chart, saliency_overlay
 from medai_core.plots.ct import contributions_figure, deletion_figure, reference_histogram_figure, slice_figure
@@ -29,7 +30,7 @@ from medai_core.ui.components import (
     upload_guard,
 )
 
-MODEL_ID = "ct_nodule"
+MODEL_ID = CT.model_id
 SOURCES = ("Upload", "Demo: real CT slice (pydicom CT_small)", "Demo: synthetic nodule phantom (SYNTHETIC)")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from medai_core.domains import GENES
 from medai_core.errors import InputError, ModelError
 from medai_core.genomics.analysis import OUTCOME_CAVEAT
-from medai_core.genomics.commands import MODEL_ID
 from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
 from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES
 from medai_core.genomics.report import gene_report
@@ -26,6 +26,7 @@ from medai_core.ui.components import (
     upload_guard,
 )
 
+MODEL_ID = GENES.model_id
 PAGE = "Gene panel"
 PANEL_CHOICES = ["IMPACT468", "IMPACT410", "IMPACT341", "WES", "Other panel (give its size in Mb)"]
 

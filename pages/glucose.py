@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
+from medai_core.domains import GLUCOSE
 from medai_core.errors import InputError, ModelError
 from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import SIMULATED_LABEL
@@ -36,7 +37,7 @@ from medai_core.ui.components import (
 )
 from medai_core.units import CONSENSUS, band_labels, format_glucose, from_mg_dl, glucose_digits
 
-MODEL_ID = "glucose_forecast"
+MODEL_ID = GLUCOSE.model_id
 DEMO_DAYS, DEMO_SEED = 14, 7
 FILE_OFFSET = "the file's own UTC offset"
 HYPO_LABELS = {

@@ -1,9 +1,10 @@
-"""Home: the three tools in two lines each, and each model's status with its held-out headline metric."""
+"""Home: each domain of the registry in two lines, and each model's status with its held-out headline metric."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from medai_core.domains import DOMAINS
 from medai_core.models import model_statuses
 
 st.title("MedAI Dashboard")
@@ -13,34 +14,13 @@ st.markdown(
     "as a report."
 )
 
-TOOLS = (
-    (
-        ":material/radiology: CT nodule",
-        "pages/ct_nodule.py",
-        "A CT slice, DICOM file or zipped series: locate and segment the nodule, measure it in mm.",
-        "Malignancy probability with an interval, Grad-CAM through the slices, size-based Lung-RADS beside it.",
-    ),
-    (
-        ":material/monitoring: Glucose (CGM)",
-        "pages/glucose.py",
-        "A Dexcom Clarity, LibreView or generic CGM export: the Ambulatory Glucose Profile and time in ranges.",
-        "30/60-minute forecast with prediction intervals, hypoglycaemia risk and the readings that drove it.",
-    ),
-    (
-        ":material/genetics: Gene panel",
-        "pages/gene_panel.py",
-        "A tumour panel (MAF, VCF or CSV) and tumour type: TMB and actionable alterations with CIViC/FDA evidence.",
-        "Survival on immunotherapy by drug class, with attributions and a TMB-based baseline beside it.",
-    ),
-)
-
-cols = st.columns(3)
-for col, (title, page, line1, line2) in zip(cols, TOOLS, strict=True):
+cols = st.columns(len(DOMAINS))
+for col, domain in zip(cols, DOMAINS, strict=True):
     with col.container(border=True):
-        st.subheader(title)
-        st.write(line1)
-        st.write(line2)
-        st.page_link(page, label=f"Open {title.split(' ', 1)[1]}", icon=":material/arrow_forward:")
+        st.subheader(f"{domain.icon} {domain.title}")
+        st.write(domain.summary[0])
+        st.write(domain.summary[1])
+        st.page_link(domain.page, label=f"Open {domain.title}", icon=":material/arrow_forward:")
 
 st.subheader("Models")
 statuses = model_statuses()

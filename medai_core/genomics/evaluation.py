@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.domains import GENES
 from medai_core.genomics.prepare import Cohort, FeatureSpec
 from medai_core.genomics.survival import (
     CoxModel,
@@ -46,7 +47,7 @@ __all__ = [
     "split_cohort",
 ]
 
-MODEL_ID = "gene_ici_survival"
+MODEL_ID = GENES.model_id
 MODEL_VERSION = "1.0.0"
 SEED = 20190114
 BIN_MONTHS = 3.0

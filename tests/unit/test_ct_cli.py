@@ -11,7 +11,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from medai_core.cli import main
-from medai_core.ct.commands import parse_center
+from medai_core.cli.ct import parse_center
 from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
 
 LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"

@@ -2,7 +2,7 @@
 
 The contract is ``docs/CLI.md``. Payloads are built in :mod:`medai_core.results.ct`; the data reading and the
 provenance lookup in :mod:`medai_core.ct.data` and :mod:`medai_core.ct.evaluation`. This module never imports the
-training module: ``train ct`` is registered and run by :mod:`medai_core.ct.train_cli`. This module stays
+training module: ``train ct`` is registered and run by :mod:`medai_core.cli.ct_train`. This module stays
 import-light: TensorFlow and the readers are imported inside the handlers, so ``python -m medai_core models`` stays
 fast.
 """
@@ -15,24 +15,32 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medai_core.ct.train_cli import register_train, train_ct_command
+from medai_core.cli.ct_train import register_train, train_ct_command
+from medai_core.domains import CT
 from medai_core.errors import ImageInputError
 
 if TYPE_CHECKING:
+    from medai_core.ct.io import CTStudy
     from medai_core.ct.prepare import Seed
+    from medai_core.models import LoadedModel
 
 __all__ = [
     "MODEL_ID",
+    "analyse",
     "bench_ct",
+    "check_options",
     "evaluate_ct",
     "evaluate_folder",
+    "load_context",
     "parse_center",
     "predict_ct",
+    "prepare",
     "register",
+    "score",
     "train_ct_command",
 ]
 
-MODEL_ID = "ct_nodule"
+MODEL_ID = CT.model_id
 
 
 def register(verbs: dict[str, Any]) -> None:
@@ -96,30 +104,59 @@ def _load() -> Any:
     return get_predictor().model(MODEL_ID)
 
 
-def predict_ct(args: argparse.Namespace) -> int:
-    """``predict ct``: one JSON object per input (a list for several)."""
-    from medai_core.ct.analysis import analyse_nodule, check_cli_input
+def check_options(options: Any) -> None:
+    """Options wrong for every input fail once, before any input is read (``--center``).
+
+    Raises:
+        ImageInputError: a malformed ``--center``.
+    """
+    parse_center(options.center)
+
+
+def load_context() -> dict[str, Any]:
+    """What :func:`score` reuses across inputs (nothing for CT)."""
+    return {}
+
+
+def prepare(path: str, options: Any, *, name: str | None = None) -> CTStudy:
+    """Read one input in an isolated worker (:mod:`medai_core.isolation`: a crash or hang is bad input) and check
+    it against the options, before any model is loaded; ``name`` (default: ``path``) words the messages.
+
+    Raises:
+        ImageInputError: the input cannot be read or does not fit the options (e.g. a whole slice without a centre).
+    """
+    from medai_core.ct.analysis import check_cli_input
     from medai_core.ct.io import read_ct_path
-    from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU
     from medai_core.isolation import read_isolated
+
+    study = read_isolated(read_ct_path, Path(path), pixel_mm=options.pixel_mm, label=Path(path).name)
+    check_cli_input(study, parse_center(options.center), path if name is None else name)
+    return study  # type: ignore[no-any-return]
+
+
+def score(path: str, study: CTStudy, options: Any, model: LoadedModel, **context: Any) -> dict[str, Any]:
+    """The ``predict ct`` JSON document of one prepared input."""
+    from medai_core.ct.analysis import analyse_nodule
+    from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU
     from medai_core.results.ct import prediction_payload
 
-    seed = parse_center(args.center)
-    threshold = DEFAULT_THRESHOLD_HU if args.threshold_hu is None else args.threshold_hu
-    pixel_mm = getattr(args, "pixel_mm", None)
-    # all inputs checked before the model loads
-    studies = [  # each input parsed in an isolated worker (medai_core.isolation): a crash or hang is exit 2
-        (str(path), read_isolated(read_ct_path, Path(path), pixel_mm=pixel_mm, label=Path(path).name))
-        for path in args.inputs
-    ]
-    for name, study in studies:
-        check_cli_input(study, seed, name)
+    threshold = DEFAULT_THRESHOLD_HU if options.threshold_hu is None else options.threshold_hu
+    point = None if study.is_masked_crop else parse_center(options.center)
+    result = analyse_nodule(model, None, study, point, threshold_hu=threshold, explain="none")
+    return prediction_payload(path, result)
+
+
+def analyse(path: str, options: Any, model: LoadedModel, **context: Any) -> dict[str, Any]:
+    """Read, check and analyse one input: the ``predict ct`` JSON document (shared by ``predict`` and ``batch``)."""
+    return score(path, prepare(path, options, name=Path(path).name), options, model, **context)
+
+
+def predict_ct(args: argparse.Namespace) -> int:
+    """``predict ct``: one JSON object per input (a list for several)."""
+    check_options(args)
+    studies = [(str(path), prepare(str(path), args)) for path in args.inputs]  # all checked before the model loads
     model = _load()
-    documents = []
-    for name, study in studies:
-        point = None if study.is_masked_crop else seed
-        result = analyse_nodule(model, None, study, point, threshold_hu=threshold, explain="none")
-        documents.append(prediction_payload(name, result))
+    documents = [score(path, study, args, model) for path, study in studies]
     if args.json:
         from medai_core.serialization import emit_json
 

@@ -12,20 +12,23 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medai_core.config import REPO_ROOT
+from medai_core.domains import GLUCOSE
 from medai_core.errors import CGMInputError
 from medai_core.files import read_input_file
+from medai_core.glucose.datasets import dataset_name
 
 if TYPE_CHECKING:
     from medai_core.glucose.evaluation import Evaluation
+    from medai_core.glucose.io import CGMRecord
+    from medai_core.models import LoadedModel
 
-__all__ = ["dataset_name", "register"]
+__all__ = ["analyse", "check_options", "dataset_name", "load_context", "prepare", "register", "score"]
 
-MODEL_ID = "glucose_forecast"
+MODEL_ID = GLUCOSE.model_id
 
 
 def _read_bytes(path_text: str) -> bytes:
@@ -36,26 +39,52 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def check_options(options: Any) -> None:
+    """Options are checked by the reader (the time zone), per input: nothing to check once."""
+
+
+def load_context() -> dict[str, Any]:
+    """What :func:`score` reuses across inputs (nothing for glucose)."""
+    return {}
+
+
+def prepare(path: str, options: Any) -> CGMRecord:
+    """Read one CGM file in an isolated worker, before any model is loaded.
+
+    Raises:
+        CGMInputError: a missing file, or one the reader refuses.
+    """
+    data = _read_bytes(path)
+    from medai_core.glucose.io import read_cgm
+    from medai_core.isolation import read_isolated
+
+    name = Path(path).name
+    patient = getattr(options, "patient", None)
+    return read_isolated(  # type: ignore[no-any-return]
+        read_cgm, data, name=name, patient=patient, timezone=options.timezone, label=name
+    )
+
+
+def score(path: str, record: CGMRecord, options: Any, model: LoadedModel, **context: Any) -> dict[str, Any]:
+    """The ``predict glucose`` JSON document of one prepared record (glucose in mg/dL)."""
+    from medai_core.glucose.analysis import analyse as analyse_record
+    from medai_core.results.glucose import analysis_payload
+
+    return analysis_payload(analyse_record(record, model))
+
+
+def analyse(path: str, options: Any, model: LoadedModel, **context: Any) -> dict[str, Any]:
+    """Read and analyse one CGM file: the ``predict glucose`` JSON document (shared by ``predict`` and ``batch``)."""
+    return score(path, prepare(path, options), options, model, **context)
+
+
 def predict_glucose(args: argparse.Namespace) -> int:
     """``predict glucose FILE``: AGP metrics, forecast and hypoglycaemia risk from the last reading."""
-    from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.io import read_cgm
+    record = prepare(args.file, args)
     from medai_core.inference import get_predictor
-    from medai_core.isolation import read_isolated
-    from medai_core.results.glucose import analysis_payload
     from medai_core.serialization import emit_json
 
-    data = _read_bytes(args.file)
-    record = read_isolated(
-        read_cgm,
-        data,
-        name=Path(args.file).name,
-        patient=args.patient,
-        timezone=args.timezone,
-        label=Path(args.file).name,
-    )
-    result = analyse(record, get_predictor().model(MODEL_ID))
-    payload = analysis_payload(result)
+    payload = score(args.file, record, args, get_predictor().model(MODEL_ID))
     if args.json:
         emit_json(payload)
         return 0
@@ -81,15 +110,6 @@ def predict_glucose(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"model {payload['model_id']} v{payload['model_version']} sha256 {payload['weights_sha256'][:12]}")
     return 0
-
-
-def dataset_name(path: Path) -> str:
-    """The data set an ``id, time, gl`` file belongs to, from its name: ``weinstock2016.csv.gz`` -> ``weinstock2016``.
-
-    Patient ids are qualified with it, so patient "1" of one data set is never patient "1" of another.
-    """
-    stem = re.sub(r"(\.(csv|tsv|txt))?(\.(gz|bz2|xz|zip))?$", "", path.name, flags=re.IGNORECASE)
-    return stem.strip().lower() or "unnamed"
 
 
 def evaluate_glucose(args: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
 """``python -m medai_core``: the command line (the contract is ``docs/CLI.md``).
 
 Verbs: ``models``, ``predict``, ``evaluate``, ``train``, ``bench``, and ``deidentify`` and ``audit`` from
-``admin_commands.py``. Each domain package (``ct``, ``glucose``,
-``genomics``) registers its sub-commands from its ``commands.py``. Exit codes: 0 success, 2 bad input (one line on
-stderr a clinician understands), 1 any other failure.
+``admin_commands.py``. Each domain of the registry (:data:`medai_core.domains.DOMAINS`) registers its sub-commands
+from its module in this package (``medai_core.cli.ct``, ``.glucose``, ``.genes``). Exit codes: 0 success, 2 bad
+input or a bad setting (one line on stderr a clinician understands), 1 any other failure. TensorFlow starts only
+when a handler loads a model, so a missing file or a bad option is answered at once.
 """
 
 from __future__ import annotations
@@ -14,17 +15,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from medai_core.admin_commands import NO_RUNTIME_VERBS
 from medai_core.admin_commands import register as register_admin
 from medai_core.config import APP_NAME, APP_VERSION
-from medai_core.errors import InputError, MedaiError
+from medai_core.domains import DOMAINS
+from medai_core.errors import ConfigError, InputError, MedaiError
 from medai_core.scale_commands import register as register_scale
 from medai_core.serialization import emit_json
 
-__all__ = ["DOMAIN_PACKAGES", "build_parser", "main"]
-
-DOMAIN_PACKAGES = ("ct", "glucose", "genomics")
-"""Packages under medai_core whose ``commands.register(verbs)`` adds the domain sub-commands."""
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -97,14 +95,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     ):
         sub = root.add_parser(verb, help=text)
         verbs[verb] = sub.add_subparsers(dest="domain", required=verb != "bench", parser_class=_Parser)
-    for package in DOMAIN_PACKAGES:
-        try:
-            module = importlib.import_module(f"medai_core.{package}.commands")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"medai_core.{package}.commands" and exc.name != f"medai_core.{package}":
-                raise
-            continue
-        module.register(verbs)
+    for domain in DOMAINS:
+        importlib.import_module(domain.commands).register(verbs)
     register_admin(root)
     register_scale(verbs)  # serve, batch (Ray imported only when they run)
     from medai_core.fuzz import register as register_fuzz
@@ -121,15 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, bench_handlers = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.verb not in ("models", "fuzz", "serve") and args.verb not in NO_RUNTIME_VERBS:
-            from medai_core.models import configure_runtime
-
-            configure_runtime()  # start TensorFlow once, quietly, before any domain imports it
         if args.verb == "bench" and args.domain is None:
             return _bench_all(args, bench_handlers)
         handler: Handler = args.handler
         return int(handler(args))
-    except InputError as exc:
+    except (InputError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except MedaiError as exc:

@@ -9,13 +9,19 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from medai_core.domains import GENES
 from medai_core.errors import PanelInputError
 
-__all__ = ["MODEL_ID", "register"]
+if TYPE_CHECKING:
+    from medai_core.genomics.analysis import GeneResult
+    from medai_core.genomics.io import PanelFile
+    from medai_core.models import LoadedModel
 
-MODEL_ID = "gene_ici_survival"
+__all__ = ["MODEL_ID", "analyse", "check_options", "load_context", "prepare", "register", "score"]
+
+MODEL_ID = GENES.model_id
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "genes" / "samstein2019"
 
 
@@ -66,38 +72,96 @@ def register(verbs: dict[str, Any]) -> None:
     i.set_defaults(handler=evidence_import_cmd)
 
 
+def check_options(options: Any) -> None:
+    """Options wrong for every input fail once, before any input is read.
+
+    Raises:
+        PanelInputError: a missing or unknown tumour type, or an unknown panel.
+    """
+    from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.tumours import resolve_tumour_type
+
+    if not options.tumour_type:
+        raise PanelInputError("batch genes needs --tumour-type (the cancer type of every sample)")
+    resolve_tumour_type(options.tumour_type)
+    resolve_panel(options.panel)
+
+
+def load_context() -> dict[str, Any]:
+    """What :func:`score` reuses across inputs: the evidence base, loaded once."""
+    from medai_core.genomics.evidence import load_evidence
+
+    return {"evidence_base": load_evidence()}
+
+
+def prepare(path: str, options: Any) -> tuple[bytes, PanelFile]:
+    """The file's bytes and its panel, parsed once in an isolated worker, before any model is loaded.
+
+    Raises:
+        PanelInputError: a missing file, or one the reader refuses.
+    """
+    from medai_core.files import read_input_file
+    from medai_core.genomics.io import read_panel
+    from medai_core.isolation import read_isolated
+
+    file = Path(path)
+    data = read_input_file(file, PanelInputError, "a MAF, annotated VCF or CSV panel")
+    return data, read_isolated(read_panel, data, file.name, label=file.name)
+
+
+def _result(
+    path: str, prepared: tuple[bytes, PanelFile], options: Any, model: LoadedModel, **context: Any
+) -> GeneResult:
+    from medai_core.genomics.analysis import analyse_bytes
+
+    data, panel_file = prepared
+    return analyse_bytes(
+        data,
+        Path(path).name,
+        model=model,
+        tumour_type=str(options.tumour_type),
+        panel=options.panel,
+        sample=options.sample,
+        drug_class=options.drug_class,
+        age_group=options.age_group,
+        sex=options.sex,
+        panel_file=panel_file,
+        **context,
+    )
+
+
+def score(
+    path: str, prepared: tuple[bytes, PanelFile], options: Any, model: LoadedModel, **context: Any
+) -> dict[str, Any]:
+    """The ``predict genes`` JSON document of one prepared panel (``context``: see :func:`load_context`)."""
+    from medai_core.results.genomics import result_payload
+
+    result = _result(path, prepared, options, model, **context)
+    return {"input": str(Path(path)), **result_payload(result, model.card)}
+
+
+def analyse(path: str, options: Any, model: LoadedModel, **context: Any) -> dict[str, Any]:
+    """Read and analyse one panel: the ``predict genes`` JSON document (shared by ``predict`` and ``batch``)."""
+    return score(path, prepare(path, options), options, model, **context)
+
+
 def predict_genes(args: argparse.Namespace) -> int:
     """``predict genes FILE --tumour-type TYPE [--panel ...] [--sample ID] [--json]``."""
-    from medai_core.files import read_input_file
-    from medai_core.genomics.analysis import analyse_bytes
-    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
     from medai_core.genomics.tumours import resolve_tumour_type
     from medai_core.inference import get_predictor
-    from medai_core.isolation import read_isolated
-    from medai_core.results.genomics import result_payload
     from medai_core.serialization import emit_json
 
     path = Path(args.file)
-    data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
-    panel_file = read_isolated(read_panel, data, path.name, label=path.name)  # parsed once, in a limited worker
+    prepared = prepare(args.file, args)
     resolve_tumour_type(args.tumour_type)  # bad input fails before the model loads
     resolve_panel(args.panel)
     loaded = get_predictor().model(MODEL_ID)
-    result = analyse_bytes(
-        data,
-        path.name,
-        model=loaded,
-        tumour_type=args.tumour_type,
-        panel=args.panel,
-        sample=args.sample,
-        drug_class=args.drug_class,
-        age_group=args.age_group,
-        sex=args.sex,
-        panel_file=panel_file,
-    )
-    payload = {"input": str(path), **result_payload(result, loaded.card)}
+    result = _result(args.file, prepared, args, loaded)
     if args.json:
+        from medai_core.results.genomics import result_payload
+
+        payload = {"input": str(path), **result_payload(result, loaded.card)}
         emit_json(payload)
         return 0
     tmb = result.tmb

@@ -1,6 +1,6 @@
 """``python -m medai_core train ct``: the one command-line entry into CT training.
 
-Kept apart from :mod:`medai_core.ct.commands` so that prediction and evaluation never import the training module;
+Kept apart from :mod:`medai_core.cli.ct` so that prediction and evaluation never import the training module;
 only this handler does, when ``train ct`` runs.
 """
 
