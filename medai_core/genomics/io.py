@@ -42,10 +42,8 @@ from medai_core.genomics.panels import (
     normalise_classification,
     normalise_gene,
 )
-from medai_core.untrusted import MAX_DECOMPRESSED_BYTES
 
 __all__ = [
-    "MAX_DECOMPRESSED_BYTES",
     "MAX_LINE_CHARS",
     "MAX_VARIANT_ROWS",
     "PanelFile",
@@ -242,19 +240,20 @@ def protein_from_amino_acids(amino_acids: str, protein_position: str, consequenc
     return f"{where}delins{alt}"
 
 
-def read_panel(data: bytes, filename: str = "") -> PanelFile:
+def read_panel(data: bytes, name: str = "") -> PanelFile:
     """Parse a panel file from its bytes (gzip-compressed files are accepted).
 
     Args:
         data: the file's bytes.
-        filename: the uploaded name, used only to word messages.
+        name: the uploaded name, used only to word messages (the ``name`` every reader takes).
 
     Raises:
         PanelInputError: not a MAF, VCF or CSV/TSV panel; required columns missing; a malformed line (named);
             a VCF with no samples or no VEP/SnpEff annotation.
     """
+    filename = name
     if untrusted.sniff(data) == "gzip":
-        data = untrusted.gunzip(data, name=filename or "The file", error=PanelInputError, limit=MAX_DECOMPRESSED_BYTES)
+        data = untrusted.gunzip(data, name=filename or "The file", error=PanelInputError)
     if not data.strip():
         raise PanelInputError(
             f"{filename or 'The file'} is empty. Upload a MAF, an annotated VCF, or a CSV with columns gene, "

@@ -40,8 +40,8 @@ drops an hour of the 5-minute grid (a note says how far readings after the chang
 that mixes timestamps with and without an offset is refused.
 
 Limits (untrusted uploads): lines longer than :data:`MAX_LINE_CHARS`, headers wider than :data:`MAX_COLUMNS`,
-more than :data:`MAX_READINGS` rows, a series spanning more than :data:`MAX_SPAN_DAYS` days and gzip members
-that expand past :data:`MAX_DECOMPRESSED_BYTES` are refused before anything large is parsed or allocated.
+more than :data:`MAX_READINGS` rows, a series spanning more than :data:`MAX_SPAN_DAYS` days and gzip files that
+expand past :data:`medai_core.untrusted.MAX_DECOMPRESSED_BYTES` are refused before anything large is parsed.
 
 :func:`read_cgm` is a pure function of (bytes, name, options) returning a picklable record, so it can run in an
 isolated worker process.
@@ -65,11 +65,9 @@ from medai_core import untrusted
 from medai_core.errors import CGMInputError
 from medai_core.glucose.prepare import Grid, make_grid
 from medai_core.units import MG_DL, MMOL_L, SENSOR_LIMITS, to_mg_dl
-from medai_core.untrusted import MAX_DECOMPRESSED_BYTES
 
 __all__ = [
     "MAX_COLUMNS",
-    "MAX_DECOMPRESSED_BYTES",
     "MAX_LINE_CHARS",
     "MAX_READINGS",
     "MAX_SPAN_DAYS",
@@ -177,7 +175,7 @@ def _decode(data: bytes, name: str) -> str:
     if not data or not data.strip():
         raise CGMInputError(f"{name} is empty. {_ACCEPTED}")
     if untrusted.sniff(data) == "gzip":
-        data = untrusted.gunzip(data, name=name, error=CGMInputError, limit=MAX_DECOMPRESSED_BYTES)
+        data = untrusted.gunzip(data, name=name, error=CGMInputError)
     kind = untrusted.sniff(data)
     if kind in _NOT_CSV:
         raise CGMInputError(

@@ -107,9 +107,7 @@ def import_graph(root: Path, tops: Iterable[str]) -> dict[str, set[str]]:
     return {name: imports_of(name, path, modules) for name, path in modules.items()}
 
 
-def upward_edges(
-    graph: Mapping[str, set[str]], layers: tuple[tuple[str, tuple[str, ...]], ...] = LAYERS
-) -> list[str]:
+def upward_edges(graph: Mapping[str, set[str]], layers: tuple[tuple[str, tuple[str, ...]], ...] = LAYERS) -> list[str]:
     """Every import that goes up the layer order, or from one domain package into another."""
     bad: list[str] = []
     for source, targets in sorted(graph.items()):
