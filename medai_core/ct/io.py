@@ -41,10 +41,16 @@ from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
 from medai_core.ct.dicom_checks import (
     AIR_HU,
     HU_RANGE,
+    IMPLAUSIBLE_SHARE,
+    SLICE_SPACING_MM,
     check_deflate_size,
     check_pixel_data,
     has_tag,
+    implausible_hu,
+    is_native,
     orientation_normal,
+    outside_stored_range,
+    stored_value_range,
     tag_code,
     tag_numbers,
     tag_value,
@@ -81,7 +87,7 @@ MIN_IMAGE_SIDE = 16  # pixels: below this an image cannot hold a nodule and its 
 PIXEL_MM_RANGE = (0.05, 5.0)  # mm: a CT pixel (or a crop's enlarged pixel) outside this is a typing error
 TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py CROP_SIZE)
 _MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
-MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT series
+MAX_SLICE_SPACING_MM = SLICE_SPACING_MM[1]  # slices further apart than this are not one CT series
 MAX_ZIP_MEMBERS = 4096  # files in one zipped series
 MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
 _TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
@@ -690,11 +696,8 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
             f"{name} decodes to pixel data of shape {pixels.shape}, but its header says {frames} frame(s) of "
             f"{columns} x {rows}; expected grey slices matching the header (colour or a malformed header?)"
         )
-    hu = pixels.astype(np.float32)
-    hu *= rescale.slopes[:, None, None]
-    hu += rescale.intercepts[:, None, None]
-    padding, padding_note = _padding_mask(ds, pixels, hu, rescale, name)
-    notes = [note for note in (rescale.note, padding_note) if note]
+    pixels = _checked_stored_values(ds, pixels, rescale, name)
+    hu, padding, notes = _to_hu(ds, pixels, rescale, name)
     if photometric == "MONOCHROME1":
         notes.append(
             "MONOCHROME1 image (shown inverted by DICOM viewers): Hounsfield units taken from the rescale, which "
@@ -706,33 +709,133 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
             f"padding outside the scanned field (PixelPaddingValue); a CT slice is mostly body and air. The rescale "
             "or the padding value is wrong."
         )
-    if padding is not None:
-        hu[padding] = np.float32(AIR_HU)
-        notes.append(
-            f"{int(padding.sum())} padding pixel(s) outside the scanned field (PixelPaddingValue) set to "
-            f"{AIR_HU:g} HU (air)"
-        )
     if not np.isfinite(hu).all():
         raise ImageInputError(f"{name} holds non-finite pixel values (NaN or infinity); it is not a CT image")
+    low_hu, high_hu = HU_RANGE
+    peak = float(hu.max()) if hu.size else 0.0
+    below = hu < low_hu
+    physics = implausible_hu(np.maximum(hu, np.float32(low_hu)))
+    if physics is not None or peak > high_hu or below.mean() > 0.5:
+        _refuse_byte_swap(ds, pixels, rescale, name)
     if rescale.note is not None and hu.size and float(hu.min()) > _AIR_CHECK_HU:
         raise ImageInputError(
             f"{name}: {rescale.note}, and the values ({float(hu.min()):.6g} to {float(hu.max()):.6g}) then hold no "
             f"air or lung (nothing at or below {_AIR_CHECK_HU:g} HU), so they are not Hounsfield units. Export the "
             "original CT slices, with RescaleSlope and RescaleIntercept."
         )
-    low_hu, high_hu = HU_RANGE
-    peak = float(hu.max()) if hu.size else 0.0
-    below = hu < low_hu
     if peak > high_hu or below.mean() > 0.5:
         value = peak if peak > high_hu else float(hu.min())
         raise ImageInputError(
             f"{name}: after the header's rescale ({rescale.describe()}) values reach "
             f"{value:.6g} HU, beyond any CT ({low_hu:g} to {high_hu:g} HU). The rescale fields are wrong."
         )
+    if physics is not None:
+        raise ImageInputError(
+            f"{name}: after the header's rescale ({rescale.describe()}) the values are not a CT's Hounsfield units: "
+            f"{physics}. The rescale, BitsStored or PixelRepresentation fields are wrong, or this is not a CT image."
+        )
     if below.any():  # padding outside the scanned field: below every window, set to the floor
         np.maximum(hu, np.float32(low_hu), out=hu)
         notes.append(f"{int(below.sum())} padding value(s) below {low_hu:g} HU set to {low_hu:g} HU (outside the body)")
     return hu, tuple(notes)
+
+
+def _to_hu(
+    ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name: str
+) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None, list[str]]:
+    """Stored values rescaled to HU with the header's padding set to air: (hu, padding mask, notes)."""
+    hu = pixels.astype(np.float32)
+    hu *= rescale.slopes[:, None, None]
+    hu += rescale.intercepts[:, None, None]
+    padding, padding_note = _padding_mask(ds, pixels, hu, rescale, name)
+    notes = [note for note in (rescale.note, padding_note) if note]
+    if padding is not None and padding.mean() <= _MAX_PADDING_SHARE:
+        hu[padding] = np.float32(AIR_HU)
+        notes.append(
+            f"{int(padding.sum())} padding pixel(s) outside the scanned field (PixelPaddingValue) set to "
+            f"{AIR_HU:g} HU (air)"
+        )
+    return hu, padding, notes
+
+
+def _checked_stored_values(ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name: str) -> NDArray[Any]:
+    """The decoded stored values after checking them against the header's BitsStored and PixelRepresentation.
+
+    pydicom masks the bits above BitsStored, so a value the header does not allow (5000 in 12 bits) would silently
+    become another (904). For uncompressed data the values are read unmasked and any outside the declared range,
+    other than the declared PixelPaddingValue, refuse the file (a byte-swapped file, said so, where swapping the
+    bytes gives a CT's values). Padding written outside the range is kept as written, so that it is found.
+
+    Raises:
+        ImageInputError: stored values outside what BitsStored and PixelRepresentation allow, or BitsStored above
+            BitsAllocated.
+    """
+    if not np.issubdtype(pixels.dtype, np.integer) or not is_native(ds, name):
+        return pixels
+    low, high, signed = stored_value_range(ds, name, pixels.dtype)
+    if (low, high) == (int(np.iinfo(pixels.dtype).min), int(np.iinfo(pixels.dtype).max)):
+        return pixels
+    from pydicom.pixels import pixel_array
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = np.asarray(pixel_array(ds, correct_unused_bits=False)).reshape(pixels.shape)
+    bad = outside_stored_range(raw, low, high, signed)
+    if not bad.any():
+        return pixels
+    padding = _declared_padding(ds, raw, name)
+    if padding is not None:
+        bad &= ~padding
+    if bad.any():
+        _refuse_byte_swap(ds, raw, rescale, name)
+        first = raw[bad].ravel()[0]
+        raise ImageInputError(
+            f"{name}: {int(bad.sum()):,} stored pixel value(s) (e.g. {int(first)}) lie outside the {low} to {high} "
+            f"that the header allows (BitsStored {int(np.log2(high - low + 1))}, PixelRepresentation {int(signed)}); "
+            "masked to those bits they would become other values. The header does not describe the pixel data; "
+            "export the file again."
+        )
+    return np.where(padding, raw, pixels) if padding is not None else pixels
+
+
+def _declared_padding(ds: Dataset, raw: NDArray[Any], name: str) -> NDArray[np.bool_] | None:
+    """Stored values equal to the header's PixelPaddingValue (or within its PixelPaddingRangeLimit), or None."""
+    pad = tag_numbers(ds, "PixelPaddingValue", name)
+    if pad is None:
+        return None
+    limit = tag_numbers(ds, "PixelPaddingRangeLimit", name)
+    values = [pad[0], pad[0] if limit is None else limit[0]]
+    if np.issubdtype(raw.dtype, np.signedinteger):  # written as unsigned (US VR) for signed data: two's complement
+        bits = 8 * raw.dtype.itemsize
+        values = [v - 2**bits if v >= 2 ** (bits - 1) else v for v in values]
+    low, high = sorted(values)
+    return np.asarray((raw >= low) & (raw <= high))
+
+
+def _refuse_byte_swap(ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name: str) -> None:
+    """Refuse, saying so, a file whose multi-byte stored values read as CT values only with their bytes swapped
+    (a header saying little endian over big-endian pixel bytes, or the reverse); return where swapping does not
+    explain the implausible values.
+
+    Raises:
+        ImageInputError: the byte-swapped values are a CT's (plausible Hounsfield units) and the values as read are not.
+    """
+    if pixels.dtype.itemsize < 2 or not np.issubdtype(pixels.dtype, np.integer) or not is_native(ds, name):
+        return
+    swapped = pixels.byteswap()
+    low, high, signed = stored_value_range(ds, name, pixels.dtype)
+    if outside_stored_range(swapped, low, high, signed).mean() > IMPLAUSIBLE_SHARE:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hu, _, _ = _to_hu(ds, swapped, rescale, name)
+    if not np.isfinite(hu).all() or implausible_hu(np.maximum(hu, np.float32(HU_RANGE[0]))) is not None:
+        return
+    raise ImageInputError(
+        f"{name}: its pixel bytes are in the opposite byte order to the one its header declares "
+        f"({_transfer_syntax(ds)}): read as declared the values are not Hounsfield units, and with each value's "
+        "bytes swapped they are. The file was written wrongly; it was not read. Export it again from the PACS."
+    )
 
 
 def _frame_positions(ds: Dataset, name: str) -> list[float] | None:
@@ -830,10 +933,18 @@ def _check_spacing(positions: Sequence[float], what: str) -> float | None:
             f"{at:.1f} mm). Export each slice once, from one series."
         )
     spacing = float(np.median(steps))
-    if not (np.isfinite(spacing) and spacing <= MAX_SLICE_SPACING_MM):
+    low, high = SLICE_SPACING_MM
+    if not (np.isfinite(spacing) and spacing <= high):
         raise ImageInputError(
-            f"{what}: its slices are {spacing:.3g} mm apart, more than the {MAX_SLICE_SPACING_MM:g} mm of any CT "
+            f"{what}: its slices are {spacing:.3g} mm apart, more than the {high:g} mm of any CT "
             "series; the positions in the header are wrong or the files are not one series."
+        )
+    if spacing < low:
+        raise ImageInputError(
+            f"{what}: its slices are {spacing:.3g} mm apart by their positions, less than the {low:g} mm of the "
+            "thinnest CT reconstruction (the same floor as for SliceThickness and SpacingBetweenSlices); the "
+            "positions in the header are wrong, and volumes measured with them would be wrong. Export the series "
+            "again."
         )
     gaps = np.flatnonzero(steps > 1.5 * spacing)
     if gaps.size:
