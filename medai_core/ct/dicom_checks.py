@@ -437,11 +437,12 @@ def _field_of_view(shape: tuple[int, ...]) -> NDArray[np.bool_]:
     return np.asarray(r[:, None] ** 2 + c[None, :] ** 2 <= 1.0)
 
 
-def implausible_hu(hu: NDArray[np.float32]) -> str | None:
+def implausible_hu(hu: NDArray[np.float32], *, need_air: bool = True) -> str | None:
     """Why ``hu`` (D, H, W, after rescale and padding) is not a CT's Hounsfield units, or None where it is.
 
     Inside the field of view (the inscribed circle) at most :data:`IMPLAUSIBLE_SHARE` of the pixels may lie below
-    or above :data:`PLAUSIBLE_HU` (outside it scanners write a fill, often -2048 or -3024 HU), and at least
+    or above :data:`PLAUSIBLE_HU` (outside it scanners write a fill, often -2048 or -3024 HU), and, where
+    ``need_air`` (a whole volume, not one slice of a series, which may lie below the lungs), at least
     :data:`AIR_SHARE` of the pixels must be air or lung.
     """
     if hu.size == 0:
@@ -455,6 +456,6 @@ def implausible_hu(hu: NDArray[np.float32]) -> str | None:
         return f"{below:.0%} of the pixels inside the field of view lie below {low:g} HU (air is -1000 HU)"
     if above > IMPLAUSIBLE_SHARE:
         return f"{above:.0%} of the pixels lie above {high:g} HU (bone and contrast stay below; metal is small)"
-    if air < AIR_SHARE:
+    if need_air and air < AIR_SHARE:
         return f"no air or lung: {air:.1%} of the pixels at or below {AIR_OR_LUNG_HU:g} HU, where a chest CT has air"
     return None

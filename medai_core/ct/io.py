@@ -18,7 +18,12 @@ and secondary captures are refused; MONOCHROME1 is not inverted (it inverts the 
 pixels below air become air (-1024 HU). The pixel size is PixelSpacing (top level, shared or per-frame), never
 ImagerPixelSpacing. Slices run feet to head along the ImageOrientationPatient normal; sagittal and coronal slices,
 mixed orientations or pixel sizes, uneven slice steps and unknown order are refused, localizers left out, and
-gantry tilt and every assumed spacing or order noted. The tag tables are in :mod:`medai_core.ct.dicom_checks`.
+gantry tilt and every assumed spacing or order noted. The tag tables are in :mod:`medai_core.ct.dicom_checks`; every
+attribute read must have the VR and number of values DICOM PS3.6 gives it (:mod:`medai_core.ct.dicom_dictionary`).
+Stored values must lie within BitsStored and PixelRepresentation, and the Hounsfield units within what a chest CT
+holds (:func:`~medai_core.ct.dicom_checks.implausible_hu`); a file whose pixel bytes are in the other byte order is
+refused as such. Every slice spacing, from tags, positions or per-frame positions, has one floor and ceiling
+(:data:`~medai_core.ct.dicom_checks.SLICE_SPACING_MM`).
 """
 
 from __future__ import annotations
@@ -660,19 +665,25 @@ def _transfer_syntax(ds: Dataset) -> str:
     return f"{named} ({uid})" if named and named != str(uid) else str(uid)
 
 
-def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.float32], tuple[str, ...]]:
+def _pixels_hu(
+    ds: Dataset, name: str, max_voxels: int, *, whole_volume: bool = True
+) -> tuple[NDArray[np.float32], tuple[str, ...]]:
     """Decoded, rescaled pixels (D, H, W) in HU and notes about the rescale, after checking the size first.
 
     PhotometricInterpretation MONOCHROME1 only inverts the *display* (PS3.3 C.7.6.3.1.2): the rescale gives
     Hounsfield units whatever it is, so the values are not inverted. Pixels holding the header's PixelPaddingValue
     (outside the scanned field of view, often -2000 or -3024 HU after the rescale) are set to air (-1024 HU).
 
+    ``whole_volume`` False (one slice of a series) leaves the air rule of
+    :func:`~medai_core.ct.dicom_checks.implausible_hu` to the caller, for the whole series.
+
     Raises:
         ImageInputError: the header's size is implausible, above ``max_voxels`` or inconsistent with the pixel
             data; the colour model or RescaleType is not a CT's; decoding fails; the decoded shape differs from
             the header's; values are non-finite or beyond :data:`medai_core.ct.dicom_checks.HU_RANGE` after
             rescaling (padding below it is set to its floor); a rescale that is absent or lacks its intercept leaves
-            no value low enough for air.
+            no value low enough for air; stored values outside BitsStored; pixel bytes in the other byte order;
+            Hounsfield units no chest CT holds (:func:`~medai_core.ct.dicom_checks.implausible_hu`).
     """
     frames, rows, columns = check_pixel_data(ds, name, max_voxels)
     photometric = tag_code(ds, "PhotometricInterpretation", name)
@@ -714,7 +725,7 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
     low_hu, high_hu = HU_RANGE
     peak = float(hu.max()) if hu.size else 0.0
     below = hu < low_hu
-    physics = implausible_hu(np.maximum(hu, np.float32(low_hu)))
+    physics = implausible_hu(np.maximum(hu, np.float32(low_hu)), need_air=whole_volume)
     if physics is not None or peak > high_hu or below.mean() > 0.5:
         _refuse_byte_swap(ds, pixels, rescale, name)
     if rescale.note is not None and hu.size and float(hu.min()) > _AIR_CHECK_HU:
@@ -829,7 +840,7 @@ def _refuse_byte_swap(ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hu, _, _ = _to_hu(ds, swapped, rescale, name)
-    if not np.isfinite(hu).all() or implausible_hu(np.maximum(hu, np.float32(HU_RANGE[0]))) is not None:
+    if not np.isfinite(hu).all() or implausible_hu(np.maximum(hu, np.float32(HU_RANGE[0])), need_air=False):
         return
     raise ImageInputError(
         f"{name}: its pixel bytes are in the opposite byte order to the one its header declares "
@@ -1164,7 +1175,9 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
     slice_spacing = _check_spacing([keys[i] for i in order], name)
     if not ordered_by.startswith("ImagePositionPatient") and len(items) > 1:
         slice_spacing, spacing_source = _header_slice_spacing(first, name)
-    decoded = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS) for i in order]
+    decoded = [
+        _pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS, whole_volume=False) for i in order
+    ]
     volumes = [v for v, _ in decoded]
     pixel_notes = _merge_counted_notes([n for _, notes in decoded for n in notes])
     shapes = {v.shape[1:] for v in volumes}
@@ -1172,6 +1185,12 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         raise ImageInputError(f"the slices in {name} differ in size ({sorted(shapes)}); one series has one size")
     hu = np.concatenate(volumes)
     _check_size(hu.shape[1:], "DICOM")
+    physics = implausible_hu(hu)  # the air rule holds for the series, not for each slice (some lie below the lungs)
+    if physics is not None:
+        raise ImageInputError(
+            f"{name}: the series' values are not a chest CT's Hounsfield units: {physics}. The rescale fields are "
+            "wrong, or this is not a chest CT."
+        )
     spacing, spacing_note = _pixel_spacing(first, name)
     fmt = "DICOM series (zip)"
     notes = [

@@ -243,6 +243,21 @@ def test_fill_outside_the_field_of_view_is_not_a_reason() -> None:
     assert implausible_hu(hu) is None
 
 
+def test_a_series_slice_without_air_reads_but_a_series_without_air_does_not() -> None:
+    """A slice below the lungs may hold no air; a whole chest series without air or lung is not HU."""
+    slices = _slices()
+
+    def soft_tissue(ds: FileDataset) -> None:
+        ds.PixelData = np.full((64, 64), 1064, "<i2").tobytes()  # +40 HU everywhere
+
+    soft_tissue(slices[0])
+    assert read_ct(_zip(slices), "series.zip").shape == (7, 64, 64)
+    for ds in slices:
+        soft_tissue(ds)
+    with pytest.raises(ImageInputError, match="no air or lung"):
+        read_ct(_zip(slices), "series.zip")
+
+
 @pytest.mark.parametrize("filename", ["CT_small.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm"])
 def test_pydicom_ct_files_still_read(filename: str) -> None:
     path = get_testdata_file(filename)
