@@ -143,6 +143,10 @@ class CTStudy:
             training data; such inputs need no seed point.
         metadata: de-identified, display-safe header fields (strings).
         notes: what the reader assumed or changed, for the page and the report.
+        coloured_pixels: pixels of a decoded image whose channels differ (a colour image; 0 for DICOM).
+        camera: the camera maker and model an image's EXIF names ("" where none: not a camera photograph).
+        region_terms: body-region words found in the DICOM header (``(keyword, term)``, see
+            :func:`medai_core.ct.appropriateness.region_terms`; the header's free text itself is not kept).
     """
 
     hu: NDArray[np.float32]
@@ -152,6 +156,9 @@ class CTStudy:
     is_masked_crop: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    coloured_pixels: int = 0
+    camera: str = ""
+    region_terms: tuple[tuple[str, str], ...] = ()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -278,7 +285,7 @@ def _check_size(shape: Sequence[int], what: str) -> None:
         )
 
 
-def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -> NDArray[np.uint8]:
+def _decode_gray(data: bytes, name: str, counts: dict[str, Any] | None = None) -> NDArray[np.uint8]:
     """All frames of an image file as uint8 grey (D, H, W); what was changed to get there is added to ``counts``
     (see :func:`_decoding_notes`).
 
@@ -334,11 +341,18 @@ def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -
     return np.stack(frames)
 
 
-def _new_counts() -> dict[str, int]:
-    return {"rotated": 0, "transparent": 0, "coloured": 0}
+def _new_counts() -> dict[str, Any]:
+    return {"rotated": 0, "transparent": 0, "coloured": 0, "camera": ""}
 
 
-def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
+def _image_study(volume_u8: NDArray[np.uint8], source_format: str, counts: dict[str, Any]) -> CTStudy:
+    """:func:`study_from_u8` of a decoded image, carrying its coloured-pixel count and EXIF camera (checked before
+    any score by :mod:`medai_core.ct.appropriateness`)."""
+    study = study_from_u8(volume_u8, source_format, _decoding_notes(counts))
+    return replace(study, coloured_pixels=int(counts["coloured"]), camera=str(counts["camera"]))
+
+
+def _decoding_notes(counts: dict[str, Any]) -> tuple[str, ...]:
     """Notes on what :func:`_decode_gray` changed, from its counts."""
     notes = []
     if counts["rotated"]:
@@ -356,11 +370,16 @@ def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
 _COLOUR_SPREAD = 24  # grey levels between a pixel's channels above which it is coloured, not grey with JPEG noise
 
 
-def _frame_gray(frame: Any, counts: dict[str, int]) -> NDArray[np.uint8]:
-    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured."""
+def _frame_gray(frame: Any, counts: dict[str, Any]) -> NDArray[np.uint8]:
+    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured, and
+    noting the camera its EXIF names (Make 0x010F, Model 0x0110)."""
     from PIL import ImageOps
 
-    orientation = frame.getexif().get(0x0112, 1) if hasattr(frame, "getexif") else 1
+    exif = frame.getexif() if hasattr(frame, "getexif") else {}
+    camera = " ".join(str(exif.get(tag, "")).strip("\x00 ") for tag in (0x010F, 0x0110)).strip()
+    if camera and not counts["camera"]:
+        counts["camera"] = camera[:60]
+    orientation = exif.get(0x0112, 1)
     if orientation not in (1, None):
         frame = ImageOps.exif_transpose(frame)
         counts["rotated"] += 1
@@ -385,7 +404,7 @@ def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
     return _read_slice_folder(folder)[0]
 
 
-def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
+def _read_slice_folder(folder: Path, counts: dict[str, Any] | None = None) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
     """Read a folder of consecutive slice images ``<k>.png`` of one nodule (the LIDC crop layout).
 
     Args:
@@ -404,7 +423,7 @@ def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]
             f"folder {folder.name!r} holds no numbered slice images (1.png, 2.png, ...). "
             "Give a folder of consecutive slices of one nodule, or a single image or DICOM file."
         )
-    counts = _new_counts()
+    counts = _new_counts() if counts is None else counts
     slices = [_decode_gray(p.read_bytes(), p.name, counts)[0] for _, p in sorted(numbered)]
     shapes = {s.shape for s in slices}
     if len(shapes) != 1:
@@ -429,6 +448,22 @@ def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, s
             if hasattr(value, "__iter__") and not isinstance(value, str) and keyword == "PixelSpacing":
                 out[keyword] = " x ".join(f"{float(v):g}" for v in value)
     return out
+
+
+def _region_terms(ds: Dataset) -> tuple[tuple[str, str], ...]:
+    """Body-region words of the header (BodyPartExamined, protocol and descriptions), read before de-identification;
+    only the vocabulary's terms are kept (:func:`medai_core.ct.appropriateness.region_terms`)."""
+    from medai_core.ct.appropriateness import REGION_KEYWORDS, region_terms
+
+    fields = {}
+    for keyword in REGION_KEYWORDS:
+        try:
+            value = ds.get(keyword)
+        except Exception:  # a malformed value names no region
+            value = None
+        if value is not None and not isinstance(value, bytes):
+            fields[keyword] = str(value)
+    return region_terms(fields)
 
 
 def _parse_dicom(data: bytes, name: str) -> Dataset:
@@ -893,6 +928,7 @@ def _dataset_study(ds: Dataset, name: str) -> CTStudy:
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(clean, fmt, hu.shape[0]),
+        region_terms=_region_terms(ds),
         notes=(
             "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
             *(n for n in notes if n),
@@ -1039,6 +1075,7 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         source_format=fmt,
         metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
         notes=tuple(n for n in notes if n),
+        region_terms=_region_terms(first),
     )
 
 
@@ -1080,7 +1117,7 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
                 )
             counts = _new_counts()
             volume = _decode_gray(data, name, counts)
-            study = study_from_u8(volume, fmt, _decoding_notes(counts))
+            study = _image_study(volume, fmt, counts)
     except InputError:
         raise
     except MemoryError:
@@ -1109,7 +1146,8 @@ def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """
     path = Path(path)
     if path.is_dir():
-        volume, notes = _read_slice_folder(path)
-        return with_pixel_size(study_from_u8(volume, "image folder", notes), pixel_mm)
+        counts = _new_counts()
+        volume, _ = _read_slice_folder(path, counts)
+        return with_pixel_size(_image_study(volume, "image folder", counts), pixel_mm)
     data = read_input_file(path, ImageInputError, "an image, a DICOM file, a zip or a folder of slices")
     return read_ct(data, path.name, pixel_mm=pixel_mm)
