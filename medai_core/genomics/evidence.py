@@ -188,14 +188,15 @@ class EvidenceItem:
     @property
     def tier(self) -> str | None:
         """AMP/ASCO/CAP tier this item supports: an assertion gives ``I-A`` in the patient's tumour type and
-        ``II-C`` for another type (None where it excludes the patient's type); a CIViC item gives ``II-D`` in the
+        ``II-C`` for another type (None where it excludes the patient's type, or for resistance in another type); a
+        CIViC item gives ``II-D`` in the
         patient's tumour type (levels A-D) and nothing elsewhere: off-tumour CIViC evidence is shown, not tiered
         (level E and evidence that does not support the association give None)."""
         if self.direction != "Supports":
             return None
         if self.kind == "assertion":
-            if self.excluded:
-                return None
+            if self.excluded or (self.is_resistance and not self.same_tumour_type):
+                return None  # excluded by the label; resistance in another tumour type says nothing here
             return "I-A" if self.same_tumour_type else "II-C"
         return "II-D" if self.same_tumour_type and self.level in {"A", "B", "C", "D"} else None
 
