@@ -263,7 +263,7 @@ with answer:
             ),
             Headline(
                 "Guideline: Lung-RADS (size only)",
-                result.lung_rads.category,
+                "not available" if result.lung_rads.category == "n/a" else result.lung_rads.category,
                 f"{result.lung_rads.meaning}. From the size alone, not the model.",
             ),
             Headline(

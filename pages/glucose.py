@@ -137,9 +137,8 @@ st.caption(
     f"{result.start} to {result.end} · unit in file: {result.unit_detected} · "
     f"device: {escape_markdown(result.device or 'not stated in the file')}"
 )
-enough = result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14
 for line in result.agp.sufficiency:
-    status_badge(Status(StatusLevel.OK if enough else StatusLevel.CAUTION, line, "Enough data" if enough else "Check"))
+    (st.success if result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14 else st.warning)(line)
 with st.expander("How the file was read"):
     for note in result.notes:
         st.markdown(f"- {escape_markdown(note)}")

@@ -76,5 +76,5 @@ def full_page_screenshot(tab: Any, path: Path) -> None:
     tab.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 16000)})
     tab.wait_for_timeout(1500)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(path), full_page=True)
+    tab.screenshot(path=str(path), full_page=True, timeout=180_000, animations="disabled")
     tab.set_viewport_size(size)
