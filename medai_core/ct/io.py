@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core import untrusted
 from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
 from medai_core.ct.dicom_checks import (
     AIR_HU,
@@ -62,7 +63,7 @@ from medai_core.ct.dicom_checks import (
 )
 from medai_core.ct.prepare import LUNG_WINDOW
 from medai_core.deid import deidentify_dataset
-from medai_core.errors import ImageInputError, InputError, UploadTooLargeError
+from medai_core.errors import ImageInputError, InputError
 from medai_core.files import read_input_file
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ PIXEL_MM_RANGE = (0.05, 5.0)  # mm: a CT pixel (or a crop's enlarged pixel) outs
 TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py CROP_SIZE)
 _MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
 MAX_SLICE_SPACING_MM = SLICE_SPACING_MM[1]  # slices further apart than this are not one CT series
-MAX_ZIP_MEMBERS = 4096  # files in one zipped series
+_IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF"}  # untrusted.sniff's kind -> the name shown
+_ZIP_ADVICE = "Zip the folder of the one DICOM CT series that holds the nodule."
 MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
 _TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
 _MAX_PADDING_SHARE = 0.9  # outside the circular field of view is ~21 % of a square slice; beyond 90 % the header lies
@@ -152,6 +154,10 @@ class CTStudy:
             training data; such inputs need no seed point.
         metadata: de-identified, display-safe header fields (strings).
         notes: what the reader assumed or changed, for the page and the report.
+        coloured_pixels: pixels of a decoded image whose channels differ (a colour image; 0 for DICOM).
+        camera: the camera maker and model an image's EXIF names ("" where none: not a camera photograph).
+        region_terms: body-region words found in the DICOM header (``(keyword, term)``, see
+            :func:`medai_core.ct.appropriateness.region_terms`; the header's free text itself is not kept).
     """
 
     hu: NDArray[np.float32]
@@ -161,6 +167,9 @@ class CTStudy:
     is_masked_crop: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    coloured_pixels: int = 0
+    camera: str = ""
+    region_terms: tuple[tuple[str, str], ...] = ()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -287,7 +296,7 @@ def _check_size(shape: Sequence[int], what: str) -> None:
         )
 
 
-def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -> NDArray[np.uint8]:
+def _decode_gray(data: bytes, name: str, counts: dict[str, Any] | None = None) -> NDArray[np.uint8]:
     """All frames of an image file as uint8 grey (D, H, W); what was changed to get there is added to ``counts``
     (see :func:`_decoding_notes`).
 
@@ -343,11 +352,18 @@ def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -
     return np.stack(frames)
 
 
-def _new_counts() -> dict[str, int]:
-    return {"rotated": 0, "transparent": 0, "coloured": 0}
+def _new_counts() -> dict[str, Any]:
+    return {"rotated": 0, "transparent": 0, "coloured": 0, "camera": ""}
 
 
-def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
+def _image_study(volume_u8: NDArray[np.uint8], source_format: str, counts: dict[str, Any]) -> CTStudy:
+    """:func:`study_from_u8` of a decoded image, carrying its coloured-pixel count and EXIF camera (checked before
+    any score by :mod:`medai_core.ct.appropriateness`)."""
+    study = study_from_u8(volume_u8, source_format, _decoding_notes(counts))
+    return replace(study, coloured_pixels=int(counts["coloured"]), camera=str(counts["camera"]))
+
+
+def _decoding_notes(counts: dict[str, Any]) -> tuple[str, ...]:
     """Notes on what :func:`_decode_gray` changed, from its counts."""
     notes = []
     if counts["rotated"]:
@@ -365,11 +381,16 @@ def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
 _COLOUR_SPREAD = 24  # grey levels between a pixel's channels above which it is coloured, not grey with JPEG noise
 
 
-def _frame_gray(frame: Any, counts: dict[str, int]) -> NDArray[np.uint8]:
-    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured."""
+def _frame_gray(frame: Any, counts: dict[str, Any]) -> NDArray[np.uint8]:
+    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured, and
+    noting the camera its EXIF names (Make 0x010F, Model 0x0110)."""
     from PIL import ImageOps
 
-    orientation = frame.getexif().get(0x0112, 1) if hasattr(frame, "getexif") else 1
+    exif = frame.getexif() if hasattr(frame, "getexif") else {}
+    camera = " ".join(str(exif.get(tag, "")).strip("\x00 ") for tag in (0x010F, 0x0110)).strip()
+    if camera and not counts["camera"]:
+        counts["camera"] = camera[:60]
+    orientation = exif.get(0x0112, 1)
     if orientation not in (1, None):
         frame = ImageOps.exif_transpose(frame)
         counts["rotated"] += 1
@@ -394,7 +415,7 @@ def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
     return _read_slice_folder(folder)[0]
 
 
-def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
+def _read_slice_folder(folder: Path, counts: dict[str, Any] | None = None) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
     """Read a folder of consecutive slice images ``<k>.png`` of one nodule (the LIDC crop layout).
 
     Args:
@@ -413,7 +434,7 @@ def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]
             f"folder {folder.name!r} holds no numbered slice images (1.png, 2.png, ...). "
             "Give a folder of consecutive slices of one nodule, or a single image or DICOM file."
         )
-    counts = _new_counts()
+    counts = _new_counts() if counts is None else counts
     slices = [_decode_gray(p.read_bytes(), p.name, counts)[0] for _, p in sorted(numbered)]
     shapes = {s.shape for s in slices}
     if len(shapes) != 1:
@@ -438,6 +459,22 @@ def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, s
             if hasattr(value, "__iter__") and not isinstance(value, str) and keyword == "PixelSpacing":
                 out[keyword] = " x ".join(f"{float(v):g}" for v in value)
     return out
+
+
+def _region_terms(ds: Dataset) -> tuple[tuple[str, str], ...]:
+    """Body-region words of the header (BodyPartExamined, protocol and descriptions), read before de-identification;
+    only the vocabulary's terms are kept (:func:`medai_core.ct.appropriateness.region_terms`)."""
+    from medai_core.ct.appropriateness import REGION_KEYWORDS, region_terms
+
+    fields = {}
+    for keyword in REGION_KEYWORDS:
+        try:
+            value = ds.get(keyword)
+        except Exception:  # a malformed value names no region
+            value = None
+        if value is not None and not isinstance(value, bytes):
+            fields[keyword] = str(value)
+    return region_terms(fields)
 
 
 def _parse_dicom(data: bytes, name: str) -> Dataset:
@@ -1013,16 +1050,12 @@ def _dataset_study(ds: Dataset, name: str) -> CTStudy:
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(clean, fmt, hu.shape[0]),
+        region_terms=_region_terms(ds),
         notes=(
             "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
             *(n for n in notes if n),
         ),
     )
-
-
-def _safe_member_name(name: str) -> bool:
-    path = PurePosixPath(name.replace("\\", "/"))
-    return not (path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name))
 
 
 def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | None = None) -> CTStudy:
@@ -1039,49 +1072,12 @@ def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | 
             missing slices, slices of different sizes, or any per-file DICOM problem.
     """
     limit = max_bytes if max_bytes is not None else get_settings().max_upload_bytes
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, struct.error):
-        raise ImageInputError(f"{name} is not a readable zip archive. {ACCEPTED}") from None
-    with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise ImageInputError(
-                f"{name} holds {len(infos):,} files, more than the {MAX_ZIP_MEMBERS:,} of one CT series; zip the "
-                "series that holds the nodule."
-            )
-        unsafe = [i.filename for i in infos if not _safe_member_name(i.filename)]
-        if unsafe:
-            raise ImageInputError(
-                f"{name} contains unsafe file names that point outside the archive (e.g. {unsafe[0]!r}); "
-                "it was not opened. Zip the series folder itself."
-            )
-        total = sum(i.file_size for i in infos)
-        if total > limit:
-            raise UploadTooLargeError(
-                f"{name} unpacks to {total / 2**20:.0f} MiB, above the {limit / 2**20:.0f} MiB limit. "
-                "Zip only the series that holds the nodule."
-            )
-        datasets = []
-        read = 0
-        for info in infos:
-            if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
-                continue
-            try:
-                with archive.open(info) as handle:
-                    member = handle.read(limit - read + 1)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
-                # corrupt or truncated member, bad CRC, unsupported compression or encryption
-                raise ImageInputError(
-                    f"{name}: a file inside the zip cannot be unpacked (corrupt, encrypted or compressed with an "
-                    "unsupported method). Zip the series again."
-                ) from None
-            read += len(member)
-            if read > limit:  # the headers understated the sizes
-                raise UploadTooLargeError(f"{name} unpacks to more than the {limit / 2**20:.0f} MiB limit")
-            if len(member) < 132 or member[128:132] != b"DICM":
-                continue
-            datasets.append((info.filename, _parse_dicom(member, PurePosixPath(info.filename).name)))
+    members = untrusted.unzip(data, name=name, error=ImageInputError, max_bytes=limit, advice=_ZIP_ADVICE)
+    datasets = [
+        (member, _parse_dicom(body, PurePosixPath(member).name))
+        for member, body in members
+        if untrusted.sniff(body) == "dicom"
+    ]
     if not datasets:
         raise ImageInputError(f"{name} holds no DICOM files (none starts with the DICM preamble). {ACCEPTED}")
     return _series_study(datasets, name)
@@ -1209,6 +1205,7 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         source_format=fmt,
         metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
         notes=tuple(n for n in notes if n),
+        region_terms=_region_terms(first),
     )
 
 
@@ -1233,23 +1230,24 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
     if not data:
         raise ImageInputError(f"{name} is empty. {ACCEPTED}")
     try:
-        if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        kind = untrusted.sniff(data)
+        if kind == "zip":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pydicom's value warnings on hostile headers; used values are checked
                 study = read_dicom_zip(data, name)
-        elif len(data) >= 132 and data[128:132] == b"DICM":
+        elif kind == "dicom":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = read_dicom(data, name)
         else:
-            fmt = _image_format(data)
+            fmt = _IMAGE_FORMATS.get(kind or "")
             if fmt is None:
                 raise ImageInputError(
                     f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}"
                 )
             counts = _new_counts()
             volume = _decode_gray(data, name, counts)
-            study = study_from_u8(volume, fmt, _decoding_notes(counts))
+            study = _image_study(volume, fmt, counts)
     except InputError:
         raise
     except MemoryError:
@@ -1265,16 +1263,6 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
     return with_pixel_size(study, pixel_mm)
 
 
-def _image_format(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    return None
-
-
 def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """Read a CT input from disk: a file (any accepted format) or a folder of numbered slice images.
 
@@ -1288,7 +1276,8 @@ def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """
     path = Path(path)
     if path.is_dir():
-        volume, notes = _read_slice_folder(path)
-        return with_pixel_size(study_from_u8(volume, "image folder", notes), pixel_mm)
+        counts = _new_counts()
+        volume, _ = _read_slice_folder(path, counts)
+        return with_pixel_size(_image_study(volume, "image folder", counts), pixel_mm)
     data = read_input_file(path, ImageInputError, "an image, a DICOM file, a zip or a folder of slices")
     return read_ct(data, path.name, pixel_mm=pixel_mm)
