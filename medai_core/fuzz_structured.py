@@ -386,6 +386,28 @@ def _maf(calls: Sequence[dict[str, str]], columns: Sequence[str] = _MAF_COLUMNS)
     return ("\n".join(lines) + "\n").encode()
 
 
+def _vep_vcf(calls: Sequence[dict[str, str]]) -> bytes:
+    """The calls of one sample as a VEP-annotated VCF (GT:AD per call; the CSQ consequence of each class)."""
+    consequence = dict(_CLASSES)
+    chromosomes = sorted({int(c["Chromosome"]) for c in calls})
+    sample = calls[0]["Tumor_Sample_Barcode"]
+    lines = [
+        "##fileformat=VCFv4.2",
+        *(f"##contig=<ID={k}>" for k in chromosomes),
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: '
+        'Allele|Consequence|IMPACT|SYMBOL|HGVSp">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
+        f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}",
+    ]
+    for c in sorted(calls, key=lambda c: (int(c["Chromosome"]), int(c["Start_Position"]))):
+        csq = f"{c['Tumor_Seq_Allele2']}|{consequence[c['Variant_Classification']]}|MODERATE|{c['Hugo_Symbol']}|"
+        fields = [c["Chromosome"], c["Start_Position"], ".", c["Reference_Allele"], c["Tumor_Seq_Allele2"], ".", "PASS"]
+        lines.append("\t".join([*fields, f"CSQ={csq}ENSP1:{c['HGVSp_Short']}", "GT:AD",
+                                 f"0/1:{c['t_ref_count']},{c['t_alt_count']}"]))  # fmt: skip
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _genes_case(rng: random.Random, index: int) -> StructuredCase:
     calls = _calls(rng)
     files = [("MAF", "panel.maf", _maf(calls), "reference")]
@@ -407,6 +429,8 @@ def _genes_case(rng: random.Random, index: int) -> StructuredCase:
             ("every call written twice with other read counts", "panel.maf", _maf(twice)),
             ("CRLF line ends", "panel.maf", _maf(calls).replace(b"\n", b"\r\n")),
         ]
+        if len({c["Tumor_Sample_Barcode"] for c in calls}) == 1:
+            options.append(("the same calls as a VEP-annotated VCF", "panel.vcf", _vep_vcf(calls)))
         files += [(*f, "same") for f in rng.sample(options, 2)]
         return StructuredCase(index, "genes same calls", tuple(files))
     header_vcf = (
