@@ -20,7 +20,7 @@ from pydicom.data import get_testdata_file
 from pydicom.datadict import dictionary_VM, dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import EnhancedCTImageStorage
+from pydicom.uid import EnhancedCTImageStorage, ImplicitVRLittleEndian
 
 from medai_core.ct.dicom_checks import SLICE_SPACING_MM, TAG_CODES, TAG_RANGES, implausible_hu
 from medai_core.ct.dicom_dictionary import ATTRIBUTES, vm_text
@@ -158,11 +158,16 @@ def test_a_value_stored_with_another_vr_is_refused() -> None:
 
 
 def test_implicit_vr_files_still_read() -> None:
-    """Implicit VR files carry no VR: pydicom takes PS3.6's, ambiguous ones (US or SS) included."""
-    path = get_testdata_file("CT_small.dcm")
-    assert path is not None
-    study = read_ct(Path(path).read_bytes(), "CT_small.dcm")
-    assert study.shape == (1, 128, 128)
+    """Implicit VR files carry no VR: pydicom takes PS3.6's, an ambiguous one (PixelPaddingValue, US or SS)
+    included."""
+    ds = _slices()[3]
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    ds.add_new(tag_for_keyword("PixelPaddingValue"), "SS", -2000)
+    data = _bytes(ds)
+    parsed = pydicom.dcmread(io.BytesIO(data))
+    assert parsed["PixelPaddingValue"].VR in ATTRIBUTES["PixelPaddingValue"].vrs
+    study = read_ct(data, "implicit.dcm")
+    assert np.allclose(study.hu[0], np.rint(PHANTOM.study.hu[3]), atol=0.5)
 
 
 # --- stored values: BitsStored, byte order, CT physics ------------------------------------------------------------
