@@ -258,6 +258,11 @@ def resolve_tumour(text: str) -> TumourType:
         )
     if code.lower() != key and node.name.lower() != key:
         note = f"'{raw}' read as OncoTree {node.label}."
+    if node.parent == "TISSUE":
+        note = (
+            f"{note} {node.label} is an organ-level node: approvals for one of its tumour types (e.g. a lung "
+            "cancer subtype) count as another tumour type (tier II-C). Give the tumour type for tier I."
+        ).strip()
     return tree.node(code, note)
 
 
