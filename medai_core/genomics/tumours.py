@@ -26,7 +26,6 @@ from medai_core.errors import PanelInputError
 
 __all__ = [
     "COHORT_TYPES",
-    "ONCOTREE_SOURCE",
     "SOLID",
     "SYNONYMS",
     "TUMOUR_TYPES",
@@ -206,10 +205,6 @@ def oncotree() -> OncoTree:
     rows = csv.DictReader((line for line in lines if not line.startswith("#")), delimiter="\t")
     nodes = {r["code"]: (r["name"], r["main_type"], r["tissue"], r["parent"]) for r in rows}
     return OncoTree(nodes, source)
-
-
-#: The OncoTree release line shown on the page and in the data README.
-ONCOTREE_SOURCE = "OncoTree (cBioPortal/oncotree, CC BY 4.0), tree of 2026-03-05"
 
 
 def resolve_tumour(text: str) -> TumourType:
