@@ -768,7 +768,8 @@ def ranked_options(evidence: Sequence[EvidenceItem]) -> tuple[tuple[TherapyOptio
                     group[name].append(value)
     resistance = [e for e in evidence if e.is_resistance]
     blocking = [e for e in resistance if e.same_tumour_type and e.level in {"FDA", "NCCN", "A", "B"}]
-    offered, removed = [], []
+    offered: list[tuple[TherapyOption, int]] = []
+    removed: list[tuple[TherapyOption, int]] = []
     for key, group in groups.items():
         against, same_type = [], 0
         for e in resistance:
@@ -789,7 +790,7 @@ def ranked_options(evidence: Sequence[EvidenceItem]) -> tuple[tuple[TherapyOptio
                 why = f"{e.matched}: {e.significance.lower()} to {e.drugs} in {e.disease} (level {e.level}; {e.source})"
                 if why not in blocked:
                     blocked.append(why)
-        option = TherapyOption(
+        made = TherapyOption(
             group["drugs"],
             group["tier"],
             group["same"],
@@ -803,7 +804,7 @@ def ranked_options(evidence: Sequence[EvidenceItem]) -> tuple[tuple[TherapyOptio
             group["line"],
             tuple(blocked),
         )
-        (removed if blocked else offered).append((option, same_type))
+        (removed if blocked else offered).append((made, same_type))
 
     def order(pair: tuple[TherapyOption, int]) -> tuple[Any, ...]:
         o, same_type = pair

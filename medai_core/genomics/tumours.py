@@ -26,7 +26,6 @@ from medai_core.errors import PanelInputError
 
 __all__ = [
     "COHORT_TYPES",
-    "ONCOTREE_SOURCE",
     "SOLID",
     "SYNONYMS",
     "TUMOUR_TYPES",
@@ -208,10 +207,6 @@ def oncotree() -> OncoTree:
     return OncoTree(nodes, source)
 
 
-#: The OncoTree release line shown on the page and in the data README.
-ONCOTREE_SOURCE = "OncoTree (cBioPortal/oncotree, CC BY 4.0), tree of 2026-03-05"
-
-
 def resolve_tumour(text: str) -> TumourType:
     """The OncoTree node for a code, a name, a synonym or the start of a name's words.
 
@@ -258,6 +253,11 @@ def resolve_tumour(text: str) -> TumourType:
         )
     if code.lower() != key and node.name.lower() != key:
         note = f"'{raw}' read as OncoTree {node.label}."
+    if node.parent == "TISSUE":
+        note = (
+            f"{note} {node.label} is an organ-level node: approvals for one of its tumour types (e.g. a lung "
+            "cancer subtype) count as another tumour type (tier II-C). Give the tumour type for tier I."
+        ).strip()
     return tree.node(code, note)
 
 

@@ -277,7 +277,7 @@ def test_fresh_clone_matches_civic_from_the_shipped_snapshot(fresh_user: Path) -
     assert base.civic_release == "01-Aug-2021" and "snapshot" in base.civic_origin
     items = match_evidence(base, [_call("BRAF", "V600E")], "Melanoma")
     assert {e.level for e in items} >= {"FDA", "A"}
-    assert [o.drugs for o in therapy_options(items)][0] == "Dabrafenib + Trametinib"
+    assert therapy_options(items)[0].drugs == "Dabrafenib + Trametinib"
     assert call_tier(_call("BRAF", "V600E"), items)[0] == "I-A"
     options = therapy_options(items)
     assert "Dabrafenib + Trametinib" in [o.drugs for o in options]

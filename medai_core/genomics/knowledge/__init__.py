@@ -10,10 +10,28 @@ from medai_core.genomics.knowledge.biomarkers import (
     gene_role,
     hotspot_kind,
     parse_biomarker,
+    table_source,
 )
+
+#: The shipped tables, in the order the page lists their sources.
+KNOWLEDGE_TABLES: tuple[str, ...] = (
+    "therapy_assertions.tsv",
+    "oncotree.tsv",
+    "cancer_hotspots.tsv",
+    "gene_roles.tsv",
+    "civic_diseases.tsv",
+)
+
+
+def knowledge_sources() -> list[str]:
+    """One line per shipped knowledge table: its source, licence and release (the table's first line, without the
+    build note)."""
+    return [table_source(name).split(" Built by")[0].rstrip(".") for name in KNOWLEDGE_TABLES]
+
 
 __all__ = [
     "ASSERTION_COLUMNS",
+    "knowledge_sources",
     "Assertion",
     "Biomarker",
     "gene_role",

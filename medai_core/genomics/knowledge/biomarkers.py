@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from medai_core.errors import PanelInputError
 
@@ -76,7 +77,7 @@ class Biomarker:
     """
 
     text: str
-    alternatives: tuple[tuple[str, object], ...]
+    alternatives: tuple[tuple[str, Any], ...]
 
     def met_by(self, gene: str, change: str, classification: str) -> str | None:
         """How a call meets this definition, in words (``exact change V600E``), or None."""
@@ -103,7 +104,7 @@ def parse_biomarker(gene: str, text: str) -> Biomarker:
     missense = _MISSENSE_RANGE.match(low)
     if missense:
         return Biomarker(raw, (("missense", (int(missense.group(1)), int(missense.group(2)))),))
-    out: list[tuple[str, object]] = []
+    out: list[tuple[str, Any]] = []
     for part in (p.strip() for p in raw.split("|")):
         exon = _EXON.match(part.lower())
         codon = _CODON.match(part)
@@ -126,7 +127,7 @@ def _position(change: str) -> int | None:
     return int(match.group(2)) if match else None
 
 
-def _meets(kind: str, value: object, gene: str, change: str, cls: str) -> str | None:
+def _meets(kind: str, value: Any, gene: str, change: str, cls: str) -> str | None:
     if kind == "class":
         return _meets_class(str(value), gene, change, cls)
     if kind == "fusion":
@@ -138,7 +139,7 @@ def _meets(kind: str, value: object, gene: str, change: str, cls: str) -> str | 
         return f"exact change {value} named by the source" if change.upper() == value else None
     call = _CALL_CHANGE.match(change)
     if kind == "codon":
-        ref, pos = value  # type: ignore[misc]
+        ref, pos = value
         at_codon = cls == "Missense_Mutation" and call and (call.group(1), int(call.group(2))) == (ref, pos)
         if at_codon and call and call.group(3) and call.group(3) not in {ref, "*"}:
             return f"missense at codon {ref}{pos}"
@@ -147,11 +148,11 @@ def _meets(kind: str, value: object, gene: str, change: str, cls: str) -> str | 
     if pos is None:
         return None
     if kind == "missense":
-        first, last = value  # type: ignore[misc]
+        first, last = value
         ok = cls == "Missense_Mutation" and first <= pos <= last and call is not None and call.group(3) not in {"", "*"}
         return f"missense in codons {first}-{last}" if ok and call and call.group(3) != call.group(1) else None
     if kind == "exon":
-        first, last, word = value  # type: ignore[misc]
+        first, last, word = value
         if not first <= pos <= last:
             return None
         wanted = {
