@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from medai_core.display import interval_width_words
+from medai_core.display import format_percent, format_probability_interval, interval_width_words
 from medai_core.errors import InputError, ModelError
 from medai_core.genomics.analysis import OUTCOME_CAVEAT
 from medai_core.genomics.commands import MODEL_ID
@@ -69,8 +69,6 @@ with st.expander("Patient details used by the survival model (optional)"):
     age = cols[1].selectbox("Age group", ["unknown", *AGE_GROUPS], key="genes.age")
     sex = cols[2].selectbox("Sex", ["unknown", "Female", "Male"], key="genes.sex")
 
-answer = st.container()  # the headline cards, filled once the panel is analysed
-
 try:
     data = upload_guard(uploaded)
 except InputError as exc:
@@ -86,6 +84,8 @@ if data is None:
 else:
     filename = uploaded.name if uploaded is not None else "upload"
     tumour_type = chosen
+
+answer = st.container()  # the headline cards, filled once the panel is analysed
 
 try:
     card = get_card(MODEL_ID)
@@ -124,14 +124,14 @@ with answer:
         [
             Headline(
                 f"24-month survival on {result.drug_class} (model)",
-                f"{os24:.0%} ({os24_low:.0%}-{os24_high:.0%})",
+                format_probability_interval(os24, os24_low, os24_high),
                 f"{interval_width_words(os24_low, os24_high).capitalize()} range across the ensemble's members "
                 "(model uncertainty).",
             ),
             Headline(
                 "Baseline: cancer type + TMB",
-                f"{result.baseline_os_24m:.0%}",
-                f"24-month survival. Whole training cohort: {result.cohort_os_24m:.0%}.",
+                format_percent(result.baseline_os_24m),
+                f"24-month survival. Whole training cohort: {format_percent(result.cohort_os_24m)}.",
             ),
             Headline(
                 "TMB",
@@ -150,7 +150,7 @@ with answer:
     )
     meaning_line(
         f"in the treated training cohort, patients like this one were alive at 24 months on {result.drug_class} "
-        f"about {os24:.0%} of the time (baseline {result.baseline_os_24m:.0%}).",
+        f"about {format_percent(os24)} of the time (baseline {format_percent(result.baseline_os_24m)}).",
         "the effect of a treatment or a recommendation: the cohort is observational.",
     )
 

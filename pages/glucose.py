@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
-from medai_core.display import STATUS_COLOURS, Status, StatusLevel
+from medai_core.display import STATUS_COLOURS, Status, StatusLevel, format_percent
 from medai_core.errors import InputError, ModelError
 from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import SIMULATED_LABEL
@@ -201,8 +201,8 @@ else:
         + [
             Headline(
                 f"Hypoglycaemia risk {label_mg if unit == 'mg/dL' else label_mmol}",
-                f"{f.hypo[key]:.0%}",
-                f"Calibrated. Baseline from the last reading alone: {f.hypo_baseline[key]:.0%}.",
+                format_percent(f.hypo[key]),
+                f"Calibrated. Baseline from the last reading alone: {format_percent(f.hypo_baseline[key])}.",
                 hypo_status(f.hypo[key]),
             )
             for key, (label_mg, label_mmol, _meaning) in HYPO_LABELS.items()
@@ -320,8 +320,8 @@ with answer:
             ),
             Headline(
                 f"Hypoglycaemia risk {HYPO_LABELS['lt70_60min'][0 if unit == 'mg/dL' else 1]}",
-                f"{f.hypo['lt70_60min']:.0%}",
-                f"Baseline from the last reading alone: {f.hypo_baseline['lt70_60min']:.0%}",
+                format_percent(f.hypo["lt70_60min"]),
+                f"Baseline from the last reading alone: {format_percent(f.hypo_baseline['lt70_60min'])}",
                 hypo_status(f.hypo["lt70_60min"]),
             ),
         ]

@@ -134,6 +134,7 @@ def saliency_overlay(
             go.Contour(
                 z=np.asarray(mask).astype(np.uint8),
                 contours={"start": 0.5, "end": 0.5, "coloring": "lines"},
+                colorscale=[[0.0, _MASK_COLOUR], [1.0, _MASK_COLOUR]],
                 line={"color": _MASK_COLOUR, "width": 2},
                 showscale=False,
                 hoverinfo="skip",

@@ -61,6 +61,7 @@ def slice_figure(
             go.Contour(
                 z=outline.astype(np.uint8),
                 contours={"start": 0.5, "end": 0.5, "coloring": "lines"},
+                colorscale=[[0.0, "#f1c40f"], [1.0, "#f1c40f"]],
                 line={"color": "#f1c40f", "width": 2},
                 showscale=False,
                 hoverinfo="skip",
@@ -172,9 +173,9 @@ def deletion_figure(curve: DeletionCurve, *, score_label: str = "score") -> go.F
         title="Faithfulness: deletion curve",
         xaxis={"title": "fraction of nodule pixels removed", "tickformat": ".0%"},
         yaxis={"title": score_label, "range": [0, 1]},
-        height=280,
+        height=320,
         margin={"l": 20, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.35},
+        legend={"orientation": "h", "y": -0.45, "yanchor": "top"},
     )
     return themed(fig)
 

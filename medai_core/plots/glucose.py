@@ -177,11 +177,11 @@ def time_in_ranges_figure(metrics: Mapping[str, float], unit: str) -> go.Figure:
     positions = _spread([100.0 * c / scale for c in centres], _LABEL_GAP, 3.0, 97.0)
     for key, value, centre, position in zip(BAND_KEYS, values, centres, positions, strict=True):
         shown = "not available" if not np.isfinite(value) else f"{value:.1f} %"
-        fig.add_annotation(
-            x=0.3,
-            y=position * scale / 100.0,
-            ax=0.27,
-            ay=float(centre),
+        fig.add_annotation(  # the text sits at the arrow's tail (ax, ay), the head points at the segment
+            x=0.26,
+            y=float(centre),
+            ax=0.34,
+            ay=position * scale / 100.0,
             xref="x",
             yref="y",
             axref="x",

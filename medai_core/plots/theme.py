@@ -24,8 +24,8 @@ TEMPLATE = go.layout.Template(
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "colorway": list(COLOURWAY),
-        "xaxis": {"gridcolor": "#e5e7eb", "linecolor": "#9ca3af", "zerolinecolor": "#9ca3af", "ticks": "outside"},
-        "yaxis": {"gridcolor": "#e5e7eb", "linecolor": "#9ca3af", "zerolinecolor": "#9ca3af", "ticks": "outside"},
+        "xaxis": {"gridcolor": "#e5e7eb", "linecolor": "#9ca3af", "zerolinecolor": "#9ca3af", "automargin": True},
+        "yaxis": {"gridcolor": "#e5e7eb", "linecolor": "#9ca3af", "zerolinecolor": "#9ca3af", "automargin": True},
         "legend": {"bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 12, "color": TEXT}},
         "hoverlabel": {"font": {"color": TEXT}, "bgcolor": "#ffffff"},
     }

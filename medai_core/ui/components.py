@@ -70,7 +70,8 @@ def escape_markdown(text: object) -> str:
 
 
 def research_banner() -> None:
-    """The research-use-only notice, with the reason, shown at the top of every page."""
+    """The research-use-only notice, with the reason, shown at the top of every page (with the project's styles)."""
+    _style()
     st.warning(
         f"**{RESEARCH_USE_NOTICE}** See the model cards for intended use, data, metrics and limits.",
         icon=":material/warning:",
@@ -110,15 +111,16 @@ def result_card(label: str, value: str, help: str | None = None, delta: str | No
 # The project's own markup: headline cards that wrap instead of truncating, status badges whose word and colour
 # agree, and captions dark enough for WCAG 2.1 AA (Streamlit's faded caption grey is below 4.5:1 on white).
 _STYLE = """<style>
-.medai-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(10.5rem,1fr));gap:.75rem;margin:.25rem 0 .5rem}
+.medai-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem;margin:.25rem 0 .5rem}
 .medai-card{border:1px solid #c9ced6;border-left-width:.35rem;border-radius:.5rem;padding:.55rem .8rem;
 background:#fff;min-width:0}
 .medai-card-label{font-size:.9rem;color:#374151;overflow-wrap:anywhere}
 .medai-card-value{font-size:1.55rem;font-weight:600;color:#262730;line-height:1.25;overflow-wrap:anywhere}
 .medai-card-detail{font-size:.875rem;color:#374151;overflow-wrap:anywhere;margin-top:.15rem}
 .medai-status{display:inline-block;padding:0 .45rem;border-radius:.3rem;font-weight:600;border:1px solid;
-white-space:nowrap}
-[data-testid="stCaptionContainer"],[data-testid="stCaptionContainer"] p{color:#4b5563}
+white-space:nowrap;font-size:.85rem;line-height:1.5;vertical-align:middle}
+[data-testid="stCaptionContainer"],[data-testid="stCaptionContainer"] p,[data-testid="stCaptionContainer"] strong
+{color:#4b5563 !important}
 </style>"""
 
 
@@ -225,7 +227,8 @@ def _data_lines(data: Mapping[str, Any]) -> str:
             text = str(_cell(value))
         else:
             continue
-        lines.append(f"- **{humanise(key)}:** {escape_markdown(text)}")
+        label = humanise(key)
+        lines.append(f"- **{label[:1].upper()}{label[1:]}:** {escape_markdown(text)}")
     return "\n".join(lines)
 
 

@@ -51,7 +51,7 @@ STATES: tuple[PageState, ...] = (
     PageState("ct_phantom_calcified", "ct", "What the model looked at", _phantom_calcified),
     PageState("glucose_demo", "cgm", "What drove the forecast"),
     PageState("genes_demo", "genes", "Therapy options"),
-    PageState("models", "model-cards", "Model cards"),
+    PageState("models", "model-cards", "Held-out"),
 )
 
 
@@ -60,8 +60,11 @@ def open_state(tab: Any, url: str, state: PageState) -> None:
     tab.goto(f"{url}/{state.path}", wait_until="domcontentloaded")
     if state.action is not None:
         tab.get_by_text("Models run on:").first.wait_for(timeout=TIMEOUT_MS)
+        wait_idle(tab)  # the first run's elements are inert until it has finished
         state.action(tab)
     tab.get_by_text(state.ready_text, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    if state.headline:
+        tab.locator(f"{HEADLINE} .medai-card").first.wait_for(timeout=TIMEOUT_MS)
     wait_idle(tab)
 
 
@@ -74,7 +77,14 @@ def full_page_screenshot(tab: Any, path: Path) -> None:
     )
     size = tab.viewport_size
     tab.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 16000)})
-    tab.wait_for_timeout(1500)
+    drawn, stable = -1, 0
+    for _ in range(120):  # charts brought into view draw after a placeholder: until their count holds for 3 s
+        tab.wait_for_timeout(1000)
+        count = tab.evaluate("() => document.querySelectorAll('.js-plotly-plot .main-svg').length")
+        stable = stable + 1 if count == drawn else 0
+        drawn = count
+        if stable >= 3:
+            break
     path.parent.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(path), full_page=True, timeout=180_000, animations="disabled")
     tab.set_viewport_size(size)

@@ -59,6 +59,13 @@ def test_page_reads_at_1280(server: str, browser: Any, state: PageState) -> None
             top = cards.first.bounding_box()
             assert top is not None and top["x"] + top["width"] <= 1280
             assert tab.evaluate(CLIPPED) == []
+        tab.locator("body").focus()
+        for _ in range(60):  # keyboard navigation: Tab alone reaches the page's own content
+            tab.keyboard.press("Tab")
+            if tab.evaluate("() => !!document.activeElement.closest('[data-testid=\"stMain\"]')"):
+                break
+        else:
+            pytest.fail("60 presses of Tab never reached the page's content")
         results = Axe().run(tab, context={"exclude": AXE_EXCLUDE})
         violations = results.response["violations"]
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -66,9 +66,9 @@ def test_time_in_ranges_labels_sit_beside_the_bar_in_order() -> None:
         "High",
         "Very high",
     ]
-    ys = [a.y for a in labels]
+    ys = [a.ay for a in labels]  # where the texts sit (the arrows point at the segments)
     assert all(b - a >= 8.9 for a, b in itertools.pairwise(ys))  # tiny ranges do not overlap
-    assert all(a.x > 0.25 for a in labels)  # right of the bar (width 0.5 around 0), never over it
+    assert all(a.ax > 0.25 and a.xanchor == "left" for a in labels)  # right of the bar (0.5 wide around 0)
     assert "70.0 %" in labels[2].text and "70-180 mg/dL" in labels[2].text
 
 
