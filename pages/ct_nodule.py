@@ -53,7 +53,7 @@ def _mark_seed_ready() -> None:
 
 
 st.title(":material/radiology: CT nodule")
-st.caption(
+st.markdown(
     "A second look at a lung nodule you have already found: mark its centre, the tool segments it, measures it "
     "and gives a calibrated malignancy probability with its uncertainty and the evidence the model used."
 )

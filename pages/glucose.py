@@ -69,7 +69,7 @@ def met_cell(value: str) -> str:
 
 unit: str = st.session_state.get("glucose_unit", "mg/dL")
 st.title(":material/monitoring: Glucose (CGM)")
-st.caption(
+st.markdown(
     "Dexcom Clarity or LibreView CSV exports, or a CSV with timestamp and glucose columns (mg/dL or mmol/L). "
     f"Values are shown in **{unit}** (change it in the sidebar)."
 )

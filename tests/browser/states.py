@@ -25,9 +25,13 @@ class PageState:
 
 
 def wait_idle(tab: Any) -> None:
-    """Until Streamlit's running indicator has gone."""
+    """Until Streamlit's running indicator has gone and no element is left stale (faded) from an earlier run."""
     tab.wait_for_timeout(300)
-    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS)
+    tab.wait_for_function(  # no run in progress, and no element left faded from the previous run
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-stale=\"true\"]')",
+        timeout=TIMEOUT_MS,
+    )
 
 
 def _pick(label: str) -> Callable[[Any], None]:
