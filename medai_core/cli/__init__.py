@@ -99,7 +99,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
         importlib.import_module(domain.commands).register(verbs)
     register_admin(root)
     register_scale(verbs)  # serve, batch (Ray imported only when they run)
-    from medai_core.fuzz import register as register_fuzz
+    from medai_core.cli.fuzz import register as register_fuzz
 
     register_fuzz(root)  # fuzz: mutation fuzzing of the readers (no TensorFlow)
     bench_handlers: dict[str, Handler] = {
