@@ -237,8 +237,11 @@ def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pyt
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(evidence_module, "_match_kind", counting)
+    match_evidence(base, [one], "Melanoma")
+    single = calls["n"]
+    assert 0 < single <= len(base.entries["BRAF"])  # the gene index compares a call with its candidates only
     assert match_evidence(base, many, "Melanoma") == expected
-    assert calls["n"] == len(base.entries["BRAF"])  # one call's worth of matching, not 20,000
+    assert calls["n"] == 2 * single  # one call's worth of matching, not 20,000
     counts = distinct_calls([*many, Variant("EGFR", "L858R", "Missense_Mutation", None, "")])
     assert list(counts.values()) == [20_000, 1] and next(iter(counts)) is one
     tiers = call_tiers(many[:3], expected)
