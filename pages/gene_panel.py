@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from medai_core.display import format_percent, format_probability_interval, interval_width_words
 from medai_core.errors import InputError, ModelError
 from medai_core.genomics.analysis import OUTCOME_CAVEAT
 from medai_core.genomics.commands import MODEL_ID
@@ -18,8 +19,11 @@ from medai_core.reports import sha256_bytes
 from medai_core.results.genomics import result_payload
 from medai_core.ui.cache import analyse_gene_panel, get_card, list_panel_samples
 from medai_core.ui.components import (
+    Headline,
     error_box,
     escape_markdown,
+    headline_cards,
+    meaning_line,
     model_card_expander,
     record_once,
     report_downloads,
@@ -81,6 +85,8 @@ else:
     filename = uploaded.name if uploaded is not None else "upload"
     tumour_type = chosen
 
+answer = st.container()  # the headline cards, filled once the panel is analysed
+
 try:
     card = get_card(MODEL_ID)
 except ModelError as exc:
@@ -111,6 +117,42 @@ try:
 except InputError as exc:
     error_box(exc)
     st.stop()
+
+with answer:
+    os24, os24_low, os24_high = result.selected.os_24m
+    headline_cards(
+        [
+            Headline(
+                f"24-month survival on {result.drug_class} (model)",
+                format_probability_interval(os24, os24_low, os24_high),
+                f"{interval_width_words(os24_low, os24_high).capitalize()} range across the ensemble's members "
+                "(model uncertainty).",
+            ),
+            Headline(
+                "Baseline: cancer type + TMB",
+                format_percent(result.baseline_os_24m),
+                f"24-month survival. Whole training cohort: {format_percent(result.cohort_os_24m)}.",
+            ),
+            Headline(
+                "TMB",
+                f"{result.tmb.tmb_per_mb:.1f} mut/Mb",
+                f"{result.tmb.percentile_label} in {result.tumour_type}; "
+                + ("TMB-high." if result.tmb.high else "not TMB-high."),
+            ),
+            Headline(
+                "Therapy options from the evidence",
+                str(len(result.therapy_options)),
+                f"Best tier {result.therapy_options[0].tier}: {result.therapy_options[0].drugs}."
+                if result.therapy_options
+                else "None supported by the matched evidence.",
+            ),
+        ]
+    )
+    meaning_line(
+        f"in the treated training cohort, patients like this one were alive at 24 months on {result.drug_class} "
+        f"about {format_percent(os24)} of the time (baseline {format_percent(result.baseline_os_24m)}).",
+        "the effect of a treatment or a recommendation: the cohort is observational.",
+    )
 
 st.subheader("Therapy options")
 if result.tumour_note:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.app.headlines import headlines
 from tests.conftest import open_page
 
 PAGE = "pages/gene_panel.py"
@@ -41,6 +42,8 @@ def test_demo_renders_full_result() -> None:
     assert "not randomised" in text  # the outcome caveat
     labels = [m.label for m in at.metric]
     assert "TMB (mut/Mb)" in labels and "Baseline: cancer type + TMB" in labels
+    cards = headlines(at)  # the answer first: survival with its range, the baseline beside it
+    assert any(label.startswith("24-month survival on") for label in cards) and "Baseline: cancer type + TMB" in cards
     assert len(at.dataframe) >= 3  # survival table, evidence, variants
 
 
