@@ -34,14 +34,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from medai_core.errors import PanelInputError
-from medai_core.genomics.panels import (
+from medai_core.genomics.panels import normalise_gene
+from medai_core.genomics.vocabulary import (
     ALTERATION_CLASSES,
     UNRANKED,
     classification_from_consequence,
+    classification_from_protein,
     consequence_rank,
     is_nonsynonymous,
     normalise_classification,
-    normalise_gene,
+    normalise_protein_change,
 )
 
 __all__ = [
@@ -66,13 +68,6 @@ calls, a large multi-sample MAF some tens of thousands. Larger files are refused
 
 MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
 """Largest size a gzip-compressed upload may unpack to (256 MiB; a compressed MAF of 100,000 rows is ~50 MiB)."""
-
-_AA3 = {
-    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G", "His": "H",
-    "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W",
-    "Tyr": "Y", "Val": "V", "Ter": "*", "Sec": "U", "Pyl": "O", "Asx": "B", "Glx": "Z", "Xaa": "X",
-}  # fmt: skip
-_AA3_RE = re.compile("|".join(_AA3))
 
 
 @dataclass(frozen=True)
@@ -139,63 +134,6 @@ class PanelFile:
 def _preview(items: Sequence[str], n: int = 5) -> str:
     shown = ", ".join(items[:n])
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
-
-
-def normalise_protein_change(text: str) -> str:
-    """A protein change in one-letter form without ``p.``.
-
-    ``p.Leu858Arg`` / ``p.L858R`` / ``ENSP...:p.(Leu858Arg)`` -> ``L858R``; ``p.Val600%3D`` (VEP's URL-encoded
-    ``=``) and ``p.Val600=`` -> ``V600=``; ``p.Val600GlufsTer5`` -> ``V600Efs*5``; ``p.?`` -> ``?`` (effect unknown);
-    ``p.=`` -> ``=``; a one-letter change typed in lower case (``v600e``) -> ``V600E``. An empty value or ``.``
-    gives ``""``.
-    """
-    value = text.strip().replace("%3D", "=").replace("%3d", "=")
-    if ":" in value:
-        value = value.split(":", 1)[1]
-    value = value.removeprefix("p.").strip()
-    if value.startswith("(") and value.endswith(")"):
-        value = value[1:-1]
-    if value in {"", "."}:
-        return ""
-    if _LOWER_SIMPLE_CHANGE.match(value):  # "v600e" typed in a table is V600E, not free text
-        return value.upper()
-    return _AA3_RE.sub(lambda m: _AA3[m.group(0)], value)
-
-
-_LOWER_SIMPLE_CHANGE = re.compile(r"^[a-z]\d+[a-z*=]$")
-
-
-_SIMPLE_CHANGE = re.compile(r"^([A-Z*])(\d+)([A-Z*=?]|fs.*)$")
-
-
-def classification_from_protein(change: str) -> str | None:
-    """The MAF class a one-letter protein change implies (``V600E`` missense, ``V600=`` silent, ``R213*`` nonsense,
-    ``Q100fs`` frameshift, ``E746_A750del`` in-frame deletion), or None where it implies nothing definite
-    (empty, ``?``, ``M1?``, free text)."""
-    p = change.strip()
-    if not p or p.endswith("?") or p == "=":
-        return "Silent" if p == "=" else None
-    if "fs" in p:
-        return "Frame_Shift_Del"
-    if p.startswith("*") and ("ext" in p or re.match(r"^\*\d+[A-Z]", p)):
-        return "Nonstop_Mutation"
-    if "delins" in p:
-        return "In_Frame_Del"
-    if "del" in p:
-        return "In_Frame_Del"
-    if "ins" in p or "dup" in p:
-        return "In_Frame_Ins"
-    match = _SIMPLE_CHANGE.match(p)
-    if not match:
-        return None
-    ref, alt = match.group(1), match.group(3)
-    if alt == "=" or alt == ref:
-        return "Silent"
-    if alt == "*":
-        return "Nonsense_Mutation"
-    if match.group(2) == "1" and ref == "M":
-        return "Translation_Start_Site"
-    return "Missense_Mutation"
 
 
 _HGVSC_CODING_START = re.compile(r"^c\.(\d+)")
