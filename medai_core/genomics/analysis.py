@@ -157,6 +157,7 @@ def _attribution_fn(model: Any, index_24m: int) -> Any:
 
 
 def _baseline_os24(artifacts: Any, spec: FeatureSpec, tumour_type: str, tmb: float) -> float:
+    """The cancer type + TMB Cox baseline's 24-month survival (``tmb`` on the model's training scale)."""
     cox = cox_from_artifact(artifacts["baseline_cox_type_tmb"])
     x = np.array([[float(tumour_type == t) for t in spec.cancer_types[:-1]] + [float(np.log1p(tmb))]])
     return float(cox.survival_at(x, 24.0)[0])
@@ -302,7 +303,7 @@ def analyse_panel(
         attributions=tuple(grouped),
         attribution_note=note,
         unmodelled_genes=tuple(sorted(mutated - set(spec.genes))),
-        baseline_os_24m=_baseline_os24(artifacts, spec, tumour_type, tmb.tmb_per_mb),
+        baseline_os_24m=_baseline_os24(artifacts, spec, tumour_type, spec.model_tmb(tmb.tmb_per_mb, panel)),
         cohort_os_24m=cohort_24m,
         disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class),
         notes=tuple(notes),

@@ -152,9 +152,15 @@ def panel_genes(name: str) -> frozenset[str]:
     return frozenset(_impact_table()[name])
 
 
-# The denominators behind the cohort's "TMB Score" (mutation count / TMB in samstein2019's clinical table), so a
-# panel's TMB here is on the same scale as the cohort percentiles and the model's training feature.
-_IMPACT_MB = {"IMPACT341": 0.896, "IMPACT410": 1.016, "IMPACT468": 1.016}
+@lru_cache(maxsize=1)
+def _impact_sizes() -> dict[str, tuple[float, int]]:
+    """Panel -> (size in Mb, cohort samples it is derived from), from ``data/impact_panel_sizes.csv`` (built by
+    ``scripts/build_panel_sizes.py``: median Mutation Count / TMB Score of the panel's samples in Samstein 2019)."""
+    text = resources.files("medai_core.genomics").joinpath("data/impact_panel_sizes.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return {r["panel"]: (float(r["size_mb"]), int(r["samples"])) for r in rows}
+
+
 WES_MB = 30.0
 
 PANELS: tuple[str, ...] = ("IMPACT341", "IMPACT410", "IMPACT468", "WES")
@@ -168,12 +174,14 @@ def resolve_panel(spec: str | float) -> Panel:
     """
     if isinstance(spec, str):
         key = spec.strip().upper()
-        if key in _IMPACT_MB:
+        if key in _impact_sizes():
+            size, samples = _impact_sizes()[key]
             return Panel(
                 key,
-                _IMPACT_MB[key],
+                size,
                 panel_genes(key),
-                "MSK-IMPACT size as used for the Samstein 2019 cohort's TMB (mutations / Mb)",
+                f"MSK-{key} size {size:.3f} Mb: median mutation count / TMB score of its {samples} samples in the "
+                "Samstein 2019 cohort (cBioPortal tmb_mskcc_2018)",
             )
         if key in {"WES", "EXOME", "WXS"}:
             return Panel("WES", WES_MB, None, "whole exome, 30 Mb of coding sequence (conventional value)")
