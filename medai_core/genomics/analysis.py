@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from medai_core.models import LoadedModel
 
 __all__ = [
+    "NO_SURVIVAL_WITHOUT_CALLS",
     "ClassSurvival",
     "GeneResult",
     "OUTCOME_CAVEAT",
@@ -62,6 +63,10 @@ _ICI_DRUGS = (
     "anti-ctla-4",
 )
 IG_STEPS = 32
+NO_SURVIVAL_WITHOUT_CALLS = (
+    "No survival estimate: the file holds no calls, so there is no tumour profile to estimate it from (TMB 0 here "
+    "counts nothing)."
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class GeneResult:
             :func:`medai_core.genomics.evidence.therapy_options`).
         panel_notes: calls outside the panel's genes; caveats for exome input.
         genome_build: ``GRCh37``, ``GRCh38`` or ``NCBI36`` where the file states it, else None.
+        survival_unavailable: why no survival estimate is shown (e.g. the file holds no calls), else None; where
+            set, ``survival``, ``attributions`` and the baseline are not to be shown (the JSON gives nulls).
     """
 
     tumour_type: str
@@ -130,6 +137,7 @@ class GeneResult:
     therapy_options: tuple[TherapyOption, ...] = ()
     panel_notes: tuple[str, ...] = ()
     genome_build: str | None = None
+    survival_unavailable: str | None = None
 
     @property
     def selected(self) -> ClassSurvival:
@@ -305,12 +313,13 @@ def analyse_panel(
         unmodelled_genes=tuple(sorted(mutated - set(spec.genes))),
         baseline_os_24m=_baseline_os24(artifacts, spec, tumour_type, spec.model_tmb(tmb.tmb_per_mb, panel)),
         cohort_os_24m=cohort_24m,
-        disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class),
+        disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class) if calls else None,
         notes=tuple(notes),
         tiers=call_tiers(calls, evidence),
         therapy_options=therapy_options(evidence),
         panel_notes=panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
         genome_build=genome_build,
+        survival_unavailable=None if calls else NO_SURVIVAL_WITHOUT_CALLS,
     )
 
 

@@ -107,12 +107,15 @@ def predict_genes(args: argparse.Namespace) -> int:
         f"TMB {tmb.tmb_per_mb:.1f} mut/Mb ({tmb.n_nonsynonymous} nonsynonymous calls / {tmb.size_mb:g} Mb{pct})"
         f"{'  TMB-HIGH' if tmb.high else ''}"
     )
-    for s in result.survival:
+    for s in () if result.survival_unavailable else result.survival:
         print(
             f"  {s.drug_class:<12} OS 12 m {s.os_12m[0]:.0%} [{s.os_12m[1]:.0%}-{s.os_12m[2]:.0%}]   "
             f"OS 24 m {s.os_24m[0]:.0%} [{s.os_24m[1]:.0%}-{s.os_24m[2]:.0%}]"
         )
-    print(f"  baseline (Cox: cancer type + TMB) OS 24 m {result.baseline_os_24m:.0%}")
+    if result.survival_unavailable:
+        print(f"  {result.survival_unavailable}")
+    else:
+        print(f"  baseline (Cox: cancer type + TMB) OS 24 m {result.baseline_os_24m:.0%}")
     for note in (*result.panel_notes, *result.notes):
         print(f"  note: {note}")
     for o in result.therapy_options[:10]:

@@ -50,6 +50,7 @@ __all__ = [
     "MAX_DECOMPRESSED_BYTES",
     "MAX_LINE_CHARS",
     "MAX_VARIANT_ROWS",
+    "NO_CALLS_NOTE",
     "PanelFile",
     "Variant",
     "classification_from_protein",
@@ -80,6 +81,11 @@ class Variant:
         classification: MAF ``Variant_Classification``.
         vaf: tumour variant allele fraction in [0, 1], or None when the file does not give it.
         sample: tumour sample id (``""`` for single-sample tables without one).
+        chromosome, position, ref, alt: the call's genomic identity where the file gives it (MAF ``Chromosome``,
+            ``Start_Position``, ``Reference_Allele``, ``Tumor_Seq_Allele2``; VCF ``CHROM``/``POS``/``REF``/ALT;
+            table columns of those names), else ``""``/None. Chromosomes are written without ``chr``.
+        read_depth: tumour reads over the site where the file gives them (MAF ``t_depth`` or ref + alt counts, VCF
+            ``AD``/``DP``), else None; decides which of two rows of one call is kept.
     """
 
     gene: str
@@ -87,6 +93,21 @@ class Variant:
     classification: str
     vaf: float | None
     sample: str
+    chromosome: str = ""
+    position: int | None = None
+    ref: str = ""
+    alt: str = ""
+    read_depth: float | None = None
+
+    @property
+    def identity(self) -> tuple[str, ...] | None:
+        """What makes two rows the same call: (sample, chromosome, position, ref, alt) where the position is known,
+        else (sample, gene, protein change) where the protein change is known, else None (not comparable)."""
+        if self.chromosome and self.position is not None:
+            return (self.sample, self.chromosome, str(self.position), self.ref.upper(), self.alt.upper())
+        if self.protein_change:
+            return (self.sample, self.gene, self.protein_change)
+        return None
 
     @property
     def nonsynonymous(self) -> bool:
@@ -208,7 +229,7 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     if text.lstrip().startswith("##fileformat=VCF"):
-        return _count_duplicates_once(_read_vcf(data, filename))
+        return _say_when_empty(_merge_duplicate_calls(_read_vcf(data, filename)))
     head = text.splitlines()[:50]
     if any(line.startswith(("## ENSEMBL VARIANT EFFECT PREDICTOR", "#Uploaded_variation")) for line in head):
         raise PanelInputError(
@@ -229,27 +250,67 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
         raise _not_a_panel(filename)
     header_line = lines[header_index]
     if "Hugo_Symbol" in header_line.split("\t"):
-        return _count_duplicates_once(_read_maf(lines, header_index, filename))
-    return _count_duplicates_once(_read_table(lines, header_index, filename))
+        return _say_when_empty(_merge_duplicate_calls(_read_maf(lines, header_index, filename)))
+    return _say_when_empty(_merge_duplicate_calls(_read_table(lines, header_index, filename)))
 
 
-def _count_duplicates_once(panel: PanelFile) -> PanelFile:
-    """``panel`` with repeated identical calls (same sample, gene, protein change, class and VAF: the same call
-    written twice, e.g. by two callers merged into one file) kept once, with a note, so TMB counts each call once.
-    Calls without a protein change are left as they are: two of them may be different changes in one gene."""
-    seen: set[Variant] = set()
-    kept: list[Variant] = []
-    for variant in panel.variants:
-        if variant.protein_change and variant in seen:
-            continue
-        seen.add(variant)
-        kept.append(variant)
-    repeated = len(panel.variants) - len(kept)
-    if not repeated:
+NO_CALLS_NOTE = (
+    "The file holds no calls: {why}. TMB 0 here counts nothing, and no survival estimate is given for a file "
+    "without calls (a tumour with no somatic call in the panel is rare; check the export)"
+)
+"""The note of a panel file with no calls (``{why}``: a header only, or every row left out)."""
+
+
+def _say_when_empty(panel: PanelFile) -> PanelFile:
+    """``panel`` with :data:`NO_CALLS_NOTE` added when it holds no call."""
+    if panel.variants:
         return panel
+    why = (
+        "every row was left out (see the notes above)"
+        if panel.notes and any("left out" in n for n in panel.notes)
+        else "a header and no call rows"
+    )
+    return dataclasses.replace(panel, notes=(*panel.notes, NO_CALLS_NOTE.format(why=why)))
+
+
+def _merge_duplicate_calls(panel: PanelFile) -> PanelFile:
+    """``panel`` with each call kept once, with a note: rows of the same call (same sample, chromosome, position,
+    reference and alternate allele; same sample, gene and protein change where the file gives no position), e.g.
+    written by two callers or exported twice with different read counts, would count twice in TMB. Of the rows of
+    one call the one with the most tumour reads is kept (the first on ties or without read counts), in the place of
+    the first row. Calls with neither a position nor a protein change are left as they are."""
+    kept: list[Variant] = []
+    where: dict[tuple[str, ...], int] = {}
+    merged = 0
+    by_depth = False
+    for variant in panel.variants:
+        key = variant.identity
+        if key is None:
+            kept.append(variant)
+            continue
+        index = where.get(key)
+        if index is None:
+            where[key] = len(kept)
+            kept.append(variant)
+            continue
+        merged += 1
+        current = kept[index]
+        if variant.read_depth is not None and current.read_depth is not None:
+            by_depth = True
+            if variant.read_depth > current.read_depth:
+                kept[index] = variant
+    if not merged:
+        return panel
+    rule = (
+        "the row with the most tumour reads was kept (the first row where read counts are missing); its VAF is the "
+        "one shown"
+        if by_depth
+        else "the first row's read counts and VAF were kept"
+    )
     note = (
-        f"{repeated} repeated row(s) of a call already in the file (same sample, gene, protein change, class and "
-        "VAF) were counted once"
+        f"{merged} duplicate row(s) of calls already in the file (same sample, chromosome, position and alleles, or "
+        f"the same gene and protein change where no position is given) were merged, so each call counts once in "
+        f"TMB: {rule}"
     )
     return dataclasses.replace(panel, variants=tuple(kept), notes=(*panel.notes, note))
 
@@ -433,20 +494,34 @@ def _count(fields: list[str], col: dict[str, int], name: str, filename: str, num
     return value
 
 
-def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int) -> float | None:
+def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int) -> tuple[float | None, float | None]:
+    """(VAF, tumour depth) of one MAF row: ``t_alt_count`` over ``t_depth`` (or ref + alt counts), else
+    Oncotator/Funcotator's ``tumor_f``; either is None where the row does not give it."""
     alt = _count(fields, col, "t_alt_count", filename, number)
     ref = _count(fields, col, "t_ref_count", filename, number)
     depth = _count(fields, col, "t_depth", filename, number)
     total = depth if depth else (alt + ref if alt is not None and ref is not None else None)
     if alt is None or not total:
         fraction = _float_or_none(fields[col["tumor_f"]]) if "tumor_f" in col else None
-        return fraction if fraction is not None and 0 <= fraction <= 1 else None  # Oncotator/Funcotator MAFs
+        return (fraction if fraction is not None and 0 <= fraction <= 1 else None), total or None
     if alt > total:
         raise PanelInputError(
             f"{filename or 'The MAF'}, line {number}: t_alt_count {alt:g} is larger than the depth {total:g}; the "
             "read counts are inconsistent."
         )
-    return alt / total
+    return alt / total, total
+
+
+def _chromosome(text: str) -> str:
+    """A chromosome name without ``chr`` (``chr7`` and ``7`` are one chromosome)."""
+    value = text.strip()
+    return value[3:] if value[:3].lower() == "chr" else value
+
+
+def _position(text: str) -> int | None:
+    """A 1-based genomic position, or None where the field is empty or not a whole number."""
+    value = text.strip()
+    return int(value) if value.isdigit() and len(value) < 12 else None
 
 
 def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
@@ -499,13 +574,19 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
         )
         if classification == "Splice_Site" and not protein:
             protein = splice_site_protein(get(fields, "HGVSc"))
+        vaf, depth = _maf_vaf(fields, col, filename, number)
         variants.append(
             Variant(
                 gene=gene,
                 protein_change=protein,
                 classification=classification,
-                vaf=_maf_vaf(fields, col, filename, number),
+                vaf=vaf,
                 sample=sample,
+                chromosome=_chromosome(get(fields, "Chromosome")),
+                position=_position(get(fields, "Start_Position")),
+                ref=get(fields, "Reference_Allele").strip(),
+                alt=get(fields, "Tumor_Seq_Allele2").strip(),
+                read_depth=depth,
             )
         )
     if no_gene and not variants:
@@ -574,6 +655,10 @@ _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "tumor_f",
     ),
     "sample": ("sample", "sample_id", "tumor_sample_barcode"),
+    "chromosome": ("chromosome", "chrom", "chr"),
+    "position": ("position", "pos", "start_position", "start"),
+    "ref": ("ref", "reference", "reference_allele"),
+    "alt": ("alt_allele", "alternate", "alternate_allele", "tumor_seq_allele2", "alt"),
 }
 #: Alteration-type words -> class. Point mutations and indels (``mutation``, ``snv``, ``indel``, ...) -> None: the
 #: protein change or consequence decides.
@@ -635,6 +720,11 @@ def _vaf_column_is_percent(values: Sequence[str]) -> bool:
     return any(v.strip().endswith("%") for v in values) or any(n is not None and n > 1 for n in numbers)
 
 
+def _cell(fields: list[str], index: int | None) -> str:
+    """The stripped value of an optional column (``""`` where the table has no such column)."""
+    return fields[index].strip() if index is not None else ""
+
+
 def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile:
     header_line = lines[header_index]
     delimiter = "\t" if header_line.count("\t") >= header_line.count(",") and "\t" in header_line else ","
@@ -658,6 +748,7 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
         )
     tally = _Tally()
     samples: list[str] = []
+    seen_samples: set[str] = set()
     variants: list[Variant] = []
     no_gene = 0
     rows = list(_rows(lines, header_index, delimiter, filename))
@@ -700,9 +791,22 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
                 )
             vaf = vaf / 100 if (vaf_percent or text.endswith("%")) else vaf
         sample = fields[col["sample"]].strip() if col["sample"] is not None else ""
-        if sample not in samples:
+        if sample not in seen_samples:
+            seen_samples.add(sample)
             samples.append(sample)
-        variants.append(Variant(gene, protein, classification, vaf, sample))
+        variants.append(
+            Variant(
+                gene,
+                protein,
+                classification,
+                vaf,
+                sample,
+                chromosome=_chromosome(_cell(fields, col["chromosome"])),
+                position=_position(_cell(fields, col["position"])),
+                ref=_cell(fields, col["ref"]),
+                alt=_cell(fields, col["alt"]),
+            )
+        )
     if no_gene and not variants:
         raise _no_gene_error(filename, header[col["gene"]])
     notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
@@ -1031,6 +1135,15 @@ def _allele_vaf(values: dict[str, str], allele: int, n_alts: int, ref: str, alt:
     return None
 
 
+def _read_depth(values: dict[str, str]) -> float | None:
+    """One sample's reads over the site: the sum of ``AD`` (all alleles), else ``DP``; None when neither is given."""
+    depths = _numbers(values.get("AD"))
+    if depths:
+        return sum(depths)
+    depth = _numbers(values.get("DP"))
+    return depth[0] if depth else None
+
+
 _BUILD_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GRCh38", re.compile(r"(?<![a-z0-9])(grch38|hg38|b38|hs38\w*|homo_sapiens_assembly38)(?![0-9])", re.IGNORECASE)),
     (
@@ -1322,7 +1435,17 @@ def _record_calls(
             if entry is None and len(alts) > 1:
                 counts["unannotated"] += 1
                 continue
-            calls.append(_annotated_variant(entry, record.REF, alt, vaf, samples[tumour], tally))
+            call = _annotated_variant(entry, record.REF, alt, vaf, samples[tumour], tally)
+            calls.append(
+                dataclasses.replace(
+                    call,
+                    chromosome=_chromosome(str(record.CHROM)),
+                    position=int(record.POS),
+                    ref=str(record.REF),
+                    alt=alt,
+                    read_depth=_read_depth(values),
+                )
+            )
     return calls
 
 

@@ -14,11 +14,16 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
     tmb = result.tmb
     pct = f"{tmb.percentile_label} ({tmb.reference_source})" if tmb.percentile is not None else "n/a"
     sel = result.selected
+    survival_text = (
+        f"{result.survival_unavailable} "
+        if result.survival_unavailable
+        else f"Predicted 24-month overall survival on {result.drug_class}: {sel.os_24m[0]:.0%} (ensemble range "
+        f"{sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%}); cancer type + TMB baseline {result.baseline_os_24m:.0%}; "
+    )
     summary = (
         f"{result.tumour_type}, panel {result.panel}: {result.n_nonsynonymous} nonsynonymous calls, TMB "
-        f"{tmb.tmb_per_mb:.1f} mut/Mb{' (TMB-high)' if tmb.high else ''}. Predicted 24-month overall survival on "
-        f"{result.drug_class}: {sel.os_24m[0]:.0%} (ensemble range {sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%}); "
-        f"cancer type + TMB baseline {result.baseline_os_24m:.0%}; {len(result.evidence)} evidence items matched"
+        f"{tmb.tmb_per_mb:.1f} mut/Mb{' (TMB-high)' if tmb.high else ''}. {survival_text}"
+        f"{len(result.evidence)} evidence items matched"
         + (
             f"; best therapy option {result.therapy_options[0].drugs} (tier {result.therapy_options[0].tier})."
             if result.therapy_options
@@ -26,6 +31,36 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
         )
     )
     options = result.therapy_options
+    survival_sections = [
+        ReportSection("Predicted overall survival on immunotherapy", text=result.survival_unavailable or "")
+    ]
+    if not result.survival_unavailable:
+        survival_sections = [
+            ReportSection(
+                "Predicted overall survival on immunotherapy",
+                text=OUTCOME_CAVEAT,
+                table_header=("drug class", "OS 12 months", "OS 24 months"),
+                table_rows=tuple(
+                    (
+                        s.drug_class,
+                        f"{s.os_12m[0]:.0%} ({s.os_12m[1]:.0%}-{s.os_12m[2]:.0%})",
+                        f"{s.os_24m[0]:.0%} ({s.os_24m[1]:.0%}-{s.os_24m[2]:.0%})",
+                    )
+                    for s in result.survival
+                ),
+                rows=(
+                    ("Baseline (Cox: cancer type + TMB), OS 24 months", f"{result.baseline_os_24m:.0%}"),
+                    ("Training cohort Kaplan-Meier, OS 24 months", f"{result.cohort_os_24m:.0%}"),
+                    ("Model vs evidence", result.disagreement or "no disagreement found"),
+                ),
+            ),
+            ReportSection(
+                "Attributions",
+                text=result.attribution_note,
+                table_header=("feature", "points of 24-month risk"),
+                table_rows=tuple((f, f"{v:+.1f}") for f, v in result.attributions),
+            ),
+        ]
     sections = [
         ReportSection(
             "Therapy options",
@@ -61,30 +96,7 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
                 *(("Panel note", note) for note in result.panel_notes),
             ),
         ),
-        ReportSection(
-            "Predicted overall survival on immunotherapy",
-            text=OUTCOME_CAVEAT,
-            table_header=("drug class", "OS 12 months", "OS 24 months"),
-            table_rows=tuple(
-                (
-                    s.drug_class,
-                    f"{s.os_12m[0]:.0%} ({s.os_12m[1]:.0%}-{s.os_12m[2]:.0%})",
-                    f"{s.os_24m[0]:.0%} ({s.os_24m[1]:.0%}-{s.os_24m[2]:.0%})",
-                )
-                for s in result.survival
-            ),
-            rows=(
-                ("Baseline (Cox: cancer type + TMB), OS 24 months", f"{result.baseline_os_24m:.0%}"),
-                ("Training cohort Kaplan-Meier, OS 24 months", f"{result.cohort_os_24m:.0%}"),
-                ("Model vs evidence", result.disagreement or "no disagreement found"),
-            ),
-        ),
-        ReportSection(
-            "Attributions",
-            text=result.attribution_note,
-            table_header=("feature", "points of 24-month risk"),
-            table_rows=tuple((f, f"{v:+.1f}") for f, v in result.attributions),
-        ),
+        *survival_sections,
         ReportSection(
             "Knowledge-base evidence",
             text=result.evidence_sources,

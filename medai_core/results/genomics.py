@@ -19,7 +19,6 @@ __all__ = ["evaluation_payload", "result_payload"]
 def result_payload(result: GeneResult, card: ModelCard) -> dict[str, Any]:
     """The JSON document of one analysis: TMB, variants with their AMP/ASCO/CAP ``tier``, evidence,
     ``therapy_options`` (best first), survival per drug class, attributions, notes and the model's identity."""
-    selected = result.selected
     return {
         "tumour_type": result.tumour_type,
         "panel": result.panel,
@@ -43,6 +42,27 @@ def result_payload(result: GeneResult, card: ModelCard) -> dict[str, Any]:
         "evidence": evidence_rows(result.evidence),
         "evidence_sources": result.evidence_sources,
         "drug_class": result.drug_class,
+        **_survival_fields(result),
+        "disagreement": result.disagreement,
+        "notes": list(result.notes),
+        "panel_notes": list(result.panel_notes),
+        "genome_build": result.genome_build,
+        "survival_unavailable": result.survival_unavailable,
+        "caveat": "outcome on treatment in an observational cohort, not randomised benefit",
+        "model_id": card.id,
+        "model_version": card.version,
+        "weights_sha256": card.weights_sha256,
+    }
+
+
+def _survival_fields(result: GeneResult) -> dict[str, Any]:
+    """The survival keys of :func:`result_payload`: nulls (and no attributions) where the result withholds them
+    (:attr:`GeneResult.survival_unavailable`), so the document keeps its keys."""
+    if result.survival_unavailable:
+        keys = ("survival", "os_12m", "os_12m_interval", "os_24m", "os_24m_interval", "by_drug_class")
+        return {**dict.fromkeys(keys), "baseline_os_24m": None, "attributions": []}
+    selected = result.selected
+    return {
         "survival": {
             "months": [float(m) for m in result.months],
             "probability": [round(float(p), 4) for p in selected.probability],
@@ -59,14 +79,6 @@ def result_payload(result: GeneResult, card: ModelCard) -> dict[str, Any]:
         },
         "baseline_os_24m": round(result.baseline_os_24m, 4),
         "attributions": [{"feature": f, "value": round(v, 3)} for f, v in result.attributions],
-        "disagreement": result.disagreement,
-        "notes": list(result.notes),
-        "panel_notes": list(result.panel_notes),
-        "genome_build": result.genome_build,
-        "caveat": "outcome on treatment in an observational cohort, not randomised benefit",
-        "model_id": card.id,
-        "model_version": card.version,
-        "weights_sha256": card.weights_sha256,
     }
 
 
