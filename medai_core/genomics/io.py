@@ -100,11 +100,11 @@ class Variant:
     read_depth: float | None = None
 
     @property
-    def identity(self) -> tuple[str, ...] | None:
+    def identity(self) -> tuple[str | int, ...] | None:
         """What makes two rows the same call: (sample, chromosome, position, ref, alt) where the position is known,
         else (sample, gene, protein change) where the protein change is known, else None (not comparable)."""
         if self.chromosome and self.position is not None:
-            return (self.sample, self.chromosome, str(self.position), self.ref.upper(), self.alt.upper())
+            return (self.sample, self.chromosome, self.position, self.ref.upper(), self.alt.upper())
         if self.protein_change:
             return (self.sample, self.gene, self.protein_change)
         return None
@@ -184,7 +184,7 @@ def protein_from_amino_acids(amino_acids: str, protein_position: str, consequenc
     """
     aa = amino_acids.strip().split("/")
     span = protein_position.strip().split("/")[0].split("-")
-    if not amino_acids.strip() or not span[0].isdigit() or not all(p.isdigit() for p in span):
+    if not amino_acids.strip() or not all(p.isascii() and p.isdigit() for p in span):
         return ""
     start, end = int(span[0]), int(span[-1])
     ref = aa[0].replace("-", "")
@@ -280,7 +280,7 @@ def _merge_duplicate_calls(panel: PanelFile) -> PanelFile:
     one call the one with the most tumour reads is kept (the first on ties or without read counts), in the place of
     the first row. Calls with neither a position nor a protein change are left as they are."""
     kept: list[Variant] = []
-    where: dict[tuple[str, ...], int] = {}
+    where: dict[tuple[str | int, ...], int] = {}
     merged = 0
     by_depth = False
     for variant in panel.variants:
@@ -363,9 +363,11 @@ def _split(line: str, delimiter: str, filename: str, number: int) -> list[str]:
             f"{filename or 'The file'}, line {number}: {len(line):,} characters, more than the {MAX_LINE_CHARS:,} "
             "a panel line may hold. The file is damaged or not a panel table."
         )
+    if delimiter == "\t":
+        # MAF/TSV: quotes are literal characters, so a tab-separated row is its tabs (csv's QUOTE_NONE reading,
+        # without building a reader per line; the lines come from splitlines and hold no line break)
+        return line.split("\t")
     try:
-        if delimiter == "\t":  # MAF/TSV: quotes are literal characters
-            return next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True))
         return next(csv.reader([line], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as exc:
         raise PanelInputError(
@@ -483,15 +485,25 @@ class _Tally:
 
 
 def _count(fields: list[str], col: dict[str, int], name: str, filename: str, number: int) -> float | None:
-    if name not in col or not fields[col[name]].strip() or fields[col[name]].strip() in {".", "NA", "NaN"}:
+    """A read-count cell as a number, None where the column is absent or the cell empty (``.``, ``NA``)."""
+    index = col.get(name)
+    if index is None:
         return None
-    value = _float_or_none(fields[col[name]])
+    text = fields[index].strip()
+    if text.isascii() and text.isdigit():  # the common case: a whole number of reads
+        return float(text)
+    if not text or text in _MISSING_COUNTS:
+        return None
+    value = _float_or_none(text)
     if value is None or value < 0:
         raise PanelInputError(
             f"{filename or 'The MAF'}, line {number}: {name} is {fields[col[name]]!r}; read counts must be whole "
             "numbers of reads, 0 or more. Fix the value or leave it empty."
         )
     return value
+
+
+_MISSING_COUNTS = frozenset({".", "NA", "NaN"})
 
 
 def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int) -> tuple[float | None, float | None]:
@@ -521,7 +533,7 @@ def _chromosome(text: str) -> str:
 def _position(text: str) -> int | None:
     """A 1-based genomic position, or None where the field is empty or not a whole number."""
     value = text.strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
@@ -539,41 +551,45 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     seen: set[str] = set()
     variants: list[Variant] = []
 
-    def get(fields: list[str], name: str) -> str:
-        return fields[col[name]] if name in col else ""
-
+    # each row gets one empty field appended, where the columns the MAF lacks point (one index per column instead
+    # of a lookup per cell)
+    absent = len(header)
+    at = {name: col.get(name, absent) for name in _MAF_OPTIONAL}
+    i_gene, i_class = col["Hugo_Symbol"], col["Variant_Classification"]
     no_gene = filtered = germline = 0
     builds: dict[str, int] = {}
+    build_of: dict[str, str | None] = {}  # NCBI_Build value -> build (one regex search per distinct value)
     for number, fields in _rows(lines, header_index, "\t", filename):
-        gene = normalise_gene(fields[col["Hugo_Symbol"]])
+        fields.append("")
+        gene = normalise_gene(fields[i_gene])
         if not gene:
             no_gene += 1
             continue
-        if get(fields, "FILTER").strip() not in {"", ".", "PASS"}:
+        if fields[at["FILTER"]].strip() not in {"", ".", "PASS"}:
             filtered += 1
             continue
-        if get(fields, "Mutation_Status").strip().lower() in _GERMLINE_STATUSES:
+        if fields[at["Mutation_Status"]].strip().lower() in _GERMLINE_STATUSES:
             germline += 1
             continue
-        build = _build_from_text(get(fields, "NCBI_Build"))
+        build_text = fields[at["NCBI_Build"]]
+        if build_text not in build_of:
+            build_of[build_text] = _build_from_text(build_text)
+        build = build_of[build_text]
         if build:
             builds[build] = builds.get(build, 0) + 1
-        sample = get(fields, "Tumor_Sample_Barcode").strip()
+        sample = fields[at["Tumor_Sample_Barcode"]].strip()
         if sample not in seen:
             seen.add(sample)
             samples.append(sample)
         # the first protein column filled on this row: cBioPortal MAFs leave HGVSp_Short empty on some rows and
         # fill Protein_Change or Amino_Acid_Change instead
         protein = next((p for c in protein_cols if (p := normalise_protein_change(fields[col[c]]))), "")
+        ref, alt = fields[at["Reference_Allele"]].strip(), fields[at["Tumor_Seq_Allele2"]].strip()
         classification = tally.classify(
-            fields[col["Variant_Classification"]],
-            protein,
-            ref=get(fields, "Reference_Allele"),
-            alt=get(fields, "Tumor_Seq_Allele2"),
-            variant_type=get(fields, "Variant_Type"),
+            fields[i_class], protein, ref=ref, alt=alt, variant_type=fields[at["Variant_Type"]]
         )
         if classification == "Splice_Site" and not protein:
-            protein = splice_site_protein(get(fields, "HGVSc"))
+            protein = splice_site_protein(fields[at["HGVSc"]])
         vaf, depth = _maf_vaf(fields, col, filename, number)
         variants.append(
             Variant(
@@ -582,10 +598,10 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
                 classification=classification,
                 vaf=vaf,
                 sample=sample,
-                chromosome=_chromosome(get(fields, "Chromosome")),
-                position=_position(get(fields, "Start_Position")),
-                ref=get(fields, "Reference_Allele").strip(),
-                alt=get(fields, "Tumor_Seq_Allele2").strip(),
+                chromosome=_chromosome(fields[at["Chromosome"]]),
+                position=_position(fields[at["Start_Position"]]),
+                ref=ref,
+                alt=alt,
                 read_depth=depth,
             )
         )
@@ -614,6 +630,20 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     notes.extend(tally.notes())
     return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(notes), genome_build=build)
 
+
+_MAF_OPTIONAL = (
+    "FILTER",
+    "Mutation_Status",
+    "NCBI_Build",
+    "Tumor_Sample_Barcode",
+    "Reference_Allele",
+    "Tumor_Seq_Allele2",
+    "Variant_Type",
+    "HGVSc",
+    "Chromosome",
+    "Start_Position",
+)
+"""MAF columns the reader uses where present."""
 
 _GERMLINE_STATUSES = frozenset({"germline", "loh"})
 """MAF ``Mutation_Status`` values of germline variants (TCGA: LOH is a germline heterozygous variant whose other

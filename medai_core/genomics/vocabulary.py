@@ -8,6 +8,7 @@ Readers (:mod:`medai_core.genomics.io`), TMB and the evidence rules read calls t
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = [
     "ALTERATION_CLASSES",
@@ -303,6 +304,7 @@ _SIMPLE_CHANGE = re.compile(r"^([A-Z*])(\d+)([A-Z*=?]|fs.*)$")
 _DELINS = re.compile(r"^[A-Z*](\d+)(?:_[A-Z*](\d+))?delins([A-Z*]+)$")
 
 
+@lru_cache(maxsize=65536)
 def normalise_protein_change(text: str) -> str:
     """A protein change in one-letter form without ``p.``.
 
