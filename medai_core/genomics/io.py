@@ -21,8 +21,10 @@ What is read from files other tools write (fixtures and their sources: ``tests/d
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import gc
 import gzip
 import io
 import os
@@ -215,6 +217,26 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
         PanelInputError: not a MAF, VCF or CSV/TSV panel; required columns missing; a malformed line (named);
             a VCF with no samples or no VEP/SnpEff annotation.
     """
+    with _cyclic_gc_paused():
+        return _read_panel(data, filename)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a panel is parsed: parsing creates millions of short strings
+    and lists but no reference cycles, and the collector's passes over them took a third of the time of a
+    100,000-row MAF. Reference counting still frees everything; the collector resumes (if it was on) afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_panel(data: bytes, filename: str) -> PanelFile:
+    """:func:`read_panel` without the collector pause."""
     if data[:2] == b"\x1f\x8b":
         data = _gunzip(data, filename)
     if not data.strip():
