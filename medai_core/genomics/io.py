@@ -25,16 +25,15 @@ import contextlib
 import csv
 import dataclasses
 import gc
-import gzip
 import io
 import os
 import re
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from medai_core import untrusted
 from medai_core.errors import PanelInputError
 from medai_core.genomics.panels import normalise_gene
 from medai_core.genomics.vocabulary import (
@@ -47,6 +46,7 @@ from medai_core.genomics.vocabulary import (
     normalise_classification,
     normalise_protein_change,
 )
+from medai_core.untrusted import MAX_DECOMPRESSED_BYTES
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
@@ -68,9 +68,6 @@ MAX_LINE_CHARS = 100_000
 MAX_VARIANT_ROWS = 100_000
 """Most call rows (MAF/CSV rows, VCF records) a panel file may hold: a tumour exome has a few thousand somatic
 calls, a large multi-sample MAF some tens of thousands. Larger files are refused rather than analysed slowly."""
-
-MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
-"""Largest size a gzip-compressed upload may unpack to (256 MiB; a compressed MAF of 100,000 rows is ~50 MiB)."""
 
 
 @dataclass(frozen=True)
@@ -237,19 +234,16 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def _read_panel(data: bytes, filename: str) -> PanelFile:
     """:func:`read_panel` without the collector pause."""
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, filename)
+    if untrusted.sniff(data) == "gzip":
+        data = untrusted.gunzip(data, name=filename or "The file", error=PanelInputError, limit=MAX_DECOMPRESSED_BYTES)
     if not data.strip():
         raise PanelInputError(
             f"{filename or 'The file'} is empty. Upload a MAF, an annotated VCF, or a CSV with columns gene, "
             "protein_change."
         )
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data[: untrusted.SNIFF_BYTES]:
         raise _not_a_panel(filename)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = untrusted.decode_text(data)
     if text.lstrip().startswith("##fileformat=VCF"):
         return _say_when_empty(_merge_duplicate_calls(_read_vcf(data, filename)))
     head = text.splitlines()[:50]
@@ -335,40 +329,6 @@ def _merge_duplicate_calls(panel: PanelFile) -> PanelFile:
         f"TMB: {rule}"
     )
     return dataclasses.replace(panel, variants=tuple(kept), notes=(*panel.notes, note))
-
-
-def _gunzip(data: bytes, filename: str) -> bytes:
-    """The unpacked bytes of a gzip file (several members are joined, as ``gzip``/BGZF write them).
-
-    Raises:
-        PanelInputError: a corrupt or truncated stream (``zlib.error``, ``EOFError``, ``gzip.BadGzipFile``), or one
-            that unpacks to more than :data:`MAX_DECOMPRESSED_BYTES`.
-    """
-    what = filename or "The file"
-    out = bytearray()
-    rest = data
-    try:
-        while rest:
-            if rest[:2] != b"\x1f\x8b":
-                if rest.strip(b"\x00"):  # gzip allows zero padding after the last member, nothing else
-                    raise gzip.BadGzipFile("data after the last gzip member")
-                break
-            unpacker = zlib.decompressobj(wbits=31)
-            out += unpacker.decompress(rest, MAX_DECOMPRESSED_BYTES + 1 - len(out))
-            if len(out) > MAX_DECOMPRESSED_BYTES or unpacker.unconsumed_tail:
-                raise PanelInputError(
-                    f"{what} unpacks to more than {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB, far more than a "
-                    "gene panel holds. Upload the panel's own MAF, VCF or CSV."
-                )
-            if not unpacker.eof:
-                raise EOFError("the compressed stream ends before its end marker (truncated file)")
-            rest = unpacker.unused_data
-    except (zlib.error, EOFError, gzip.BadGzipFile, OSError) as exc:
-        raise PanelInputError(
-            f"{what} looks gzip-compressed but cannot be unpacked ({exc}): the file is damaged or truncated. "
-            "Upload it again, or upload the uncompressed MAF, VCF or CSV."
-        ) from None
-    return bytes(out)
 
 
 def _not_a_panel(filename: str) -> PanelInputError:
