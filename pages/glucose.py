@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from medai_core.errors import InputError, ModelError
+from medai_core.glucose.personalise import distinct_decimals
 from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import SIMULATED_LABEL
 from medai_core.plots.glucose import (
@@ -110,8 +111,8 @@ st.caption(
     f"{result.start} to {result.end} · unit in file: {result.unit_detected} · "
     f"device: {escape_markdown(result.device or '-')} · every {result.sampling_minutes:.0f} min"
 )
-for line in result.agp.sufficiency:
-    (st.success if result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14 else st.warning)(line)
+for check in result.agp.checks:  # each line with its own status, in words and colour
+    (st.success if check.passed else st.warning)(f"**{check.status.capitalize()}:** {check.text}")
 with st.expander("How the file was read"):
     for note in result.notes:
         st.markdown(f"- {escape_markdown(note)}")
@@ -149,7 +150,7 @@ for t in result.agp.targets:
             "metric": label,
             "value": value,
             "consensus target": t.target,
-            "met": "-" if t.passed is None else ("✅" if t.passed else "❌"),
+            "met": "no target" if t.passed is None else ("met" if t.passed else "not met"),
         }
     )
 left, right = st.columns([3, 1])
@@ -158,7 +159,10 @@ right.plotly_chart(time_in_ranges_figure(m, unit), key="glucose.tir")
 if result.agp.agp_available:
     st.plotly_chart(agp_figure(result.agp.bin_minutes, result.agp.percentiles, unit), key="glucose.agp")
     st.plotly_chart(daily_profiles_figure(result.agp.day_labels, result.agp.daily, unit), key="glucose.daily")
-st.plotly_chart(trace_figure(result.trace_times, result.trace_mg_dl, unit), key="glucose.trace")
+st.plotly_chart(
+    trace_figure(result.trace_times, result.trace_mg_dl, unit, ceiling_mg_dl=result.sensor_limits_mg_dl[1]),
+    key="glucose.trace",
+)
 
 # ------------------------------------------------------------------ forecast
 st.header("Forecast and hypoglycaemia risk")
@@ -186,10 +190,10 @@ else:
             )
     for col, (key, (label_mg, label_mmol, meaning)) in zip(cols[2:], HYPO_LABELS.items(), strict=True):
         prob = f.hypo[key]
-        badge = "🔴" if prob >= 0.5 else ("🟠" if prob >= 0.2 else "🟢")
+        badge = "high" if prob >= 0.5 else ("moderate" if prob >= 0.2 else "low")
         with col:
             result_card(
-                f"{badge} {label_mg if unit == 'mg/dL' else label_mmol}",
+                f"{label_mg if unit == 'mg/dL' else label_mmol} ({badge})",
                 f"{prob:.0%}",
                 help=f"{meaning}, calibrated. Baseline from the last reading alone: {f.hypo_baseline[key]:.0%}.",
             )
@@ -205,6 +209,7 @@ else:
             unit,
             linear_mg_dl=f.linear,
             not_adapted_mg_dl=f.p50_shipped,
+            ceiling_mg_dl=result.sensor_limits_mg_dl[1],
         ),
         key="glucose.fan",
     )
@@ -244,13 +249,14 @@ st.subheader("Adapted to this patient?")
 adapted = result.personalisation
 (st.success if adapted.applied else st.info)(adapted.reason)
 if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
-    digits = glucose_digits(unit)
+    before, after = (float(from_mg_dl(v, unit)) for v in (adapted.backtest_rmse_before, adapted.backtest_rmse_after))
+    digits = distinct_decimals(before, after, least=glucose_digits(unit) + 1)
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "forecast": name,
-                    f"backtest RMSE mean 5-60 ({unit})": round(float(from_mg_dl(value, unit)), digits + 1),
+                    f"backtest RMSE mean 5-60 ({unit})": f"{float(from_mg_dl(value, unit)):.{digits}f}",
                     "shown": "yes" if shown else "no",
                 }
                 for name, value, shown in (
