@@ -149,8 +149,8 @@ def make_grid(
         )
     origin = t[-1] if anchor == "last" else t[0]
     idx = np.rint((t - origin) / step_ns).astype(np.int64)
-    start = int(idx[0])
-    idx = idx - start
+    first_step = int(idx[0])
+    idx = idx - first_step
     n = int(idx[-1]) + 1
     counts = np.bincount(idx, minlength=n)
     sums = np.bincount(idx, weights=v, minlength=n)
@@ -165,7 +165,7 @@ def make_grid(
             a, b = values[start], values[start + gap]
             frac = np.arange(1, gap) / gap
             values[start + 1 : start + gap] = a + (b - a) * frac
-    grid_times = (origin + (start + np.arange(n, dtype=np.int64)) * step_ns).astype("datetime64[ns]")
+    grid_times = (origin + (first_step + np.arange(n, dtype=np.int64)) * step_ns).astype("datetime64[ns]")
     return Grid(grid_times, values, observed)
 
 
