@@ -584,12 +584,12 @@ def _finish(
     values = np.where(low, floor, np.where(high, ceiling, values))
     censored = (high.astype(np.int8) - low.astype(np.int8)).astype(np.int8)
     which = f"the {family.name} range" if family.key != "unknown" else "the range every listed sensor reports within"
-    for mask, word, limit, side in ((low, "Low/LO", floor, "below"), (high, "High/HI", ceiling, "above")):
+    for mask, word, alias, limit, side in ((low, "Low", "LO", floor, "below"), (high, "High", "HI", ceiling, "above")):
         if mask.any():
             notes.append(
-                f"{int(mask.sum())} reading(s) '{word}' set to {limit:g} {unit}, the limit of {which} "
-                f"({family.source}); the true values lie {side} it. They count in the ranges and are marked as "
-                "censored (the mean and SD treat them as the limit)."
+                f"{int(mask.sum())} reading(s) '{word}' set to {limit:g} {unit} ('{word}' or '{alias}': the limit of "
+                f"{which}, {family.source}); the true values lie {side} it. They count in the ranges and are marked "
+                "as censored (the mean and SD treat them as the limit)."
             )
     mg_dl = to_mg_dl(values, unit)
     _check_plausible(mg_dl, name)
