@@ -700,7 +700,7 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
     egv = frame[frame["Event Type"].astype(str).str.strip().str.upper() == "EGV"]
     if egv.empty or _missing(egv[gcol]).all():
         raise CGMInputError(
-            f"{name}: a Dexcom Clarity export with no EGV (glucose) rows. Export a period with sensor data."
+            f"{name}: a Dexcom Clarity export with no EGV (glucose) readings. Export a period with sensor data."
         )
     absent = _missing(egv[gcol])
     egv = egv[~absent]
