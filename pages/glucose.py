@@ -193,7 +193,7 @@ else:
         badge = "high" if prob >= 0.5 else ("moderate" if prob >= 0.2 else "low")
         with col:
             result_card(
-                f"{label_mg if unit == 'mg/dL' else label_mmol} ({badge})",
+                f"{badge} risk: {label_mg if unit == 'mg/dL' else label_mmol}",
                 f"{prob:.0%}",
                 help=f"{meaning}, calibrated. Baseline from the last reading alone: {f.hypo_baseline[key]:.0%}.",
             )

@@ -32,7 +32,7 @@ def test_demo_then_unit_switch() -> None:
     metrics = _metrics(at)
     assert metrics["Source"] == "simulated"
     assert "Mean (mg/dL)" in metrics and "In 30 min (mg/dL)" in metrics
-    assert any(label.endswith(("(low)", "(moderate)", "(high)")) for label in metrics)  # in words, not emoji
+    assert any(label.startswith(("low risk", "moderate risk", "high risk")) for label in metrics)  # words, not emoji
     assert all(("Met:" in x.value) for x in at.success if "CGM active" in x.value)
     assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
     assert len(at.get("download_button")) == 3
