@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import gzip
 import io
 import os
 import re
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from medai_core import untrusted
 from medai_core.errors import PanelInputError
 from medai_core.genomics.panels import (
     ALTERATION_CLASSES,
@@ -43,6 +42,7 @@ from medai_core.genomics.panels import (
     normalise_classification,
     normalise_gene,
 )
+from medai_core.untrusted import MAX_DECOMPRESSED_BYTES
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
@@ -63,9 +63,6 @@ MAX_LINE_CHARS = 100_000
 MAX_VARIANT_ROWS = 100_000
 """Most call rows (MAF/CSV rows, VCF records) a panel file may hold: a tumour exome has a few thousand somatic
 calls, a large multi-sample MAF some tens of thousands. Larger files are refused rather than analysed slowly."""
-
-MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
-"""Largest size a gzip-compressed upload may unpack to (256 MiB; a compressed MAF of 100,000 rows is ~50 MiB)."""
 
 _AA3 = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G", "His": "H",
@@ -256,19 +253,16 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
         PanelInputError: not a MAF, VCF or CSV/TSV panel; required columns missing; a malformed line (named);
             a VCF with no samples or no VEP/SnpEff annotation.
     """
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, filename)
+    if untrusted.sniff(data) == "gzip":
+        data = untrusted.gunzip(data, name=filename or "The file", error=PanelInputError, limit=MAX_DECOMPRESSED_BYTES)
     if not data.strip():
         raise PanelInputError(
             f"{filename or 'The file'} is empty. Upload a MAF, an annotated VCF, or a CSV with columns gene, "
             "protein_change."
         )
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data[: untrusted.SNIFF_BYTES]:
         raise _not_a_panel(filename)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = untrusted.decode_text(data)
     if text.lstrip().startswith("##fileformat=VCF"):
         return _count_duplicates_once(_read_vcf(data, filename))
     head = text.splitlines()[:50]
@@ -314,40 +308,6 @@ def _count_duplicates_once(panel: PanelFile) -> PanelFile:
         "VAF) were counted once"
     )
     return dataclasses.replace(panel, variants=tuple(kept), notes=(*panel.notes, note))
-
-
-def _gunzip(data: bytes, filename: str) -> bytes:
-    """The unpacked bytes of a gzip file (several members are joined, as ``gzip``/BGZF write them).
-
-    Raises:
-        PanelInputError: a corrupt or truncated stream (``zlib.error``, ``EOFError``, ``gzip.BadGzipFile``), or one
-            that unpacks to more than :data:`MAX_DECOMPRESSED_BYTES`.
-    """
-    what = filename or "The file"
-    out = bytearray()
-    rest = data
-    try:
-        while rest:
-            if rest[:2] != b"\x1f\x8b":
-                if rest.strip(b"\x00"):  # gzip allows zero padding after the last member, nothing else
-                    raise gzip.BadGzipFile("data after the last gzip member")
-                break
-            unpacker = zlib.decompressobj(wbits=31)
-            out += unpacker.decompress(rest, MAX_DECOMPRESSED_BYTES + 1 - len(out))
-            if len(out) > MAX_DECOMPRESSED_BYTES or unpacker.unconsumed_tail:
-                raise PanelInputError(
-                    f"{what} unpacks to more than {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB, far more than a "
-                    "gene panel holds. Upload the panel's own MAF, VCF or CSV."
-                )
-            if not unpacker.eof:
-                raise EOFError("the compressed stream ends before its end marker (truncated file)")
-            rest = unpacker.unused_data
-    except (zlib.error, EOFError, gzip.BadGzipFile, OSError) as exc:
-        raise PanelInputError(
-            f"{what} looks gzip-compressed but cannot be unpacked ({exc}): the file is damaged or truncated. "
-            "Upload it again, or upload the uncompressed MAF, VCF or CSV."
-        ) from None
-    return bytes(out)
 
 
 def _not_a_panel(filename: str) -> PanelInputError:

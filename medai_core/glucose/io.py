@@ -59,7 +59,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,9 +68,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from medai_core import untrusted
 from medai_core.errors import CGMInputError
 from medai_core.glucose.prepare import MAX_FILL_GAP_MINUTES, Grid, make_grid, merge_duplicates
 from medai_core.units import LIMIT_WORDS, MG_DL, MMOL_L, SENSOR_FAMILIES, sensor_family, to_mg_dl
+from medai_core.untrusted import MAX_DECOMPRESSED_BYTES
 
 __all__ = [
     "MAX_COLUMNS",
@@ -96,8 +97,6 @@ MAX_READINGS = 2_000_000
 """Most rows read from one file (two years of 5-minute readings are about 210,000)."""
 MAX_SPAN_DAYS = 731
 """Longest time from the first to the last reading of one patient (two years); the grid is sized by it."""
-MAX_DECOMPRESSED_BYTES = 256 * 2**20
-"""Largest size a gzip-compressed upload may expand to."""
 
 MISSING_WORDS = frozenset(
     {"", "nan", "-nan", "na", "n/a", "null", "none", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
@@ -189,58 +188,29 @@ class CGMRecord:
 # --------------------------------------------------------------------------------------------------- decoding
 
 
-def _gunzip(data: bytes, name: str) -> bytes:
-    """Decompress a gzip upload, refusing corrupt, truncated or oversized (bomb) members."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
-    except zlib.error:
-        raise CGMInputError(
-            f"{name} looks gzip-compressed but cannot be decompressed. Upload the CSV file itself."
-        ) from None
-    if len(out) > MAX_DECOMPRESSED_BYTES:
-        raise CGMInputError(
-            f"{name} expands to more than {MAX_DECOMPRESSED_BYTES // 2**20} MiB when decompressed; a CGM export "
-            "is far smaller. Upload the CSV export itself."
-        )
-    if not inflater.eof:
-        raise CGMInputError(
-            f"{name} looks gzip-compressed but cannot be decompressed (the data end early). Upload the CSV file itself."
-        )
-    return out
+_ACCEPTED = "Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
+_NOT_CSV = {
+    "pdf": "a PDF document",
+    "zip": "a zip archive or Excel workbook",
+    "ole": "an old Excel/Office file",
+    "png": "a PNG image",
+    "jpeg": "a JPEG image",
+}
 
 
 def _decode(data: bytes, name: str) -> str:
+    """The text of a CGM upload (gzip unpacked, every member), through :mod:`medai_core.untrusted`."""
     if not data or not data.strip():
+        raise CGMInputError(f"{name} is empty. {_ACCEPTED}")
+    if untrusted.sniff(data) == "gzip":
+        data = untrusted.gunzip(data, name=name, error=CGMInputError, limit=MAX_DECOMPRESSED_BYTES)
+    kind = untrusted.sniff(data)
+    if kind in _NOT_CSV:
         raise CGMInputError(
-            f"{name} is empty. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns "
-            "timestamp, glucose."
+            f"{name} is {_NOT_CSV[kind]}, not a CSV file. Export CSV from Dexcom Clarity or LibreView and upload that."
         )
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, name)
-    signatures = {
-        b"%PDF": "a PDF document",
-        b"PK\x03\x04": "a zip archive or Excel workbook",
-        b"\xd0\xcf\x11\xe0": "an old Excel/Office file",
-        b"\x89PNG": "a PNG image",
-        b"\xff\xd8\xff": "a JPEG image",
-    }
-    for magic, what in signatures.items():
-        if data.startswith(magic):
-            raise CGMInputError(
-                f"{name} is {what}, not a CSV file. Export CSV from Dexcom Clarity or LibreView and upload that."
-            )
-    if b"\x00" in data[:4096]:
-        raise CGMInputError(f"{name} is a binary file, not a CSV text file. Upload a CSV export.")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly everything
-        raise CGMInputError(f"{name} is not a text file. Upload a CSV export.")
-    text = text.lstrip("\ufeff")
+    untrusted.refuse_binary(data, name=name, error=CGMInputError, accepted="Upload a CSV export.")
+    text = untrusted.decode_text(data)
     if not text.strip():
         raise CGMInputError(f"{name} is empty. Upload a CSV export with glucose readings.")
     return text
@@ -254,18 +224,14 @@ def _lines(text: str, name: str) -> list[str]:
             f"{name} has {len(lines):,} lines; at most {MAX_READINGS:,} readings are read from one file. "
             "Export a shorter period."
         )
-    longest = max(map(len, lines), default=0)
-    if longest > MAX_LINE_CHARS:
-        raise CGMInputError(
-            f"{name} has a line of {longest:,} characters (at most {MAX_LINE_CHARS:,} are read); it is not a CGM "
-            "export. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
-        )
-    widest = max((max(line.count(","), line.count(";"), line.count("\t")) for line in lines[:50]), default=0)
-    if widest + 1 > MAX_COLUMNS:
-        raise CGMInputError(
-            f"{name} has a row of {widest + 1:,} columns (at most {MAX_COLUMNS:,} are read); it is not a CGM "
-            "export. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
-        )
+    untrusted.check_lines(
+        lines,
+        name=name,
+        error=CGMInputError,
+        max_line_chars=MAX_LINE_CHARS,
+        max_columns=MAX_COLUMNS,
+        advice=f"It is not a CGM export. {_ACCEPTED}",
+    )
     return lines
 
 

@@ -240,7 +240,7 @@ def test_gzip_and_duplicates() -> None:
         (b"%PDF-1.7\n%binary", "PDF"),
         (b"PK\x03\x04\x14\x00\x06\x00", "zip archive or Excel"),
         (b"\x00\x01\x02\x03binary", "binary"),
-        (b"\x1f\x8b\x08\x00broken", "cannot be decompressed"),
+        (b"\x1f\x8b\x08\x00broken", "cannot be unpacked"),
     ],
 )
 def test_bad_input_is_explained(data: bytes, message: str) -> None:
