@@ -38,6 +38,7 @@ def test_demo_then_unit_switch() -> None:
     assert hypo and all(value.split(" | ")[1] in {"Low", "Raised", "High"} for value in hypo)  # words, not emoji
     assert metrics[TIR].split(" | ")[1] in {"Met", "Not met"}
     assert any("What this means:" in m.value for m in at.markdown)
+    assert all(x.value.startswith("**Met:**") for x in at.success if "CGM active" in x.value)
     assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
     assert len(at.get("download_button")) == 3
     # the 14-day demo is long enough to adapt: the decision and its before/after backtest are shown

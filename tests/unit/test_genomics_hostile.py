@@ -315,10 +315,9 @@ def test_a_worker_crash_in_analyse_bytes_is_an_input_error(loaded: object, monke
 def test_a_call_written_twice_counts_once_in_tmb_with_a_note() -> None:
     rows = b"gene,protein_change,vaf\nBRAF,V600E,0.31\nBRAF,V600E,0.31\nTP53,R175H,0.4\nBRAF,V600E,0.12\n"
     panel = read_panel(rows, "p.csv")
-    # the exact repeat is one call; the same change at another VAF is kept (it may be another clone or sample)
+    # one sample, no position: the same gene and protein change is one call whatever its VAF (issue 21 item 5)
     assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [
         ("BRAF", "V600E", 0.31),
         ("TP53", "R175H", 0.4),
-        ("BRAF", "V600E", 0.12),
     ]
-    assert any("1 repeated row(s)" in note for note in panel.notes)
+    assert any("2 duplicate row(s)" in note and "first row" in note for note in panel.notes)
