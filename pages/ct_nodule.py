@@ -10,6 +10,7 @@ import streamlit as st
 from medai_core.ct.analysis import pixel_size_request
 from medai_core.ct.demo import demo_seed
 from medai_core.ct.io import PIXEL_MM_RANGE
+from medai_core.ct.ood import OUTSIDE_TRAINING
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
 from medai_core.ct.report import audit_outputs, build_report, report_payload
@@ -230,13 +231,24 @@ if analysis_error is not None or result is None:
     st.stop()
 
 st.subheader("Result")
+if result.ood.flagged:
+    st.warning(
+        f"**{OUTSIDE_TRAINING.capitalize()}**: the probability is shown greyed and should not be read as a "
+        "finding.\n\n" + "\n".join(f"- {escape_markdown(reason)}" for reason in result.ood.reasons)
+    )
 cols = st.columns(5)
 with cols[0]:
-    result_card(
-        "Malignancy probability",
-        f"{result.probability:.0%}",
-        help=f"Interval {result.low:.0%}-{result.high:.0%}: {result.interval_meaning}",
-    )
+    if result.ood.flagged:
+        st.markdown(
+            f"Malignancy probability  \n:gray[{result.probability:.0%} (interval {result.low:.0%}-{result.high:.0%})]"
+            f"  \n:gray[*{OUTSIDE_TRAINING}*]"
+        )
+    else:
+        result_card(
+            "Malignancy probability",
+            f"{result.probability:.0%}",
+            help=f"Interval {result.low:.0%}-{result.high:.0%}: {result.interval_meaning}",
+        )
 with cols[1]:
     result_card(
         "Risk band",

@@ -300,14 +300,21 @@ def embeddings(model: LoadedModel, batch: NDArray[np.float32]) -> NDArray[np.flo
     """(B, E) CNN embeddings (:data:`EMBEDDING_LAYER`) of a (B, 64, 64, 3) batch, by a sub-model of the loaded
     network (built once per model; the model itself is not changed)."""
     import keras
+    import tensorflow as tf
 
     with _LOCK:
         embedder = _EMBEDDERS.get(model.keras_model)
         if embedder is None:
             net = model.keras_model
-            embedder = keras.Model(net.inputs, net.get_layer(EMBEDDING_LAYER).output)
+            sub = keras.Model(net.inputs[0], net.get_layer(EMBEDDING_LAYER).output)
+
+            @tf.function(reduce_retracing=True)
+            def embed(x: Any) -> Any:
+                return sub(x, training=False)
+
+            embedder = embed
             _EMBEDDERS[model.keras_model] = embedder
-    return np.asarray(embedder(np.asarray(batch, np.float32), training=False), dtype=np.float32)
+    return np.asarray(embedder(tf.convert_to_tensor(np.asarray(batch, np.float32))), dtype=np.float32)
 
 
 def ood_result(
