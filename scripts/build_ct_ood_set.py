@@ -497,8 +497,8 @@ def main() -> int:
     if args.write:
         limitation = (
             "Inputs far from the training nodules are flagged (greyed probability, 'outside what this model was "
-            "trained on') by an out-of-distribution score whose threshold lets about 2% of real nodules through "
-            "flagged; a flag is a warning, not proof, and an unflagged case can still be unlike the training data."
+            "trained on') by an out-of-distribution score whose threshold flags about 2% of real nodules; a flag is "
+            "a warning, not proof, and an unflagged case can still be unlike the training data."
         )
         limitations = [x for x in card.limitations if not x.startswith("Inputs far from the training nodules")]
         new = ModelCard.from_dict(

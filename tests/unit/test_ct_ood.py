@@ -270,7 +270,9 @@ def test_shipped_statistics_are_checked_by_sha256(model, tmp_path: Path) -> None
     folder = model.path.parent
     for name in (model.path.name, "model_card.json"):
         shutil.copy(folder / name, tmp_path / name)
-    text = (folder / OOD_FILENAME).read_text().replace('"threshold": ', '"threshold": 1')
+    original = (folder / OOD_FILENAME).read_text()
+    text = original.replace('"threshold":', '"threshold":1')
+    assert text != original
     (tmp_path / OOD_FILENAME).write_text(text)
     changed = dataclasses.replace(model, path=tmp_path / model.path.name)
     with pytest.raises(ModelIntegrityError, match="sha256"):
@@ -289,10 +291,13 @@ def test_real_held_out_nodules_are_not_flagged_and_json_carries_ood(model) -> No
         assert doc["flagged"] is False and doc["reasons"] == []
 
 
-def test_in_distribution_probabilities_are_unchanged(model) -> None:
-    """The demo phantoms score as before the checks were added (the model and its stacker are untouched)."""
+def test_probabilities_are_unchanged_by_the_checks(model) -> None:
+    """The demo cases score as before the checks were added (the model and its stacker are untouched; 1e-4 allows
+    for the float differences of TensorFlow kernels chosen by earlier batch shapes in the same process). The
+    synthetic phantoms are flagged: they are not LIDC nodules."""
     before = {"solid": (12.0, 0.8674063), "spiculated": (16.0, 0.9588514), "part-solid": (14.0, 0.9741250)}
     for kind, (mm, probability) in before.items():
         phantom = make_phantom(kind, mm)  # type: ignore[arg-type]
         result = analyse_nodule(model, None, phantom.study, phantom.seed, explain="none")
-        assert result.probability == pytest.approx(probability, abs=1e-6)
+        assert result.probability == pytest.approx(probability, abs=1e-4)
+        assert result.ood.flagged and "far from every nodule" in result.ood.reasons[0]
