@@ -301,3 +301,37 @@ def test_probabilities_are_unchanged_by_the_checks(model) -> None:
         result = analyse_nodule(model, None, phantom.study, phantom.seed, explain="none")
         assert result.probability == pytest.approx(probability, abs=1e-4)
         assert result.ood.flagged and "far from every nodule" in result.ood.reasons[0]
+
+
+# --- the command line: predict JSON and batch rows carry ood; refusals exit 2 ---------------------------------------
+
+
+def test_predict_json_and_batch_rows_carry_ood(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+    import skimage
+
+    from medai_core.batch import BatchOptions, run_batch
+    from medai_core.cli import main
+
+    card_path = Path(__file__).resolve().parents[2] / "models" / "ct_nodule" / "model_card.json"
+    held_out_ids = set(json.loads(card_path.read_text())["artifacts"]["held_out_exam_ids"])
+    nodule = next(p for p in sorted((LIDC / "images").glob("*/*/*")) if p.is_dir() and p.parts[-2] in held_out_ids)
+    assert main(["predict", "ct", str(nodule), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["ood"]) == {"score", "threshold", "flagged", "reasons"} and doc["ood"]["flagged"] is False
+
+    photo = tmp_path / "inputs" / "astronaut.png"
+    photo.parent.mkdir()
+    shutil.copy(Path(skimage.__file__).parent / "data" / "astronaut.png", photo)
+    assert main(["predict", "ct", str(photo), "--pixel-mm", "0.7", "--center", "256,256", "--json"]) == 2
+    assert "colour image" in capsys.readouterr().err
+
+    shutil.copytree(nodule, tmp_path / "inputs" / "nodule")
+    out = tmp_path / "rows.parquet"
+    options = BatchOptions(center="256,256", pixel_mm=0.7)
+    run_batch("ct", [str(tmp_path / "inputs")], out, options, progress=False)  # an archive: each entry one input
+    rows = pd.read_parquet(out).set_index("input")
+    crop_row = rows.loc[str(tmp_path / "inputs" / "nodule")]
+    assert not bool(crop_row["ood.flagged"]) and crop_row["ood.score"] <= crop_row["ood.threshold"]
+    assert json.loads(crop_row["ood.reasons"]) == []
+    assert "colour image" in rows.loc[str(photo), "error"]
