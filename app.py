@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from medai_core.config import APP_NAME, APP_VERSION
+from medai_core.display import Status, StatusLevel
 from medai_core.models import DeviceInfo, configure_runtime, model_statuses
-from medai_core.ui.components import research_banner
+from medai_core.ui.components import research_banner, status_badge
 from medai_core.units import GLUCOSE_UNITS
 
 st.set_page_config(page_title=APP_NAME, page_icon="🩺", layout="wide")
@@ -37,9 +38,10 @@ with st.sidebar:
     st.markdown(f"**Models run on:** {device.label}")
     st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
     for status in model_statuses():
+        name = status.card.name if status.card else status.model_id.replace("_", " ")
         version = f"v{status.card.version}" if status.card else "card invalid"
-        mark = ":material/check_circle:" if status.available else ":material/error:"
-        st.caption(f"{mark} `{status.model_id}` {version}")
+        state = Status(StatusLevel.OK, f"{name} {version}", "Ready") if status.available else None
+        status_badge(state or Status(StatusLevel.PROBLEM, f"{name} {version}", "Cannot be used"))
 
 research_banner()
 navigation.run()

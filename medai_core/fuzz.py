@@ -20,6 +20,10 @@ The table gives cases, results, clean rejections, defects, the slowest case and 
 ``--out DIR`` every defect's bytes are saved as ``DIR/<domain>-<case>.bin`` next to ``DIR/defects.json`` (kind,
 message, seed, mutations), so each is a reproducer: ``python -m medai_core predict <domain> DIR/<file>``. Exit code
 0 when there is no defect, 1 otherwise.
+
+Beside the byte mutations, each domain also runs as many generated cases (:mod:`medai_core.fuzz_structured`:
+valid-looking files built with a known meaning, e.g. the same CT stored two ways, or a header no CT holds); their
+rows are ``<domain>-gen`` in the table and ``structured`` in the JSON. ``--no-generated`` leaves them out.
 """
 
 from __future__ import annotations
@@ -869,28 +873,38 @@ def format_table(reports: Sequence[FuzzReport]) -> str:
 
 
 def _fuzz_command(args: argparse.Namespace) -> int:
+    from medai_core.fuzz_structured import run_structured
     from medai_core.serialization import emit_json
 
     domains = DOMAINS if args.domain == "all" else (args.domain,)
     if args.cases < 1:
         raise InputError(f"--cases must be at least 1, got {args.cases}")
     out = Path(args.out) if args.out else None
-    reports = [
-        run_fuzz(domain, args.cases, seed=args.seed, time_limit_s=args.time_limit, memory_mb=args.memory_mb, out=out)
-        for domain in domains
-    ]
+    limits: dict[str, Any] = {
+        "seed": args.seed,
+        "time_limit_s": args.time_limit,
+        "memory_mb": args.memory_mb,
+        "out": out,
+    }
+    reports = [run_fuzz(domain, args.cases, **limits) for domain in domains]
+    generated = [run_structured(domain, args.cases, **limits) for domain in domains if args.generated]
     if args.json:
-        emit_json([_document(r) for r in reports] if len(reports) > 1 else _document(reports[0]))
+        documents = [_document(r) for r in reports]
+        for document, report in zip(documents, generated, strict=False):
+            document["structured"] = _document(report)  # the generated cases of the same domain (added field)
+        emit_json(documents if len(documents) > 1 else documents[0])
     else:
-        print(format_table(reports))
+        print(format_table([*reports, *generated]))
         if out is not None:
             print(f"defects saved under {out}")
-    return 1 if any(r.defects for r in reports) else 0
+    return 1 if any(r.defects for r in (*reports, *generated)) else 0
 
 
 def register(root: Any) -> None:
     """Add ``fuzz`` to the command line's verbs (``root``: the top-level sub-parsers)."""
-    parser = root.add_parser("fuzz", help="mutation-fuzz a reader and its first analysis step (isolated)")
+    parser = root.add_parser(
+        "fuzz", help="mutation-fuzz a reader and its first analysis step, and run generated files (isolated)"
+    )
     parser.add_argument("domain", choices=(*DOMAINS, "all"), help="which reader")
     parser.add_argument("--cases", type=int, default=200, help="number of mutated inputs per reader (200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same cases")
@@ -898,4 +912,10 @@ def register(root: Any) -> None:
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per case before it is a hang (10)")
     parser.add_argument("--memory-mb", type=int, default=3072, help="worker memory limit in MiB (3072)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--no-generated",
+        dest="generated",
+        action="store_false",
+        help="byte mutations only, without the generated valid-looking files (medai_core.fuzz_structured)",
+    )
     parser.set_defaults(handler=_fuzz_command)

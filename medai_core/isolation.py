@@ -55,6 +55,7 @@ __all__ = [
     "DOMAIN_ERRORS",
     "IsolatedRun",
     "IsolationPool",
+    "PoolBusyError",
     "default_pool",
     "domain_error",
     "read_isolated",
@@ -118,6 +119,10 @@ class IsolatedRun:
     worker_peak_rss_mb: float
 
 
+class PoolBusyError(MedaiError):
+    """Every worker is busy and the pool's queue is full: the call was not started (try again later)."""
+
+
 class _WorkerDiedError(Exception):
     """The worker closed its channel (crash, kill or exit) before answering."""
 
@@ -140,12 +145,14 @@ class _RemoteTracebackError(Exception):
 class _Worker:
     """One worker process and its pipes."""
 
-    def __init__(self, memory_mb: int, stderr: int | IO[bytes] | None) -> None:
+    def __init__(
+        self, memory_mb: int | None, stderr: int | IO[bytes] | None, preload: tuple[str, ...] = PRELOAD_MODULES
+    ) -> None:
         env = {**os.environ, **_WORKER_ENV}
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         code = "from medai_core.isolation import _worker_main; _worker_main()"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, str(memory_mb), ",".join(PRELOAD_MODULES)],
+            [sys.executable, "-c", code, str(memory_mb or 0), ",".join(preload)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -215,48 +222,88 @@ class _Worker:
 
 
 class IsolationPool:
-    """A small pool of reader workers, each with a time and a memory limit; safe to share between threads.
+    """A small pool of worker processes, each with a time and a memory limit; safe to share between threads.
 
     Args:
-        workers: the most reads in flight at once (more wait for a free worker).
-        time_limit_s: seconds a read may take before its worker is killed.
-        memory_mb: the worker's address-space limit in MiB (``RLIMIT_AS``), the interpreter included.
+        workers: the most calls in flight at once (more wait for a free worker).
+        time_limit_s: seconds a call may take before its worker is killed.
+        memory_mb: the worker's address-space limit in MiB (``RLIMIT_AS``), the interpreter included; None for no
+            limit (the analysis pool: TensorFlow reserves far more address space than it uses).
         stderr: where the workers' stderr goes (None: the server's; ``subprocess.DEVNULL`` to silence them).
+        preload: modules every worker imports when it starts (default: the readers).
+        max_waiting: the most calls that may wait for a worker; one more raises :class:`PoolBusyError` at once
+            (None: no bound).
     """
 
     def __init__(
-        self, workers: int, time_limit_s: float, memory_mb: int, stderr: int | IO[bytes] | None = None
+        self,
+        workers: int,
+        time_limit_s: float,
+        memory_mb: int | None,
+        stderr: int | IO[bytes] | None = None,
+        *,
+        preload: tuple[str, ...] = PRELOAD_MODULES,
+        max_waiting: int | None = None,
     ) -> None:
-        if workers < 1 or time_limit_s <= 0 or memory_mb < 256:
+        if workers < 1 or time_limit_s <= 0 or (memory_mb is not None and memory_mb < 256):
             raise ValueError("an isolation pool needs >= 1 worker, a positive time limit and >= 256 MiB of memory")
         self.workers = workers
         self.time_limit_s = float(time_limit_s)
-        self.memory_mb = int(memory_mb)
+        self.memory_mb = None if memory_mb is None else int(memory_mb)
+        self.preload = preload
+        self.max_waiting = max_waiting
         self._stderr = stderr
         self._idle: list[_Worker] = []
         self._alive = 0
+        self._busy = 0
+        self._waiting = 0
         self._closed = False
         self._cond = threading.Condition()
 
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a free worker now (not counting those being run)."""
+        with self._cond:
+            return self._waiting
+
+    @property
+    def busy(self) -> int:
+        """Calls being run by a worker now."""
+        with self._cond:
+            return self._busy
+
     def _checkout(self) -> _Worker:
         with self._cond:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the isolation pool is closed")
-                if self._idle:
-                    return self._idle.pop()
-                if self._alive < self.workers:
-                    self._alive += 1
-                    break
-                self._cond.wait()
+            full = not (self._idle or self._alive < self.workers)
+            if full and self.max_waiting is not None and self._waiting >= self.max_waiting:
+                raise PoolBusyError(
+                    f"the server is busy ({self._waiting} analyses are waiting for a free worker); "
+                    "please try again in a minute"
+                )
+            self._waiting += 1
+            try:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the isolation pool is closed")
+                    if self._idle:
+                        self._busy += 1
+                        return self._idle.pop()
+                    if self._alive < self.workers:
+                        self._alive += 1
+                        self._busy += 1
+                        break
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
         try:
-            return _Worker(self.memory_mb, self._stderr)
+            return _Worker(self.memory_mb, self._stderr, self.preload)
         except BaseException:
             self._discard(None)
             raise
 
     def _checkin(self, worker: _Worker) -> None:
         with self._cond:
+            self._busy -= 1
             if self._closed:
                 worker.kill()
                 self._alive -= 1
@@ -268,6 +315,7 @@ class IsolationPool:
         code = worker.kill() if worker is not None else None
         with self._cond:
             self._alive -= 1
+            self._busy -= 1
             self._cond.notify()
         return code
 
@@ -355,10 +403,8 @@ class IsolationPool:
             return IsolatedRun(body, wall, peak_mb)
         if kind == "memory":
             self._discard(worker)  # a MemoryError can leave a library half-initialised: start afresh
-            raise error(
-                f"{label} could not be read safely: reading it needed more than the {self.memory_mb} MiB memory "
-                f"limit. {_SAFETY}"
-            )
+            limit = "the machine's memory" if self.memory_mb is None else f"the {self.memory_mb} MiB memory limit"
+            raise error(f"{label} could not be read safely: reading it needed more than {limit}. {_SAFETY}")
         self._checkin(worker)
         exc, type_name, message, tb_text = body
         if exc is None:  # the exception could not be pickled
@@ -370,13 +416,15 @@ class IsolationPool:
         raise exc.with_traceback(None) from _RemoteTracebackError(tb_text)
 
 
-def _death(code: int | None, memory_mb: int) -> str:
+def _death(code: int | None, memory_mb: int | None) -> str:
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
         if name == "SIGKILL":
+            if memory_mb is None:
+                return f"the reading process was killed ({name})"
             return f"the reading process was killed ({name}), most likely for using more than {memory_mb} MiB"
         return f"the reading process crashed ({name})"
     return f"the reading process stopped unexpectedly (exit code {code})"
@@ -544,7 +592,8 @@ def _worker_main() -> None:  # pragma: no cover - runs in the worker process (co
     os.dup2(2, 1)  # anything printed goes to stderr, never into the result channel
     sys.stdout = sys.stderr
     memory_mb = int(sys.argv[1])
-    _limit(memory_mb)
+    if memory_mb:
+        _limit(memory_mb)
     import importlib
 
     for module in filter(None, sys.argv[2].split(",") if len(sys.argv) > 2 else ()):

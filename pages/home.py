@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from medai_core.display import Status, StatusLevel, format_metric
 from medai_core.models import model_statuses
+from medai_core.ui.components import Headline, headline_cards
 
 st.title("MedAI Dashboard")
 st.markdown(
@@ -46,22 +48,23 @@ st.subheader("Models")
 statuses = model_statuses()
 if not statuses:
     st.info("No models are installed in the models folder (MEDAI_MODELS_DIR).")
-rows = []
-for status in statuses:
-    card = status.card
-    rows.append(
-        {
-            "model": status.model_id,
-            "version": card.version if card else "",
-            "task": card.task if card else "",
-            "status": "ready" if status.available else f"missing: {status.problem}",
-            "held-out headline": f"{card.headline.name} {card.headline.value:.3f}" if card else "",
-            "baseline": f"{card.headline.baseline_name} {card.headline.baseline_value:.3f}" if card else "",
-            "evaluated on": card.headline.split if card else "",
-        }
-    )
-if rows:
-    st.dataframe(rows, hide_index=True, width="stretch")
+headline_cards(
+    [
+        Headline(
+            status.card.name,
+            format_metric(status.card.headline.value),
+            f"{status.card.headline.name}, held out: {status.card.headline.split}. Baseline "
+            f"({status.card.headline.baseline_name}): {format_metric(status.card.headline.baseline_value)}. "
+            f"Version {status.card.version}.",
+            Status(StatusLevel.OK, "", "Ready")
+            if status.available
+            else Status(StatusLevel.PROBLEM, "", "Cannot be used"),
+        )
+        if status.card
+        else Headline(status.model_id.replace("_", " "), "no valid card", status.problem or "", None)
+        for status in statuses
+    ]
+)
 st.page_link(
     "pages/models.py", label="Read the model cards (intended use, data, metrics, limits)", icon=":material/description:"
 )

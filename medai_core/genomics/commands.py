@@ -23,7 +23,11 @@ def register(verbs: dict[str, Any]) -> None:
     """Add the ``genes`` sub-commands to the dispatcher's verbs, and ``evidence import`` at the root."""
     p = verbs["predict"].add_parser("genes", help="TMB, evidence and immunotherapy survival for a tumour panel")
     p.add_argument("file", metavar="FILE", help="MAF, VEP/SnpEff-annotated VCF, or CSV/TSV (gene, protein_change)")
-    p.add_argument("--tumour-type", required=True, help="cancer type, e.g. 'Melanoma' or 'NSCLC'")
+    p.add_argument(
+        "--tumour-type",
+        required=True,
+        help="OncoTree code or name of any solid tumour, or free text: 'LUAD', 'Melanoma', 'NSCLC', 'lung adeno'",
+    )
     p.add_argument("--panel", default="IMPACT468", help="IMPACT341|IMPACT410|IMPACT468|WES|<Mb> (default IMPACT468)")
     p.add_argument("--sample", default=None, help="tumour sample id when the file holds several")
     p.add_argument(
@@ -72,7 +76,7 @@ def predict_genes(args: argparse.Namespace) -> int:
     from medai_core.genomics.analysis import analyse_bytes
     from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
-    from medai_core.genomics.tumours import resolve_tumour_type
+    from medai_core.genomics.tumours import resolve_tumour
     from medai_core.inference import get_predictor
     from medai_core.isolation import read_isolated
     from medai_core.results.genomics import result_payload
@@ -81,7 +85,7 @@ def predict_genes(args: argparse.Namespace) -> int:
     path = Path(args.file)
     data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
     panel_file = read_isolated(read_panel, data, path.name, label=path.name)  # parsed once, in a limited worker
-    resolve_tumour_type(args.tumour_type)  # bad input fails before the model loads
+    resolve_tumour(args.tumour_type)  # bad input fails before the model loads
     resolve_panel(args.panel)
     loaded = get_predictor().model(MODEL_ID)
     result = analyse_bytes(
@@ -101,8 +105,10 @@ def predict_genes(args: argparse.Namespace) -> int:
         emit_json(payload)
         return 0
     tmb = result.tmb
-    pct = f", {tmb.percentile_label} of {result.tumour_type}" if tmb.percentile is not None else ""
-    print(f"{path.name}: {result.tumour_type}, panel {result.panel}")
+    pct = f", {tmb.percentile_label} of {result.cohort_type}" if tmb.percentile is not None else ""
+    print(f"{path.name}: {result.tumour_type} (OncoTree {result.oncotree_code}), panel {result.panel}")
+    if result.tumour_note:
+        print(f"  note: {result.tumour_note}")
     print(
         f"TMB {tmb.tmb_per_mb:.1f} mut/Mb ({tmb.n_nonsynonymous} nonsynonymous calls / {tmb.size_mb:g} Mb{pct})"
         f"{'  TMB-HIGH' if tmb.high else ''}"
@@ -112,12 +118,19 @@ def predict_genes(args: argparse.Namespace) -> int:
             f"  {s.drug_class:<12} OS 12 m {s.os_12m[0]:.0%} [{s.os_12m[1]:.0%}-{s.os_12m[2]:.0%}]   "
             f"OS 24 m {s.os_24m[0]:.0%} [{s.os_24m[1]:.0%}-{s.os_24m[2]:.0%}]"
         )
-    print(f"  baseline (Cox: cancer type + TMB) OS 24 m {result.baseline_os_24m:.0%}")
+    if result.baseline_os_24m is not None:
+        print(f"  baseline (Cox: cancer type + TMB) OS 24 m {result.baseline_os_24m:.0%}")
+    if result.survival_note:
+        print(f"  note: {result.survival_note}")
     for note in (*result.panel_notes, *result.notes):
         print(f"  note: {note}")
     for o in result.therapy_options[:10]:
         against = f"; resistance evidence: {len(o.resistance)}" if o.resistance else ""
-        print(f"  therapy option (tier {o.tier}): {o.drugs} <- {', '.join(o.calls)}{against}")
+        agnostic = ", tumour-agnostic" if o.agnostic else ""
+        when = f"; {o.dates[0]}" if o.dates else ""
+        print(f"  therapy option (tier {o.tier}{agnostic}): {o.drugs} <- {', '.join(o.calls)}{when}{against}")
+    for o in result.removed_options:
+        print(f"  withheld: {o.drugs}: {o.removed_by[0]}")
     for e in result.evidence[:10]:
         same = "same type" if e.same_tumour_type else "other type"
         print(f"  evidence {e.level}: {e.matched} -> {e.significance} to {e.drugs} ({e.disease}, {same}; {e.source})")

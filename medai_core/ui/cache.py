@@ -1,7 +1,10 @@
-"""Streamlit caches: models (``st.cache_resource``, keyed by id + version) and analyses (``st.cache_data``).
+"""Streamlit caches: models (``st.cache_resource``, keyed by id + version) and analyses (:class:`SharedResults`).
 
-Every caching decorator of the app lives here. Models are cached as resources and never mutated; analyses return
-frozen, picklable result dataclasses keyed by the upload's bytes and the options.
+Every caching decorator of the app lives here. Models are cached as resources and never mutated. Analyses run in
+the analysis worker pool (:mod:`medai_core.workers`; the Streamlit process only lays out their results) and are
+kept in one store shared by every session, keyed by the sha256 of the upload's bytes (or the demo's name) and the
+options: the demo analyses, the same for everyone, are computed once per server, and a second session asking for
+an analysis that is being computed waits for that one instead of starting its own.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
@@ -20,11 +24,15 @@ from medai_core.models.registry import model_dir
 if TYPE_CHECKING:
     from medai_core.explain import GradCam
 
+T = TypeVar("T")
+
 __all__ = [
+    "SharedResults",
     "analyse_ct",
     "analyse_gene_panel",
     "analyse_glucose",
     "analyse_glucose_demo",
+    "clear_shared_results",
     "CTVolumeStore",
     "ct_demo_bytes",
     "get_ct_volume_store",
@@ -32,6 +40,7 @@ __all__ = [
     "get_ct_grad_cam",
     "get_gene_evidence",
     "get_model",
+    "get_shared_results",
     "list_panel_samples",
     "read_ct_upload",
     "read_gene_panel",
@@ -54,6 +63,121 @@ def get_model(model_id: str, version: str) -> LoadedModel:
 def get_card(model_id: str) -> ModelCard:
     """The validated card of ``model_id`` (re-read at most once a minute)."""
     return read_card(model_dir(model_id))
+
+
+class SharedResults:
+    """Analysis results shared by every session: least recently used out beyond ``max_entries``, each computed once.
+
+    :meth:`get` runs ``compute`` for a key not held yet; concurrent callers of the same key wait for that one
+    computation (an exception reaches each of them and nothing is kept). Results are frozen dataclasses handed out
+    as they are (no copy per session, unlike ``st.cache_data``), so callers never mutate them.
+
+    Args:
+        max_entries: the most results kept.
+        ttl_s: seconds a result lives after it was computed.
+    """
+
+    def __init__(self, max_entries: int, ttl_s: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[str, tuple[float, object]] = OrderedDict()
+        self._running: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        """Drop every result (running computations finish and are kept)."""
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key: str, compute: Callable[[], T]) -> T:
+        """The result under ``key``, computing it with ``compute()`` (once, whoever asks) when not held."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                entry = self._entries.get(key)
+                if entry is not None and now - entry[0] <= self.ttl_s:
+                    self._entries.move_to_end(key)
+                    return entry[1]  # type: ignore[return-value]
+                running = self._running.get(key)
+                if running is None:
+                    running = self._running[key] = threading.Event()
+                    break
+            running.wait()  # then look again: kept, or failed (and the next caller computes it)
+        try:
+            value = compute()
+            with self._lock:
+                self._entries[key] = (time.monotonic(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+            running.set()
+
+
+def result_key(*parts: object) -> str:
+    """A cache key from the parts: bytes by their sha256, everything else by ``repr``."""
+    digest = hashlib.sha256()
+    for part in parts:
+        text = hashlib.sha256(part).hexdigest() if isinstance(part, bytes) else repr(part)
+        digest.update(text.encode() + b"\x00")
+    return digest.hexdigest()
+
+
+@st.cache_resource(show_spinner=False)
+def get_shared_results() -> SharedResults:
+    """The process-wide store of analysis results (256 entries, an hour each)."""
+    return SharedResults(max_entries=256, ttl_s=3600.0)
+
+
+def clear_shared_results() -> None:
+    """Forget every analysis result (benchmarks measure cold analyses with it)."""
+    get_shared_results().clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _started_pool() -> bool:
+    """Start the analysis workers and load every model in each, once per server (in the background)."""
+    from medai_core.models import model_statuses
+    from medai_core.workers import warm_pool
+
+    warm_pool(tuple((s.model_id, s.card.version) for s in model_statuses() if s.available and s.card is not None))
+    return True
+
+
+def run_analysis(job: str, key: str, *args: object, label: str = "The file") -> Any:
+    """The result of the analysis ``job`` (:data:`medai_core.workers.JOBS`) on ``args``, shared under ``key``.
+
+    Runs in the analysis worker pool; while every worker is busy the page shows how many analyses are ahead.
+    """
+    from medai_core.workers import analysis_pool, run_job
+
+    _started_pool()
+
+    def compute() -> Any:
+        pool = analysis_pool()
+        notice = None
+        if pool is not None and pool.busy >= pool.workers:
+            notice = st.empty()
+            ahead = pool.waiting + 1
+            notice.info(
+                f"Queued: {ahead} analysis{'es' if ahead != 1 else ''} ahead of you (the server runs "
+                f"{pool.workers} at a time).",
+                icon=":material/hourglass_top:",
+            )
+        try:
+            return run_job(job, *args, label=label)
+        finally:
+            if notice is not None:
+                notice.empty()
+
+    return get_shared_results().get(f"{job}:{key}", compute)
 
 
 # --- ct begin ---
@@ -179,7 +303,6 @@ def read_ct_upload(data: bytes, name: str) -> CTStudy:
     return study
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def analyse_ct(
     model_id: str,
     version: str,
@@ -190,15 +313,10 @@ def analyse_ct(
     pixel_mm: float | None = None,
 ) -> NoduleAnalysis:
     """Analyse one nodule (keyed by the upload's bytes, the seed (row, col, slice), the threshold and the pixel size
-    typed for an image that carries none)."""
-    from medai_core.ct.analysis import analyse_nodule
-    from medai_core.ct.io import with_pixel_size
-    from medai_core.ct.prepare import Seed
-
-    study = with_pixel_size(read_ct_upload(data, name), pixel_mm)
-    point = None if seed is None else Seed(*seed)
-    model = get_model(model_id, version)
-    return analyse_nodule(model, get_ct_grad_cam(model_id, version), study, point, threshold_hu=threshold_hu)
+    typed for an image that carries none), in the analysis pool."""
+    args = (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)
+    result: NoduleAnalysis = run_analysis("ct", result_key(*args), *args, label=name or "The file")
+    return result
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -216,30 +334,23 @@ if TYPE_CHECKING:
     from medai_core.glucose.analysis import GlucoseAnalysis
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def analyse_glucose(
     model_id: str, version: str, data: bytes, patient: str | None, timezone: str | None = None
 ) -> GlucoseAnalysis:
     """AGP, forecast, attributions and backtest of an uploaded CGM file (keyed by bytes + patient + time zone +
-    model); ``timezone`` (IANA name) applies to timestamps that carry a UTC offset."""
-    from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.io import read_cgm
-    from medai_core.isolation import read_isolated
-
-    record = read_isolated(
-        read_cgm, data, name="The uploaded file", patient=patient, timezone=timezone, label="The uploaded file"
-    )
-    return analyse(record, get_model(model_id, version))
+    model); ``timezone`` (IANA name) applies to timestamps that carry a UTC offset. Read and analysed in the
+    analysis pool."""
+    args = (model_id, version, data, patient, timezone)
+    result: GlucoseAnalysis = run_analysis("glucose", result_key(*args), *args, label="The uploaded file")
+    return result
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
 def analyse_glucose_demo(model_id: str, version: str, days: int, seed: int) -> tuple[GlucoseAnalysis, bytes]:
-    """The analysis of the simulated demo patient and the demo series as CSV bytes (for provenance and download)."""
-    from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.simulate import simulated_csv, simulated_patient
-
-    record = simulated_patient(days=days, seed=seed)
-    return analyse(record, get_model(model_id, version)), simulated_csv(record)
+    """The analysis of the simulated demo patient and the demo series as CSV bytes (for provenance and download);
+    computed once per server for every session."""
+    args = (model_id, version, days, seed)
+    result: tuple[GlucoseAnalysis, bytes] = run_analysis("glucose_demo", result_key(*args), *args)
+    return result
 
 
 # --- glucose end ---
@@ -278,7 +389,6 @@ def list_panel_samples(data: bytes, filename: str) -> tuple[str, ...]:
     return read_gene_panel(data, filename).samples
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def analyse_gene_panel(
     model_id: str,
     version: str,
@@ -291,22 +401,30 @@ def analyse_gene_panel(
     age_group: str | None,
     sex: str | None,
 ) -> GeneResult:
-    """The frozen :class:`~medai_core.genomics.analysis.GeneResult` of one panel, keyed by bytes and options."""
-    from medai_core.genomics.analysis import analyse_bytes
-
-    return analyse_bytes(
+    """The frozen :class:`~medai_core.genomics.analysis.GeneResult` of one panel, keyed by bytes and options
+    (and the installed evidence release), analysed in the analysis pool on the panel read once here."""
+    evidence = get_gene_evidence()
+    options = {
+        "tumour_type": tumour_type,
+        "panel": panel,
+        "sample": sample,
+        "drug_class": drug_class,
+        "age_group": age_group,
+        "sex": sex,
+    }
+    key = result_key(model_id, version, data, filename, sorted(options.items()), evidence.description)
+    result: GeneResult = run_analysis(
+        "genes",
+        key,
+        model_id,
+        version,
         data,
         filename,
-        model=get_model(model_id, version),
-        tumour_type=tumour_type,
-        panel=panel,
-        sample=sample,
-        drug_class=drug_class,
-        age_group=age_group,
-        sex=sex,
-        evidence_base=get_gene_evidence(),
-        panel_file=read_gene_panel(data, filename),
+        read_gene_panel(data, filename),
+        options,
+        label=filename or "The file",
     )
+    return result
 
 
 # --- genomics end ---

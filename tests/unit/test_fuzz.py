@@ -140,7 +140,8 @@ def test_fuzz_command_prints_the_table_and_json(capsys: pytest.CaptureFixture[st
     code = main(["fuzz", "genes", "--cases", "3", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert doc["domain"] == "genes" and doc["cases"] == 3
-    assert code == (1 if doc["defects"] else 0)
+    assert doc["structured"]["domain"] == "genes-gen" and doc["structured"]["cases"] == 3
+    assert code == (1 if doc["defects"] or doc["structured"]["defects"] else 0)
 
 
 def test_fuzz_command_rejects_zero_cases(capsys: pytest.CaptureFixture[str]) -> None:
