@@ -131,4 +131,4 @@ def test_short_upload_shows_what_it_can() -> None:
     assert not at.exception
     assert any("need at least 24 h" in w.value for w in at.warning)
     assert "In 30 min" in _metrics(at)  # 8 hours are enough for a forecast
-    assert any("needs at least 7 days" in i.value for i in at.info)  # too short to adapt, and it says so
+    assert any("needs at least 7 days" in m.value for m in at.markdown)  # too short to adapt, and it says so
