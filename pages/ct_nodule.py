@@ -302,7 +302,7 @@ with answer:
         elif "pixel size" in note or "pixels are taken" in note:
             st.caption(f"{escape_markdown(note)}. The probability depends on the pixel size.")
 
-st.subheader("Probability in detail")
+st.header("Probability in detail")
 left, right = st.columns(2)
 with left:
     chart(
@@ -329,7 +329,7 @@ with st.expander("How the interval and the risk bands were made"):
         f"{result.lung_rads.source}. The size-based guideline category beside the model, not the model's output."
     )
 
-st.subheader("What the model looked at")
+st.header("What the model looked at")
 crop_depth = result.crop_u8.shape[0]
 crop_mask = result.crop_u8 > 0  # the crop is blanked (0) outside the nodule's mask
 located = saliency_inside_fraction(result.grad_cam, crop_mask)

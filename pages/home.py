@@ -36,6 +36,7 @@ TOOLS = (
     ),
 )
 
+st.header("Tools")
 cols = st.columns(3)
 for col, (title, page, line1, line2) in zip(cols, TOOLS, strict=True):
     with col.container(border=True):
@@ -44,7 +45,7 @@ for col, (title, page, line1, line2) in zip(cols, TOOLS, strict=True):
         st.write(line2)
         st.page_link(page, label=f"Open {title.split(' ', 1)[1]}", icon=":material/arrow_forward:")
 
-st.subheader("Models")
+st.header("Models")
 statuses = model_statuses()
 if not statuses:
     st.info("No models are installed in the models folder (MEDAI_MODELS_DIR).")
