@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from medai_core.ct.analysis import pixel_size_request
+from medai_core.ct.appropriateness import check_input
 from medai_core.ct.demo import demo_seed
 from medai_core.ct.io import PIXEL_MM_RANGE
 from medai_core.ct.ood import OUTSIDE_TRAINING
@@ -239,6 +240,12 @@ with view_col:
         selection_mode=("points", "box"),
     )
 
+if waiting_for_pixel_size or waiting_for_seed:
+    try:
+        check_input(study)  # a photo or an image no CT has is refused before a pixel size or a seed is asked for
+    except InputError as exc:
+        error_box(exc)
+        st.stop()
 if waiting_for_pixel_size:
     st.info(pixel_size_request(study))
     st.stop()

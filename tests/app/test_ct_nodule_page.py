@@ -139,3 +139,13 @@ def test_upload_that_is_not_an_image(page: AppTest) -> None:
     _upload(page, "notes.txt", b"patient notes, not an image", "text/plain")
     assert not page.exception
     assert any("not an image" in e.value for e in page.error)
+
+
+def test_colour_photo_is_refused_before_the_pixel_size_is_asked(page: AppTest) -> None:
+    import skimage
+
+    photo = (Path(skimage.__file__).parent / "data" / "astronaut.png").read_bytes()
+    _upload(page, "astronaut.png", photo, "image/png")
+    assert not page.exception
+    assert any("colour image" in e.value for e in page.error)
+    assert not _metrics(page) and not any("carries no pixel size" in i.value for i in page.info)
