@@ -10,6 +10,7 @@ import streamlit as st
 from medai_core.ct.analysis import pixel_size_request
 from medai_core.ct.demo import demo_seed
 from medai_core.ct.io import PIXEL_MM_RANGE
+from medai_core.ct.ood import OUTSIDE_TRAINING
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
 from medai_core.ct.report import audit_outputs, build_report, report_payload
@@ -257,9 +258,13 @@ with answer:
             Headline(
                 "Malignancy probability (model)",
                 format_probability_interval(result.probability, result.low, result.high),
-                f"{width_words.capitalize()} interval. Risk band cut-offs {result.thresholds[0]:.0%} and "
+                (f"{OUTSIDE_TRAINING.capitalize()}: {' '.join(result.ood.reasons)} " if result.ood.flagged else "")
+                + f"{width_words.capitalize()} interval. Risk band cut-offs {result.thresholds[0]:.0%} and "
                 f"{result.thresholds[1]:.0%}.",
-                Status(band_level, "", f"{result.risk_band} risk"),
+                Status(StatusLevel.CAUTION, "", OUTSIDE_TRAINING)
+                if result.ood.flagged
+                else Status(band_level, "", f"{result.risk_band} risk"),
+                muted=result.ood.flagged,
             ),
             Headline(
                 "Guideline: Lung-RADS (size only)",
@@ -279,7 +284,13 @@ with answer:
         ]
     )
     meaning_line(
-        f"the model's calibrated estimate that radiologists would rate this nodule malignant is "
+        (
+            f"this case is {OUTSIDE_TRAINING} (above), so the figure is shown greyed and should not be read as a "
+            "finding; for a case like the training nodules, "
+            if result.ood.flagged
+            else ""
+        )
+        + f"the model's calibrated estimate that radiologists would rate this nodule malignant is "
         f"{format_probability_interval(result.probability, result.low, result.high, result.risk_band)} "
         f"(a {width_words} interval).",
         "a diagnosis or a pathology result; the interval is how much the number depends on the calibration "

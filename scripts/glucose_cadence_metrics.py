@@ -2,7 +2,8 @@
 
 Run from the repository root (a few minutes on 2 cores, no training)::
 
-    PYTHONPATH=. python scripts/glucose_cadence_metrics.py ../shared/data/cgm/glucobench/weinstock2016.csv.gz [--write-card]
+    PYTHONPATH=. python scripts/glucose_cadence_metrics.py \
+        ../shared/data/cgm/glucobench/weinstock2016.csv.gz [--write-card]
 
 The card's held-out test patients of the data set (its provenance manifest) are scored twice with the same rule as
 ``evaluate glucose`` (origins every 30 minutes, 3 h of input, the next hour observed): as recorded (5 minutes), and

@@ -51,7 +51,9 @@ def test_phantom_demo_shows_every_result(page: AppTest) -> None:
     metrics = _metrics(page)
     probability, band = metrics["Malignancy probability (model)"].split(" | ")
     assert re.fullmatch(r"\d+ % \(\d+-\d+ %\)", probability)  # the answer with its interval
-    assert band in {"low risk", "intermediate risk", "high risk"}
+    # a synthetic phantom is no LIDC nodule: greyed, the badge and the card say so, with the reason
+    assert band == "outside what this model was trained on"
+    assert any("far from every nodule it was trained on" in m.value for m in page.markdown)
     assert metrics[LUNG_RADS] == "4A"  # the default 12 mm phantom
     assert any("What this means:" in m.value and "What it does not mean:" in m.value for m in page.markdown)
     assert any("SYNTHETIC" in w.value for w in page.warning)
