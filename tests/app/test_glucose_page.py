@@ -131,4 +131,5 @@ def test_short_upload_shows_what_it_can() -> None:
     assert not at.exception
     assert any("need at least 24 h" in w.value for w in at.warning)
     assert "In 30 min" in _metrics(at)  # 8 hours are enough for a forecast
-    assert any("needs at least 7 days" in m.value for m in at.markdown)  # too short to adapt, and it says so
+    decision = [m.value for m in at.markdown if "medai-status" in m.value and "needs at least 7 days" in m.value]
+    assert decision and ">Note</span>" in decision[0]  # too short to adapt, and it says so in words
