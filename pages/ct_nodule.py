@@ -8,8 +8,10 @@ import numpy as np
 import streamlit as st
 
 from medai_core.ct.analysis import pixel_size_request
+from medai_core.ct.appropriateness import check_input
 from medai_core.ct.demo import demo_seed
 from medai_core.ct.io import PIXEL_MM_RANGE
+from medai_core.ct.ood import OUTSIDE_TRAINING
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
 from medai_core.ct.report import audit_outputs, build_report, report_payload
@@ -239,6 +241,12 @@ with view_col:
         selection_mode=("points", "box"),
     )
 
+if waiting_for_pixel_size or waiting_for_seed:
+    try:
+        check_input(study)  # a photo or an image no CT has is refused before a pixel size or a seed is asked for
+    except InputError as exc:
+        error_box(exc)
+        st.stop()
 if waiting_for_pixel_size:
     st.info(pixel_size_request(study))
     st.stop()
@@ -258,9 +266,13 @@ with answer:
             Headline(
                 "Malignancy probability (model)",
                 format_probability_interval(result.probability, result.low, result.high),
-                f"{width_words.capitalize()} interval. Risk band cut-offs {result.thresholds[0]:.0%} and "
+                (f"{OUTSIDE_TRAINING.capitalize()}: {' '.join(result.ood.reasons)} " if result.ood.flagged else "")
+                + f"{width_words.capitalize()} interval. Risk band cut-offs {result.thresholds[0]:.0%} and "
                 f"{result.thresholds[1]:.0%}.",
-                Status(band_level, "", f"{result.risk_band} risk"),
+                Status(StatusLevel.CAUTION, "", OUTSIDE_TRAINING)
+                if result.ood.flagged
+                else Status(band_level, "", f"{result.risk_band} risk"),
+                muted=result.ood.flagged,
             ),
             Headline(
                 "Guideline: Lung-RADS (size only)",
@@ -280,7 +292,13 @@ with answer:
         ]
     )
     meaning_line(
-        f"the model's calibrated estimate that radiologists would rate this nodule malignant is "
+        (
+            f"this case is {OUTSIDE_TRAINING} (above), so the figure is shown greyed and should not be read as a "
+            "finding; for a case like the training nodules, "
+            if result.ood.flagged
+            else ""
+        )
+        + f"the model's calibrated estimate that radiologists would rate this nodule malignant is "
         f"{format_probability_interval(result.probability, result.low, result.high, result.risk_band)} "
         f"(a {width_words} interval).",
         "a diagnosis or a pathology result; the interval is how much the number depends on the calibration "
@@ -292,7 +310,7 @@ with answer:
         elif "pixel size" in note or "pixels are taken" in note:
             st.caption(f"{escape_markdown(note)}. The probability depends on the pixel size.")
 
-st.subheader("Probability in detail")
+st.header("Probability in detail")
 left, right = st.columns(2)
 with left:
     chart(
@@ -319,7 +337,7 @@ with st.expander("How the interval and the risk bands were made"):
         f"{result.lung_rads.source}. The size-based guideline category beside the model, not the model's output."
     )
 
-st.subheader("What the model looked at")
+st.header("What the model looked at")
 crop_depth = result.crop_u8.shape[0]
 crop_mask = result.crop_u8 > 0  # the crop is blanked (0) outside the nodule's mask
 located = saliency_inside_fraction(result.grad_cam, crop_mask)

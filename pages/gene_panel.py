@@ -120,40 +120,52 @@ except InputError as exc:
     st.stop()
 
 with answer:
-    os24, os24_low, os24_high = result.selected.os_24m
-    headline_cards(
-        [
-            Headline(
-                f"24-month survival on {result.drug_class} (model)",
-                format_probability_interval(os24, os24_low, os24_high),
-                f"{interval_width_words(os24_low, os24_high).capitalize()} range across the ensemble's members "
-                "(model uncertainty).",
-            ),
-            Headline(
-                "Baseline: cancer type + TMB",
-                format_percent(result.baseline_os_24m),
-                f"24-month survival. Whole training cohort: {format_percent(result.cohort_os_24m)}.",
-            ),
-            Headline(
-                "TMB",
-                f"{result.tmb.tmb_per_mb:.1f} mut/Mb",
-                f"{result.tmb.percentile_label} in {result.tumour_type}; "
-                + ("TMB-high." if result.tmb.high else "not TMB-high."),
-            ),
-            Headline(
-                "Therapy options from the evidence",
-                str(len(result.therapy_options)),
-                f"Best tier {result.therapy_options[0].tier}: {result.therapy_options[0].drugs}."
-                if result.therapy_options
-                else "None supported by the matched evidence.",
-            ),
-        ]
+    tmb_line = (
+        f"{result.tmb.percentile_label} in {result.cohort_type}; "
+        if result.tmb.percentile is not None
+        else "No percentile: the cohort has no patient of this type; "
+    ) + ("TMB-high." if result.tmb.high else "not TMB-high.")
+    therapy = Headline(
+        "Therapy options from the evidence",
+        str(len(result.therapy_options)),
+        f"Best tier {result.therapy_options[0].tier}: {result.therapy_options[0].drugs}."
+        if result.therapy_options
+        else "None supported by the matched evidence.",
     )
-    meaning_line(
-        f"in the treated training cohort, patients like this one were alive at 24 months on {result.drug_class} "
-        f"about {format_percent(os24)} of the time (baseline {format_percent(result.baseline_os_24m)}).",
-        "the effect of a treatment or a recommendation: the cohort is observational.",
-    )
+    tmb_card = Headline("TMB", f"{result.tmb.tmb_per_mb:.1f} mut/Mb", tmb_line)
+    if result.survival_modelled:
+        os24, os24_low, os24_high = result.selected.os_24m
+        baseline = result.baseline_os_24m or 0.0
+        headline_cards(
+            [
+                Headline(
+                    f"24-month survival on {result.drug_class} (model)",
+                    format_probability_interval(os24, os24_low, os24_high),
+                    f"{interval_width_words(os24_low, os24_high).capitalize()} range across the ensemble's members "
+                    "(model uncertainty).",
+                ),
+                Headline(
+                    "Baseline: cancer type + TMB",
+                    format_percent(baseline),
+                    f"24-month survival. Whole training cohort: {format_percent(result.cohort_os_24m)}.",
+                ),
+                tmb_card,
+                therapy,
+            ]
+        )
+        meaning_line(
+            f"in the treated training cohort, patients like this one were alive at 24 months on {result.drug_class} "
+            f"about {format_percent(os24)} of the time (baseline {format_percent(baseline)}).",
+            "the effect of a treatment or a recommendation: the cohort is observational.",
+        )
+    else:
+        headline_cards(
+            [
+                therapy,
+                tmb_card,
+                Headline("Survival on immunotherapy", "not modelled", f"{result.tumour_type} is outside the cohort."),
+            ]
+        )
 
 st.subheader("Therapy options")
 if result.tumour_note:

@@ -12,6 +12,7 @@ import streamlit as st
 from medai_core.display import STATUS_COLOURS, Status, StatusLevel, format_percent
 from medai_core.domains import GLUCOSE
 from medai_core.errors import InputError, ModelError
+from medai_core.glucose.personalise import distinct_decimals
 from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import SIMULATED_LABEL
 from medai_core.plots.glucose import (
@@ -138,8 +139,8 @@ st.caption(
     f"{result.start} to {result.end} · unit in file: {result.unit_detected} · "
     f"device: {escape_markdown(result.device or 'not stated in the file')}"
 )
-for line in result.agp.sufficiency:
-    (st.success if result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14 else st.warning)(line)
+for check in result.agp.checks:  # each line with its own status, in words and colour
+    (st.success if check.passed else st.warning)(f"**{check.status.capitalize()}:** {check.text}")
 with st.expander("How the file was read"):
     for note in result.notes:
         st.markdown(f"- {escape_markdown(note)}")
@@ -171,7 +172,10 @@ with right:
 if result.agp.agp_available:
     chart(agp_figure(result.agp.bin_minutes, result.agp.percentiles, unit), "glucose.agp")
     chart(daily_profiles_figure(result.agp.day_labels, result.agp.daily, unit), "glucose.daily")
-chart(trace_figure(result.trace_times, result.trace_mg_dl, unit), "glucose.trace")
+chart(
+    trace_figure(result.trace_times, result.trace_mg_dl, unit, ceiling_mg_dl=result.sensor_limits_mg_dl[1]),
+    "glucose.trace",
+)
 
 # ------------------------------------------------------------------ forecast
 st.header("Forecast and hypoglycaemia risk")
@@ -221,6 +225,7 @@ else:
             unit,
             linear_mg_dl=f.linear,
             not_adapted_mg_dl=f.p50_shipped,
+            ceiling_mg_dl=result.sensor_limits_mg_dl[1],
         ),
         "glucose.fan",
     )
@@ -263,13 +268,14 @@ status_badge(
     Status(StatusLevel.OK, adapted.reason, "Adapted") if adapted.applied else Status(StatusLevel.INFO, adapted.reason)
 )
 if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
-    digits = glucose_digits(unit)
+    before, after = (float(from_mg_dl(v, unit)) for v in (adapted.backtest_rmse_before, adapted.backtest_rmse_after))
+    digits = distinct_decimals(before, after, least=glucose_digits(unit) + 1)
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "forecast": name,
-                    f"backtest RMSE mean 5-60 ({unit})": round(float(from_mg_dl(value, unit)), digits + 1),
+                    f"backtest RMSE mean 5-60 ({unit})": f"{float(from_mg_dl(value, unit)):.{digits}f}",
                     "shown on this page": "yes" if shown else "no",
                 }
                 for name, value, shown in (

@@ -16,6 +16,7 @@ st.markdown(
     "as a report."
 )
 
+st.header("Tools")
 cols = st.columns(len(DOMAINS))
 for col, domain in zip(cols, DOMAINS, strict=True):
     with col.container(border=True):
@@ -24,7 +25,7 @@ for col, domain in zip(cols, DOMAINS, strict=True):
         st.write(domain.summary[1])
         st.page_link(domain.page, label=f"Open {domain.title}", icon=":material/arrow_forward:")
 
-st.subheader("Models")
+st.header("Models")
 statuses = model_statuses()
 if not statuses:
     st.info("No models are installed in the models folder (MEDAI_MODELS_DIR).")

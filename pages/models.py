@@ -19,8 +19,8 @@ if not statuses:
 for status in statuses:
     with st.container(border=True):
         if status.card is None:
-            st.subheader(status.model_id.replace("_", " "))
+            st.header(status.model_id.replace("_", " "))
             st.error(f"This model cannot be used: {status.problem}")
             continue
-        st.subheader(status.card.name)
+        st.header(status.card.name)
         model_card_body(status.card, available=status.available, problem=status.problem or "")

@@ -114,9 +114,12 @@ def predict_glucose(args: argparse.Namespace) -> int:
 
 def evaluate_glucose(args: argparse.Namespace) -> int:
     """``evaluate glucose --data FILE``: scores of the shipped model and both baselines, with provenance counts."""
-    from medai_core.glucose.evaluation import collect_windows, evaluate_windows
+    import numpy as np
+
+    from medai_core.glucose.evaluation import collect_windows, evaluate_windows, thin_to_cadence
     from medai_core.glucose.forecast import params_from_artifacts
     from medai_core.glucose.io import grids_by_patient, read_research_table
+    from medai_core.glucose.prepare import GRID_MINUTES, target_stride
     from medai_core.inference import get_predictor
     from medai_core.results.glucose import evaluation_payload
     from medai_core.serialization import emit_json
@@ -135,19 +138,28 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
                 f"{path.name}: every patient of data set {dataset!r} in this file was used in training or model "
                 "selection; none is held out."
             )
-    windows = collect_windows(grids)
+    cadence = int(args.cadence)
+    if cadence not in (GRID_MINUTES, 10, 15):
+        raise CGMInputError(f"--cadence {cadence}: choose 5, 10 or 15 (minutes between a sensor's readings).")
+    if cadence > GRID_MINUTES:  # the readings a sensor of that cadence would have given, on the 5-minute grid
+        grids = {p: thin_to_cadence(g, cadence) for p, g in grids.items()}
+    stride = target_stride(cadence)
+    windows = collect_windows(grids, stride=stride)
     if len(windows) == 0:
         raise CGMInputError(f"{args.data}: no window with 3 complete hours of input and 60 complete minutes after it.")
     params = params_from_artifacts(loaded.card.artifacts)
     evaluation = evaluate_windows(loaded.predict, params, windows)
     if args.predictions:
-        _write_predictions(Path(args.predictions), windows.patient, windows.origin_time, windows.y, evaluation)
+        y_seen = windows.y if windows.scored is None else np.where(windows.scored, windows.y, np.nan)
+        _write_predictions(Path(args.predictions), windows.patient, windows.origin_time, y_seen, evaluation)
     scored = sorted(set(windows.patient.tolist()))
     evaluated = manifest.count(dataset, scored)
     held_out = None
     if not args.held_out_only and evaluated.n_held_out and evaluated.n_held_out < len(scored):
         held_out = evaluate_windows(
-            loaded.predict, params, collect_windows({p: grids[p] for p in scored if manifest.is_held_out(dataset, p)})
+            loaded.predict,
+            params,
+            collect_windows({p: grids[p] for p in scored if manifest.is_held_out(dataset, p)}, stride=stride),
         )
     doc = evaluation_payload(
         evaluation,
@@ -158,6 +170,13 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
         held_out=held_out,
         notes=frame.attrs.get("notes", ()),
     )
+    doc["cadence_minutes"] = cadence
+    if cadence > GRID_MINUTES:
+        steps = ", ".join(str(k * GRID_MINUTES) for k in range(stride, 13, stride))
+        doc["notes"].append(
+            f"Readings thinned to one every {cadence} minutes; the 5-minute points between them are interpolated and "
+            f"scores use only the steps with a reading ({steps} min)."
+        )
     if args.json:
         emit_json(doc)
         return 0
@@ -215,7 +234,7 @@ def _write_predictions(path: Path, patient: Any, origin: Any, y: Any, evaluation
                         patient[k],
                         stamp,
                         step + 1,
-                        f"{y[k, step]:.1f}",
+                        "" if not np.isfinite(y[k, step]) else f"{y[k, step]:.1f}",
                         f"{f.p10[k, step]:.1f}",
                         f"{f.p50[k, step]:.1f}",
                         f"{f.p90[k, step]:.1f}",
@@ -276,6 +295,12 @@ def register(verbs: dict[str, Any]) -> None:
     )
     e.add_argument(
         "--dataset", default=None, help="data set name that qualifies patient ids (default: the file name's stem)"
+    )
+    e.add_argument(
+        "--cadence",
+        type=int,
+        default=5,
+        help="minutes between readings to evaluate at: 5 (as recorded), 10 or 15 (readings thinned, e.g. Libre 1)",
     )
     e.add_argument(
         "--timezone", default=None, help="IANA time zone of the patients for timestamps with offsets (default: file's)"

@@ -347,7 +347,7 @@ def analyse_nodule(
     shares = stacker.contributions(mean_logit, features)[0]
     order = np.argsort(-np.abs(shares))
     contributions = tuple((stacker.inputs[i], float(standardised[i]), float(shares[i])) for i in order)
-    ood = _ood(model, stacker, batch[scored], standardised, prepared.flags)
+    ood = _ood(model, stacker, crop, batch[scored], standardised, prepared.flags)
     malignant = probability >= 0.5
     explained = largest_slice_index(crop)
     cams = np.zeros((depth, *crop.shape[1:]), dtype=np.float32)
@@ -414,14 +414,18 @@ def analyse_nodule(
 def _ood(
     model: LoadedModel,
     stacker: Stacker,
+    crop: NDArray[np.uint8],
     scored_batch: NDArray[np.float32],
     standardised: NDArray[np.float64],
     flags: tuple[str, ...],
 ) -> OodResult:
-    """The out-of-distribution verdict from the scored slices' embedding and the standardised stacker inputs."""
+    """The out-of-distribution verdict from the standardised stacker inputs, the crop's radiomics and the scored
+    slices' embedding."""
+    from medai_core.ct.radiomics import RADIOMICS_NAMES, crop_radiomics
+
     stats = load_ood_stats(model)
     if stats is None:
-        return ood_result(None, None, None, (), flags)
+        return ood_result(None, None, None, None, (), flags)
     if stats.inputs != stacker.inputs:
         raise ModelCardError(
             f"model {model.card.id!r}: its out-of-distribution statistics are for the stacker inputs "
@@ -429,4 +433,6 @@ def _ood(
             "(scripts/build_ct_ood_set.py --write)"
         )
     embedding = embeddings(model, scored_batch).mean(axis=0)
-    return ood_result(stats, standardised, embedding, [feature_label(n) for n in stacker.inputs], flags)
+    values = crop_radiomics(crop)
+    radiomics = np.array([values[name] for name in RADIOMICS_NAMES], dtype=np.float64)
+    return ood_result(stats, standardised, radiomics, embedding, [feature_label(n) for n in stacker.inputs], flags)

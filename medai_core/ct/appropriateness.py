@@ -8,7 +8,8 @@ Refused, before segmentation (:func:`check_input`):
 - a colour image beyond a few annotation pixels (:data:`MAX_COLOURED_FRACTION`), or a camera photograph (an image
   whose EXIF names a camera maker or model);
 - intensities no lung CT has: a whole slice or series with (almost) no air or aerated lung
-  (:data:`MIN_AIR_FRACTION` of voxels below :data:`AIR_HU`), e.g. an MR image or a photograph stored as CT;
+  (:data:`MIN_AIR_FRACTION` of voxels below :data:`AIR_HU`), e.g. an MR image or a photograph stored as CT, or
+  one whose neighbouring voxels differ like noise (:data:`MAX_NEIGHBOUR_DIFFERENCE_HU`);
 - a field of view smaller than the model's context (:data:`MIN_FIELD_OF_VIEW_MM`, 64 training pixels of 0.64 mm).
 
 Refused, after segmentation (:func:`check_segmentation`):
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AIR_HU",
     "MAX_COLOURED_FRACTION",
+    "MAX_NEIGHBOUR_DIFFERENCE_HU",
     "MIN_AIR_FRACTION",
     "MIN_FIELD_OF_VIEW_MM",
     "REGION_KEYWORDS",
@@ -64,6 +66,12 @@ AIR_HU = -700.0
 MIN_AIR_FRACTION = 0.02
 """Share of voxels below :data:`AIR_HU` that a whole chest CT slice or series must hold (lungs fill a large share of
 every chest slice; a nodule crop in the lung is surrounded by aerated lung)."""
+
+MAX_NEIGHBOUR_DIFFERENCE_HU = 250.0
+"""Largest median absolute difference between horizontally adjacent voxels of a whole CT image. CT is mostly smooth
+regions (air, aerated lung, soft tissue) with noise of 10-100 HU even for low-dose scans with a sharp lung kernel
+(median difference about 15 HU on pydicom's CT_small and on the phantoms); an image whose neighbouring voxels differ
+by more than 250 HU in the median is noise or wrongly decoded data (random values of sd 500 HU give about 480)."""
 
 MIN_FIELD_OF_VIEW_MM = 40.0
 """Smallest side (mm) of a whole image the model can read: its input is 64 pixels of 0.64 mm (41 mm), and the
@@ -160,7 +168,8 @@ def _is_whole_image(study: CTStudy) -> bool:
 
 
 def check_input(study: CTStudy) -> None:
-    """Refuse an input that is no chest CT the model can read (colour, photograph, no air, field of view too small).
+    """Refuse an input that is no chest CT the model can read (colour, photograph, field of view too small, no air,
+    noise).
 
     Raises:
         ImageInputError: with what was found and what to upload instead.
@@ -180,13 +189,6 @@ def check_input(study: CTStudy) -> None:
             "film has unknown intensities, perspective and pixel size. Upload the DICOM file or an export of the slice."
         )
     if _is_whole_image(study):
-        air = float((study.hu < AIR_HU).mean())
-        if air < MIN_AIR_FRACTION:
-            raise ImageInputError(
-                f"its intensities are not those of a lung CT: only {air:.1%} of the voxels are below {AIR_HU:.0f} HU "
-                "(air or aerated lung), where every chest CT slice has lungs. An MR image, a photograph or a "
-                "non-CT image cannot be scored; if this is CT, check the rescale (Hounsfield units) of the export."
-            )
         if study.spacing_mm is not None:
             _, height, width = study.shape
             fov = min(height * float(study.spacing_mm[0]), width * float(study.spacing_mm[1]))
@@ -196,6 +198,21 @@ def check_input(study: CTStudy) -> None:
                     f"{height * float(study.spacing_mm[0]):.1f} mm, smaller than the model's context "
                     f"({MIN_FIELD_OF_VIEW_MM:g} mm: 64 pixels of 0.64 mm, the nodule and the lung around it). "
                     "Upload the whole slice or series, or a crop of at least that size."
+                )
+        air = float((study.hu < AIR_HU).mean())
+        if air < MIN_AIR_FRACTION:
+            raise ImageInputError(
+                f"its intensities are not those of a lung CT: only {air:.1%} of the voxels are below {AIR_HU:.0f} HU "
+                "(air or aerated lung), where every chest CT slice has lungs. An MR image, a photograph or a "
+                "non-CT image cannot be scored; if this is CT, check the rescale (Hounsfield units) of the export."
+            )
+        if study.shape[2] > 1:
+            roughness = float(np.median(np.abs(np.diff(study.hu, axis=2))))
+            if roughness > MAX_NEIGHBOUR_DIFFERENCE_HU:
+                raise ImageInputError(
+                    f"its intensities are not those of a CT image: neighbouring voxels differ by {roughness:.0f} HU in "
+                    f"the median (CT: under {MAX_NEIGHBOUR_DIFFERENCE_HU:.0f} HU; it is mostly smooth air, lung and "
+                    "tissue). This looks like noise or wrongly decoded data; export the series again."
                 )
 
 
@@ -213,7 +230,7 @@ def check_segmentation(study: CTStudy, mask: NDArray[np.bool_] | None) -> None:
     region = np.asarray(mask, dtype=bool) if mask is not None else study.hu > float(study.hu.min())
     if mask is None and not study.is_masked_crop:
         return
-    plane = region.any(axis=0)
+    plane = np.asarray(region.any(axis=0), dtype=bool)
     if not plane.any():
         return
     edge = bool(plane[0].any() or plane[-1].any() or plane[:, 0].any() or plane[:, -1].any())

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from medai_core.models import LoadedModel
 
 __all__ = [
+    "NO_SURVIVAL_WITHOUT_CALLS",
     "ClassSurvival",
     "GeneResult",
     "OUTCOME_CAVEAT",
@@ -64,6 +65,10 @@ _ICI_DRUGS = (
     "anti-ctla-4",
 )
 IG_STEPS = 32
+NO_SURVIVAL_WITHOUT_CALLS = (
+    "No survival estimate: the file holds no calls, so there is no tumour profile to estimate it from (TMB 0 here "
+    "counts nothing)."
+)
 
 
 def not_modelled_note(tumour: TumourType) -> str:
@@ -183,6 +188,7 @@ def _attribution_fn(model: Any, index_24m: int) -> Any:
 
 
 def _baseline_os24(artifacts: Any, spec: FeatureSpec, tumour_type: str, tmb: float) -> float:
+    """The cancer type + TMB Cox baseline's 24-month survival (``tmb`` on the model's training scale)."""
     cox = cox_from_artifact(artifacts["baseline_cox_type_tmb"])
     x = np.array([[float(tumour_type == t) for t in spec.cancer_types[:-1]] + [float(np.log1p(tmb))]])
     return float(cox.survival_at(x, 24.0)[0])
@@ -283,14 +289,14 @@ def analyse_panel(
         "tumour_note": tumour.note,
         "removed_options": removed,
     }
-    if cohort is None:
+    if cohort is None or not calls:
         return GeneResult(
             survival=(),
             attributions=(),
             attribution_note="",
             baseline_os_24m=None,
             disagreement=None,
-            survival_note=not_modelled_note(tumour),
+            survival_note=not_modelled_note(tumour) if cohort is None else NO_SURVIVAL_WITHOUT_CALLS,
             **common,
         )
     survival, attributions, note = _survival(model, spec, cohort, tmb, mutated, panel, drug_class, age_group, sex)
@@ -299,7 +305,7 @@ def analyse_panel(
         survival=survival,
         attributions=attributions,
         attribution_note=note,
-        baseline_os_24m=_baseline_os24(artifacts, spec, cohort, tmb.tmb_per_mb),
+        baseline_os_24m=_baseline_os24(artifacts, spec, cohort, spec.model_tmb(tmb.tmb_per_mb, panel)),
         disagreement=_disagreement(os_selected, common["cohort_os_24m"], evidence, drug_class),
         **common,
     )

@@ -38,7 +38,7 @@ import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,64 @@ class _Entry:
 
 
 @dataclass(frozen=True)
+class _GeneIndex:
+    """One gene's CIViC entries: by exact protein change, by (reference, codon), entries for structural calls
+    (amplification, deletion, fusion names) and the rest (loss-of-function and exon names), so that a call is
+    compared with the few entries that can match it. Gene-wide ``MUTATION`` entries, which match nothing, are left
+    out."""
+
+    exact: dict[str, tuple[_Entry, ...]]
+    codon: dict[tuple[str, int], tuple[_Entry, ...]]
+    structural: tuple[_Entry, ...]
+    sequence: tuple[_Entry, ...]
+
+    @staticmethod
+    def build(entries: Iterable[_Entry]) -> _GeneIndex:
+        exact: dict[str, list[_Entry]] = {}
+        codon: dict[tuple[str, int], list[_Entry]] = {}
+        structural: list[_Entry] = []
+        sequence: list[_Entry] = []
+        for entry in entries:
+            name = entry.variant
+            kind = _GENE_LEVEL.get(name)
+            parts = [_CODON_RE.match(p.strip()) for p in name.split("/")]
+            if kind == "unspecified":
+                continue
+            if all(parts) and not _is_compound(name):
+                for part in parts:
+                    assert part is not None
+                    codon.setdefault((part.group(1), int(part.group(2))), []).append(entry)
+            elif kind in {"Amplification", "Deletion", "Fusion"}:
+                structural.append(entry)
+            elif kind is not None or name.startswith("EXON"):
+                sequence.append(entry)
+            elif "-" in name or "FUSION" in name:
+                structural.append(entry)
+            else:
+                exact.setdefault(name, []).append(entry)
+        return _GeneIndex(
+            {k: tuple(v) for k, v in exact.items()},
+            {k: tuple(v) for k, v in codon.items()},
+            tuple(structural),
+            tuple(sequence),
+        )
+
+    def candidates(self, call: Variant) -> tuple[_Entry, ...]:
+        """The entries that can match ``call`` (a superset of those :func:`_match_kind` accepts)."""
+        cls = call.classification
+        if cls in {"Amplification", "Deletion", "Fusion"}:
+            return self.structural
+        change = call.protein_change.upper()
+        found = self.exact.get(change, ())
+        missense = _MISSENSE_RE.match(change) if cls == "Missense_Mutation" else None
+        if missense:
+            found = found + self.codon.get((missense.group(1), int(missense.group(2))), ())
+        if cls in _TRUNCATING or cls in {"In_Frame_Del", "In_Frame_Ins"}:
+            found = found + self.sequence
+        return found
+
+
+@dataclass(frozen=True)
 class EvidenceBase:
     """Predictive evidence indexed by gene.
 
@@ -228,6 +286,11 @@ class EvidenceBase:
     civic_release: str | None
     civic_origin: str = ""
     assertions: Mapping[str, tuple[Assertion, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def index(self) -> dict[str, _GeneIndex]:
+        """gene -> its CIViC entries indexed by exact change and by codon (built once per base)."""
+        return {gene: _GeneIndex.build(entries) for gene, entries in self.entries.items()}
 
     @property
     def description(self) -> str:
@@ -466,12 +529,14 @@ def distinct_calls(variants: Iterable[Variant]) -> dict[Variant, int]:
         first call of each (gene, protein change, class) -> the number of rows with that key.
     """
     first: dict[tuple[str, str, str], Variant] = {}
-    counts: dict[Variant, int] = {}
+    counts: dict[tuple[str, str, str], int] = {}
     for call in variants:
-        key = _call_key(call)
-        representative = first.setdefault(key, call)
-        counts[representative] = counts.get(representative, 0) + 1
-    return counts
+        key = (call.gene, call.protein_change, call.classification)
+        if key not in first:
+            first[key] = call
+            counts[key] = 0
+        counts[key] += 1
+    return {first[key]: n for key, n in counts.items()}
 
 
 @lru_cache(maxsize=1)
@@ -574,7 +639,8 @@ def match_evidence(
                 items.append(_assertion_item(assertion, call, how, tumour))
         if call.gene == "TMB":
             continue
-        for entry in base.entries.get(call.gene, ()):
+        index = base.index.get(call.gene)
+        for entry in index.candidates(call) if index is not None else ():
             kind = _match_kind(entry.variant, call.gene, call)
             if kind is None:
                 continue

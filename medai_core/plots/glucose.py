@@ -53,12 +53,23 @@ def _band(fig: go.Figure, unit: str, **kwargs: object) -> None:
     fig.add_hrect(y0=bounds.low, y1=bounds.high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", **kwargs)
 
 
-def _y_range(unit: str) -> list[float]:
-    return [float(v) for v in SENSOR_LIMITS[unit]]
+def _y_range(unit: str, ceiling_mg_dl: float | None = None) -> list[float]:
+    """The sensor's range in ``unit`` (to ``ceiling_mg_dl`` where its sensor reads above the common 400 mg/dL)."""
+    low, high = (float(v) for v in SENSOR_LIMITS[unit])
+    if ceiling_mg_dl is not None:
+        high = max(high, float(from_mg_dl(ceiling_mg_dl, unit)))
+    return [low, high]
 
 
-def trace_figure(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
-    """The whole trace on the 5-minute grid (gaps stay gaps) over the 70-180 mg/dL target band."""
+def trace_figure(
+    times: NDArray[np.datetime64],
+    glucose_mg_dl: NDArray[np.floating],
+    unit: str,
+    *,
+    ceiling_mg_dl: float | None = None,
+) -> go.Figure:
+    """The whole trace on the 5-minute grid (gaps stay gaps) over the 70-180 mg/dL target band, the y axis up to
+    the sensor's ceiling ``ceiling_mg_dl`` (None: 400 mg/dL)."""
     fig = go.Figure(
         go.Scattergl(
             x=np.asarray(times),
@@ -72,7 +83,7 @@ def trace_figure(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floati
     _band(fig, unit)
     fig.update_layout(
         title="CGM trace (target range shaded)",
-        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        yaxis={"title": _axis(unit), "range": _y_range(unit, ceiling_mg_dl)},
         height=300,
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
         showlegend=False,
@@ -219,10 +230,12 @@ def forecast_fan_figure(
     *,
     linear_mg_dl: NDArray[np.floating] | None = None,
     not_adapted_mg_dl: NDArray[np.floating] | None = None,
+    ceiling_mg_dl: float | None = None,
 ) -> go.Figure:
     """The last 3 hours and the 60-minute forecast: median line, 80 % band, optional linear baseline.
 
     ``not_adapted_mg_dl`` (12,): the shipped model's median when the forecast shown was adapted to the patient.
+    ``ceiling_mg_dl``: the sensor's ceiling, the top of the y axis (None: 400 mg/dL).
     """
     origin = np.datetime64(origin_time)
     future = origin + np.asarray(minutes).astype("timedelta64[m]")
@@ -276,7 +289,7 @@ def forecast_fan_figure(
     fig.add_hline(y=hypo, line_dash="dash", line_color=MALIGNANT, annotation_text=f"low: {hypo:g} {unit}")
     fig.update_layout(
         title="Forecast for the next 60 minutes from the last reading",
-        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        yaxis={"title": _axis(unit), "range": _y_range(unit, ceiling_mg_dl)},
         height=360,
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
     )

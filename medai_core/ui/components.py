@@ -127,12 +127,17 @@ white-space:nowrap;font-size:.85rem;line-height:1.5;vertical-align:middle}
 @dataclass(frozen=True)
 class Headline:
     """One headline card: a label, the value with its unit, a line of detail (uncertainty in words, what it is
-    compared with) and optionally a status that colours the card's edge and shows its word."""
+    compared with) and optionally a status that colours the card's edge and shows its word; ``muted`` greys the
+    value (a figure shown but not to be read as an answer, e.g. an input outside what the model was trained on)."""
 
     label: str
     value: str
     detail: str = ""
     status: Status | None = None
+    muted: bool = False
+
+
+_MUTED = ' style="color:#6b7280"'  # grey with 4.8:1 contrast on white (WCAG 2.1 AA)
 
 
 def _style() -> None:
@@ -165,7 +170,8 @@ def headline_cards(cards: Sequence[Headline]) -> None:
         items.append(
             f'<div class="medai-card" role="listitem" style="border-left-color:{edge}">'
             f'<div class="medai-card-label">{html.escape(card.label)}</div>'
-            f'<div class="medai-card-value">{html.escape(card.value)}{badge}</div>{detail}</div>'
+            f'<div class="medai-card-value"{_MUTED if card.muted else ""}>{html.escape(card.value)}{badge}</div>'
+            f"{detail}</div>"
         )
     st.markdown(
         f'<div class="medai-cards" role="list" data-testid="medai-headline">{"".join(items)}</div>',

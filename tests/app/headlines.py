@@ -8,7 +8,7 @@ import re
 from streamlit.testing.v1 import AppTest
 
 _CARD = re.compile(
-    r'<div class="medai-card-label">(.*?)</div><div class="medai-card-value">(.*?)(?: <span class="medai-status"'
+    r'<div class="medai-card-label">(.*?)</div><div class="medai-card-value"[^>]*>(.*?)(?: <span class="medai-status"'
     r"[^>]*>(.*?)</span>)?</div>"
 )
 

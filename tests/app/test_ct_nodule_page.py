@@ -51,7 +51,9 @@ def test_phantom_demo_shows_every_result(page: AppTest) -> None:
     metrics = _metrics(page)
     probability, band = metrics["Malignancy probability (model)"].split(" | ")
     assert re.fullmatch(r"\d+ % \(\d+-\d+ %\)", probability)  # the answer with its interval
-    assert band in {"low risk", "intermediate risk", "high risk"}
+    # a synthetic phantom is no LIDC nodule: greyed, the badge and the card say so, with the reason
+    assert band == "outside what this model was trained on"
+    assert any("far from every nodule it was trained on" in m.value for m in page.markdown)
     assert metrics[LUNG_RADS] == "4A"  # the default 12 mm phantom
     assert any("What this means:" in m.value and "What it does not mean:" in m.value for m in page.markdown)
     assert any("SYNTHETIC" in w.value for w in page.warning)
@@ -137,3 +139,13 @@ def test_upload_that_is_not_an_image(page: AppTest) -> None:
     _upload(page, "notes.txt", b"patient notes, not an image", "text/plain")
     assert not page.exception
     assert any("not an image" in e.value for e in page.error)
+
+
+def test_colour_photo_is_refused_before_the_pixel_size_is_asked(page: AppTest) -> None:
+    import skimage
+
+    photo = (Path(skimage.__file__).parent / "data" / "astronaut.png").read_bytes()
+    _upload(page, "astronaut.png", photo, "image/png")
+    assert not page.exception
+    assert any("colour image" in e.value for e in page.error)
+    assert not _metrics(page) and not any("carries no pixel size" in i.value for i in page.info)

@@ -16,7 +16,7 @@ PAGES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "pages").glob("*.
 
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [w.value for w in at.warning] + [c.value for c in at.caption]
-    parts += [h.value for h in at.subheader]
+    parts += [h.value for h in [*at.header, *at.subheader]]
     return "\n".join(str(p) for p in parts)
 
 

@@ -38,6 +38,7 @@ def test_demo_then_unit_switch() -> None:
     assert hypo and all(value.split(" | ")[1] in {"Low", "Raised", "High"} for value in hypo)  # words, not emoji
     assert metrics[TIR].split(" | ")[1] in {"Met", "Not met"}
     assert any("What this means:" in m.value for m in at.markdown)
+    assert all(x.value.startswith("**Met:**") for x in at.success if "CGM active" in x.value)
     assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
     assert len(at.get("download_button")) == 3
     # the 14-day demo is long enough to adapt: the decision and its before/after backtest are shown
@@ -130,4 +131,5 @@ def test_short_upload_shows_what_it_can() -> None:
     assert not at.exception
     assert any("need at least 24 h" in w.value for w in at.warning)
     assert "In 30 min" in _metrics(at)  # 8 hours are enough for a forecast
-    assert any("needs at least 7 days" in i.value for i in at.info)  # too short to adapt, and it says so
+    decision = [m.value for m in at.markdown if "medai-status" in m.value and "needs at least 7 days" in m.value]
+    assert decision and ">Note</span>" in decision[0]  # too short to adapt, and it says so in words

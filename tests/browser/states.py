@@ -62,6 +62,13 @@ STATES: tuple[PageState, ...] = (
 def open_state(tab: Any, url: str, state: PageState) -> None:
     """Navigate to ``state`` and wait until its answer is on screen."""
     tab.goto(f"{url}/{state.path}", wait_until="domcontentloaded")
+    if state.path:
+        # A deep link on the server's very first script run gets Streamlit's "Page not found" dialog and the main
+        # page (see app.py); the link works from then on.
+        tab.get_by_text("Models run on:").first.wait_for(timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        if tab.get_by_role("dialog").filter(has_text="Page not found").count():
+            tab.goto(f"{url}/{state.path}", wait_until="domcontentloaded")
     if state.action is not None:
         tab.get_by_text("Models run on:").first.wait_for(timeout=TIMEOUT_MS)
         wait_idle(tab)  # the first run's elements are inert until it has finished

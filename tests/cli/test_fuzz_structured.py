@@ -1,5 +1,5 @@
-"""The structure-aware generator (medai_core.fuzz_structured): reproducible cases, the roles checked, and the CT
-families it builds passing on the readers (their findings are regression tests in test_ct_dicom_dictionary.py)."""
+"""The structure-aware generator (medai_core.fuzz_structured): reproducible cases, the roles checked, and the
+families it builds passing on the readers (its CT findings are regression tests in test_ct_dicom_dictionary.py)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,18 @@ def test_generated_ct_cases_pass_on_the_readers() -> None:
         families.add(case.family)
         assert check_structured("ct", case.files) == [], (case.family, [f[0] for f in case.files])
     assert families == {"ct storage", "ct header meaning"}
+
+
+@pytest.mark.parametrize(("domain", "cases"), [("genes", 12), ("glucose", 4)])
+def test_generated_gene_and_cgm_cases_pass_on_the_readers(domain: str, cases: int) -> None:
+    """What the generator first found there: every MAF call written twice with other read counts counted twice
+    (TMB doubled), a header-only panel read as TMB 0 without a word, and one ``inf`` reading dropped silently where
+    ``nan`` was refused. The families of each domain all appear in these seeds."""
+    rng = random.Random(8)
+    found = [generate_case(domain, rng, k) for k in range(cases)]
+    assert len({case.family for case in found}) == 2
+    for case in found:
+        assert check_structured(domain, case.files) == [], (case.family, [f[0] for f in case.files])
 
 
 def test_a_refused_role_read_with_exit_zero_is_a_defect() -> None:

@@ -198,8 +198,11 @@ def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pyt
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(evidence_module, "_match_kind", counting)
+    match_evidence(base, [one], "Melanoma")
+    single = calls["n"]
+    assert 0 < single <= len(base.entries["BRAF"])  # the gene index compares a call with its candidates only
     assert match_evidence(base, many, "Melanoma") == expected
-    assert calls["n"] == len(base.entries["BRAF"])  # one call's worth of matching, not 20,000
+    assert calls["n"] == 2 * single  # one call's worth of matching, not 20,000
     counts = distinct_calls([*many, Variant("EGFR", "L858R", "Missense_Mutation", None, "")])
     assert list(counts.values()) == [20_000, 1] and next(iter(counts)) is one
     tiers = call_tiers(many[:3], expected)
@@ -246,10 +249,9 @@ def test_a_worker_crash_in_analyse_bytes_is_an_input_error(loaded: object, monke
 def test_a_call_written_twice_counts_once_in_tmb_with_a_note() -> None:
     rows = b"gene,protein_change,vaf\nBRAF,V600E,0.31\nBRAF,V600E,0.31\nTP53,R175H,0.4\nBRAF,V600E,0.12\n"
     panel = read_panel(rows, "p.csv")
-    # the exact repeat is one call; the same change at another VAF is kept (it may be another clone or sample)
+    # one sample, no position: the same gene and protein change is one call whatever its VAF (issue 21 item 5)
     assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [
         ("BRAF", "V600E", 0.31),
         ("TP53", "R175H", 0.4),
-        ("BRAF", "V600E", 0.12),
     ]
-    assert any("1 repeated row(s)" in note for note in panel.notes)
+    assert any("2 duplicate row(s)" in note and "first row" in note for note in panel.notes)
