@@ -117,8 +117,8 @@ background:#fff;min-width:0}
 .medai-card-label{font-size:.9rem;color:#374151;overflow-wrap:anywhere}
 .medai-card-value{font-size:1.55rem;font-weight:600;color:#262730;line-height:1.25;overflow-wrap:anywhere}
 .medai-card-detail{font-size:.875rem;color:#374151;overflow-wrap:anywhere;margin-top:.15rem}
-.medai-status{display:inline-block;padding:0 .45rem;border-radius:.3rem;font-weight:600;border:1px solid;
-white-space:nowrap;font-size:.85rem;line-height:1.5;vertical-align:middle}
+.medai-status{display:inline-block;max-width:100%;padding:0 .45rem;border-radius:.3rem;font-weight:600;
+border:1px solid;overflow-wrap:anywhere;font-size:.85rem;line-height:1.5;vertical-align:middle}
 [data-testid="stCaptionContainer"],[data-testid="stCaptionContainer"] p,[data-testid="stCaptionContainer"] strong
 {color:#4b5563 !important}
 </style>"""
