@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from medai_core.config import APP_NAME, APP_VERSION
+from medai_core.display import Status, StatusLevel
+from medai_core.domains import DOMAINS
 from medai_core.models import DeviceInfo, model_statuses
 from medai_core.ui.cache import get_device_info, start_analysis_pool
-from medai_core.ui.components import research_banner
+from medai_core.ui.components import research_banner, status_badge
 from medai_core.units import GLUCOSE_UNITS
 
 st.set_page_config(page_title=APP_NAME, page_icon="🩺", layout="wide")
@@ -19,9 +21,7 @@ def _device() -> DeviceInfo:
 
 pages = {
     "Home": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Imaging": [st.Page("pages/ct_nodule.py", title="CT nodule", icon=":material/radiology:", url_path="ct")],
-    "Metabolic": [st.Page("pages/glucose.py", title="Glucose (CGM)", icon=":material/monitoring:", url_path="cgm")],
-    "Genomics": [st.Page("pages/gene_panel.py", title="Gene panel", icon=":material/genetics:", url_path="genes")],
+    **{d.section: [st.Page(d.page, title=d.title, icon=d.icon, url_path=d.url_path)] for d in DOMAINS},
     "About": [st.Page("pages/models.py", title="Models", icon=":material/description:", url_path="model-cards")],
 }
 # Custom url paths (not the file names): on the first script run after the server starts, Streamlit still treats a
@@ -37,9 +37,10 @@ with st.sidebar:
     st.markdown(f"**Models run on:** {device.label}")
     st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
     for status in model_statuses():
+        name = status.card.name if status.card else status.model_id.replace("_", " ")
         version = f"v{status.card.version}" if status.card else "card invalid"
-        mark = ":material/check_circle:" if status.available else ":material/error:"
-        st.caption(f"{mark} `{status.model_id}` {version}")
+        state = Status(StatusLevel.OK, f"{name} {version}", "Ready") if status.available else None
+        status_badge(state or Status(StatusLevel.PROBLEM, f"{name} {version}", "Cannot be used"))
 
 research_banner()
 start_analysis_pool()

@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from medai_core.batch import DOMAIN_MODELS, BatchOptions, InputScorer, run_batch
+from medai_core.batch import BatchOptions, InputScorer, run_batch
+from medai_core.domains import get_domain
 from medai_core.models import LoadedModel, load_model
 
 CT_CENTER = "48,48,7"
@@ -87,7 +88,7 @@ def bench_domain(domain: str, root: Path, cases: int, workers: int, with_ray: bo
     """One row of the table."""
     folder = root / domain
     write_archive(domain, folder, cases)
-    model = load_model(DOMAIN_MODELS[domain])
+    model = load_model(get_domain(domain).model_id)
     recorder = _Recorder(model._infer)
     recording = replace(model, _infer=recorder)
     scorer = InputScorer(domain, OPTIONS[domain], model=recording)

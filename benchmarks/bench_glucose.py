@@ -24,7 +24,7 @@ def personalisation_study(data: Path, min_days: float = 14.0) -> tuple[str, dict
     Returns:
         the printed lines and the figures (numbers only, for the card's ``metrics.personalisation``).
     """
-    from medai_core.glucose.commands import dataset_name
+    from medai_core.glucose.datasets import dataset_name
     from medai_core.glucose.evaluation import collect_windows, rmse_avg
     from medai_core.glucose.forecast import decode_outputs, params_from_artifacts
     from medai_core.glucose.io import grids_by_patient, read_research_table

@@ -10,6 +10,7 @@ from medai_core.audit import AuditLog, AuditVerification
 from medai_core.config import APP_NAME, APP_VERSION, Settings, get_settings
 from medai_core.errors import (
     CGMInputError,
+    ConfigError,
     ImageInputError,
     InputError,
     MedaiError,
@@ -34,6 +35,7 @@ __all__ = [
     "AuditVerification",
     "CGMInputError",
     "CaseReport",
+    "ConfigError",
     "GradCam",
     "ImageInputError",
     "InputError",

@@ -20,10 +20,7 @@ from typing import Any
 from medai_core.errors import ImageInputError, InputError
 from medai_core.serialization import emit_json
 
-__all__ = ["NO_RUNTIME_VERBS", "register"]
-
-NO_RUNTIME_VERBS = frozenset({"deidentify", "audit"})
-"""Verbs that need no model runtime (the CLI skips starting TensorFlow for them)."""
+__all__ = ["register"]
 
 
 def _expand(inputs: list[Path]) -> list[Path]:

@@ -1,8 +1,9 @@
 """Score a whole archive: ``python -m medai_core batch ct|glucose|genes --input PATH... --out FILE.parquet``.
 
-Each input goes through the same steps as ``predict`` for its domain: the domain reader run in an isolated worker
-(:func:`medai_core.isolation.read_isolated`), the domain analysis with the shipped model, and the domain's JSON
-payload builder (:mod:`medai_core.results`). The output holds one row per input:
+Each input goes through the same steps as ``predict`` for its domain, through the one entry point both share
+(``analyse`` of the domain's command module, named in :mod:`medai_core.domains`): the domain reader run in an
+isolated worker (:func:`medai_core.isolation.read_isolated`), the domain analysis with the shipped model, and the
+domain's JSON payload builder (:mod:`medai_core.results`). The output holds one row per input:
 
 - ``input`` (the path as found), ``input_sha256`` (see :func:`input_sha256`), ``error`` (None, or the message
   ``predict`` would have printed for that input), ``model_id``, ``model_version``, ``weights_sha256``;
@@ -22,23 +23,24 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from medai_core.errors import CGMInputError, ImageInputError, InputError, MedaiError, PanelInputError
+from medai_core.domains import DOMAINS, get_domain
+from medai_core.errors import InputError, MedaiError
 
 if TYPE_CHECKING:
     from medai_core.models import LoadedModel
 
 __all__ = [
     "CHECKPOINT_ROWS",
-    "DOMAIN_MODELS",
     "PROVENANCE_COLUMNS",
     "BatchOptions",
     "BatchSummary",
@@ -50,10 +52,6 @@ __all__ = [
     "run_batch",
 ]
 
-Domain = Literal["ct", "glucose", "genes"]
-DOMAIN_MODELS: dict[str, str] = {"ct": "ct_nodule", "glucose": "glucose_forecast", "genes": "gene_ici_survival"}
-"""The shipped model each domain's ``predict`` uses."""
-DOMAIN_ERRORS: dict[str, type[InputError]] = {"ct": ImageInputError, "glucose": CGMInputError, "genes": PanelInputError}
 PROVENANCE_COLUMNS = ("input", "input_sha256", "error", "model_id", "model_version", "weights_sha256")
 """Columns every row has, first, in this order."""
 CHECKPOINT_ROWS = 50
@@ -124,7 +122,7 @@ def collect_inputs(patterns: Sequence[str], domain: str = "ct") -> list[Path]:
     Raises:
         InputError: (the domain subclass) a path that does not exist, a pattern that matches nothing, or no input.
     """
-    error = DOMAIN_ERRORS[domain]
+    error = get_domain(domain).error
     found: set[Path] = set()
     for pattern in patterns:
         path = Path(pattern)
@@ -181,18 +179,7 @@ def check_options(domain: str, options: BatchOptions) -> None:
         InputError: (the domain subclass) a malformed ``--center``, a missing or unknown tumour type, or an
             unknown panel.
     """
-    if domain == "ct":
-        from medai_core.ct.commands import parse_center
-
-        parse_center(options.center)
-    elif domain == "genes":
-        from medai_core.genomics.panels import resolve_panel
-        from medai_core.genomics.tumours import resolve_tumour_type
-
-        if not options.tumour_type:
-            raise PanelInputError("batch genes needs --tumour-type (the cancer type of every sample)")
-        resolve_tumour_type(options.tumour_type)
-        resolve_panel(options.panel)
+    importlib.import_module(get_domain(domain).commands).check_options(options)
 
 
 class InputScorer:
@@ -205,22 +192,18 @@ class InputScorer:
     """
 
     def __init__(self, domain: str, options: BatchOptions, model: LoadedModel | None = None) -> None:
-        if domain not in DOMAIN_MODELS:
-            raise ValueError(f"unknown domain {domain!r}; use one of {', '.join(DOMAIN_MODELS)}")
+        if domain not in {d.name for d in DOMAINS}:
+            raise ValueError(f"unknown domain {domain!r}; use one of {', '.join(d.name for d in DOMAINS)}")
         self.domain = domain
         self.options = options
+        self._commands = importlib.import_module(get_domain(domain).commands)
         if model is None:
             from medai_core.inference import get_predictor
 
-            model = get_predictor().model(DOMAIN_MODELS[domain])
+            model = get_predictor().model(get_domain(domain).model_id)
         self.model = model
-        self._evidence: Any = None
-        self._score: Callable[[Path], dict[str, Any]] = getattr(self, f"_score_{domain}")
         check_options(domain, options)
-        if domain == "genes":
-            from medai_core.genomics.evidence import load_evidence
-
-            self._evidence = load_evidence()
+        self._context: dict[str, Any] = self._commands.load_context()
 
     def provenance(self) -> dict[str, Any]:
         """The model columns of every row."""
@@ -251,57 +234,9 @@ class InputScorer:
         row.update({k: v for k, v in flat.items() if k not in row})
         return row
 
-    def _score_ct(self, path: Path) -> dict[str, Any]:
-        from medai_core.ct.analysis import analyse_nodule, check_cli_input
-        from medai_core.ct.commands import parse_center
-        from medai_core.ct.io import read_ct_path
-        from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU
-        from medai_core.isolation import read_isolated
-        from medai_core.results.ct import prediction_payload
-
-        seed = parse_center(self.options.center)
-        study = read_isolated(read_ct_path, path, pixel_mm=self.options.pixel_mm, label=path.name)
-        check_cli_input(study, seed, path.name)
-        threshold = DEFAULT_THRESHOLD_HU if self.options.threshold_hu is None else self.options.threshold_hu
-        point = None if study.is_masked_crop else seed
-        result = analyse_nodule(self.model, None, study, point, threshold_hu=threshold, explain="none")
-        return prediction_payload(str(path), result)
-
-    def _score_glucose(self, path: Path) -> dict[str, Any]:
-        from medai_core.files import read_input_file
-        from medai_core.glucose.analysis import analyse
-        from medai_core.glucose.io import read_cgm
-        from medai_core.isolation import read_isolated
-        from medai_core.results.glucose import analysis_payload
-
-        data = read_input_file(path, CGMInputError, "a Dexcom Clarity, LibreView or generic CGM CSV")
-        record = read_isolated(read_cgm, data, name=path.name, timezone=self.options.timezone, label=path.name)
-        return analysis_payload(analyse(record, self.model))
-
-    def _score_genes(self, path: Path) -> dict[str, Any]:
-        from medai_core.files import read_input_file
-        from medai_core.genomics.analysis import analyse_bytes
-        from medai_core.genomics.io import read_panel
-        from medai_core.isolation import read_isolated
-        from medai_core.results.genomics import result_payload
-
-        data = read_input_file(path, PanelInputError, "a MAF, annotated VCF or CSV panel")
-        panel_file = read_isolated(read_panel, data, path.name, label=path.name)
-        o = self.options
-        result = analyse_bytes(
-            data,
-            path.name,
-            model=self.model,
-            tumour_type=str(o.tumour_type),
-            panel=o.panel,
-            sample=o.sample,
-            drug_class=o.drug_class,
-            age_group=o.age_group,
-            sex=o.sex,
-            evidence_base=self._evidence,
-            panel_file=panel_file,
-        )
-        return result_payload(result, self.model.card)
+    def _score(self, path: Path) -> dict[str, Any]:
+        """The ``predict`` document of one input (the domain's shared ``analyse`` entry point)."""
+        return self._commands.analyse(str(path), self.options, self.model, **self._context)  # type: ignore[no-any-return]
 
 
 class _RayScorer:
@@ -310,7 +245,7 @@ class _RayScorer:
     def __init__(self, domain: str, options: dict[str, Any], models_dir: str | None) -> None:
         from medai_core.models import load_model
 
-        model = load_model(DOMAIN_MODELS[domain], Path(models_dir) if models_dir else None)
+        model = load_model(get_domain(domain).model_id, Path(models_dir) if models_dir else None)
         self._scorer = InputScorer(domain, BatchOptions(**options), model=model)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -437,11 +372,11 @@ def run_batch(
 
     out = Path(out)
     if out.suffix.lower() != ".parquet":
-        raise DOMAIN_ERRORS[domain](f"--out must be a .parquet file, got {out.name!r}")
+        raise get_domain(domain).error(f"--out must be a .parquet file, got {out.name!r}")
     check_options(domain, options)
     own = {out.resolve(), out.with_name(f".{out.name}.tmp").resolve()}
     paths = [p for p in collect_inputs(inputs, domain) if p.resolve() not in own]  # --out may sit in the archive
-    card = read_card(model_dir(DOMAIN_MODELS[domain], models_dir))
+    card = read_card(model_dir(get_domain(domain).model_id, models_dir))
     existing = _read_existing(out)
     done = {(r["input"], r.get("input_sha256"), r.get("weights_sha256")) for r in existing}
     todo: list[tuple[str, str]] = []

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from medai_core.errors import ConfigError
+
 __all__ = [
     "APP_NAME",
     "APP_VERSION",
@@ -124,19 +126,19 @@ def get_settings() -> Settings:
     """Read the settings from the environment (no caching, so tests can change the environment).
 
     Raises:
-        ValueError: an environment variable holds a value that cannot be used.
+        ConfigError: an environment variable holds a value that cannot be used.
     """
     env = os.environ
     max_mb_text = env.get("MEDAI_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB))
     try:
         max_mb = int(max_mb_text)
     except ValueError:
-        raise ValueError(f"MEDAI_MAX_UPLOAD_MB must be a whole number of MiB, got {max_mb_text!r}") from None
+        raise ConfigError(f"MEDAI_MAX_UPLOAD_MB must be a whole number of MiB, got {max_mb_text!r}") from None
     if max_mb <= 0:
-        raise ValueError(f"MEDAI_MAX_UPLOAD_MB must be positive, got {max_mb}")
+        raise ConfigError(f"MEDAI_MAX_UPLOAD_MB must be positive, got {max_mb}")
     policy = env.get("MEDAI_DEVICE", DEFAULT_DEVICE_POLICY).lower()
     if policy not in _DEVICE_POLICIES:
-        raise ValueError(f"MEDAI_DEVICE must be one of {', '.join(_DEVICE_POLICIES)}, got {policy!r}")
+        raise ConfigError(f"MEDAI_DEVICE must be one of {', '.join(_DEVICE_POLICIES)}, got {policy!r}")
     return Settings(
         models_dir=Path(env.get("MEDAI_MODELS_DIR", REPO_ROOT / "models")),
         audit_db=Path(env.get("MEDAI_AUDIT_DB", user_data_dir() / "audit.sqlite")),
@@ -152,7 +154,7 @@ def _serve_address(env: Mapping[str, str]) -> str | None:
     """``MEDAI_SERVE_ADDRESS`` without its trailing slash, None when unset or blank."""
     text = env.get("MEDAI_SERVE_ADDRESS", "").strip().rstrip("/")
     if text and not text.startswith(("http://", "https://")):
-        raise ValueError(f"MEDAI_SERVE_ADDRESS must be an http(s) URL such as http://127.0.0.1:8000, got {text!r}")
+        raise ConfigError(f"MEDAI_SERVE_ADDRESS must be an http(s) URL such as http://127.0.0.1:8000, got {text!r}")
     return text or None
 
 
@@ -160,7 +162,7 @@ def _isolation_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """The ``MEDAI_ISOLATION*`` settings, checked (see the module table)."""
     switch = env.get("MEDAI_ISOLATION", "on").strip().lower()
     if switch not in ("on", "off"):
-        raise ValueError(f"MEDAI_ISOLATION must be on or off, got {switch!r}")
+        raise ConfigError(f"MEDAI_ISOLATION must be on or off, got {switch!r}")
     values: dict[str, Any] = {"isolation": switch == "on"}
     for key, variable, default, kind, low in (
         ("isolation_time_s", "MEDAI_ISOLATION_TIME_S", DEFAULT_ISOLATION_TIME_S, float, 0.1),
@@ -171,8 +173,8 @@ def _isolation_settings(env: Mapping[str, str]) -> dict[str, Any]:
         try:
             value = kind(text)
         except ValueError:
-            raise ValueError(f"{variable} must be a number, got {text!r}") from None
+            raise ConfigError(f"{variable} must be a number, got {text!r}") from None
         if not value >= low or value == float("inf"):
-            raise ValueError(f"{variable} must be at least {low}, got {text!r}")
+            raise ConfigError(f"{variable} must be at least {low}, got {text!r}")
         values[key] = value
     return values

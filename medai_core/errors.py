@@ -3,6 +3,7 @@
 ::
 
     MedaiError                      base of everything the core raises on purpose
+    ├── ConfigError(ValueError)     a ``MEDAI_*`` setting holds a value that cannot be used
     ├── InputError(ValueError)      the input cannot be used; the message says what was wrong, what is accepted
     │   ├── ImageInputError         CT images, DICOM files and series, seed points
     │   ├── CGMInputError           continuous glucose monitor exports
@@ -13,7 +14,7 @@
         ├── ModelCardError          model_card.json missing, malformed, or with unknown/missing fields
         └── ModelIntegrityError     the weights' sha256 differs from the card's
 
-Pages catch ``InputError`` and show it; the CLI maps ``InputError`` to exit code 2 and any other
+Pages catch ``InputError`` and show it; the CLI maps ``InputError`` and ``ConfigError`` to exit code 2 and any other
 ``MedaiError`` to exit code 1. Anything else is a bug and must surface.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "CGMInputError",
+    "ConfigError",
     "ImageInputError",
     "InputError",
     "MedaiError",
@@ -35,6 +37,10 @@ __all__ = [
 
 class MedaiError(Exception):
     """Base class of every error the core raises on purpose."""
+
+
+class ConfigError(MedaiError, ValueError):
+    """A setting (a ``MEDAI_*`` environment variable) holds a value that cannot be used; the message names it."""
 
 
 class InputError(MedaiError, ValueError):

@@ -20,11 +20,14 @@ The table gives cases, results, clean rejections, defects, the slowest case and 
 ``--out DIR`` every defect's bytes are saved as ``DIR/<domain>-<case>.bin`` next to ``DIR/defects.json`` (kind,
 message, seed, mutations), so each is a reproducer: ``python -m medai_core predict <domain> DIR/<file>``. Exit code
 0 when there is no defect, 1 otherwise.
+
+Beside the byte mutations, each domain also runs as many generated cases (:mod:`medai_core.fuzz_structured`:
+valid-looking files built with a known meaning, e.g. the same CT stored two ways, or a header no CT holds); their
+rows are ``<domain>-gen`` in the table and ``structured`` in the JSON. ``--no-generated`` leaves them out.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import io
 import json
@@ -44,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from medai_core.config import REPO_ROOT
+from medai_core.domains import DOMAINS as REGISTRY
 from medai_core.errors import InputError
 
 __all__ = [
@@ -57,12 +61,11 @@ __all__ = [
     "check_genes",
     "check_glucose",
     "mutate",
-    "register",
     "run_fuzz",
     "seed_corpus",
 ]
 
-DOMAINS = ("ct", "glucose", "genes")
+DOMAINS = tuple(domain.name for domain in REGISTRY)
 HU_RANGE = (-32768.0, 32767.0)
 """Hounsfield units a decoded CT volume may hold (signed 16 bit, the cache format); anything else is a decoding
 error (a wrong slope, intercept or pixel representation)."""
@@ -165,7 +168,7 @@ def _signature(defect: dict[str, Any]) -> str:
 
 
 def _fixture_files(domain: str) -> list[Path]:
-    folder = REPO_ROOT / "tests" / "data" / ("genes" if domain == "genes" else domain)
+    folder = REPO_ROOT / "tests" / "data" / domain
     if not folder.is_dir():
         return []
     suffixes = {
@@ -310,14 +313,18 @@ def _gene_seeds() -> list[tuple[str, bytes, None]]:
     return seeds
 
 
+_SEEDS: dict[str, Callable[[], Sequence[tuple[str, bytes, tuple[int, int, int] | None]]]] = {
+    "ct": _ct_seeds,
+    "glucose": _glucose_seeds,
+    "genes": _gene_seeds,
+}
+"""The seed generator of each registered domain (a test keeps the keys equal to the registry's names)."""
+
+
 def seed_corpus(domain: str) -> list[tuple[str, bytes, tuple[int, int, int] | None]]:
     """The seed files of ``domain``: (name, bytes, nodule point or None)."""
-    if domain == "ct":
-        return _ct_seeds()
-    if domain == "glucose":
-        return list(_glucose_seeds())
-    if domain == "genes":
-        return list(_gene_seeds())
+    if domain in _SEEDS:
+        return list(_SEEDS[domain]())
     raise ValueError(f"unknown fuzz domain {domain!r}; use one of {', '.join(DOMAINS)}")
 
 
@@ -866,36 +873,3 @@ def format_table(reports: Sequence[FuzzReport]) -> str:
             first = next(d for d in r.defect_list if _signature(d) == signature)
             lines.append(f"  {r.domain} defect x{count} (first: case {first['case']}): {signature}")
     return "\n".join(lines)
-
-
-def _fuzz_command(args: argparse.Namespace) -> int:
-    from medai_core.serialization import emit_json
-
-    domains = DOMAINS if args.domain == "all" else (args.domain,)
-    if args.cases < 1:
-        raise InputError(f"--cases must be at least 1, got {args.cases}")
-    out = Path(args.out) if args.out else None
-    reports = [
-        run_fuzz(domain, args.cases, seed=args.seed, time_limit_s=args.time_limit, memory_mb=args.memory_mb, out=out)
-        for domain in domains
-    ]
-    if args.json:
-        emit_json([_document(r) for r in reports] if len(reports) > 1 else _document(reports[0]))
-    else:
-        print(format_table(reports))
-        if out is not None:
-            print(f"defects saved under {out}")
-    return 1 if any(r.defects for r in reports) else 0
-
-
-def register(root: Any) -> None:
-    """Add ``fuzz`` to the command line's verbs (``root``: the top-level sub-parsers)."""
-    parser = root.add_parser("fuzz", help="mutation-fuzz a reader and its first analysis step (isolated)")
-    parser.add_argument("domain", choices=(*DOMAINS, "all"), help="which reader")
-    parser.add_argument("--cases", type=int, default=200, help="number of mutated inputs per reader (200)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same cases")
-    parser.add_argument("--out", help="folder for <domain>-defects.json and each defect's bytes")
-    parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per case before it is a hang (10)")
-    parser.add_argument("--memory-mb", type=int, default=3072, help="worker memory limit in MiB (3072)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.set_defaults(handler=_fuzz_command)

@@ -49,10 +49,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
-from medai_core.errors import CGMInputError, ImageInputError, InputError, MedaiError, PanelInputError
+from medai_core.domains import DOMAINS, domain_of_module
+from medai_core.errors import InputError, MedaiError
 
 __all__ = [
-    "DOMAIN_ERRORS",
     "IsolatedRun",
     "IsolationPool",
     "PoolBusyError",
@@ -65,14 +65,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-DOMAIN_ERRORS: tuple[tuple[str, type[InputError]], ...] = (
-    ("medai_core.ct", ImageInputError),
-    ("medai_core.glucose", CGMInputError),
-    ("medai_core.genomics", PanelInputError),
-)
-"""Reader module prefix -> the ``InputError`` subclass a failed isolated read of that domain raises."""
-
-PRELOAD_MODULES: tuple[str, ...] = ("medai_core.ct.io", "medai_core.glucose.io", "medai_core.genomics.io")
+PRELOAD_MODULES: tuple[str, ...] = tuple(domain.reader_module for domain in DOMAINS)
 """Imported by every worker when it starts, so the first read of each domain pays no import."""
 
 _HEADER = struct.Struct("<Q")
@@ -95,12 +88,10 @@ _SAFETY = "Check that it is a complete, unmodified export of an accepted format;
 
 
 def domain_error(reader: Callable[..., Any]) -> type[InputError]:
-    """The ``InputError`` subclass for a reader, from the module it is defined in (``InputError`` if none)."""
+    """The ``InputError`` subclass for a reader, from the domain whose package defines it (``InputError`` if none)."""
     module = getattr(reader, "__module__", None) or getattr(getattr(reader, "func", None), "__module__", "") or ""
-    for prefix, error in DOMAIN_ERRORS:
-        if module == prefix or module.startswith(prefix + "."):
-            return error
-    return InputError
+    domain = domain_of_module(module)
+    return InputError if domain is None else domain.error
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from medai_core.config import REPO_ROOT
+from medai_core.domains import DOMAINS
 from medai_core.errors import InputError, MedaiError
 
 __all__ = ["batch_command", "init_ray", "register", "serve_command"]
@@ -65,7 +66,7 @@ def register(verbs: dict[str, Any]) -> None:
     serve.set_defaults(handler=serve_command)
 
     batch = root.add_parser("batch", help="score a whole archive into a parquet file (Ray Data with --engine ray)")
-    batch.add_argument("domain", choices=["ct", "glucose", "genes"])
+    batch.add_argument("domain", choices=[domain.name for domain in DOMAINS])
     batch.add_argument("--input", nargs="+", required=True, metavar="PATH", help="files, folders or quoted globs")
     batch.add_argument("--out", required=True, type=Path, help="output .parquet (inputs already in it are skipped)")
     batch.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default) or ray")

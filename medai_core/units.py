@@ -16,13 +16,28 @@ band (metric key)          mg/dL               mmol/L
 ``tar_gt_250`` very high   > 250               > 13.9
 =========================  ==================  ======================
 
-Sensor reporting limits (what "Low" and "High" stand for in an export): 40 / 400 mg/dL, 2.2 / 22.2 mmol/L.
+Sensor reporting limits (what "Low"/"LO" and "High"/"HI" stand for in an export), per device family, from the
+manufacturers' user guides (:data:`SENSOR_FAMILIES`):
+
+=======================================  =============  ==============  ============================================
+family                                   mg/dL          mmol/L          source
+=======================================  =============  ==============  ============================================
+Dexcom G4/G5/G6/G7/ONE                   40 - 400       2.2 - 22.2      Dexcom G6 and G7 CGM System User Guides
+FreeStyle Libre 14 day, Libre 2, 3       40 - 500       2.2 - 27.8      Abbott FreeStyle Libre 2 / 3 User's Manuals
+Medtronic Guardian / Enlite (MiniMed)    40 - 400       2.2 - 22.2      Medtronic Guardian 4 / MiniMed 780G guides
+Eversense (Senseonics)                   40 - 400       2.2 - 22.2      Senseonics Eversense E3 CGM User Guide
+device not named                         40 - 400       2.2 - 22.2      the highest floor and lowest ceiling above
+=======================================  =============  ==============  ============================================
+
+A reading at a limit is censored: the true value is at or beyond it. Where the file does not name the device, a
+"High" is only known to be at least the lowest ceiling of the families (400 mg/dL), so that is what it stands for.
 
 This module imports nothing from the domains, so readers, AGP, plots, pages and reports all share it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,8 +51,11 @@ __all__ = [
     "MG_DL",
     "MG_DL_PER_MMOL_L",
     "MMOL_L",
+    "LIMIT_WORDS",
+    "SENSOR_FAMILIES",
     "SENSOR_LIMITS",
     "ConsensusBounds",
+    "SensorFamily",
     "band_counts",
     "band_labels",
     "check_unit",
@@ -45,6 +63,7 @@ __all__ = [
     "format_glucose",
     "from_mg_dl",
     "glucose_digits",
+    "sensor_family",
     "to_mg_dl",
 ]
 
@@ -90,8 +109,107 @@ CONSENSUS: Final[dict[str, ConsensusBounds]] = {
 }
 """The 2019 consensus bounds, each in its own unit (never converted from the other)."""
 
-SENSOR_LIMITS: Final[dict[str, tuple[float, float]]] = {MG_DL: (40.0, 400.0), MMOL_L: (2.2, 22.2)}
-"""(low, high) reporting limits of CGM sensors: readings exported as "Low"/"High" stand for these."""
+
+@dataclass(frozen=True)
+class SensorFamily:
+    """The reporting limits of one family of CGM sensors.
+
+    Attributes:
+        key: ``"dexcom"``, ``"libre"``, ``"medtronic"``, ``"eversense"`` or ``"unknown"``.
+        name: display name, e.g. ``"FreeStyle Libre"``.
+        limits: unit -> (floor, ceiling): the lowest and highest value the sensor reports; below and above it
+            exports "Low"/"LO" and "High"/"HI".
+        markers: lower-case words of a device name that identify the family.
+        source: where the limits are stated.
+    """
+
+    key: str
+    name: str
+    limits: dict[str, tuple[float, float]]
+    markers: tuple[str, ...]
+    source: str
+
+    def floor(self, unit: str) -> float:
+        """The lowest reported value in ``unit``."""
+        return self.limits[check_unit(unit)][0]
+
+    def ceiling(self, unit: str) -> float:
+        """The highest reported value in ``unit``."""
+        return self.limits[check_unit(unit)][1]
+
+
+_LIMITS_400: Final = {MG_DL: (40.0, 400.0), MMOL_L: (2.2, 22.2)}
+SENSOR_FAMILIES: Final[tuple[SensorFamily, ...]] = (
+    SensorFamily(
+        "dexcom",
+        "Dexcom",
+        _LIMITS_400,
+        ("dexcom", "g4", "g5", "g6", "g7", "dexcom one", "clarity"),
+        "Dexcom G6 CGM System User Guide and Dexcom G7 CGM System User Guide (Dexcom, Inc.): readings 40-400 "
+        "mg/dL (2.2-22.2 mmol/L), LOW and HIGH outside",
+    ),
+    SensorFamily(
+        "libre",
+        "FreeStyle Libre",
+        {MG_DL: (40.0, 500.0), MMOL_L: (2.2, 27.8)},
+        ("freestyle", "libre"),
+        "FreeStyle Libre 14 day, Libre 2 and Libre 3 User's Manuals (Abbott Diabetes Care): readings 40-500 mg/dL "
+        "(2.2-27.8 mmol/L), LO and HI outside",
+    ),
+    SensorFamily(
+        "medtronic",
+        "Medtronic Guardian",
+        _LIMITS_400,
+        ("medtronic", "guardian", "minimed", "enlite", "carelink", "simplera"),
+        "Medtronic Guardian 4 Sensor and MiniMed 780G System User Guides (Medtronic): sensor glucose 40-400 mg/dL "
+        "(2.2-22.2 mmol/L)",
+    ),
+    SensorFamily(
+        "eversense",
+        "Eversense",
+        _LIMITS_400,
+        ("eversense", "senseonics"),
+        "Eversense E3 CGM System User Guide (Senseonics): readings 40-400 mg/dL (2.2-22.2 mmol/L), LO and HI outside",
+    ),
+)
+"""The reporting limits of each CGM family (one table; see the module docstring)."""
+
+_UNKNOWN_FAMILY: Final = SensorFamily(
+    "unknown",
+    "a sensor the file does not name",
+    {
+        unit: (max(f.limits[unit][0] for f in SENSOR_FAMILIES), min(f.limits[unit][1] for f in SENSOR_FAMILIES))
+        for unit in GLUCOSE_UNITS
+    },
+    (),
+    "the highest floor and the lowest ceiling of the families above",
+)
+
+SENSOR_LIMITS: Final[dict[str, tuple[float, float]]] = _UNKNOWN_FAMILY.limits
+"""(floor, ceiling) every listed sensor reports within: 40 / 400 mg/dL, 2.2 / 22.2 mmol/L."""
+
+LIMIT_WORDS: Final[dict[str, int]] = {"low": -1, "lo": -1, "high": 1, "hi": 1}
+"""What exports write for a reading beyond the sensor's range (lower-case): -1 below the floor, +1 above the
+ceiling (Dexcom "Low"/"High", Libre and Eversense "LO"/"HI")."""
+
+
+def sensor_family(device: str, source_format: str = "") -> SensorFamily:
+    """The family of the sensor named by ``device`` (or implied by the export ``source_format``).
+
+    Args:
+        device: the device text of the file ("FreeStyle Libre 3", "Dexcom G7", ...), "" when none.
+        source_format: ``"dexcom_clarity"`` and ``"libreview"`` imply their family when the device is not named.
+
+    Returns:
+        the family, or the unnamed-device entry (limits every family reports within).
+    """
+    words = set(re.findall(r"[a-z0-9]+", device.lower()))
+    text = " ".join(re.findall(r"[a-z0-9]+", device.lower()))
+    for family in SENSOR_FAMILIES:
+        if any((m in words) if " " not in m else (m in text) for m in family.markers):
+            return family
+    implied = {"dexcom_clarity": "dexcom", "libreview": "libre"}.get(source_format)
+    return next((f for f in SENSOR_FAMILIES if f.key == implied), _UNKNOWN_FAMILY)
 
 
 def check_unit(unit: str) -> str:

@@ -28,7 +28,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from medai_core.errors import CGMInputError, ImageInputError, InputError, MedaiError, PanelInputError
+from medai_core.domains import CT, DOMAINS, GENES, GLUCOSE
+from medai_core.errors import InputError, MedaiError
 
 if TYPE_CHECKING:
     from medai_core.ct.analysis import NoduleAnalysis
@@ -56,12 +57,7 @@ __all__ = [
 MAX_DEFAULT_WORKERS = 4
 """The default pool never exceeds this many workers (each holds every model: about 400 MiB)."""
 
-PRELOAD: tuple[str, ...] = (
-    "medai_core.workers",
-    "medai_core.ct.analysis",
-    "medai_core.glucose.analysis",
-    "medai_core.genomics.analysis",
-)
+PRELOAD: tuple[str, ...] = ("medai_core.workers", *(f"medai_core.{d.package}.analysis" for d in DOMAINS))
 """Imported by every analysis worker when it starts (TensorFlow included), before its first job."""
 
 
@@ -160,10 +156,10 @@ def load_models(models: tuple[tuple[str, str], ...]) -> int:
 
 
 JOBS: dict[str, tuple[Callable[..., Any], type[InputError]]] = {
-    "ct": (ct_job, ImageInputError),
-    "glucose": (glucose_job, CGMInputError),
-    "glucose_demo": (glucose_demo_job, CGMInputError),
-    "genes": (gene_job, PanelInputError),
+    "ct": (ct_job, CT.error),
+    "glucose": (glucose_job, GLUCOSE.error),
+    "glucose_demo": (glucose_demo_job, GLUCOSE.error),
+    "genes": (gene_job, GENES.error),
     "device": (device_job, InputError),
 }
 """Job name (the domain) -> the job function and the ``InputError`` its failures raise."""

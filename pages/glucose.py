@@ -9,7 +9,10 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
+from medai_core.display import STATUS_COLOURS, Status, StatusLevel, format_percent
+from medai_core.domains import GLUCOSE
 from medai_core.errors import InputError, ModelError
+from medai_core.glucose.personalise import distinct_decimals
 from medai_core.glucose.report import audit_outputs, build_report
 from medai_core.glucose.simulate import SIMULATED_LABEL
 from medai_core.plots.glucose import (
@@ -25,18 +28,22 @@ from medai_core.reports import sha256_bytes
 from medai_core.results.glucose import analysis_payload
 from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card
 from medai_core.ui.components import (
+    Headline,
+    chart,
     error_box,
     escape_markdown,
+    headline_cards,
+    meaning_line,
     model_card_expander,
     record_once,
     report_downloads,
-    result_card,
     slow,
+    status_badge,
     upload_guard,
 )
 from medai_core.units import CONSENSUS, band_labels, format_glucose, from_mg_dl, glucose_digits
 
-MODEL_ID = "glucose_forecast"
+MODEL_ID = GLUCOSE.model_id
 DEMO_DAYS, DEMO_SEED = 14, 7
 FILE_OFFSET = "the file's own UTC offset"
 HYPO_LABELS = {
@@ -45,9 +52,26 @@ HYPO_LABELS = {
     "lt54_60min": ("< 54 in 60 min", "< 3.0 in 60 min", "P(a reading < 54 mg/dL / 3.0 mmol/L within 60 minutes)"),
 }
 
+
+def hypo_status(probability: float) -> Status:
+    """A hypoglycaemia probability in words and colour: high (>= 50 %), raised (>= 20 %) or low."""
+    if probability >= 0.5:
+        return Status(StatusLevel.PROBLEM, "", "High")
+    if probability >= 0.2:
+        return Status(StatusLevel.CAUTION, "", "Raised")
+    return Status(StatusLevel.OK, "", "Low")
+
+
+def met_cell(value: str) -> str:
+    """Cell style of the targets table's status column: the status word's own colour pair."""
+    level = {"Met": StatusLevel.OK, "Not met": StatusLevel.PROBLEM}.get(value, StatusLevel.INFO)
+    fg, bg = STATUS_COLOURS[level]
+    return f"color: {fg}; background-color: {bg}; font-weight: 600"
+
+
 unit: str = st.session_state.get("glucose_unit", "mg/dL")
 st.title(":material/monitoring: Glucose (CGM)")
-st.caption(
+st.markdown(
     "Dexcom Clarity or LibreView CSV exports, or a CSV with timestamp and glucose columns (mg/dL or mmol/L). "
     f"Values are shown in **{unit}** (change it in the sidebar)."
 )
@@ -86,6 +110,8 @@ except InputError as exc:
     error_box(exc)
     st.stop()
 
+answer = st.container()  # the headline cards, above every detail
+
 if len(result.patients) > 1:
     st.selectbox(
         "Patient in this file",
@@ -101,17 +127,20 @@ def glucose_text(value_mg_dl: float) -> str:
 
 # ------------------------------------------------------------------ data sufficiency
 st.header("Data")
-cols = st.columns(4)
-cols[0].metric("Source", "simulated" if simulated else result.source_format.replace("_", " "))
-cols[1].metric("Readings", f"{result.n_readings:,}")
-cols[2].metric("Days covered", f"{result.agp.metrics['days']:.1f}")
-cols[3].metric("CGM active", f"{result.agp.metrics['active_percent']:.0f} %")
+headline_cards(
+    [
+        Headline("Source", "simulated" if simulated else result.source_format.replace("_", " ")),
+        Headline("Readings", f"{result.n_readings:,}", f"one every {result.sampling_minutes:.0f} min"),
+        Headline("Days covered", f"{result.agp.metrics['days']:.1f}", "14 days recommended for an AGP"),
+        Headline("CGM active", f"{result.agp.metrics['active_percent']:.0f} %", "70 % recommended"),
+    ]
+)
 st.caption(
     f"{result.start} to {result.end} · unit in file: {result.unit_detected} · "
-    f"device: {escape_markdown(result.device or '-')} · every {result.sampling_minutes:.0f} min"
+    f"device: {escape_markdown(result.device or 'not stated in the file')}"
 )
-for line in result.agp.sufficiency:
-    (st.success if result.agp.agp_available and round(result.agp.metrics["days"], 1) >= 14 else st.warning)(line)
+for check in result.agp.checks:  # each line with its own status, in words and colour
+    (st.success if check.passed else st.warning)(f"**{check.status.capitalize()}:** {check.text}")
 with st.expander("How the file was read"):
     for note in result.notes:
         st.markdown(f"- {escape_markdown(note)}")
@@ -119,22 +148,6 @@ with st.expander("How the file was read"):
 # ------------------------------------------------------------------ AGP
 st.header("Ambulatory glucose profile")
 m = result.agp.metrics
-cols = st.columns(5)
-with cols[0]:
-    result_card(
-        "Time in range",
-        f"{m['tir_70_180']:.1f} %",
-        help=f"{band_labels(result.agp.range_unit)['tir_70_180']} (classified in the file's unit); target > 70 %",
-    )
-with cols[1]:
-    result_card(f"Mean ({unit})", glucose_text(m["mean_mg_dl"]).split()[0])
-with cols[2]:
-    result_card("GMI", f"{m['gmi_percent']:.1f} %", help="Glucose management indicator = 3.31 + 0.02392 x mean mg/dL")
-with cols[3]:
-    result_card("CV", f"{m['cv_percent']:.1f} %", help="Coefficient of variation; target <= 36 %")
-with cols[4]:
-    result_card(f"Below {CONSENSUS[unit].very_low:g} {unit}", f"{m['tbr_lt_54']:.1f} %", help="target < 1 %")
-
 rows = []
 for t in result.agp.targets:
     label = result.agp.label(t.key, unit)
@@ -149,16 +162,20 @@ for t in result.agp.targets:
             "metric": label,
             "value": value,
             "consensus target": t.target,
-            "met": "-" if t.passed is None else ("✅" if t.passed else "❌"),
+            "status": "No target" if t.passed is None else ("Met" if t.passed else "Not met"),
         }
     )
-left, right = st.columns([3, 1])
-left.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-right.plotly_chart(time_in_ranges_figure(m, unit), key="glucose.tir")
+left, right = st.columns([3, 2])
+left.dataframe(pd.DataFrame(rows).style.map(met_cell, subset=["status"]), hide_index=True, width="stretch")
+with right:
+    chart(time_in_ranges_figure(m, unit), "glucose.tir")
 if result.agp.agp_available:
-    st.plotly_chart(agp_figure(result.agp.bin_minutes, result.agp.percentiles, unit), key="glucose.agp")
-    st.plotly_chart(daily_profiles_figure(result.agp.day_labels, result.agp.daily, unit), key="glucose.daily")
-st.plotly_chart(trace_figure(result.trace_times, result.trace_mg_dl, unit), key="glucose.trace")
+    chart(agp_figure(result.agp.bin_minutes, result.agp.percentiles, unit), "glucose.agp")
+    chart(daily_profiles_figure(result.agp.day_labels, result.agp.daily, unit), "glucose.daily")
+chart(
+    trace_figure(result.trace_times, result.trace_mg_dl, unit, ceiling_mg_dl=result.sensor_limits_mg_dl[1]),
+    "glucose.trace",
+)
 
 # ------------------------------------------------------------------ forecast
 st.header("Forecast and hypoglycaemia risk")
@@ -176,24 +193,27 @@ else:
             else ""
         )
     )
-    cols = st.columns(5)
-    for col, i in zip(cols[:2], (5, 11), strict=True):
-        with col:
-            result_card(
-                f"In {int(f.minutes[i])} min ({unit})",
-                glucose_text(f.p50[i]).split()[0],
-                help=f"80 % interval {glucose_text(f.p10[i])} to {glucose_text(f.p90[i])}",
+    headline_cards(
+        [
+            Headline(
+                f"In {int(f.minutes[i])} min",
+                glucose_text(f.p50[i]),
+                f"80 % interval {glucose_text(f.p10[i])} to {glucose_text(f.p90[i])}; straight-line baseline "
+                f"{glucose_text(f.linear[i])}",
             )
-    for col, (key, (label_mg, label_mmol, meaning)) in zip(cols[2:], HYPO_LABELS.items(), strict=True):
-        prob = f.hypo[key]
-        badge = "🔴" if prob >= 0.5 else ("🟠" if prob >= 0.2 else "🟢")
-        with col:
-            result_card(
-                f"{badge} {label_mg if unit == 'mg/dL' else label_mmol}",
-                f"{prob:.0%}",
-                help=f"{meaning}, calibrated. Baseline from the last reading alone: {f.hypo_baseline[key]:.0%}.",
+            for i in (5, 11)
+        ]
+        + [
+            Headline(
+                f"Hypoglycaemia risk {label_mg if unit == 'mg/dL' else label_mmol}",
+                format_percent(f.hypo[key]),
+                f"Calibrated. Baseline from the last reading alone: {format_percent(f.hypo_baseline[key])}.",
+                hypo_status(f.hypo[key]),
             )
-    st.plotly_chart(
+            for key, (label_mg, label_mmol, _meaning) in HYPO_LABELS.items()
+        ]
+    )
+    chart(
         forecast_fan_figure(
             f.window_times,
             f.window_mg_dl,
@@ -205,8 +225,9 @@ else:
             unit,
             linear_mg_dl=f.linear,
             not_adapted_mg_dl=f.p50_shipped,
+            ceiling_mg_dl=result.sensor_limits_mg_dl[1],
         ),
-        key="glucose.fan",
+        "glucose.fan",
     )
 
 # ------------------------------------------------------------------ backtest
@@ -238,20 +259,24 @@ else:
         "Clarke zones of the model's 30-minute forecasts: "
         + ", ".join(f"{z} {p:.1f} %" for z, p in b.clarke_percent.items())
     )
-    right.plotly_chart(clarke_grid_figure(b.clarke_reference, b.clarke_predicted, unit), key="glucose.clarke")
+    with right:
+        chart(clarke_grid_figure(b.clarke_reference, b.clarke_predicted, unit), "glucose.clarke")
 
 st.subheader("Adapted to this patient?")
 adapted = result.personalisation
-(st.success if adapted.applied else st.info)(adapted.reason)
+status_badge(
+    Status(StatusLevel.OK, adapted.reason, "Adapted") if adapted.applied else Status(StatusLevel.INFO, adapted.reason)
+)
 if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
-    digits = glucose_digits(unit)
+    before, after = (float(from_mg_dl(v, unit)) for v in (adapted.backtest_rmse_before, adapted.backtest_rmse_after))
+    digits = distinct_decimals(before, after, least=glucose_digits(unit) + 1)
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "forecast": name,
-                    f"backtest RMSE mean 5-60 ({unit})": round(float(from_mg_dl(value, unit)), digits + 1),
-                    "shown": "yes" if shown else "no",
+                    f"backtest RMSE mean 5-60 ({unit})": f"{float(from_mg_dl(value, unit)):.{digits}f}",
+                    "shown on this page": "yes" if shown else "no",
                 }
                 for name, value, shown in (
                     ("shipped model", adapted.backtest_rmse_before, not adapted.applied),
@@ -276,7 +301,49 @@ if f is not None:
         f"({'up' if f.attribution_total_mg_dl >= 0 else 'down'})."
         + (" They explain the shipped model, before the adaptation to this patient." if f.personalised else "")
     )
-    st.plotly_chart(attribution_strip(f.window_times, f.attributions_mg_dl, unit), key="glucose.attributions")
+    chart(attribution_strip(f.window_times, f.attributions_mg_dl, unit), "glucose.attributions")
+
+# ------------------------------------------------------------------ the answer, at the top
+tir_target = next((t for t in result.agp.targets if t.key == "tir_70_180"), None)
+tir_status = Status.from_check(tir_target.passed if tir_target else None)
+tir_band = band_labels(result.agp.range_unit)["tir_70_180"]
+with answer:
+    cards = [
+        Headline(f"Time in range {tir_band}", f"{m['tir_70_180']:.1f} %", "Consensus target > 70 %", tir_status),
+        Headline(
+            "Time below range",
+            f"{m['tbr_lt_54'] + m['tbr_54_69']:.1f} %",
+            f"Target < 4 %; below {CONSENSUS[unit].very_low:g} {unit}: {m['tbr_lt_54']:.1f} % (target < 1 %)",
+        ),
+        Headline("GMI", f"{m['gmi_percent']:.1f} %", f"Mean glucose {glucose_text(m['mean_mg_dl'])}"),
+    ]
+    if f is not None:
+        cards += [
+            Headline(
+                "Forecast in 30 min",
+                glucose_text(f.p50[5]),
+                f"80 % interval {glucose_text(f.p10[5])} to {glucose_text(f.p90[5])}; straight-line baseline "
+                f"{glucose_text(f.linear[5])}",
+            ),
+            Headline(
+                f"Hypoglycaemia risk {HYPO_LABELS['lt70_60min'][0 if unit == 'mg/dL' else 1]}",
+                format_percent(f.hypo["lt70_60min"]),
+                f"Baseline from the last reading alone: {format_percent(f.hypo_baseline['lt70_60min'])}",
+                hypo_status(f.hypo["lt70_60min"]),
+            ),
+        ]
+    headline_cards(cards)
+    meaning_line(
+        f"over these {m['days']:.1f} days glucose was in range {m['tir_70_180']:.0f} % of the time"
+        + (
+            f"; the model expects {glucose_text(f.p50[5])} in 30 minutes (80 % interval "
+            f"{glucose_text(f.p10[5])} to {glucose_text(f.p90[5])})."
+            if f is not None
+            else "."
+        ),
+        "a dosing recommendation: the forecast knows only the CGM trace, not meals, insulin or exercise after "
+        "the last reading.",
+    )
 
 # ------------------------------------------------------------------ model, report, audit
 model_card_expander(card)

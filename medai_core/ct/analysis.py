@@ -7,15 +7,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.ct.appropriateness import check_input, check_segmentation, input_flags
 from medai_core.ct.features import largest_slice_index
 from medai_core.ct.io import CTStudy
-from medai_core.ct.lungrads import LungRads, lung_rads_size_category
+from medai_core.ct.lungrads import LungRads, lung_rads_size_category, round_diameter_mm
+from medai_core.ct.ood import OodResult, embeddings, load_ood_stats, ood_result
 from medai_core.ct.prepare import (
     DEFAULT_THRESHOLD_HU,
     TRAINING_PIXEL_MM,
@@ -34,7 +36,7 @@ from medai_core.ct.scoring import (
     scored_slices,
     slice_batch,
 )
-from medai_core.errors import ImageInputError
+from medai_core.errors import ImageInputError, ModelCardError
 from medai_core.explain.faithfulness import DeletionCurve, deletion_curve
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class PreparedNodule:
         mask_slice: bool (H, W) outline of the segmentation on ``mask_slice_index`` of the study (None for crops).
         mask_slice_index: study slice shown with the outline.
         notes: warnings about the segmentation.
+        flags: reasons the input lies outside what the model was trained on (:func:`appropriateness.input_flags`).
     """
 
     crop_u8: NDArray[np.uint8]
@@ -83,6 +86,7 @@ class PreparedNodule:
     mask_slice: NDArray[np.bool_] | None
     mask_slice_index: int
     notes: tuple[str, ...]
+    flags: tuple[str, ...] = ()
 
     @property
     def mean_diameter_mm(self) -> float | None:
@@ -107,9 +111,11 @@ def check_cli_input(study: CTStudy, seed: Seed | None, name: str) -> None:
     """Refuse a command-line input (``predict``/``batch``) that cannot be scored as given.
 
     Raises:
-        ImageInputError: it has no pixel size and is no training-format crop, or it is a whole slice or series and
-            no ``--center`` was given.
+        ImageInputError: the input is no chest CT the model can read (:func:`appropriateness.check_input`), it has
+            no pixel size and is no training-format crop, or it is a whole slice or series and no ``--center`` was
+            given.
     """
+    check_input(study)
     if study.needs_pixel_size:
         raise ImageInputError(f"{name}: {pixel_size_request(study)}")
     if seed is None and not study.is_masked_crop:
@@ -135,9 +141,12 @@ def prepare_nodule(
         target_mm: the model's training pixel size (the card's ``training_pixel_mm``).
 
     Raises:
-        ImageInputError: the pixel size is unknown and the input is no training-format crop, a whole image
-            without a seed, a seed outside the image or on air, or a region that cannot be a nodule.
+        ImageInputError: the input is no chest CT the model can read (colour, photograph, no air, field of view too
+            small: :func:`appropriateness.check_input`), the pixel size is unknown and the input is no
+            training-format crop, a whole image without a seed, a seed outside the image or on air, a region that
+            cannot be a nodule, or one that reaches the image or crop border.
     """
+    check_input(study)
     if study.needs_pixel_size:
         raise ImageInputError(pixel_size_request(study))
     if seed is None:
@@ -146,21 +155,20 @@ def prepare_nodule(
                 f"this {study.source_format} is a whole slice or series of {study.shape[2]} x {study.shape[1]} pixels: "
                 "give the nodule's centre (click it on the page, or --center X,Y[,SLICE] on the command line)."
             )
+        check_segmentation(study, None)
         u8 = hu_to_training_scale(study.hu)
         if study.spacing_mm is not None:
             u8 = resample_crop(u8, (float(study.spacing_mm[0]), float(study.spacing_mm[1])), target_mm)
         crop = fit_crop(u8)
-        return PreparedNodule(crop, None, None, None, None, None, largest_slice_index(crop), ())
+        return PreparedNodule(
+            crop, None, None, None, None, None, largest_slice_index(crop), (), flags=input_flags(study)
+        )
     segmentation = segment_nodule(
         study.hu, seed, spacing_mm=study.spacing_mm, slice_spacing_mm=study.slice_spacing_mm, threshold_hu=threshold_hu
     )
+    check_segmentation(study, segmentation.mask)
     crop = training_crop(study.hu, segmentation.mask, study.spacing_mm, target_mm=target_mm)
     notes = []
-    if segmentation.touches_limit:
-        notes.append(
-            "the segmented region reaches the search limit around the seed: it may include a vessel or the chest "
-            "wall; check the outline"
-        )
     known = segmentation.spacing_known
     if not known:
         notes.append("pixel size unknown: no diameter in mm, no volume, no Lung-RADS size category")
@@ -174,6 +182,7 @@ def prepare_nodule(
         mask_slice=segmentation.mask[index],
         mask_slice_index=index,
         notes=tuple(notes),
+        flags=input_flags(study, touches_limit=segmentation.touches_limit),
     )
 
 
@@ -214,6 +223,8 @@ class NoduleAnalysis:
         interval_meaning: what the interval is (the card's ``calibration.interval``).
         contributions: ``(input, standardised value, contribution)`` of every stacker input, largest absolute
             contribution first; contribution = coefficient x standardised value, in log-odds (a linear stacker).
+        ood: whether the case lies outside what the model was trained on (:mod:`medai_core.ct.ood`): score,
+            threshold, flagged, reasons. A flagged probability is shown greyed with the reasons.
     """
 
     probability: float
@@ -246,6 +257,7 @@ class NoduleAnalysis:
     weights_sha256: str
     interval_meaning: str = ""
     contributions: tuple[tuple[str, float, float], ...] = ()
+    ood: OodResult = field(default_factory=lambda: OodResult(None, None, False, ()))
 
     @property
     def labelled_contributions(self) -> tuple[tuple[str, float, float], ...]:
@@ -258,14 +270,15 @@ class NoduleAnalysis:
             "probability": round(self.probability, 4),
             "interval": [round(self.low, 4), round(self.high, 4)],
             "risk_band": self.risk_band,
-            "diameter_mm": None if self.long_axis_mm is None else round(self.long_axis_mm, 1),
-            "mean_diameter_mm": None if self.mean_diameter_mm is None else round(self.mean_diameter_mm, 1),
+            "diameter_mm": None if self.long_axis_mm is None else round_diameter_mm(self.long_axis_mm),
+            "mean_diameter_mm": None if self.mean_diameter_mm is None else round_diameter_mm(self.mean_diameter_mm),
             "volume_mm3": None if self.volume_mm3 is None else round(self.volume_mm3, 1),
             "lung_rads_size_category": self.lung_rads.category,
             "model_id": self.model_id,
             "model_version": self.model_version,
             "weights_sha256": self.weights_sha256,
             "notes": list(self.notes),
+            "ood": self.ood.to_dict(),
         }
 
 
@@ -311,6 +324,8 @@ def analyse_nodule(
 
     Raises:
         ImageInputError: see :func:`prepare_nodule`.
+        ModelCardError: the shipped out-of-distribution statistics are for other stacker inputs.
+        ModelIntegrityError: they are missing or changed (sha256).
     """
     card = model.card
     prepared = prepare_nodule(
@@ -332,6 +347,7 @@ def analyse_nodule(
     shares = stacker.contributions(mean_logit, features)[0]
     order = np.argsort(-np.abs(shares))
     contributions = tuple((stacker.inputs[i], float(standardised[i]), float(shares[i])) for i in order)
+    ood = _ood(model, stacker, crop, batch[scored], standardised, prepared.flags)
     malignant = probability >= 0.5
     explained = largest_slice_index(crop)
     cams = np.zeros((depth, *crop.shape[1:]), dtype=np.float32)
@@ -391,4 +407,32 @@ def analyse_nodule(
             str(card.calibration[key]) for key in ("interval", "interval_check_nested") if card.calibration.get(key)
         ),
         contributions=contributions,
+        ood=ood,
     )
+
+
+def _ood(
+    model: LoadedModel,
+    stacker: Stacker,
+    crop: NDArray[np.uint8],
+    scored_batch: NDArray[np.float32],
+    standardised: NDArray[np.float64],
+    flags: tuple[str, ...],
+) -> OodResult:
+    """The out-of-distribution verdict from the standardised stacker inputs, the crop's radiomics and the scored
+    slices' embedding."""
+    from medai_core.ct.radiomics import RADIOMICS_NAMES, crop_radiomics
+
+    stats = load_ood_stats(model)
+    if stats is None:
+        return ood_result(None, None, None, None, (), flags)
+    if stats.inputs != stacker.inputs:
+        raise ModelCardError(
+            f"model {model.card.id!r}: its out-of-distribution statistics are for the stacker inputs "
+            f"{list(stats.inputs)}, the card's stacker reads {list(stacker.inputs)}; rebuild them "
+            "(scripts/build_ct_ood_set.py --write)"
+        )
+    embedding = embeddings(model, scored_batch).mean(axis=0)
+    values = crop_radiomics(crop)
+    radiomics = np.array([values[name] for name in RADIOMICS_NAMES], dtype=np.float64)
+    return ood_result(stats, standardised, radiomics, embedding, [feature_label(n) for n in stacker.inputs], flags)

@@ -8,6 +8,7 @@ code did, for the ratio.
 from __future__ import annotations
 
 from medai_core.benchmarking import BenchRow, format_table, measure
+from medai_core.domains import CT
 
 __all__ = ["run_bench"]
 
@@ -22,7 +23,7 @@ def run_bench(repeat: int = 30) -> str:
     phantom = make_phantom("spiculated", 14.0)
     data = phantom_dicom_zip(phantom)
     study = read_ct(data, "phantom.zip")
-    model = load_model("ct_nodule")
+    model = load_model(CT.model_id)
     grad_cam = make_ensemble_grad_cam(model)
     seed = phantom.seed
     depth = prepare_nodule(study, seed).crop_u8.shape[0]
@@ -55,7 +56,7 @@ def run_bench(repeat: int = 30) -> str:
     tf.get_logger().setLevel("ERROR")  # each reload traces new functions on purpose; the retracing warning is noise
 
     def reload_each_call() -> None:
-        fresh = load_model("ct_nodule")
+        fresh = load_model(CT.model_id)
         analyse_nodule(fresh, make_ensemble_grad_cam(fresh), study, seed, explain="key")
 
     cold = measure("analysis, reloading the model every call", reload_each_call, repeat=3, warmup=1)

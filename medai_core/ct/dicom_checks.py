@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.ct.dicom_dictionary import ATTRIBUTES, vm_text
 from medai_core.errors import ImageInputError
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AIR_HU",
     "HU_RANGE",
+    "SLICE_SPACING_MM",
     "TAG_CODES",
     "TAG_RANGES",
     "TagRange",
@@ -43,10 +45,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TagRange:
-    """What a CT file holds in one numeric tag.
+    """What a CT file holds in one numeric tag (how many values: :data:`~medai_core.ct.dicom_dictionary.ATTRIBUTES`).
 
     Attributes:
-        count: number of values (e.g. 2 for PixelSpacing).
         low: smallest plausible value (inclusive).
         high: largest plausible value (inclusive).
         meaning: the tag in words, with its unit, for messages.
@@ -54,7 +55,6 @@ class TagRange:
         empty_means_unknown: an empty value is allowed and means unknown (DICOM type 2 attributes).
     """
 
-    count: int
     low: float
     high: float
     meaning: str
@@ -62,22 +62,30 @@ class TagRange:
     empty_means_unknown: bool = False
 
 
+SLICE_SPACING_MM = (0.1, 50.0)
+"""The one floor and ceiling (mm) of a slice spacing however it is obtained: SliceThickness or SpacingBetweenSlices,
+ImagePositionPatient differences in a series, per-frame positions in an Enhanced CT. The thinnest clinical CT
+reconstructions are about 0.2-0.25 mm; a smaller step is a header error (a 0.002 mm step turns a 10 mm nodule into
+a 1 mm3 volume), and slices further apart than 50 mm are not one series."""
+
 TAG_RANGES: dict[str, TagRange] = {
-    "RescaleSlope": TagRange(1, 1e-3, 1e3, "the rescale slope (HU per stored value)", positive=True),
-    "RescaleIntercept": TagRange(1, -1e5, 1e5, "the rescale intercept (HU)"),
-    "PixelSpacing": TagRange(2, 0.05, 5.0, "the pixel spacing (mm, row and column)", positive=True),
-    "SliceThickness": TagRange(1, 0.01, 50.0, "the slice thickness (mm)", positive=True, empty_means_unknown=True),
-    "SpacingBetweenSlices": TagRange(1, 0.01, 50.0, "the spacing between slices (mm)", positive=True),
-    "ImagePositionPatient": TagRange(3, -1e6, 1e6, "the image position (x, y, z in mm)"),
-    "ImageOrientationPatient": TagRange(6, -1.0001, 1.0001, "the image orientation (two unit direction vectors)"),
-    "Rows": TagRange(1, 1, 8192, "the number of rows", positive=True),
-    "Columns": TagRange(1, 1, 8192, "the number of columns", positive=True),
-    "NumberOfFrames": TagRange(1, 1, 65536, "the number of frames", positive=True),
-    "BitsAllocated": TagRange(1, 1, 64, "the bits per stored value", positive=True),
-    "SamplesPerPixel": TagRange(1, 1, 4, "the samples per pixel", positive=True),
-    "InstanceNumber": TagRange(1, -1e9, 1e9, "the instance number"),
-    "PixelPaddingValue": TagRange(1, -32768, 65535, "the pixel padding value (stored value outside the scan)"),
-    "PixelPaddingRangeLimit": TagRange(1, -32768, 65535, "the pixel padding range limit (stored value)"),
+    "RescaleSlope": TagRange(1e-3, 1e3, "the rescale slope (HU per stored value)", positive=True),
+    "RescaleIntercept": TagRange(-1e5, 1e5, "the rescale intercept (HU)"),
+    "PixelSpacing": TagRange(0.05, 5.0, "the pixel spacing (mm, row and column)", positive=True),
+    "SliceThickness": TagRange(*SLICE_SPACING_MM, "the slice thickness (mm)", positive=True, empty_means_unknown=True),
+    "SpacingBetweenSlices": TagRange(*SLICE_SPACING_MM, "the spacing between slices (mm)", positive=True),
+    "ImagePositionPatient": TagRange(-1e6, 1e6, "the image position (x, y, z in mm)"),
+    "ImageOrientationPatient": TagRange(-1.0001, 1.0001, "the image orientation (two unit direction vectors)"),
+    "Rows": TagRange(1, 8192, "the number of rows", positive=True),
+    "Columns": TagRange(1, 8192, "the number of columns", positive=True),
+    "NumberOfFrames": TagRange(1, 65536, "the number of frames", positive=True),
+    "BitsAllocated": TagRange(1, 64, "the bits per stored value", positive=True),
+    "BitsStored": TagRange(1, 64, "the bits used per stored value", positive=True),
+    "PixelRepresentation": TagRange(0, 1, "the pixel representation (0 unsigned, 1 signed)"),
+    "SamplesPerPixel": TagRange(1, 4, "the samples per pixel", positive=True),
+    "InstanceNumber": TagRange(-1e9, 1e9, "the instance number"),
+    "PixelPaddingValue": TagRange(-32768, 65535, "the pixel padding value (stored value outside the scan)"),
+    "PixelPaddingRangeLimit": TagRange(-32768, 65535, "the pixel padding range limit (stored value)"),
 }
 """The one table of numeric DICOM tags the CT reader uses and their plausible values."""
 
@@ -110,18 +118,52 @@ _ABSENT = object()
 
 
 def _element_value(ds: Dataset, keyword: str, name: str) -> Any:
-    """The element's value, or ``_ABSENT`` where the tag is not in ``ds``; a corrupt element is an ImageInputError."""
+    """The element's value, or ``_ABSENT`` where the tag is not in ``ds``; a corrupt element, or one whose VR or
+    number of values is not what DICOM PS3.6 gives it (:data:`~medai_core.ct.dicom_dictionary.ATTRIBUTES`), is an
+    ImageInputError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom warns on invalid DS/IS strings; they are refused below
             if keyword not in ds:
                 return _ABSENT
-            return ds[keyword].value
+            element = ds[keyword]
+            value = element.value
+            vr, vm = str(element.VR), int(element.VM)
     except Exception as exc:  # pydicom parses lazily: a corrupt element fails here (many exception types)
         raise ImageInputError(
             f"{name}: the {keyword} field of the DICOM header cannot be read ({type(exc).__name__}); the file is "
             "corrupt. Export it again from the PACS."
         ) from None
+    _check_vr_vm(keyword, vr, vm, name)
+    return value
+
+
+def _meaning(keyword: str) -> str:
+    """The attribute in words for messages: ``'the pixel spacing (mm, row and column) (PixelSpacing)'``."""
+    if keyword in TAG_RANGES:
+        return f"{TAG_RANGES[keyword].meaning} ({keyword})"
+    if keyword in TAG_CODES:
+        return TAG_CODES[keyword][1]
+    return keyword
+
+
+def _check_vr_vm(keyword: str, vr: str, vm: int, name: str) -> None:
+    """Refuse an element whose VR or (non-zero) number of values is not PS3.6's; an empty element (0 values) is left
+    to the caller (type 2 attributes may be empty)."""
+    rule = ATTRIBUTES.get(keyword)
+    if rule is None:
+        return
+    if vr not in rule.vrs:
+        raise ImageInputError(
+            f"{name}: {_meaning(keyword)} is stored as {vr[:12]!r}, where DICOM (PS3.6) gives it the value "
+            f"representation {' or '.join(rule.vrs[:2])}. The header is malformed; its value is not used. Export the "
+            "file again."
+        )
+    if vm and (vm < rule.vm_min or (rule.vm_max is not None and vm > rule.vm_max)):
+        raise ImageInputError(
+            f"{name}: {_meaning(keyword)} holds {vm} value(s), where DICOM (PS3.6) gives it {vm_text(rule)}. The "
+            "header is malformed; which of its values is meant cannot be known. Export the file again."
+        )
 
 
 def tag_value(ds: Dataset, keyword: str, name: str) -> Any:
@@ -171,11 +213,13 @@ def tag_numbers(ds: Dataset, keyword: str, name: str) -> tuple[float, ...] | Non
         name: how messages refer to the file.
 
     Returns:
-        exactly ``TAG_RANGES[keyword].count`` finite values within the range (extra values are ignored).
+        exactly as many finite values within the range as DICOM PS3.6 gives the tag
+        (:data:`~medai_core.ct.dicom_dictionary.ATTRIBUTES`).
 
     Raises:
         ImageInputError: the tag is present but empty (except type 2 tags, where empty means unknown and None is
-            returned), short, not numeric, non-finite or out of range.
+            returned), stored with another VR, holding more or fewer values than PS3.6 gives it, not numeric,
+            non-finite or out of range.
     """
     rule = TAG_RANGES[keyword]
     value = _element_value(ds, keyword, name)
@@ -184,13 +228,13 @@ def tag_numbers(ds: Dataset, keyword: str, name: str) -> tuple[float, ...] | Non
     values = _as_floats(value, keyword, name)
     if not values and rule.empty_means_unknown:
         return None
-    if len(values) < rule.count:
+    count = ATTRIBUTES[keyword].vm_min
+    if len(values) != count:
         held = "is empty" if not values else f"holds {len(values)} value(s)"
         raise ImageInputError(
-            f"{name}: {rule.meaning} ({keyword}) {held}; a CT file gives {rule.count}. The header is malformed; "
+            f"{name}: {rule.meaning} ({keyword}) {held}; DICOM (PS3.6) gives it {count}. The header is malformed; "
             "export the file again."
         )
-    values = values[: rule.count]
     for v in values:
         if not (math.isfinite(v) and rule.low <= v <= rule.high and (v > 0 or not rule.positive)):
             raise ImageInputError(
@@ -332,3 +376,86 @@ def check_deflate_size(data: bytes, name: str, max_bytes: int) -> None:
         raise ImageInputError(
             f"{name} is a deflated DICOM file that unpacks to more than {max_bytes / 2**20:.0f} MiB; it was not read"
         )
+
+
+def is_native(ds: Dataset, name: str) -> bool:
+    """Whether the pixel data is stored uncompressed (a native transfer syntax, or none named)."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = "" if meta is None else str(tag_value(meta, "TransferSyntaxUID", name) or "")
+    return not syntax or syntax in _NATIVE_SYNTAXES
+
+
+def stored_value_range(ds: Dataset, name: str, dtype: np.dtype[Any]) -> tuple[int, int, bool]:
+    """(lowest, highest, signed) stored value the header allows: BitsStored bits, signed where PixelRepresentation
+    is 1 (PS3.3 C.7.6.3.1.1); defaults to the full range of ``dtype``.
+
+    Raises:
+        ImageInputError: BitsStored is larger than BitsAllocated, or BitsStored/PixelRepresentation are malformed.
+    """
+    allocated = 8 * dtype.itemsize
+    bits = tag_integer(ds, "BitsStored", name, default=allocated)
+    signed = tag_integer(ds, "PixelRepresentation", name, default=int(np.issubdtype(dtype, np.signedinteger))) == 1
+    declared = tag_integer(ds, "BitsAllocated", name, default=allocated)
+    if bits > declared:
+        raise ImageInputError(
+            f"{name}: {TAG_RANGES['BitsStored'].meaning} (BitsStored) is {bits}, more than the {declared} bits "
+            "allocated per value (BitsAllocated). The header is malformed; export the file again."
+        )
+    bits = min(bits, allocated)
+    if signed:
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, True
+    return 0, 2**bits - 1, False
+
+
+def outside_stored_range(raw: NDArray[Any], low: int, high: int, signed: bool) -> NDArray[np.bool_]:
+    """Stored values (as read, unused high bits not masked) that the header's BitsStored does not allow.
+
+    Signed values written without sign extension (the unused high bits 0, e.g. -2000 in 12 bits stored as 2096)
+    are allowed: their meaning is fixed by PS3.5 8.1.1.
+    """
+    inside = (raw >= low) & (raw <= high)
+    if signed:
+        inside |= (raw >= 0) & (raw <= 2 * high + 1)
+    return np.asarray(~inside)
+
+
+PLAUSIBLE_HU = (-1100.0, 3500.0)
+"""Hounsfield units a chest CT holds inside its field of view: air (-1000) and its noise down to about -1100, bone
+and contrast up to about +3000; metal beyond +3500 is a small fraction of a slice."""
+IMPLAUSIBLE_SHARE = 0.05
+"""Largest share of the pixels inside the field of view beyond :data:`PLAUSIBLE_HU`."""
+AIR_OR_LUNG_HU = -700.0
+AIR_SHARE = 0.005
+"""A chest CT slice holds air or lung (at or below :data:`AIR_OR_LUNG_HU`) in at least this share of its pixels."""
+
+
+def _field_of_view(shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    """Pixels inside the circle inscribed in the slice, where a scanner reconstructs (outside it, it writes a fill)."""
+    rows, columns = shape[-2], shape[-1]
+    r = (np.arange(rows) + 0.5 - rows / 2) / (rows / 2)
+    c = (np.arange(columns) + 0.5 - columns / 2) / (columns / 2)
+    return np.asarray(r[:, None] ** 2 + c[None, :] ** 2 <= 1.0)
+
+
+def implausible_hu(hu: NDArray[np.float32], *, need_air: bool = True) -> str | None:
+    """Why ``hu`` (D, H, W, after rescale and padding) is not a CT's Hounsfield units, or None where it is.
+
+    Inside the field of view (the inscribed circle) at most :data:`IMPLAUSIBLE_SHARE` of the pixels may lie below
+    or above :data:`PLAUSIBLE_HU` (outside it scanners write a fill, often -2048 or -3024 HU), and, where
+    ``need_air`` (a whole volume, not one slice of a series, which may lie below the lungs), at least
+    :data:`AIR_SHARE` of the pixels must be air or lung.
+    """
+    if hu.size == 0:
+        return None
+    low, high = PLAUSIBLE_HU
+    inside = hu[:, _field_of_view(hu.shape)] if min(hu.shape[1:]) >= 8 else hu.reshape(hu.shape[0], -1)
+    below = float((inside < low).mean())
+    above = float((hu > high).mean())
+    air = float((hu <= AIR_OR_LUNG_HU).mean())
+    if below > IMPLAUSIBLE_SHARE:
+        return f"{below:.0%} of the pixels inside the field of view lie below {low:g} HU (air is -1000 HU)"
+    if above > IMPLAUSIBLE_SHARE:
+        return f"{above:.0%} of the pixels lie above {high:g} HU (bone and contrast stay below; metal is small)"
+    if need_air and air < AIR_SHARE:
+        return f"no air or lung: {air:.1%} of the pixels at or below {AIR_OR_LUNG_HU:g} HU, where a chest CT has air"
+    return None

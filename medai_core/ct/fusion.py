@@ -507,7 +507,7 @@ def _reproduction(
     artifacts: Mapping[str, Any], shipped: Stacker, oof: NDArray[Any], x: NDArray[Any], y: NDArray[Any], g: NDArray[Any]
 ) -> dict[str, Any]:
     """Compare the recomputed OOF logits with what the shipped stacker was fitted on."""
-    from medai_core.ct.train import _grouped_oof
+    from medai_core.ct.fitting import grouped_oof
 
     out: dict[str, Any] = {}
     if "cnn_logit" in shipped.inputs:
@@ -525,7 +525,7 @@ def _reproduction(
         ("fusion", ("cnn_logit", *FEATURE_NAMES)),
     ):
         if name in stored:
-            auc = roc_auc_score(y, _grouped_oof(inputs, oof, x[:, : len(FEATURE_NAMES)], y, g))
+            auc = roc_auc_score(y, grouped_oof(inputs, oof, x[:, : len(FEATURE_NAMES)], y, g))
             out[f"cv_auc_{name}"] = [round(float(auc), 4), float(stored[name])]
     return out
 
@@ -552,7 +552,7 @@ def _updated_card(
     held_out: Mapping[str, Any],
 ) -> Any:
     """The card with the interval's refits, the fusion comparison, and (where ``replaced``) the new stacker."""
-    from medai_core.ct.train import _histograms, _risk_thresholds
+    from medai_core.ct.fitting import histograms, risk_thresholds
     from medai_core.models import HeadlineMetric
 
     meaning = interval_meaning(int(card.artifacts.get("members", N_MEMBERS)))
@@ -582,7 +582,7 @@ def _updated_card(
     version = card.version
     changes: dict[str, Any] = {}
     if replaced:
-        thresholds = _risk_thresholds(y, dev_oof)
+        thresholds = risk_thresholds(y, dev_oof)
         bands = np.digitize(p, [thresholds["low"], thresholds["high"]])
         metrics["previous_model"] = dict(card.metrics["model"])
         model = dict(held_out["fusion (chosen)"])
@@ -593,7 +593,7 @@ def _updated_card(
         }
         artifacts["previous_stacker"] = card.artifacts["stacker"]
         artifacts["risk_thresholds"] = thresholds
-        artifacts["reference_histograms"] = _histograms(y, dev_oof)
+        artifacts["reference_histograms"] = histograms(y, dev_oof)
         calibration["method"] = (
             f"logistic stacker (L2, C={CANDIDATES[report.chosen].c}) on out-of-fold CNN logits and features, "
             "fitted on all development exams"

@@ -18,7 +18,12 @@ and secondary captures are refused; MONOCHROME1 is not inverted (it inverts the 
 pixels below air become air (-1024 HU). The pixel size is PixelSpacing (top level, shared or per-frame), never
 ImagerPixelSpacing. Slices run feet to head along the ImageOrientationPatient normal; sagittal and coronal slices,
 mixed orientations or pixel sizes, uneven slice steps and unknown order are refused, localizers left out, and
-gantry tilt and every assumed spacing or order noted. The tag tables are in :mod:`medai_core.ct.dicom_checks`.
+gantry tilt and every assumed spacing or order noted. The tag tables are in :mod:`medai_core.ct.dicom_checks`; every
+attribute read must have the VR and number of values DICOM PS3.6 gives it (:mod:`medai_core.ct.dicom_dictionary`).
+Stored values must lie within BitsStored and PixelRepresentation, and the Hounsfield units within what a chest CT
+holds (:func:`~medai_core.ct.dicom_checks.implausible_hu`); a file whose pixel bytes are in the other byte order is
+refused as such. Every slice spacing, from tags, positions or per-frame positions, has one floor and ceiling
+(:data:`~medai_core.ct.dicom_checks.SLICE_SPACING_MM`).
 """
 
 from __future__ import annotations
@@ -37,21 +42,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core import untrusted
 from medai_core.config import CT_MAX_IMAGE_PIXELS, CT_MAX_VOXELS, get_settings
 from medai_core.ct.dicom_checks import (
     AIR_HU,
     HU_RANGE,
+    IMPLAUSIBLE_SHARE,
+    SLICE_SPACING_MM,
     check_deflate_size,
     check_pixel_data,
     has_tag,
+    implausible_hu,
+    is_native,
     orientation_normal,
+    outside_stored_range,
+    stored_value_range,
     tag_code,
     tag_numbers,
     tag_value,
 )
 from medai_core.ct.prepare import LUNG_WINDOW
 from medai_core.deid import deidentify_dataset
-from medai_core.errors import ImageInputError, InputError, UploadTooLargeError
+from medai_core.errors import ImageInputError, InputError
 from medai_core.files import read_input_file
 
 if TYPE_CHECKING:
@@ -81,8 +93,9 @@ MIN_IMAGE_SIDE = 16  # pixels: below this an image cannot hold a nodule and its 
 PIXEL_MM_RANGE = (0.05, 5.0)  # mm: a CT pixel (or a crop's enlarged pixel) outside this is a typing error
 TRAINING_CROP_SIDE = 64  # the training crops' side in pixels (see ct/prepare.py CROP_SIZE)
 _MAX_MASKED_CROP_SIDE = 256  # a masked crop larger than this is taken for a whole image
-MAX_SLICE_SPACING_MM = 50.0  # slices further apart than this are not one CT series
-MAX_ZIP_MEMBERS = 4096  # files in one zipped series
+MAX_SLICE_SPACING_MM = SLICE_SPACING_MM[1]  # slices further apart than this are not one CT series
+_IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF"}  # untrusted.sniff's kind -> the name shown
+_ZIP_ADVICE = "Zip the folder of the one DICOM CT series that holds the nodule."
 MAX_TILT_DEG = 45.0  # slices tilted further than this from axial are sagittal or coronal, not (tilted) axial
 _TILT_NOTE_DEG = 0.5  # a tilt above this is reported (gantry tilt or oblique reconstruction)
 _MAX_PADDING_SHARE = 0.9  # outside the circular field of view is ~21 % of a square slice; beyond 90 % the header lies
@@ -141,6 +154,10 @@ class CTStudy:
             training data; such inputs need no seed point.
         metadata: de-identified, display-safe header fields (strings).
         notes: what the reader assumed or changed, for the page and the report.
+        coloured_pixels: pixels of a decoded image whose channels differ (a colour image; 0 for DICOM).
+        camera: the camera maker and model an image's EXIF names ("" where none: not a camera photograph).
+        region_terms: body-region words found in the DICOM header (``(keyword, term)``, see
+            :func:`medai_core.ct.appropriateness.region_terms`; the header's free text itself is not kept).
     """
 
     hu: NDArray[np.float32]
@@ -150,6 +167,9 @@ class CTStudy:
     is_masked_crop: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    coloured_pixels: int = 0
+    camera: str = ""
+    region_terms: tuple[tuple[str, str], ...] = ()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -276,7 +296,7 @@ def _check_size(shape: Sequence[int], what: str) -> None:
         )
 
 
-def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -> NDArray[np.uint8]:
+def _decode_gray(data: bytes, name: str, counts: dict[str, Any] | None = None) -> NDArray[np.uint8]:
     """All frames of an image file as uint8 grey (D, H, W); what was changed to get there is added to ``counts``
     (see :func:`_decoding_notes`).
 
@@ -332,11 +352,18 @@ def _decode_gray(data: bytes, name: str, counts: dict[str, int] | None = None) -
     return np.stack(frames)
 
 
-def _new_counts() -> dict[str, int]:
-    return {"rotated": 0, "transparent": 0, "coloured": 0}
+def _new_counts() -> dict[str, Any]:
+    return {"rotated": 0, "transparent": 0, "coloured": 0, "camera": ""}
 
 
-def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
+def _image_study(volume_u8: NDArray[np.uint8], source_format: str, counts: dict[str, Any]) -> CTStudy:
+    """:func:`study_from_u8` of a decoded image, carrying its coloured-pixel count and EXIF camera (checked before
+    any score by :mod:`medai_core.ct.appropriateness`)."""
+    study = study_from_u8(volume_u8, source_format, _decoding_notes(counts))
+    return replace(study, coloured_pixels=int(counts["coloured"]), camera=str(counts["camera"]))
+
+
+def _decoding_notes(counts: dict[str, Any]) -> tuple[str, ...]:
     """Notes on what :func:`_decode_gray` changed, from its counts."""
     notes = []
     if counts["rotated"]:
@@ -354,11 +381,16 @@ def _decoding_notes(counts: dict[str, int]) -> tuple[str, ...]:
 _COLOUR_SPREAD = 24  # grey levels between a pixel's channels above which it is coloured, not grey with JPEG noise
 
 
-def _frame_gray(frame: Any, counts: dict[str, int]) -> NDArray[np.uint8]:
-    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured."""
+def _frame_gray(frame: Any, counts: dict[str, Any]) -> NDArray[np.uint8]:
+    """One decoded PIL frame as uint8 grey, counting in ``counts`` what was rotated, transparent or coloured, and
+    noting the camera its EXIF names (Make 0x010F, Model 0x0110)."""
     from PIL import ImageOps
 
-    orientation = frame.getexif().get(0x0112, 1) if hasattr(frame, "getexif") else 1
+    exif = frame.getexif() if hasattr(frame, "getexif") else {}
+    camera = " ".join(str(exif.get(tag, "")).strip("\x00 ") for tag in (0x010F, 0x0110)).strip()
+    if camera and not counts["camera"]:
+        counts["camera"] = camera[:60]
+    orientation = exif.get(0x0112, 1)
     if orientation not in (1, None):
         frame = ImageOps.exif_transpose(frame)
         counts["rotated"] += 1
@@ -383,7 +415,7 @@ def read_slice_folder(folder: Path) -> NDArray[np.uint8]:
     return _read_slice_folder(folder)[0]
 
 
-def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
+def _read_slice_folder(folder: Path, counts: dict[str, Any] | None = None) -> tuple[NDArray[np.uint8], tuple[str, ...]]:
     """Read a folder of consecutive slice images ``<k>.png`` of one nodule (the LIDC crop layout).
 
     Args:
@@ -402,7 +434,7 @@ def _read_slice_folder(folder: Path) -> tuple[NDArray[np.uint8], tuple[str, ...]
             f"folder {folder.name!r} holds no numbered slice images (1.png, 2.png, ...). "
             "Give a folder of consecutive slices of one nodule, or a single image or DICOM file."
         )
-    counts = _new_counts()
+    counts = _new_counts() if counts is None else counts
     slices = [_decode_gray(p.read_bytes(), p.name, counts)[0] for _, p in sorted(numbered)]
     shapes = {s.shape for s in slices}
     if len(shapes) != 1:
@@ -427,6 +459,22 @@ def _shown_metadata(ds: Dataset, source_format: str, slices: int) -> dict[str, s
             if hasattr(value, "__iter__") and not isinstance(value, str) and keyword == "PixelSpacing":
                 out[keyword] = " x ".join(f"{float(v):g}" for v in value)
     return out
+
+
+def _region_terms(ds: Dataset) -> tuple[tuple[str, str], ...]:
+    """Body-region words of the header (BodyPartExamined, protocol and descriptions), read before de-identification;
+    only the vocabulary's terms are kept (:func:`medai_core.ct.appropriateness.region_terms`)."""
+    from medai_core.ct.appropriateness import REGION_KEYWORDS, region_terms
+
+    fields = {}
+    for keyword in REGION_KEYWORDS:
+        try:
+            value = ds.get(keyword)
+        except Exception:  # a malformed value names no region
+            value = None
+        if value is not None and not isinstance(value, bytes):
+            fields[keyword] = str(value)
+    return region_terms(fields)
 
 
 def _parse_dicom(data: bytes, name: str) -> Dataset:
@@ -654,19 +702,25 @@ def _transfer_syntax(ds: Dataset) -> str:
     return f"{named} ({uid})" if named and named != str(uid) else str(uid)
 
 
-def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.float32], tuple[str, ...]]:
+def _pixels_hu(
+    ds: Dataset, name: str, max_voxels: int, *, whole_volume: bool = True
+) -> tuple[NDArray[np.float32], tuple[str, ...]]:
     """Decoded, rescaled pixels (D, H, W) in HU and notes about the rescale, after checking the size first.
 
     PhotometricInterpretation MONOCHROME1 only inverts the *display* (PS3.3 C.7.6.3.1.2): the rescale gives
     Hounsfield units whatever it is, so the values are not inverted. Pixels holding the header's PixelPaddingValue
     (outside the scanned field of view, often -2000 or -3024 HU after the rescale) are set to air (-1024 HU).
 
+    ``whole_volume`` False (one slice of a series) leaves the air rule of
+    :func:`~medai_core.ct.dicom_checks.implausible_hu` to the caller, for the whole series.
+
     Raises:
         ImageInputError: the header's size is implausible, above ``max_voxels`` or inconsistent with the pixel
             data; the colour model or RescaleType is not a CT's; decoding fails; the decoded shape differs from
             the header's; values are non-finite or beyond :data:`medai_core.ct.dicom_checks.HU_RANGE` after
             rescaling (padding below it is set to its floor); a rescale that is absent or lacks its intercept leaves
-            no value low enough for air.
+            no value low enough for air; stored values outside BitsStored; pixel bytes in the other byte order;
+            Hounsfield units no chest CT holds (:func:`~medai_core.ct.dicom_checks.implausible_hu`).
     """
     frames, rows, columns = check_pixel_data(ds, name, max_voxels)
     photometric = tag_code(ds, "PhotometricInterpretation", name)
@@ -690,11 +744,8 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
             f"{name} decodes to pixel data of shape {pixels.shape}, but its header says {frames} frame(s) of "
             f"{columns} x {rows}; expected grey slices matching the header (colour or a malformed header?)"
         )
-    hu = pixels.astype(np.float32)
-    hu *= rescale.slopes[:, None, None]
-    hu += rescale.intercepts[:, None, None]
-    padding, padding_note = _padding_mask(ds, pixels, hu, rescale, name)
-    notes = [note for note in (rescale.note, padding_note) if note]
+    pixels = _checked_stored_values(ds, pixels, rescale, name)
+    hu, padding, notes = _to_hu(ds, pixels, rescale, name)
     if photometric == "MONOCHROME1":
         notes.append(
             "MONOCHROME1 image (shown inverted by DICOM viewers): Hounsfield units taken from the rescale, which "
@@ -706,33 +757,133 @@ def _pixels_hu(ds: Dataset, name: str, max_voxels: int) -> tuple[NDArray[np.floa
             f"padding outside the scanned field (PixelPaddingValue); a CT slice is mostly body and air. The rescale "
             "or the padding value is wrong."
         )
-    if padding is not None:
-        hu[padding] = np.float32(AIR_HU)
-        notes.append(
-            f"{int(padding.sum())} padding pixel(s) outside the scanned field (PixelPaddingValue) set to "
-            f"{AIR_HU:g} HU (air)"
-        )
     if not np.isfinite(hu).all():
         raise ImageInputError(f"{name} holds non-finite pixel values (NaN or infinity); it is not a CT image")
+    low_hu, high_hu = HU_RANGE
+    peak = float(hu.max()) if hu.size else 0.0
+    below = hu < low_hu
+    physics = implausible_hu(np.maximum(hu, np.float32(low_hu)), need_air=whole_volume)
+    if physics is not None or peak > high_hu or below.mean() > 0.5:
+        _refuse_byte_swap(ds, pixels, rescale, name)
     if rescale.note is not None and hu.size and float(hu.min()) > _AIR_CHECK_HU:
         raise ImageInputError(
             f"{name}: {rescale.note}, and the values ({float(hu.min()):.6g} to {float(hu.max()):.6g}) then hold no "
             f"air or lung (nothing at or below {_AIR_CHECK_HU:g} HU), so they are not Hounsfield units. Export the "
             "original CT slices, with RescaleSlope and RescaleIntercept."
         )
-    low_hu, high_hu = HU_RANGE
-    peak = float(hu.max()) if hu.size else 0.0
-    below = hu < low_hu
     if peak > high_hu or below.mean() > 0.5:
         value = peak if peak > high_hu else float(hu.min())
         raise ImageInputError(
             f"{name}: after the header's rescale ({rescale.describe()}) values reach "
             f"{value:.6g} HU, beyond any CT ({low_hu:g} to {high_hu:g} HU). The rescale fields are wrong."
         )
+    if physics is not None:
+        raise ImageInputError(
+            f"{name}: after the header's rescale ({rescale.describe()}) the values are not a CT's Hounsfield units: "
+            f"{physics}. The rescale, BitsStored or PixelRepresentation fields are wrong, or this is not a CT image."
+        )
     if below.any():  # padding outside the scanned field: below every window, set to the floor
         np.maximum(hu, np.float32(low_hu), out=hu)
         notes.append(f"{int(below.sum())} padding value(s) below {low_hu:g} HU set to {low_hu:g} HU (outside the body)")
     return hu, tuple(notes)
+
+
+def _to_hu(
+    ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name: str
+) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None, list[str]]:
+    """Stored values rescaled to HU with the header's padding set to air: (hu, padding mask, notes)."""
+    hu = pixels.astype(np.float32)
+    hu *= rescale.slopes[:, None, None]
+    hu += rescale.intercepts[:, None, None]
+    padding, padding_note = _padding_mask(ds, pixels, hu, rescale, name)
+    notes = [note for note in (rescale.note, padding_note) if note]
+    if padding is not None and padding.mean() <= _MAX_PADDING_SHARE:
+        hu[padding] = np.float32(AIR_HU)
+        notes.append(
+            f"{int(padding.sum())} padding pixel(s) outside the scanned field (PixelPaddingValue) set to "
+            f"{AIR_HU:g} HU (air)"
+        )
+    return hu, padding, notes
+
+
+def _checked_stored_values(ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name: str) -> NDArray[Any]:
+    """The decoded stored values after checking them against the header's BitsStored and PixelRepresentation.
+
+    pydicom masks the bits above BitsStored, so a value the header does not allow (5000 in 12 bits) would silently
+    become another (904). For uncompressed data the values are read unmasked and any outside the declared range,
+    other than the declared PixelPaddingValue, refuse the file (a byte-swapped file, said so, where swapping the
+    bytes gives a CT's values). Padding written outside the range is kept as written, so that it is found.
+
+    Raises:
+        ImageInputError: stored values outside what BitsStored and PixelRepresentation allow, or BitsStored above
+            BitsAllocated.
+    """
+    if not np.issubdtype(pixels.dtype, np.integer) or not is_native(ds, name):
+        return pixels
+    low, high, signed = stored_value_range(ds, name, pixels.dtype)
+    if (low, high) == (int(np.iinfo(pixels.dtype).min), int(np.iinfo(pixels.dtype).max)):
+        return pixels
+    from pydicom.pixels import pixel_array
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = np.asarray(pixel_array(ds, correct_unused_bits=False)).reshape(pixels.shape)
+    bad = outside_stored_range(raw, low, high, signed)
+    if not bad.any():
+        return pixels
+    padding = _declared_padding(ds, raw, name)
+    if padding is not None:
+        bad &= ~padding
+    if bad.any():
+        _refuse_byte_swap(ds, raw, rescale, name)
+        first = raw[bad].ravel()[0]
+        raise ImageInputError(
+            f"{name}: {int(bad.sum()):,} stored pixel value(s) (e.g. {int(first)}) lie outside the {low} to {high} "
+            f"that the header allows (BitsStored {int(np.log2(high - low + 1))}, PixelRepresentation {int(signed)}); "
+            "masked to those bits they would become other values. The header does not describe the pixel data; "
+            "export the file again."
+        )
+    return np.where(padding, raw, pixels) if padding is not None else pixels
+
+
+def _declared_padding(ds: Dataset, raw: NDArray[Any], name: str) -> NDArray[np.bool_] | None:
+    """Stored values equal to the header's PixelPaddingValue (or within its PixelPaddingRangeLimit), or None."""
+    pad = tag_numbers(ds, "PixelPaddingValue", name)
+    if pad is None:
+        return None
+    limit = tag_numbers(ds, "PixelPaddingRangeLimit", name)
+    values = [pad[0], pad[0] if limit is None else limit[0]]
+    if np.issubdtype(raw.dtype, np.signedinteger):  # written as unsigned (US VR) for signed data: two's complement
+        bits = 8 * raw.dtype.itemsize
+        values = [v - 2**bits if v >= 2 ** (bits - 1) else v for v in values]
+    low, high = sorted(values)
+    return np.asarray((raw >= low) & (raw <= high))
+
+
+def _refuse_byte_swap(ds: Dataset, pixels: NDArray[Any], rescale: _Rescale, name: str) -> None:
+    """Refuse, saying so, a file whose multi-byte stored values read as CT values only with their bytes swapped
+    (a header saying little endian over big-endian pixel bytes, or the reverse); return where swapping does not
+    explain the implausible values.
+
+    Raises:
+        ImageInputError: the byte-swapped values are a CT's (plausible Hounsfield units) and the values as read are not.
+    """
+    if pixels.dtype.itemsize < 2 or not np.issubdtype(pixels.dtype, np.integer) or not is_native(ds, name):
+        return
+    swapped = pixels.byteswap()
+    low, high, signed = stored_value_range(ds, name, pixels.dtype)
+    if outside_stored_range(swapped, low, high, signed).mean() > IMPLAUSIBLE_SHARE:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hu, _, _ = _to_hu(ds, swapped, rescale, name)
+    if not np.isfinite(hu).all() or implausible_hu(np.maximum(hu, np.float32(HU_RANGE[0])), need_air=False):
+        return
+    raise ImageInputError(
+        f"{name}: its pixel bytes are in the opposite byte order to the one its header declares "
+        f"({_transfer_syntax(ds)}): read as declared the values are not Hounsfield units, and with each value's "
+        "bytes swapped they are. The file was written wrongly; it was not read. Export it again from the PACS."
+    )
 
 
 def _frame_positions(ds: Dataset, name: str) -> list[float] | None:
@@ -830,10 +981,18 @@ def _check_spacing(positions: Sequence[float], what: str) -> float | None:
             f"{at:.1f} mm). Export each slice once, from one series."
         )
     spacing = float(np.median(steps))
-    if not (np.isfinite(spacing) and spacing <= MAX_SLICE_SPACING_MM):
+    low, high = SLICE_SPACING_MM
+    if not (np.isfinite(spacing) and spacing <= high):
         raise ImageInputError(
-            f"{what}: its slices are {spacing:.3g} mm apart, more than the {MAX_SLICE_SPACING_MM:g} mm of any CT "
+            f"{what}: its slices are {spacing:.3g} mm apart, more than the {high:g} mm of any CT "
             "series; the positions in the header are wrong or the files are not one series."
+        )
+    if spacing < low:
+        raise ImageInputError(
+            f"{what}: its slices are {spacing:.3g} mm apart by their positions, less than the {low:g} mm of the "
+            "thinnest CT reconstruction (the same floor as for SliceThickness and SpacingBetweenSlices); the "
+            "positions in the header are wrong, and volumes measured with them would be wrong. Export the series "
+            "again."
         )
     gaps = np.flatnonzero(steps > 1.5 * spacing)
     if gaps.size:
@@ -891,16 +1050,12 @@ def _dataset_study(ds: Dataset, name: str) -> CTStudy:
         slice_spacing_mm=slice_spacing,
         source_format=fmt,
         metadata=_shown_metadata(clean, fmt, hu.shape[0]),
+        region_terms=_region_terms(ds),
         notes=(
             "header de-identified (DICOM PS3.15 basic profile, allow-list) before display",
             *(n for n in notes if n),
         ),
     )
-
-
-def _safe_member_name(name: str) -> bool:
-    path = PurePosixPath(name.replace("\\", "/"))
-    return not (path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name))
 
 
 def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | None = None) -> CTStudy:
@@ -917,49 +1072,12 @@ def read_dicom_zip(data: bytes, name: str = "the zip file", *, max_bytes: int | 
             missing slices, slices of different sizes, or any per-file DICOM problem.
     """
     limit = max_bytes if max_bytes is not None else get_settings().max_upload_bytes
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, struct.error):
-        raise ImageInputError(f"{name} is not a readable zip archive. {ACCEPTED}") from None
-    with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise ImageInputError(
-                f"{name} holds {len(infos):,} files, more than the {MAX_ZIP_MEMBERS:,} of one CT series; zip the "
-                "series that holds the nodule."
-            )
-        unsafe = [i.filename for i in infos if not _safe_member_name(i.filename)]
-        if unsafe:
-            raise ImageInputError(
-                f"{name} contains unsafe file names that point outside the archive (e.g. {unsafe[0]!r}); "
-                "it was not opened. Zip the series folder itself."
-            )
-        total = sum(i.file_size for i in infos)
-        if total > limit:
-            raise UploadTooLargeError(
-                f"{name} unpacks to {total / 2**20:.0f} MiB, above the {limit / 2**20:.0f} MiB limit. "
-                "Zip only the series that holds the nodule."
-            )
-        datasets = []
-        read = 0
-        for info in infos:
-            if PurePosixPath(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
-                continue
-            try:
-                with archive.open(info) as handle:
-                    member = handle.read(limit - read + 1)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
-                # corrupt or truncated member, bad CRC, unsupported compression or encryption
-                raise ImageInputError(
-                    f"{name}: a file inside the zip cannot be unpacked (corrupt, encrypted or compressed with an "
-                    "unsupported method). Zip the series again."
-                ) from None
-            read += len(member)
-            if read > limit:  # the headers understated the sizes
-                raise UploadTooLargeError(f"{name} unpacks to more than the {limit / 2**20:.0f} MiB limit")
-            if len(member) < 132 or member[128:132] != b"DICM":
-                continue
-            datasets.append((info.filename, _parse_dicom(member, PurePosixPath(info.filename).name)))
+    members = untrusted.unzip(data, name=name, error=ImageInputError, max_bytes=limit, advice=_ZIP_ADVICE)
+    datasets = [
+        (member, _parse_dicom(body, PurePosixPath(member).name))
+        for member, body in members
+        if untrusted.sniff(body) == "dicom"
+    ]
     if not datasets:
         raise ImageInputError(f"{name} holds no DICOM files (none starts with the DICM preamble). {ACCEPTED}")
     return _series_study(datasets, name)
@@ -1053,7 +1171,9 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
     slice_spacing = _check_spacing([keys[i] for i in order], name)
     if not ordered_by.startswith("ImagePositionPatient") and len(items) > 1:
         slice_spacing, spacing_source = _header_slice_spacing(first, name)
-    decoded = [_pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS) for i in order]
+    decoded = [
+        _pixels_hu(items[i][1], PurePosixPath(items[i][0]).name, CT_MAX_VOXELS, whole_volume=False) for i in order
+    ]
     volumes = [v for v, _ in decoded]
     pixel_notes = _merge_counted_notes([n for _, notes in decoded for n in notes])
     shapes = {v.shape[1:] for v in volumes}
@@ -1061,6 +1181,12 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         raise ImageInputError(f"the slices in {name} differ in size ({sorted(shapes)}); one series has one size")
     hu = np.concatenate(volumes)
     _check_size(hu.shape[1:], "DICOM")
+    physics = implausible_hu(hu)  # the air rule holds for the series, not for each slice (some lie below the lungs)
+    if physics is not None:
+        raise ImageInputError(
+            f"{name}: the series' values are not a chest CT's Hounsfield units: {physics}. The rescale fields are "
+            "wrong, or this is not a chest CT."
+        )
     spacing, spacing_note = _pixel_spacing(first, name)
     fmt = "DICOM series (zip)"
     notes = [
@@ -1079,6 +1205,7 @@ def _series_study(datasets: list[tuple[str, Dataset]], name: str) -> CTStudy:
         source_format=fmt,
         metadata=_shown_metadata(deidentify(first), fmt, hu.shape[0]),
         notes=tuple(n for n in notes if n),
+        region_terms=_region_terms(first),
     )
 
 
@@ -1103,23 +1230,24 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
     if not data:
         raise ImageInputError(f"{name} is empty. {ACCEPTED}")
     try:
-        if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        kind = untrusted.sniff(data)
+        if kind == "zip":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pydicom's value warnings on hostile headers; used values are checked
                 study = read_dicom_zip(data, name)
-        elif len(data) >= 132 and data[128:132] == b"DICM":
+        elif kind == "dicom":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = read_dicom(data, name)
         else:
-            fmt = _image_format(data)
+            fmt = _IMAGE_FORMATS.get(kind or "")
             if fmt is None:
                 raise ImageInputError(
                     f"{name} is not an image, a DICOM file or a zip (unrecognised content). {ACCEPTED}"
                 )
             counts = _new_counts()
             volume = _decode_gray(data, name, counts)
-            study = study_from_u8(volume, fmt, _decoding_notes(counts))
+            study = _image_study(volume, fmt, counts)
     except InputError:
         raise
     except MemoryError:
@@ -1135,16 +1263,6 @@ def read_ct(data: bytes, name: str = "the upload", *, pixel_mm: float | None = N
     return with_pixel_size(study, pixel_mm)
 
 
-def _image_format(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    return None
-
-
 def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """Read a CT input from disk: a file (any accepted format) or a folder of numbered slice images.
 
@@ -1158,7 +1276,8 @@ def read_ct_path(path: Path, *, pixel_mm: float | None = None) -> CTStudy:
     """
     path = Path(path)
     if path.is_dir():
-        volume, notes = _read_slice_folder(path)
-        return with_pixel_size(study_from_u8(volume, "image folder", notes), pixel_mm)
+        counts = _new_counts()
+        volume, _ = _read_slice_folder(path, counts)
+        return with_pixel_size(_image_study(volume, "image folder", counts), pixel_mm)
     data = read_input_file(path, ImageInputError, "an image, a DICOM file, a zip or a folder of slices")
     return read_ct(data, path.name, pixel_mm=pixel_mm)

@@ -95,16 +95,16 @@ def _trained_fold(dev: NoduleSet, test: NoduleSet, log: Callable[[str], None]) -
     """Train the fold's members as :func:`train_ct` does: (dev out-of-fold logits, (n_test, M) member logits)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from medai_core.ct.train import SEED, _fit_member, _logits_of, _training_samples
+    from medai_core.ct.fitting import SEED, fit_member, logits_of, training_samples
 
     inner = StratifiedGroupKFold(N_MEMBERS, shuffle=True, random_state=SEED + 1)
     oof = np.zeros(len(dev.labels))
     test_logits = np.zeros((len(test.labels), N_MEMBERS))
     for k, (fit, held) in enumerate(inner.split(np.zeros(len(dev.labels)), dev.labels, dev.exam_ids)):
-        x, y = _training_samples(dev.subset(fit))
-        member = _fit_member(k, x, y, log)
-        oof[held] = member_logits_for([dev.volumes[i] for i in held], _logits_of(member))[:, 0]
-        test_logits[:, k] = member_logits_for(test.volumes, _logits_of(member))[:, 0]
+        x, y = training_samples(dev.subset(fit))
+        member = fit_member(k, x, y, log)
+        oof[held] = member_logits_for([dev.volumes[i] for i in held], logits_of(member))[:, 0]
+        test_logits[:, k] = member_logits_for(test.volumes, logits_of(member))[:, 0]
     return oof, test_logits
 
 
@@ -172,7 +172,7 @@ def _score_fold(
     pipeline's choice with its interval, each stacker, baseline."""
     from sklearn.metrics import roc_auc_score
 
-    from medai_core.ct.train import _grouped_oof
+    from medai_core.ct.fitting import grouped_oof
 
     test_idx = scores.index
     dev_idx = np.setdiff1d(np.arange(len(data.labels)), test_idx)  # sorted, as the split gives it
@@ -184,7 +184,7 @@ def _score_fold(
     for name, inputs in _STACKERS.items():
         stacker = fit_stacker(Candidate(inputs), scores.oof_logits, dev_x, y)
         out[name] = stacker.probability(test_logit, test_x)
-        cv_auc[name] = roc_auc_score(y, _grouped_oof(inputs, scores.oof_logits, dev_x, y, groups))
+        cv_auc[name] = roc_auc_score(y, grouped_oof(inputs, scores.oof_logits, dev_x, y, groups))
     chosen = max(("fusion", "cnn"), key=lambda k: cv_auc[k])  # as train_ct: only stackers that use the network
     candidate = Candidate(_STACKERS[chosen])
     final = fit_stacker(candidate, scores.oof_logits, dev_x, y)
@@ -195,9 +195,9 @@ def _score_fold(
     if table is not None:
         values, columns = table
         diameter = values[:, [columns.index("diameter_mm")]]
-        from medai_core.ct.train import _baseline_artifact
+        from medai_core.ct.fitting import baseline_artifact
 
-        artifact = _baseline_artifact(diameter[dev_idx], y, ["diameter_mm"])
+        artifact = baseline_artifact(diameter[dev_idx], y, ["diameter_mm"])
         out["diameter_only"] = baseline_probability(artifact, diameter[test_idx])
     return out
 

@@ -22,23 +22,26 @@ from medai_core.genomics.evidence import (
     TherapyOption,
     call_tiers,
     match_evidence,
-    therapy_options,
+    ranked_options,
 )
 from medai_core.genomics.io import PanelFile, Variant
 from medai_core.genomics.panels import Panel
 from medai_core.genomics.prepare import DRUG_CLASSES, FeatureSpec, encode
 from medai_core.genomics.survival import cox_from_artifact
 from medai_core.genomics.tmb import TmbResult, compute_tmb
+from medai_core.genomics.tumours import COHORT_TYPES, TumourType, resolve_tumour
 
 if TYPE_CHECKING:
     from medai_core.models import LoadedModel
 
 __all__ = [
+    "NO_SURVIVAL_WITHOUT_CALLS",
     "ClassSurvival",
     "GeneResult",
     "OUTCOME_CAVEAT",
     "analyse_bytes",
     "analyse_panel",
+    "not_modelled_note",
     "panel_notes",
 ]
 
@@ -62,6 +65,19 @@ _ICI_DRUGS = (
     "anti-ctla-4",
 )
 IG_STEPS = 32
+NO_SURVIVAL_WITHOUT_CALLS = (
+    "No survival estimate: the file holds no calls, so there is no tumour profile to estimate it from (TMB 0 here "
+    "counts nothing)."
+)
+
+
+def not_modelled_note(tumour: TumourType) -> str:
+    """Why no survival estimate is shown for a tumour type outside the immunotherapy cohort."""
+    return (
+        f"Survival on immunotherapy is not modelled for {tumour.label}: the outcome model was trained on "
+        f"{', '.join(COHORT_TYPES[:-1])} and {COHORT_TYPES[-1]} (Samstein et al. 2019), and {tumour.main_type} is "
+        "not among them. TMB, evidence and therapy options are given; no survival estimate is."
+    )
 
 
 @dataclass(frozen=True)
@@ -87,19 +103,20 @@ class GeneResult:
     """Everything the page, the report and the CLI show for one tumour panel.
 
     Attributes:
-        tumour_type: cohort cancer type; panel: panel name.
+        tumour_type: the OncoTree node name (``Lung Adenocarcinoma``); panel: panel name.
         variants: every call of the sample (silent/intronic included, flagged by ``nonsynonymous``).
         tmb: TMB with percentile and flag.
         evidence: matched knowledge-base items (sorted, see :func:`match_evidence`).
         evidence_sources: the knowledge bases used.
         months: (K,) months at which survival is given.
-        survival: one :class:`ClassSurvival` per drug class.
+        survival: one :class:`ClassSurvival` per drug class; empty where the tumour type is not modelled.
         drug_class: the class the attributions and the headline refer to.
         attributions: (feature, contribution) to the predicted 24-month risk of death, percentage points;
             positive = raises the risk. Sorted by magnitude.
         attribution_note: what the attributions are relative to, and their completeness error.
         unmodelled_genes: mutated genes that are not model inputs.
-        baseline_os_24m: the cancer type + TMB Cox baseline's 24-month survival for this patient.
+        baseline_os_24m: the cancer type + TMB Cox baseline's 24-month survival for this patient (None where not
+            modelled).
         cohort_os_24m: Kaplan-Meier 24-month survival of the training cohort.
         disagreement: one line where model and evidence disagree, else None.
         notes: reader notes (filtered calls, Unknown calls, tumour column, ...).
@@ -108,6 +125,10 @@ class GeneResult:
             :func:`medai_core.genomics.evidence.therapy_options`).
         panel_notes: calls outside the panel's genes; caveats for exome input.
         genome_build: ``GRCh37``, ``GRCh38`` or ``NCBI36`` where the file states it, else None.
+        oncotree_code: the OncoTree code of the tumour type; cohort_type: the immunotherapy cohort's cancer type it
+            belongs to, or None (then no survival is modelled and ``survival_note`` says so).
+        tumour_note: how free text was read as an OncoTree node (empty for an exact code or name).
+        removed_options: options withheld because of resistance or a label exclusion, each with ``removed_by``.
     """
 
     tumour_type: str
@@ -122,7 +143,7 @@ class GeneResult:
     attributions: tuple[tuple[str, float], ...]
     attribution_note: str
     unmodelled_genes: tuple[str, ...]
-    baseline_os_24m: float
+    baseline_os_24m: float | None
     cohort_os_24m: float
     disagreement: str | None
     notes: tuple[str, ...] = ()
@@ -130,10 +151,20 @@ class GeneResult:
     therapy_options: tuple[TherapyOption, ...] = ()
     panel_notes: tuple[str, ...] = ()
     genome_build: str | None = None
+    oncotree_code: str = ""
+    cohort_type: str | None = None
+    tumour_note: str = ""
+    survival_note: str = ""
+    removed_options: tuple[TherapyOption, ...] = ()
+
+    @property
+    def survival_modelled(self) -> bool:
+        """Whether the survival model covers this tumour type (its cohort cancer type)."""
+        return bool(self.survival)
 
     @property
     def selected(self) -> ClassSurvival:
-        """The survival of :attr:`drug_class`."""
+        """The survival of :attr:`drug_class` (raises StopIteration where survival is not modelled)."""
         return next(s for s in self.survival if s.drug_class == self.drug_class)
 
     @property
@@ -157,6 +188,7 @@ def _attribution_fn(model: Any, index_24m: int) -> Any:
 
 
 def _baseline_os24(artifacts: Any, spec: FeatureSpec, tumour_type: str, tmb: float) -> float:
+    """The cancer type + TMB Cox baseline's 24-month survival (``tmb`` on the model's training scale)."""
     cox = cox_from_artifact(artifacts["baseline_cox_type_tmb"])
     x = np.array([[float(tumour_type == t) for t in spec.cancer_types[:-1]] + [float(np.log1p(tmb))]])
     return float(cox.survival_at(x, 24.0)[0])
@@ -197,7 +229,7 @@ def analyse_panel(
     variants: Sequence[Variant],
     *,
     model: LoadedModel,
-    tumour_type: str,
+    tumour_type: str | TumourType,
     panel: Panel,
     evidence_base: EvidenceBase,
     drug_class: str = "PD-1/PD-L1",
@@ -211,7 +243,10 @@ def analyse_panel(
     Args:
         variants: the sample's calls (from :meth:`PanelFile.for_sample`).
         model: the loaded ``gene_ici_survival`` model.
-        tumour_type: a cohort cancer type (see :func:`medai_core.genomics.tumours.resolve_tumour_type`).
+        tumour_type: an OncoTree code, name or synonym, or a resolved node (see
+            :func:`medai_core.genomics.tumours.resolve_tumour`). The survival model runs only for the cohort's
+            cancer types; for any other solid tumour the result carries evidence, TMB and therapy options, and a
+            ``survival_note`` instead of survival.
         panel: the sequencing panel.
         evidence_base: from :func:`medai_core.genomics.evidence.load_evidence`.
         drug_class: the class the attributions and the disagreement line refer to.
@@ -219,22 +254,86 @@ def analyse_panel(
         notes: reader notes carried into the result.
         genome_build: the reference build the file states (:attr:`PanelFile.genome_build`), carried into the result.
     """
-    from medai_core.explain import integrated_gradients
-
+    tumour = tumour_type if isinstance(tumour_type, TumourType) else resolve_tumour(tumour_type)
+    cohort = tumour.cohort_type
     artifacts = model.card.artifacts
     spec = FeatureSpec.from_dict(artifacts["features"])
     bin_months = float(artifacts["bin_months"])
     n_bins = int(artifacts["n_bins"])
+    calls = tuple(variants)
+    tmb = compute_tmb(
+        calls, panel, cancer_type=cohort or tumour.main_type, reference=artifacts.get("tmb_reference") if cohort else {}
+    )
+    mutated = {v.gene for v in calls if v.nonsynonymous and panel.observes(v.gene)}
+    evidence = match_evidence(evidence_base, calls, tumour, tmb_high=tmb.high)
+    offered, removed = ranked_options(evidence)
+    modelled = sorted(mutated & set(spec.genes))
+    common: dict[str, Any] = {
+        "tumour_type": tumour.name,
+        "panel": panel.name,
+        "variants": calls,
+        "tmb": tmb,
+        "evidence": evidence,
+        "evidence_sources": evidence_base.description,
+        "months": (np.arange(1, n_bins + 1) * bin_months).astype(np.float32),
+        "drug_class": drug_class,
+        "unmodelled_genes": tuple(sorted(mutated - set(spec.genes))),
+        "cohort_os_24m": float(artifacts["cohort_km_train"]["24"]),
+        "notes": tuple(notes),
+        "tiers": call_tiers(calls, evidence),
+        "therapy_options": offered,
+        "panel_notes": panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
+        "genome_build": genome_build,
+        "oncotree_code": tumour.code,
+        "cohort_type": cohort,
+        "tumour_note": tumour.note,
+        "removed_options": removed,
+    }
+    if cohort is None or not calls:
+        return GeneResult(
+            survival=(),
+            attributions=(),
+            attribution_note="",
+            baseline_os_24m=None,
+            disagreement=None,
+            survival_note=not_modelled_note(tumour) if cohort is None else NO_SURVIVAL_WITHOUT_CALLS,
+            **common,
+        )
+    survival, attributions, note = _survival(model, spec, cohort, tmb, mutated, panel, drug_class, age_group, sex)
+    os_selected = survival[list(DRUG_CLASSES).index(drug_class)].os_24m[0]
+    return GeneResult(
+        survival=survival,
+        attributions=attributions,
+        attribution_note=note,
+        baseline_os_24m=_baseline_os24(artifacts, spec, cohort, spec.model_tmb(tmb.tmb_per_mb, panel)),
+        disagreement=_disagreement(os_selected, common["cohort_os_24m"], evidence, drug_class),
+        **common,
+    )
+
+
+def _survival(
+    model: LoadedModel,
+    spec: FeatureSpec,
+    cohort: str,
+    tmb: TmbResult,
+    mutated: set[str],
+    panel: Panel,
+    drug_class: str,
+    age_group: str | None,
+    sex: str | None,
+) -> tuple[tuple[ClassSurvival, ...], tuple[tuple[str, float], ...], str]:
+    """Survival per drug class with the ensemble interval, and the integrated-gradients attributions of the
+    selected class, for a cohort cancer type."""
+    from medai_core.explain import integrated_gradients
+
+    bin_months = float(model.card.artifacts["bin_months"])
     index_24m = round(24 / bin_months) - 1
     index_12m = round(12 / bin_months) - 1
-    calls = tuple(variants)
-    tmb = compute_tmb(calls, panel, cancer_type=tumour_type, reference=artifacts.get("tmb_reference"))
-    mutated = {v.gene for v in calls if v.nonsynonymous and panel.observes(v.gene)}
     rows = np.stack(
         [
             encode(
                 spec,
-                cancer_type=tumour_type,
+                cancer_type=cohort,
                 tmb=tmb.tmb_per_mb,
                 mutated=mutated,
                 panel=panel,
@@ -274,7 +373,7 @@ def analyse_panel(
     )
     values = attribution.values
     grouped: list[tuple[str, float]] = [
-        (f"cancer type: {tumour_type}", float(values[:n_types].sum())),
+        (f"cancer type: {cohort}", float(values[:n_types].sum())),
         (f"TMB {tmb.tmb_per_mb:.1f} mut/Mb", float(values[names.index("log_tmb")])),
     ]
     grouped += [(f"{g} mutated", float(values[first_mut + k])) for k, g in enumerate(spec.genes) if g in mutated]
@@ -285,32 +384,7 @@ def analyse_panel(
         f"and none of the model's genes mutated (same age, sex, drug class and panel). Completeness error "
         f"{attribution.delta:+.2f} points."
     )
-    cohort_24m = float(artifacts["cohort_km_train"]["24"])
-    evidence = match_evidence(evidence_base, calls, tumour_type, tmb_high=tmb.high)
-    os_selected = survival[selected].os_24m[0]
-    modelled = sorted(mutated & set(spec.genes))
-    return GeneResult(
-        tumour_type=tumour_type,
-        panel=panel.name,
-        variants=calls,
-        tmb=tmb,
-        evidence=evidence,
-        evidence_sources=evidence_base.description,
-        months=(np.arange(1, n_bins + 1) * bin_months).astype(np.float32),
-        survival=tuple(survival),
-        drug_class=drug_class,
-        attributions=tuple(grouped),
-        attribution_note=note,
-        unmodelled_genes=tuple(sorted(mutated - set(spec.genes))),
-        baseline_os_24m=_baseline_os24(artifacts, spec, tumour_type, tmb.tmb_per_mb),
-        cohort_os_24m=cohort_24m,
-        disagreement=_disagreement(os_selected, cohort_24m, evidence, drug_class),
-        notes=tuple(notes),
-        tiers=call_tiers(calls, evidence),
-        therapy_options=therapy_options(evidence),
-        panel_notes=panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
-        genome_build=genome_build,
-    )
+    return tuple(survival), tuple(grouped), note
 
 
 def panel_notes(calls: Sequence[Variant], panel: Panel, *, n_model_genes: int, n_modelled: int) -> tuple[str, ...]:
@@ -378,17 +452,16 @@ def analyse_bytes(
     from medai_core.genomics.evidence import load_evidence
     from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
-    from medai_core.genomics.tumours import resolve_tumour_type
     from medai_core.isolation import read_isolated
 
-    cancer_type = resolve_tumour_type(tumour_type)
+    tumour = resolve_tumour(tumour_type)
     resolved_panel = resolve_panel(panel)
     if panel_file is None:
         panel_file = read_isolated(read_panel, data, filename, label=filename or "The file")
     return analyse_panel(
         panel_file.for_sample(sample),
         model=model,
-        tumour_type=cancer_type,
+        tumour_type=tumour,
         panel=resolved_panel,
         evidence_base=evidence_base if evidence_base is not None else load_evidence(),
         drug_class=drug_class,

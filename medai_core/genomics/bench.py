@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medai_core.domains import GENES
+
 __all__ = ["run_bench"]
 
 
@@ -17,7 +19,7 @@ def run_bench(repeat: int = 20) -> str:
     from medai_core.models import configure_runtime, load_model
 
     device = configure_runtime()
-    loaded = load_model("gene_ici_survival")
+    loaded = load_model(GENES.model_id)
     data = demo_maf(500)
     base = load_evidence()
     panel = resolve_panel("IMPACT468")

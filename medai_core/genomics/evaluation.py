@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.genomics.prepare import Cohort, FeatureSpec
+from medai_core.domains import GENES
+from medai_core.genomics.prepare import Cohort, FeatureSpec, cohort_model_tmb
 from medai_core.genomics.survival import (
     CoxModel,
     calibration_table,
@@ -46,7 +47,7 @@ __all__ = [
     "split_cohort",
 ]
 
-MODEL_ID = "gene_ici_survival"
+MODEL_ID = GENES.model_id
 MODEL_VERSION = "1.0.0"
 SEED = 20190114
 BIN_MONTHS = 3.0
@@ -192,8 +193,8 @@ def risk_from_survival(surv: NDArray[Any]) -> NDArray[np.float64]:
 
 def baseline_designs(spec: FeatureSpec, cohort: Cohort) -> dict[str, NDArray[np.float64]]:
     """Design matrices of the baselines: ``cox_tmb`` (log1p TMB) and ``cox_type_tmb`` (cancer type one-hot without
-    the pooled ``Other`` reference, then log1p TMB)."""
-    log_tmb = np.log1p(cohort.tmb)[:, None]
+    the pooled ``Other`` reference, then log1p TMB on the model's training scale)."""
+    log_tmb = np.log1p(cohort_model_tmb(spec, cohort))[:, None]
     types = np.array([[t == c for c in spec.cancer_types[:-1]] for t in cohort.cancer_type], dtype=np.float64)
     return {"cox_tmb": log_tmb, "cox_type_tmb": np.hstack([types, log_tmb])}
 

@@ -21,33 +21,36 @@ What is read from files other tools write (fixtures and their sources: ``tests/d
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
-import gzip
+import gc
 import io
 import os
 import re
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from medai_core import untrusted
 from medai_core.errors import PanelInputError
-from medai_core.genomics.panels import (
+from medai_core.genomics.panels import normalise_gene
+from medai_core.genomics.vocabulary import (
     ALTERATION_CLASSES,
     UNRANKED,
     classification_from_consequence,
+    classification_from_protein,
     consequence_rank,
     is_nonsynonymous,
     normalise_classification,
-    normalise_gene,
+    normalise_protein_change,
 )
 
 __all__ = [
-    "MAX_DECOMPRESSED_BYTES",
     "MAX_LINE_CHARS",
     "MAX_VARIANT_ROWS",
+    "NO_CALLS_NOTE",
     "PanelFile",
     "Variant",
     "classification_from_protein",
@@ -64,16 +67,6 @@ MAX_VARIANT_ROWS = 100_000
 """Most call rows (MAF/CSV rows, VCF records) a panel file may hold: a tumour exome has a few thousand somatic
 calls, a large multi-sample MAF some tens of thousands. Larger files are refused rather than analysed slowly."""
 
-MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
-"""Largest size a gzip-compressed upload may unpack to (256 MiB; a compressed MAF of 100,000 rows is ~50 MiB)."""
-
-_AA3 = {
-    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G", "His": "H",
-    "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W",
-    "Tyr": "Y", "Val": "V", "Ter": "*", "Sec": "U", "Pyl": "O", "Asx": "B", "Glx": "Z", "Xaa": "X",
-}  # fmt: skip
-_AA3_RE = re.compile("|".join(_AA3))
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -85,6 +78,11 @@ class Variant:
         classification: MAF ``Variant_Classification``.
         vaf: tumour variant allele fraction in [0, 1], or None when the file does not give it.
         sample: tumour sample id (``""`` for single-sample tables without one).
+        chromosome, position, ref, alt: the call's genomic identity where the file gives it (MAF ``Chromosome``,
+            ``Start_Position``, ``Reference_Allele``, ``Tumor_Seq_Allele2``; VCF ``CHROM``/``POS``/``REF``/ALT;
+            table columns of those names), else ``""``/None. Chromosomes are written without ``chr``.
+        read_depth: tumour reads over the site where the file gives them (MAF ``t_depth`` or ref + alt counts, VCF
+            ``AD``/``DP``), else None; decides which of two rows of one call is kept.
     """
 
     gene: str
@@ -92,6 +90,21 @@ class Variant:
     classification: str
     vaf: float | None
     sample: str
+    chromosome: str = ""
+    position: int | None = None
+    ref: str = ""
+    alt: str = ""
+    read_depth: float | None = None
+
+    @property
+    def identity(self) -> tuple[str | int, ...] | None:
+        """What makes two rows the same call: (sample, chromosome, position, ref, alt) where the position is known,
+        else (sample, gene, protein change) where the protein change is known, else None (not comparable)."""
+        if self.chromosome and self.position is not None:
+            return (self.sample, self.chromosome, self.position, self.ref.upper(), self.alt.upper())
+        if self.protein_change:
+            return (self.sample, self.gene, self.protein_change)
+        return None
 
     @property
     def nonsynonymous(self) -> bool:
@@ -141,63 +154,6 @@ def _preview(items: Sequence[str], n: int = 5) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def normalise_protein_change(text: str) -> str:
-    """A protein change in one-letter form without ``p.``.
-
-    ``p.Leu858Arg`` / ``p.L858R`` / ``ENSP...:p.(Leu858Arg)`` -> ``L858R``; ``p.Val600%3D`` (VEP's URL-encoded
-    ``=``) and ``p.Val600=`` -> ``V600=``; ``p.Val600GlufsTer5`` -> ``V600Efs*5``; ``p.?`` -> ``?`` (effect unknown);
-    ``p.=`` -> ``=``; a one-letter change typed in lower case (``v600e``) -> ``V600E``. An empty value or ``.``
-    gives ``""``.
-    """
-    value = text.strip().replace("%3D", "=").replace("%3d", "=")
-    if ":" in value:
-        value = value.split(":", 1)[1]
-    value = value.removeprefix("p.").strip()
-    if value.startswith("(") and value.endswith(")"):
-        value = value[1:-1]
-    if value in {"", "."}:
-        return ""
-    if _LOWER_SIMPLE_CHANGE.match(value):  # "v600e" typed in a table is V600E, not free text
-        return value.upper()
-    return _AA3_RE.sub(lambda m: _AA3[m.group(0)], value)
-
-
-_LOWER_SIMPLE_CHANGE = re.compile(r"^[a-z]\d+[a-z*=]$")
-
-
-_SIMPLE_CHANGE = re.compile(r"^([A-Z*])(\d+)([A-Z*=?]|fs.*)$")
-
-
-def classification_from_protein(change: str) -> str | None:
-    """The MAF class a one-letter protein change implies (``V600E`` missense, ``V600=`` silent, ``R213*`` nonsense,
-    ``Q100fs`` frameshift, ``E746_A750del`` in-frame deletion), or None where it implies nothing definite
-    (empty, ``?``, ``M1?``, free text)."""
-    p = change.strip()
-    if not p or p.endswith("?") or p == "=":
-        return "Silent" if p == "=" else None
-    if "fs" in p:
-        return "Frame_Shift_Del"
-    if p.startswith("*") and ("ext" in p or re.match(r"^\*\d+[A-Z]", p)):
-        return "Nonstop_Mutation"
-    if "delins" in p:
-        return "In_Frame_Del"
-    if "del" in p:
-        return "In_Frame_Del"
-    if "ins" in p or "dup" in p:
-        return "In_Frame_Ins"
-    match = _SIMPLE_CHANGE.match(p)
-    if not match:
-        return None
-    ref, alt = match.group(1), match.group(3)
-    if alt == "=" or alt == ref:
-        return "Silent"
-    if alt == "*":
-        return "Nonsense_Mutation"
-    if match.group(2) == "1" and ref == "M":
-        return "Translation_Start_Site"
-    return "Missense_Mutation"
-
-
 _HGVSC_CODING_START = re.compile(r"^c\.(\d+)")
 
 
@@ -225,7 +181,7 @@ def protein_from_amino_acids(amino_acids: str, protein_position: str, consequenc
     """
     aa = amino_acids.strip().split("/")
     span = protein_position.strip().split("/")[0].split("-")
-    if not amino_acids.strip() or not span[0].isdigit() or not all(p.isdigit() for p in span):
+    if not amino_acids.strip() or not all(p.isascii() and p.isdigit() for p in span):
         return ""
     start, end = int(span[0]), int(span[-1])
     ref = aa[0].replace("-", "")
@@ -245,32 +201,49 @@ def protein_from_amino_acids(amino_acids: str, protein_position: str, consequenc
     return f"{where}delins{alt}"
 
 
-def read_panel(data: bytes, filename: str = "") -> PanelFile:
+def read_panel(data: bytes, name: str = "") -> PanelFile:
     """Parse a panel file from its bytes (gzip-compressed files are accepted).
 
     Args:
         data: the file's bytes.
-        filename: the uploaded name, used only to word messages.
+        name: the uploaded name, used only to word messages (the ``name`` every reader takes).
 
     Raises:
         PanelInputError: not a MAF, VCF or CSV/TSV panel; required columns missing; a malformed line (named);
             a VCF with no samples or no VEP/SnpEff annotation.
     """
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, filename)
+    with _cyclic_gc_paused():
+        return _read_panel(data, name)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a panel is parsed: parsing creates millions of short strings
+    and lists but no reference cycles, and the collector's passes over them took a third of the time of a
+    100,000-row MAF. Reference counting still frees everything; the collector resumes (if it was on) afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_panel(data: bytes, filename: str) -> PanelFile:
+    """:func:`read_panel` without the collector pause."""
+    if untrusted.sniff(data) == "gzip":
+        data = untrusted.gunzip(data, name=filename or "The file", error=PanelInputError)
     if not data.strip():
         raise PanelInputError(
             f"{filename or 'The file'} is empty. Upload a MAF, an annotated VCF, or a CSV with columns gene, "
             "protein_change."
         )
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data[: untrusted.SNIFF_BYTES]:
         raise _not_a_panel(filename)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = untrusted.decode_text(data)
     if text.lstrip().startswith("##fileformat=VCF"):
-        return _count_duplicates_once(_read_vcf(data, filename))
+        return _say_when_empty(_merge_duplicate_calls(_read_vcf(data, filename)))
     head = text.splitlines()[:50]
     if any(line.startswith(("## ENSEMBL VARIANT EFFECT PREDICTOR", "#Uploaded_variation")) for line in head):
         raise PanelInputError(
@@ -291,63 +264,69 @@ def read_panel(data: bytes, filename: str = "") -> PanelFile:
         raise _not_a_panel(filename)
     header_line = lines[header_index]
     if "Hugo_Symbol" in header_line.split("\t"):
-        return _count_duplicates_once(_read_maf(lines, header_index, filename))
-    return _count_duplicates_once(_read_table(lines, header_index, filename))
+        return _say_when_empty(_merge_duplicate_calls(_read_maf(lines, header_index, filename)))
+    return _say_when_empty(_merge_duplicate_calls(_read_table(lines, header_index, filename)))
 
 
-def _count_duplicates_once(panel: PanelFile) -> PanelFile:
-    """``panel`` with repeated identical calls (same sample, gene, protein change, class and VAF: the same call
-    written twice, e.g. by two callers merged into one file) kept once, with a note, so TMB counts each call once.
-    Calls without a protein change are left as they are: two of them may be different changes in one gene."""
-    seen: set[Variant] = set()
-    kept: list[Variant] = []
-    for variant in panel.variants:
-        if variant.protein_change and variant in seen:
-            continue
-        seen.add(variant)
-        kept.append(variant)
-    repeated = len(panel.variants) - len(kept)
-    if not repeated:
+NO_CALLS_NOTE = (
+    "The file holds no calls: {why}. TMB 0 here counts nothing, and no survival estimate is given for a file "
+    "without calls (a tumour with no somatic call in the panel is rare; check the export)"
+)
+"""The note of a panel file with no calls (``{why}``: a header only, or every row left out)."""
+
+
+def _say_when_empty(panel: PanelFile) -> PanelFile:
+    """``panel`` with :data:`NO_CALLS_NOTE` added when it holds no call."""
+    if panel.variants:
         return panel
+    why = (
+        "every row was left out (see the notes above)"
+        if panel.notes and any("left out" in n for n in panel.notes)
+        else "a header and no call rows"
+    )
+    return dataclasses.replace(panel, notes=(*panel.notes, NO_CALLS_NOTE.format(why=why)))
+
+
+def _merge_duplicate_calls(panel: PanelFile) -> PanelFile:
+    """``panel`` with each call kept once, with a note: rows of the same call (same sample, chromosome, position,
+    reference and alternate allele; same sample, gene and protein change where the file gives no position), e.g.
+    written by two callers or exported twice with different read counts, would count twice in TMB. Of the rows of
+    one call the one with the most tumour reads is kept (the first on ties or without read counts), in the place of
+    the first row. Calls with neither a position nor a protein change are left as they are."""
+    kept: list[Variant] = []
+    where: dict[tuple[str | int, ...], int] = {}
+    merged = 0
+    by_depth = False
+    for variant in panel.variants:
+        key = variant.identity
+        if key is None:
+            kept.append(variant)
+            continue
+        index = where.get(key)
+        if index is None:
+            where[key] = len(kept)
+            kept.append(variant)
+            continue
+        merged += 1
+        current = kept[index]
+        if variant.read_depth is not None and current.read_depth is not None:
+            by_depth = True
+            if variant.read_depth > current.read_depth:
+                kept[index] = variant
+    if not merged:
+        return panel
+    rule = (
+        "the row with the most tumour reads was kept (the first row where read counts are missing); its VAF is the "
+        "one shown"
+        if by_depth
+        else "the first row's read counts and VAF were kept"
+    )
     note = (
-        f"{repeated} repeated row(s) of a call already in the file (same sample, gene, protein change, class and "
-        "VAF) were counted once"
+        f"{merged} duplicate row(s) of calls already in the file (same sample, chromosome, position and alleles, or "
+        f"the same gene and protein change where no position is given) were merged, so each call counts once in "
+        f"TMB: {rule}"
     )
     return dataclasses.replace(panel, variants=tuple(kept), notes=(*panel.notes, note))
-
-
-def _gunzip(data: bytes, filename: str) -> bytes:
-    """The unpacked bytes of a gzip file (several members are joined, as ``gzip``/BGZF write them).
-
-    Raises:
-        PanelInputError: a corrupt or truncated stream (``zlib.error``, ``EOFError``, ``gzip.BadGzipFile``), or one
-            that unpacks to more than :data:`MAX_DECOMPRESSED_BYTES`.
-    """
-    what = filename or "The file"
-    out = bytearray()
-    rest = data
-    try:
-        while rest:
-            if rest[:2] != b"\x1f\x8b":
-                if rest.strip(b"\x00"):  # gzip allows zero padding after the last member, nothing else
-                    raise gzip.BadGzipFile("data after the last gzip member")
-                break
-            unpacker = zlib.decompressobj(wbits=31)
-            out += unpacker.decompress(rest, MAX_DECOMPRESSED_BYTES + 1 - len(out))
-            if len(out) > MAX_DECOMPRESSED_BYTES or unpacker.unconsumed_tail:
-                raise PanelInputError(
-                    f"{what} unpacks to more than {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB, far more than a "
-                    "gene panel holds. Upload the panel's own MAF, VCF or CSV."
-                )
-            if not unpacker.eof:
-                raise EOFError("the compressed stream ends before its end marker (truncated file)")
-            rest = unpacker.unused_data
-    except (zlib.error, EOFError, gzip.BadGzipFile, OSError) as exc:
-        raise PanelInputError(
-            f"{what} looks gzip-compressed but cannot be unpacked ({exc}): the file is damaged or truncated. "
-            "Upload it again, or upload the uncompressed MAF, VCF or CSV."
-        ) from None
-    return bytes(out)
 
 
 def _not_a_panel(filename: str) -> PanelInputError:
@@ -364,9 +343,11 @@ def _split(line: str, delimiter: str, filename: str, number: int) -> list[str]:
             f"{filename or 'The file'}, line {number}: {len(line):,} characters, more than the {MAX_LINE_CHARS:,} "
             "a panel line may hold. The file is damaged or not a panel table."
         )
+    if delimiter == "\t":
+        # MAF/TSV: quotes are literal characters, so a tab-separated row is its tabs (csv's QUOTE_NONE reading,
+        # without building a reader per line; the lines come from splitlines and hold no line break)
+        return line.split("\t")
     try:
-        if delimiter == "\t":  # MAF/TSV: quotes are literal characters
-            return next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True))
         return next(csv.reader([line], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as exc:
         raise PanelInputError(
@@ -484,9 +465,16 @@ class _Tally:
 
 
 def _count(fields: list[str], col: dict[str, int], name: str, filename: str, number: int) -> float | None:
-    if name not in col or not fields[col[name]].strip() or fields[col[name]].strip() in {".", "NA", "NaN"}:
+    """A read-count cell as a number, None where the column is absent or the cell empty (``.``, ``NA``)."""
+    index = col.get(name)
+    if index is None:
         return None
-    value = _float_or_none(fields[col[name]])
+    text = fields[index].strip()
+    if text.isascii() and text.isdigit():  # the common case: a whole number of reads
+        return float(text)
+    if not text or text in _MISSING_COUNTS:
+        return None
+    value = _float_or_none(text)
     if value is None or value < 0:
         raise PanelInputError(
             f"{filename or 'The MAF'}, line {number}: {name} is {fields[col[name]]!r}; read counts must be whole "
@@ -495,20 +483,37 @@ def _count(fields: list[str], col: dict[str, int], name: str, filename: str, num
     return value
 
 
-def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int) -> float | None:
+_MISSING_COUNTS = frozenset({".", "NA", "NaN"})
+
+
+def _maf_vaf(fields: list[str], col: dict[str, int], filename: str, number: int) -> tuple[float | None, float | None]:
+    """(VAF, tumour depth) of one MAF row: ``t_alt_count`` over ``t_depth`` (or ref + alt counts), else
+    Oncotator/Funcotator's ``tumor_f``; either is None where the row does not give it."""
     alt = _count(fields, col, "t_alt_count", filename, number)
     ref = _count(fields, col, "t_ref_count", filename, number)
     depth = _count(fields, col, "t_depth", filename, number)
     total = depth if depth else (alt + ref if alt is not None and ref is not None else None)
     if alt is None or not total:
         fraction = _float_or_none(fields[col["tumor_f"]]) if "tumor_f" in col else None
-        return fraction if fraction is not None and 0 <= fraction <= 1 else None  # Oncotator/Funcotator MAFs
+        return (fraction if fraction is not None and 0 <= fraction <= 1 else None), total or None
     if alt > total:
         raise PanelInputError(
             f"{filename or 'The MAF'}, line {number}: t_alt_count {alt:g} is larger than the depth {total:g}; the "
             "read counts are inconsistent."
         )
-    return alt / total
+    return alt / total, total
+
+
+def _chromosome(text: str) -> str:
+    """A chromosome name without ``chr`` (``chr7`` and ``7`` are one chromosome)."""
+    value = text.strip()
+    return value[3:] if value[:3].lower() == "chr" else value
+
+
+def _position(text: str) -> int | None:
+    """A 1-based genomic position, or None where the field is empty or not a whole number."""
+    value = text.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
@@ -526,48 +531,58 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     seen: set[str] = set()
     variants: list[Variant] = []
 
-    def get(fields: list[str], name: str) -> str:
-        return fields[col[name]] if name in col else ""
-
+    # each row gets one empty field appended, where the columns the MAF lacks point (one index per column instead
+    # of a lookup per cell)
+    absent = len(header)
+    at = {name: col.get(name, absent) for name in _MAF_OPTIONAL}
+    i_gene, i_class = col["Hugo_Symbol"], col["Variant_Classification"]
     no_gene = filtered = germline = 0
     builds: dict[str, int] = {}
+    build_of: dict[str, str | None] = {}  # NCBI_Build value -> build (one regex search per distinct value)
     for number, fields in _rows(lines, header_index, "\t", filename):
-        gene = normalise_gene(fields[col["Hugo_Symbol"]])
+        fields.append("")
+        gene = normalise_gene(fields[i_gene])
         if not gene:
             no_gene += 1
             continue
-        if get(fields, "FILTER").strip() not in {"", ".", "PASS"}:
+        if fields[at["FILTER"]].strip() not in {"", ".", "PASS"}:
             filtered += 1
             continue
-        if get(fields, "Mutation_Status").strip().lower() in _GERMLINE_STATUSES:
+        if fields[at["Mutation_Status"]].strip().lower() in _GERMLINE_STATUSES:
             germline += 1
             continue
-        build = _build_from_text(get(fields, "NCBI_Build"))
+        build_text = fields[at["NCBI_Build"]]
+        if build_text not in build_of:
+            build_of[build_text] = _build_from_text(build_text)
+        build = build_of[build_text]
         if build:
             builds[build] = builds.get(build, 0) + 1
-        sample = get(fields, "Tumor_Sample_Barcode").strip()
+        sample = fields[at["Tumor_Sample_Barcode"]].strip()
         if sample not in seen:
             seen.add(sample)
             samples.append(sample)
         # the first protein column filled on this row: cBioPortal MAFs leave HGVSp_Short empty on some rows and
         # fill Protein_Change or Amino_Acid_Change instead
         protein = next((p for c in protein_cols if (p := normalise_protein_change(fields[col[c]]))), "")
+        ref, alt = fields[at["Reference_Allele"]].strip(), fields[at["Tumor_Seq_Allele2"]].strip()
         classification = tally.classify(
-            fields[col["Variant_Classification"]],
-            protein,
-            ref=get(fields, "Reference_Allele"),
-            alt=get(fields, "Tumor_Seq_Allele2"),
-            variant_type=get(fields, "Variant_Type"),
+            fields[i_class], protein, ref=ref, alt=alt, variant_type=fields[at["Variant_Type"]]
         )
         if classification == "Splice_Site" and not protein:
-            protein = splice_site_protein(get(fields, "HGVSc"))
+            protein = splice_site_protein(fields[at["HGVSc"]])
+        vaf, depth = _maf_vaf(fields, col, filename, number)
         variants.append(
             Variant(
                 gene=gene,
                 protein_change=protein,
                 classification=classification,
-                vaf=_maf_vaf(fields, col, filename, number),
+                vaf=vaf,
                 sample=sample,
+                chromosome=_chromosome(fields[at["Chromosome"]]),
+                position=_position(fields[at["Start_Position"]]),
+                ref=ref,
+                alt=alt,
+                read_depth=depth,
             )
         )
     if no_gene and not variants:
@@ -595,6 +610,20 @@ def _read_maf(lines: list[str], header_index: int, filename: str) -> PanelFile:
     notes.extend(tally.notes())
     return PanelFile("MAF", tuple(samples) or ("",), tuple(variants), tuple(notes), genome_build=build)
 
+
+_MAF_OPTIONAL = (
+    "FILTER",
+    "Mutation_Status",
+    "NCBI_Build",
+    "Tumor_Sample_Barcode",
+    "Reference_Allele",
+    "Tumor_Seq_Allele2",
+    "Variant_Type",
+    "HGVSc",
+    "Chromosome",
+    "Start_Position",
+)
+"""MAF columns the reader uses where present."""
 
 _GERMLINE_STATUSES = frozenset({"germline", "loh"})
 """MAF ``Mutation_Status`` values of germline variants (TCGA: LOH is a germline heterozygous variant whose other
@@ -636,6 +665,10 @@ _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "tumor_f",
     ),
     "sample": ("sample", "sample_id", "tumor_sample_barcode"),
+    "chromosome": ("chromosome", "chrom", "chr"),
+    "position": ("position", "pos", "start_position", "start"),
+    "ref": ("ref", "reference", "reference_allele"),
+    "alt": ("alt_allele", "alternate", "alternate_allele", "tumor_seq_allele2", "alt"),
 }
 #: Alteration-type words -> class. Point mutations and indels (``mutation``, ``snv``, ``indel``, ...) -> None: the
 #: protein change or consequence decides.
@@ -697,6 +730,11 @@ def _vaf_column_is_percent(values: Sequence[str]) -> bool:
     return any(v.strip().endswith("%") for v in values) or any(n is not None and n > 1 for n in numbers)
 
 
+def _cell(fields: list[str], index: int | None) -> str:
+    """The stripped value of an optional column (``""`` where the table has no such column)."""
+    return fields[index].strip() if index is not None else ""
+
+
 def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile:
     header_line = lines[header_index]
     delimiter = "\t" if header_line.count("\t") >= header_line.count(",") and "\t" in header_line else ","
@@ -720,6 +758,7 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
         )
     tally = _Tally()
     samples: list[str] = []
+    seen_samples: set[str] = set()
     variants: list[Variant] = []
     no_gene = 0
     rows = list(_rows(lines, header_index, delimiter, filename))
@@ -762,9 +801,22 @@ def _read_table(lines: list[str], header_index: int, filename: str) -> PanelFile
                 )
             vaf = vaf / 100 if (vaf_percent or text.endswith("%")) else vaf
         sample = fields[col["sample"]].strip() if col["sample"] is not None else ""
-        if sample not in samples:
+        if sample not in seen_samples:
+            seen_samples.add(sample)
             samples.append(sample)
-        variants.append(Variant(gene, protein, classification, vaf, sample))
+        variants.append(
+            Variant(
+                gene,
+                protein,
+                classification,
+                vaf,
+                sample,
+                chromosome=_chromosome(_cell(fields, col["chromosome"])),
+                position=_position(_cell(fields, col["position"])),
+                ref=_cell(fields, col["ref"]),
+                alt=_cell(fields, col["alt"]),
+            )
+        )
     if no_gene and not variants:
         raise _no_gene_error(filename, header[col["gene"]])
     notes = ([_no_gene_note(no_gene)] if no_gene else []) + tally.notes()
@@ -1093,6 +1145,15 @@ def _allele_vaf(values: dict[str, str], allele: int, n_alts: int, ref: str, alt:
     return None
 
 
+def _read_depth(values: dict[str, str]) -> float | None:
+    """One sample's reads over the site: the sum of ``AD`` (all alleles), else ``DP``; None when neither is given."""
+    depths = _numbers(values.get("AD"))
+    if depths:
+        return sum(depths)
+    depth = _numbers(values.get("DP"))
+    return depth[0] if depth else None
+
+
 _BUILD_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GRCh38", re.compile(r"(?<![a-z0-9])(grch38|hg38|b38|hs38\w*|homo_sapiens_assembly38)(?![0-9])", re.IGNORECASE)),
     (
@@ -1384,7 +1445,17 @@ def _record_calls(
             if entry is None and len(alts) > 1:
                 counts["unannotated"] += 1
                 continue
-            calls.append(_annotated_variant(entry, record.REF, alt, vaf, samples[tumour], tally))
+            call = _annotated_variant(entry, record.REF, alt, vaf, samples[tumour], tally)
+            calls.append(
+                dataclasses.replace(
+                    call,
+                    chromosome=_chromosome(str(record.CHROM)),
+                    position=int(record.POS),
+                    ref=str(record.REF),
+                    alt=alt,
+                    read_depth=_read_depth(values),
+                )
+            )
     return calls
 
 

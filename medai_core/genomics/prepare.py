@@ -3,7 +3,9 @@
 Layout (``FeatureSpec.names``), in order:
 
 * ``type=<cancer type>``: one-hot cancer type; types with few training patients pooled as ``Other``.
-* ``log_tmb``: ``log1p(TMB in mutations/Mb)``, standardised with the training mean and SD.
+* ``log_tmb``: ``log1p(TMB in mutations/Mb)``, standardised with the training mean and SD. TMB enters on the scale
+  the model was trained on: calls over the panel sizes of ``FeatureSpec.tmb_panel_mb`` (:meth:`FeatureSpec.model_tmb`
+  converts a TMB computed with today's sizes; model 1.0.0 was trained with IMPACT468 sized as IMPACT410).
 * ``age=<group>``: one-hot age group; unknown age -> the training prevalence of each group.
 * ``sex=male``: 1 male, 0 female; unknown -> training prevalence.
 * ``drug=<class>``: one-hot immune checkpoint inhibitor class (PD-1/PD-L1, CTLA-4, combination).
@@ -29,11 +31,13 @@ from medai_core.genomics.panels import Panel, resolve_panel
 
 __all__ = [
     "AGE_GROUPS",
+    "LEGACY_TMB_PANEL_MB",
     "Cohort",
     "DRUG_CLASSES",
     "FeatureSpec",
     "OTHER_TYPE",
     "encode",
+    "cohort_model_tmb",
     "encode_cohort",
     "load_cohort",
     "parse_os_status",
@@ -44,6 +48,9 @@ AGE_GROUPS: tuple[str, ...] = ("<30", "31-50", "50-60", "61-70", ">71")
 #: Display name of each drug class -> the cohort's "Drug Type" value.
 DRUG_CLASSES: dict[str, str] = {"PD-1/PD-L1": "PD-1/PDL-1", "CTLA-4": "CTLA4", "Combination": "Combo"}
 OTHER_TYPE = "Other"
+#: The panel sizes (Mb) behind the training TMB of cards written before ``tmb_panel_mb`` was recorded
+#: (gene_ici_survival 1.0.0): IMPACT468 was then sized as IMPACT410.
+LEGACY_TMB_PANEL_MB: tuple[tuple[str, float], ...] = (("IMPACT341", 0.896), ("IMPACT410", 1.016), ("IMPACT468", 1.016))
 
 
 @dataclass(frozen=True)
@@ -275,6 +282,9 @@ class FeatureSpec:
         log_tmb_mean, log_tmb_sd: standardisation of ``log1p(TMB)`` (training split).
         age_prevalence: (5,) training share of each age group (the encoding of an unknown age).
         male_prevalence: training share of men (the encoding of an unknown sex).
+        type_prevalence: training share of each cancer type (the attribution baseline).
+        tmb_panel_mb: (panel, Mb) sizes the training TMB was computed with; a TMB computed with other sizes for
+            the same panel is converted back (:meth:`model_tmb`), so the model keeps receiving its training feature.
     """
 
     cancer_types: tuple[str, ...]
@@ -284,6 +294,15 @@ class FeatureSpec:
     age_prevalence: tuple[float, ...]
     male_prevalence: float
     type_prevalence: tuple[float, ...] = field(default=())
+    tmb_panel_mb: tuple[tuple[str, float], ...] = LEGACY_TMB_PANEL_MB
+
+    def model_tmb(self, tmb: float, panel: Panel) -> float:
+        """``tmb`` (calls / ``panel.size_mb``) on the training scale: calls over the size the training used for the
+        same panel. Panels the training did not size (exome, custom sizes) are passed through unchanged."""
+        sizes = dict(self.tmb_panel_mb)
+        if panel.name not in sizes:
+            return tmb
+        return tmb * panel.size_mb / sizes[panel.name]
 
     @property
     def names(self) -> list[str]:
@@ -313,6 +332,7 @@ class FeatureSpec:
             "age_prevalence": list(self.age_prevalence),
             "male_prevalence": self.male_prevalence,
             "type_prevalence": list(self.type_prevalence),
+            "tmb_panel_mb": dict(self.tmb_panel_mb),
             "names": self.names,
         }
 
@@ -327,6 +347,9 @@ class FeatureSpec:
             age_prevalence=tuple(float(v) for v in data["age_prevalence"]),
             male_prevalence=float(data["male_prevalence"]),
             type_prevalence=tuple(float(v) for v in data.get("type_prevalence", ())),
+            tmb_panel_mb=tuple((str(k), float(v)) for k, v in data["tmb_panel_mb"].items())
+            if "tmb_panel_mb" in data
+            else LEGACY_TMB_PANEL_MB,
         )
 
     @classmethod
@@ -361,6 +384,7 @@ class FeatureSpec:
             age_prevalence=tuple(float(v) for v in age[known_age].mean(axis=0)),
             male_prevalence=float((cohort.sex[known_sex] == "Male").mean()),
             type_prevalence=tuple(float((mapped == t).mean()) for t in all_types),
+            tmb_panel_mb=tuple((name, resolve_panel(name).size_mb) for name in ("IMPACT341", "IMPACT410", "IMPACT468")),
         )
 
 
@@ -380,7 +404,7 @@ def encode(
     Args:
         spec: the model's feature spec.
         cancer_type: cohort cancer type (unknown types are encoded as ``Other``).
-        tmb: nonsynonymous mutations per Mb.
+        tmb: nonsynonymous mutations per Mb of ``panel`` (converted to the training scale here).
         mutated: normalised symbols of genes with a nonsynonymous call.
         panel: the panel the tumour was sequenced with (decides which genes are observed).
         drug_class: one of :data:`DRUG_CLASSES` (display name) or its cohort value.
@@ -390,7 +414,7 @@ def encode(
     type_vec = [float(cancer_type == t) for t in spec.cancer_types]
     if not any(type_vec):
         type_vec[-1] = 1.0
-    z_tmb = (np.log1p(max(tmb, 0.0)) - spec.log_tmb_mean) / spec.log_tmb_sd
+    z_tmb = (np.log1p(max(spec.model_tmb(tmb, panel), 0.0)) - spec.log_tmb_mean) / spec.log_tmb_sd
     age_vec = [float(age_group == a) for a in AGE_GROUPS] if age_group in AGE_GROUPS else list(spec.age_prevalence)
     sex_text = (sex or "").strip().lower()
     male = 1.0 if sex_text == "male" else 0.0 if sex_text == "female" else spec.male_prevalence
@@ -402,6 +426,15 @@ def encode(
     observed = [float(panel.observes(g)) for g in spec.genes]
     mut_vec = [float(g in genes) * o for g, o in zip(spec.genes, observed, strict=True)]
     return np.array([*type_vec, z_tmb, *age_vec, male, *drug_vec, *mut_vec, *observed], dtype=np.float32)
+
+
+def cohort_model_tmb(spec: FeatureSpec, cohort: Cohort) -> NDArray[np.float64]:
+    """(N,) the cohort's TMB on the model's training scale (:meth:`FeatureSpec.model_tmb` per patient's panel)."""
+    panels = {p: resolve_panel(p) for p in set(cohort.panel.tolist())}
+    return np.array(
+        [spec.model_tmb(float(t), panels[str(p)]) for t, p in zip(cohort.tmb, cohort.panel, strict=True)],
+        dtype=np.float64,
+    )
 
 
 def encode_cohort(spec: FeatureSpec, cohort: Cohort) -> NDArray[np.float32]:

@@ -13,12 +13,18 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
     """A report with the variants, evidence, TMB, survival per drug class, attributions and caveats."""
     tmb = result.tmb
     pct = f"{tmb.percentile_label} ({tmb.reference_source})" if tmb.percentile is not None else "n/a"
-    sel = result.selected
+    if result.survival_modelled:
+        sel = result.selected
+        outcome = (
+            f"Predicted 24-month overall survival on {result.drug_class}: {sel.os_24m[0]:.0%} (ensemble range "
+            f"{sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%}); cancer type + TMB baseline {result.baseline_os_24m or 0:.0%}"
+        )
+    else:
+        outcome = result.survival_note.rstrip(".")
     summary = (
-        f"{result.tumour_type}, panel {result.panel}: {result.n_nonsynonymous} nonsynonymous calls, TMB "
-        f"{tmb.tmb_per_mb:.1f} mut/Mb{' (TMB-high)' if tmb.high else ''}. Predicted 24-month overall survival on "
-        f"{result.drug_class}: {sel.os_24m[0]:.0%} (ensemble range {sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%}); "
-        f"cancer type + TMB baseline {result.baseline_os_24m:.0%}; {len(result.evidence)} evidence items matched"
+        f"{result.tumour_type} (OncoTree {result.oncotree_code}), panel {result.panel}: {result.n_nonsynonymous} "
+        f"nonsynonymous calls, TMB {tmb.tmb_per_mb:.1f} mut/Mb{' (TMB-high)' if tmb.high else ''}. {outcome}; "
+        f"{len(result.evidence)} evidence items matched"
         + (
             f"; best therapy option {result.therapy_options[0].drugs} (tier {result.therapy_options[0].tier})."
             if result.therapy_options
@@ -40,14 +46,14 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
             table_header=("tier", "drugs", "supported by", "sources", "resistance evidence"),
             table_rows=tuple(
                 (
-                    o.tier,
-                    o.drugs,
+                    o.tier + (" (tumour-agnostic)" if o.agnostic else ""),
+                    o.drugs + (f" [withheld: {'; '.join(o.removed_by)}]" if o.removed_by else ""),
                     ", ".join(o.calls),
                     "; ".join(o.sources[:4]) + (f" (+{len(o.sources) - 4} more)" if len(o.sources) > 4 else ""),
                     "; ".join(o.resistance[:3]) + (f" (+{len(o.resistance) - 3} more)" if len(o.resistance) > 3 else "")
                     or "none found",
                 )
-                for o in options[:40]
+                for o in (*options[:40], *result.removed_options[:10])
             ),
         ),
         ReportSection(
@@ -63,7 +69,7 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
         ),
         ReportSection(
             "Predicted overall survival on immunotherapy",
-            text=OUTCOME_CAVEAT,
+            text=OUTCOME_CAVEAT if result.survival_modelled else result.survival_note,
             table_header=("drug class", "OS 12 months", "OS 24 months"),
             table_rows=tuple(
                 (
@@ -74,7 +80,10 @@ def gene_report(result: GeneResult, card: ModelCard, input_bytes: bytes) -> Case
                 for s in result.survival
             ),
             rows=(
-                ("Baseline (Cox: cancer type + TMB), OS 24 months", f"{result.baseline_os_24m:.0%}"),
+                (
+                    "Baseline (Cox: cancer type + TMB), OS 24 months",
+                    "not modelled" if result.baseline_os_24m is None else f"{result.baseline_os_24m:.0%}",
+                ),
                 ("Training cohort Kaplan-Meier, OS 24 months", f"{result.cohort_os_24m:.0%}"),
                 ("Model vs evidence", result.disagreement or "no disagreement found"),
             ),

@@ -1,7 +1,7 @@
 """CGM domain: read exports (Dexcom Clarity, LibreView, generic CSV; mg/dL and mmol/L), the AGP report,
 the 60-minute quantile forecast with calibrated hypoglycaemia risk, attributions, backtest and training.
 
-Names are imported lazily on first use (PEP 562), so that ``medai_core.glucose.commands`` stays import-light for
+Names are imported lazily on first use (PEP 562), so that ``medai_core.cli.glucose`` stays import-light for
 ``python -m medai_core``; TensorFlow is imported only where a model runs.
 """
 

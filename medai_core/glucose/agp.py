@@ -7,7 +7,9 @@ checked against iglu-python. Bands (see :mod:`medai_core.units`): < 54, 54 to < 
 250, > 250 mg/dL, and for readings recorded in mmol/L the consensus' own mmol/L bounds (< 3.0, 3.0 to < 3.9,
 3.9-10.0 inclusive, > 10.0 to 13.9, > 13.9), so a reading of 10.0 mmol/L is in range. % time CGM
 active follows iglu's ``active_percent`` (Danne et al. 2017): expected readings over the span at the median
-sampling interval, less those missing in gaps.
+sampling interval, less those missing in gaps. Every metric counts one reading per timestamp (readings stamped
+with the same time are merged first, as the readers do). Each data-sufficiency statement carries its own status
+(:class:`SufficiencyCheck`), so a check that fails is never shown as met.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.glucose.prepare import GRID_MINUTES, Grid
+from medai_core.glucose.prepare import GRID_MINUTES, Grid, merge_duplicates
 from medai_core.units import BAND_KEYS, MG_DL, band_counts, band_labels, check_unit, to_mg_dl
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "METRIC_KEYS",
     "MIN_DAYS_FOR_AGP",
     "PERCENTILES",
+    "STATUS_WORDS",
+    "SufficiencyCheck",
     "TargetCheck",
     "agp_report",
     "glucose_metrics",
@@ -78,6 +82,8 @@ def glucose_metrics(
     t = np.asarray(times, dtype="datetime64[ns]")
     keep = np.isfinite(recorded)
     recorded, t = recorded[keep], t[keep]
+    order = np.argsort(t, kind="stable")
+    t, (recorded,), _, _ = merge_duplicates(t[order], recorded[order])
     nan = float("nan")
     if recorded.size == 0:
         return dict.fromkeys(METRIC_KEYS, nan)
@@ -181,6 +187,28 @@ def _targets(m: dict[str, float], unit: str) -> tuple[TargetCheck, ...]:
     )
 
 
+STATUS_WORDS: dict[bool, str] = {True: "met", False: "not met"}
+"""How a check's status is written (pages show the word beside the colour, never a symbol alone)."""
+
+
+@dataclass(frozen=True)
+class SufficiencyCheck:
+    """One data-sufficiency statement with its own status.
+
+    Attributes:
+        text: the statement, e.g. ``"CGM active 61 % of the time (consensus: at least 70 %)."``.
+        passed: whether the data meet what the statement checks.
+    """
+
+    text: str
+    passed: bool
+
+    @property
+    def status(self) -> str:
+        """``"met"`` or ``"not met"``."""
+        return STATUS_WORDS[self.passed]
+
+
 @dataclass(frozen=True)
 class AGPReport:
     """The AGP report of one series.
@@ -192,9 +220,10 @@ class AGPReport:
         percentiles: float64 (5, B) smoothed 5/25/50/75/95th percentiles by time of day (mg/dL; NaN without data).
         day_labels: ISO dates of the daily profiles.
         daily: float64 (D, 288) glucose per day on the 5-minute time-of-day grid (NaN where missing).
-        sufficiency: plain-language statements about what the data support.
+        sufficiency: plain-language statements about what the data support (the texts of ``checks``).
         agp_available: whether there is at least 24 h of data for the percentile day and daily profiles.
         range_unit: the unit the readings were recorded in, whose consensus bounds classified the five ranges.
+        checks: the same statements, each with its status.
     """
 
     metrics: dict[str, float]
@@ -206,6 +235,7 @@ class AGPReport:
     sufficiency: tuple[str, ...]
     agp_available: bool
     range_unit: str = MG_DL
+    checks: tuple[SufficiencyCheck, ...] = ()
 
     def label(self, key: str, display_unit: str) -> str:
         """Display label of metric ``key``: band bounds in the unit they were classified in, glucose values in
@@ -271,31 +301,38 @@ def agp_report(
     metrics = glucose_metrics(t, recorded, unit)
     g = to_mg_dl(recorded, unit)
     hours = metrics["days"] * 24 if np.isfinite(metrics["days"]) else 0.0
-    notes = []
+    checks: list[SufficiencyCheck] = []
     n_finite = int(np.isfinite(recorded).sum())
     if n_finite < MIN_READINGS_FOR_SD:
-        notes.append(
-            f"Only {n_finite} reading(s): standard deviation and coefficient of variation need at least "
-            f"{MIN_READINGS_FOR_SD} readings and are shown as unavailable."
+        checks.append(
+            SufficiencyCheck(
+                f"Only {n_finite} reading(s): standard deviation and coefficient of variation need at least "
+                f"{MIN_READINGS_FOR_SD} readings and are shown as unavailable.",
+                False,
+            )
         )
     available = hours >= MIN_HOURS_FOR_REPORT
     if not available:
-        notes.append(
-            f"Only {hours:.1f} h of data: the percentile day and daily profiles need at least 24 h and are not "
-            "shown; the metrics below describe this short period only and are not representative."
+        checks.append(
+            SufficiencyCheck(
+                f"Only {hours:.1f} h of data: the percentile day and daily profiles need at least 24 h and are not "
+                "shown; the metrics below describe this short period only and are not representative.",
+                False,
+            )
         )
-    elif round(metrics["days"], 1) < MIN_DAYS_FOR_AGP:
-        notes.append(
-            f"{metrics['days']:.1f} days of data: the consensus asks for 14 days for a representative AGP; read "
-            "the metrics with care."
+    else:
+        enough_days = round(metrics["days"], 1) >= MIN_DAYS_FOR_AGP
+        checks.append(
+            SufficiencyCheck(
+                f"{metrics['days']:.1f} days of data (consensus: at least {MIN_DAYS_FOR_AGP} days for a "
+                "representative AGP)." + ("" if enough_days else " Read the metrics with care."),
+                enough_days,
+            )
         )
-    if np.isfinite(metrics["active_percent"]) and metrics["active_percent"] < 70:
-        notes.append(f"CGM active {metrics['active_percent']:.0f} % of the time (consensus: at least 70 %).")
-    if not notes:
-        notes.append(
-            f"{metrics['days']:.1f} days with CGM active {metrics['active_percent']:.0f} % of the time: "
-            "sufficient for an AGP."
-        )
+    if np.isfinite(metrics["active_percent"]):
+        active = metrics["active_percent"]
+        shown = f"{active:.1f}" if 69.5 <= active < 70 else f"{active:.0f}"  # never "70 %" for a failed 69.6
+        checks.append(SufficiencyCheck(f"CGM active {shown} % of the time (consensus: at least 70 %).", active >= 70))
     bin_minutes, percentiles = (
         _percentile_day(t, g)
         if available
@@ -306,5 +343,14 @@ def agp_report(
     )
     labels, daily = _daily(grid) if available else ((), np.zeros((0, 24 * 60 // GRID_MINUTES)))
     return AGPReport(
-        metrics, _targets(metrics, unit), bin_minutes, percentiles, labels, daily, tuple(notes), available, unit
+        metrics,
+        _targets(metrics, unit),
+        bin_minutes,
+        percentiles,
+        labels,
+        daily,
+        tuple(c.text for c in checks),
+        available,
+        unit,
+        tuple(checks),
     )

@@ -2,6 +2,12 @@
 
 :func:`analyse` takes a :class:`~medai_core.glucose.io.CGMRecord` and the loaded forecaster and returns a frozen,
 picklable :class:`GlucoseAnalysis` (all glucose in mg/dL; pages convert for display).
+
+Every cadence is served by the 5-minute model: the record's grid is anchored at its last reading (the forecast
+starts at the file's last reading time), 1-minute readings are averaged onto it, 15-minute readings have the points
+between them interpolated, and the backtest and adaptation score only the steps where a reading exists
+(:func:`~medai_core.glucose.prepare.target_stride`). Forecasts are kept within the sensor family's range (up to
+500 mg/dL for FreeStyle Libre).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from numpy.typing import NDArray
 from medai_core.glucose.agp import AGPReport, agp_report
 from medai_core.glucose.evaluation import Evaluation, clarke_zones, collect_windows, evaluate_windows
 from medai_core.glucose.forecast import (
+    DEFAULT_LIMITS_MG_DL,
     HYPO_KEYS,
     MEDIAN_SLICE,
     ForecastParams,
@@ -32,9 +39,13 @@ from medai_core.glucose.prepare import (
     INPUT_STEPS,
     LEVEL_CENTER,
     LEVEL_SCALE,
+    MAX_FILL_GAP_MINUTES,
     Grid,
+    no_windows_reason,
+    target_stride,
     window_features,
 )
+from medai_core.units import MG_DL, sensor_family
 
 if TYPE_CHECKING:
     from medai_core.models import LoadedModel
@@ -135,6 +146,9 @@ class GlucoseAnalysis:
         backtest_unavailable: why there is no backtest.
         model_id, model_version, weights_sha256: the model used.
         personalisation: whether the forecast was adapted to this patient, with the backtest before and after.
+        sensor: the sensor family whose limits apply (:data:`medai_core.units.SENSOR_FAMILIES` key).
+        sensor_limits_mg_dl: its floor and ceiling (mg/dL); forecasts stay within them.
+        censored_low, censored_high: readings at the floor ("Low") and at the ceiling ("High").
     """
 
     source_format: str
@@ -158,14 +172,27 @@ class GlucoseAnalysis:
     model_version: str
     weights_sha256: str
     personalisation: Personalisation
+    sensor: str = "unknown"
+    sensor_limits_mg_dl: tuple[float, float] = DEFAULT_LIMITS_MG_DL
+    censored_low: int = 0
+    censored_high: int = 0
 
 
 def _iso(t: np.datetime64) -> str:
     return str(np.datetime_as_string(np.asarray(t).astype("datetime64[s]")))
 
 
-def forecast_from_last(grid: Grid, model: LoadedModel, params: ForecastParams) -> tuple[Forecast | None, str]:
-    """Forecast from the last reading with attributions, or (None, reason) when the last 3 hours are incomplete."""
+def forecast_from_last(
+    grid: Grid,
+    model: LoadedModel,
+    params: ForecastParams,
+    limits_mg_dl: tuple[float, float] = DEFAULT_LIMITS_MG_DL,
+) -> tuple[Forecast | None, str]:
+    """Forecast from the last reading with attributions, or (None, reason) when the last 3 hours are incomplete.
+
+    Args:
+        limits_mg_dl: the sensor's floor and ceiling; the forecast range is kept within them.
+    """
     from medai_core.explain import integrated_gradients
 
     if grid.times.size < INPUT_STEPS:
@@ -178,11 +205,12 @@ def forecast_from_last(grid: Grid, model: LoadedModel, params: ForecastParams) -
     if not grid.available[origin - INPUT_STEPS + 1 :].all():
         return (
             None,
-            "The last 3 hours before the last reading contain a gap longer than 15 minutes, so no forecast is made.",
+            f"The last 3 hours before the last reading contain a gap longer than {MAX_FILL_GAP_MINUTES} minutes "
+            "between readings, so no forecast is made.",
         )
     x, last = window_features(grid, np.array([origin]))
     raw = np.asarray(model.predict(x))
-    batch = decode_outputs(raw, last, params)
+    batch = decode_outputs(raw, last, params, limits_mg_dl)
     baseline_x = x[0].copy()
     baseline_x[:, 0] = (last[0] - LEVEL_CENTER) / LEVEL_SCALE
     baseline_x[:, 1] = 0.0
@@ -216,14 +244,19 @@ def forecast_from_last(grid: Grid, model: LoadedModel, params: ForecastParams) -
     return forecast, ""
 
 
-def backtest(grid: Grid, model: LoadedModel, params: ForecastParams) -> tuple[Backtest | None, str]:
-    """Rolling 60-minute forecasts every 30 minutes over the history, scored against what happened."""
-    windows = collect_windows({"patient": grid})
+def backtest(grid: Grid, model: LoadedModel, params: ForecastParams, stride: int = 1) -> tuple[Backtest | None, str]:
+    """Rolling 60-minute forecasts every 30 minutes over the history, scored against what happened.
+
+    Args:
+        stride: grid steps between the sensor's readings (3 for 15-minute sensors); only observed steps are scored.
+    """
+    windows = collect_windows({"patient": grid}, stride=stride)
     if len(windows) == 0:
-        return None, "No stretch of 4 hours of complete readings (3 h input + 1 h outcome), so no backtest."
+        return None, no_windows_reason(grid, "no backtest")
     evaluation: Evaluation = evaluate_windows(model.predict, params, windows)
-    ref = windows.y[:, ATTRIBUTION_STEP - 1]
-    pred = evaluation.forecasts.p50[:, ATTRIBUTION_STEP - 1]
+    seen = np.ones(len(windows), dtype=bool) if windows.scored is None else windows.scored[:, ATTRIBUTION_STEP - 1]
+    ref = windows.y[seen, ATTRIBUTION_STEP - 1]
+    pred = evaluation.forecasts.p50[seen, ATTRIBUTION_STEP - 1]
     zones = clarke_zones(ref, pred)
     percent = {z: float(100.0 * np.mean(zones == z)) for z in "ABCDE"}
     if ref.size > MAX_CLARKE_POINTS:
@@ -248,16 +281,26 @@ def analyse(record: CGMRecord, model: LoadedModel) -> GlucoseAnalysis:
     params = params_from_artifacts(model.card.artifacts)
     grid = record.grid()
     report = agp_report(record.times, record.glucose_recorded, grid, record.unit_detected)
-    forecast, why_not = forecast_from_last(grid, model, params)
-    back, why_not_back = backtest(grid, model, params)
-    adapted = personalise(grid, model.predict, params)
+    family = sensor_family(record.device, record.source_format)
+    floor, ceiling = family.limits[MG_DL]
+    # a sensor the file does not name that reads above the common ceiling reads at least that far
+    limits = (floor, max(ceiling, float(record.glucose_mg_dl.max(initial=0.0))))
+    stride = target_stride(record.sampling_minutes)
+    forecast, why_not = forecast_from_last(grid, model, params, limits)
+    if forecast is None and record.sampling_minutes > MAX_FILL_GAP_MINUTES + 2.5:
+        why_not = (
+            f"Readings every {record.sampling_minutes:.0f} minutes: the forecaster's 5-minute grid bridges at most "
+            f"{MAX_FILL_GAP_MINUTES} minutes between readings, so no forecast is made."
+        )
+    back, why_not_back = backtest(grid, model, params, stride)
+    adapted = personalise(grid, model.predict, params, stride=stride, limits_mg_dl=limits)
     if forecast is not None and adapted.applied:
         shift = adapted.correction(1)[0]
         forecast = replace(
             forecast,
-            p10=np.clip(forecast.p10 + shift, 40.0, 400.0),
-            p50=np.clip(forecast.p50 + shift, 40.0, 400.0),
-            p90=np.clip(forecast.p90 + shift, 40.0, 400.0),
+            p10=np.clip(forecast.p10 + shift, *limits),
+            p50=np.clip(forecast.p50 + shift, *limits),
+            p90=np.clip(forecast.p90 + shift, *limits),
             personalised=True,
             p50_shipped=forecast.p50,
         )
@@ -283,4 +326,8 @@ def analyse(record: CGMRecord, model: LoadedModel) -> GlucoseAnalysis:
         model_version=model.card.version,
         weights_sha256=model.card.weights_sha256,
         personalisation=adapted,
+        sensor=family.key,
+        sensor_limits_mg_dl=(float(limits[0]), float(limits[1])),
+        censored_low=int((record.censored_flags == -1).sum()),
+        censored_high=int((record.censored_flags == 1).sum()),
     )

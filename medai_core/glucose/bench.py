@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from medai_core.benchmarking import BenchRow, format_table, measure
 from medai_core.config import REPO_ROOT
+from medai_core.domains import GLUCOSE
 
 __all__ = ["run_bench"]
 
@@ -33,7 +34,7 @@ def run_bench(repeat: int = 20) -> str:
     grid90 = long.grid()
     agp_row = measure("AGP report, 90 days", lambda: agp_report(long.times, long.glucose_mg_dl, grid90), repeat=repeat)
     rows.append(agp_row)
-    model = load_model("glucose_forecast")
+    model = load_model(GLUCOSE.model_id)
     params = params_from_artifacts(model.card.artifacts)
     short = simulated_patient(days=14)
     grid14 = short.grid()

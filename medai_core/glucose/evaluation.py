@@ -1,7 +1,10 @@
 """Forecast evaluation: RMSE/MAE by horizon, interval coverage, Clarke error grid, hypoglycaemia AUROC/Brier.
 
 The same functions score the model and its baselines on the same windows, in training (held-out patients), in
-``python -m medai_core evaluate glucose`` and in the page's backtest.
+``python -m medai_core evaluate glucose`` and in the page's backtest. A forecast is scored only where a reading
+was observed (``WindowSet.scored``): every step for 1- and 5-minute sensors, every third step (15, 30, 45, 60 min)
+for 15-minute ones, whose points between readings are interpolated on the 5-minute grid and never scored.
+:func:`evaluate_at_cadence` thins 5-minute series to another cadence to measure what that costs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ from medai_core.glucose.forecast import (
     hypo_labels,
     linear_baseline,
 )
-from medai_core.glucose.prepare import HORIZON_STEPS, Grid, targets, valid_origins, window_features
+from medai_core.glucose.prepare import (
+    GRID_MINUTES,
+    HORIZON_STEPS,
+    Grid,
+    make_grid,
+    target_stride,
+    targets,
+    valid_origins,
+    window_features,
+)
 
 __all__ = [
     "EVAL_ORIGIN_SPACING_STEPS",
@@ -30,12 +42,14 @@ __all__ = [
     "WindowSet",
     "clarke_zones",
     "collect_windows",
+    "evaluate_at_cadence",
     "evaluate_windows",
     "forecast_scores",
     "hypo_scores",
     "patient_bootstrap",
     "rmse_avg",
     "spaced_origins",
+    "thin_to_cadence",
 ]
 
 EVAL_ORIGIN_SPACING_STEPS = 6
@@ -69,52 +83,75 @@ def clarke_zones(reference: NDArray[np.floating], predicted: NDArray[np.floating
     return zones
 
 
+def _step_rmse(err: NDArray[np.float64], mask: NDArray[np.bool_] | None) -> NDArray[np.float64]:
+    """float64 (12,) RMSE per step over the scored entries (NaN for a step never scored)."""
+    if mask is None:
+        return np.asarray(np.sqrt(np.mean(err**2, axis=0)), dtype=np.float64)
+    n = mask.sum(axis=0)
+    sq = np.where(mask, err**2, 0.0).sum(axis=0)
+    return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
+
+
 def forecast_scores(
     y_true: NDArray[np.floating],
     p50: NDArray[np.floating],
     p10: NDArray[np.floating] | None = None,
     p90: NDArray[np.floating] | None = None,
+    *,
+    mask: NDArray[np.bool_] | None = None,
 ) -> dict[str, float]:
     """Point and interval scores of (K, 12) forecasts against the (K, 12) truth, all in mg/dL.
 
-    ``rmse_avg`` is the mean over the 12 steps of the per-step RMSE (GlucoBench reports the horizon average);
-    ``clarke_*`` pools all 12 steps. ``coverage_80`` is the share of true values inside [p10, p90] (NaN without
-    an interval).
+    ``rmse_avg`` is the mean over the scored steps of the per-step RMSE (GlucoBench reports the 12-step horizon
+    average); ``clarke_*`` pools all scored steps. ``coverage_80`` is the share of true values inside [p10, p90]
+    (NaN without an interval). ``mask`` (K, 12) marks the entries observed (None: all); the others are not scored.
     """
     y = np.asarray(y_true, dtype=np.float64)
     yhat = np.asarray(p50, dtype=np.float64)
-    if y.shape[0] == 0:
+    m = None if mask is None or bool(np.all(mask)) else np.asarray(mask, dtype=bool)
+    if y.shape[0] == 0 or (m is not None and not m.any()):
         nan = float("nan")
         return {k: nan for k in ("rmse_30", "rmse_60", "rmse_avg", "mae_30", "mae_60", "mae_avg", "coverage_80")} | {
             "clarke_ab_percent": nan,
             "clarke_a_percent": nan,
         }
     err = yhat - y
-    rmse_step = np.sqrt(np.mean(err**2, axis=0))
-    mae_step = np.mean(np.abs(err), axis=0)
-    zones = clarke_zones(y, yhat)
+    rmse_step = _step_rmse(err, m)
+    if m is None:
+        mae_step = np.mean(np.abs(err), axis=0)
+        zones = clarke_zones(y, yhat)
+    else:
+        n = m.sum(axis=0)
+        mae_step = np.where(n > 0, np.where(m, np.abs(err), 0.0).sum(axis=0) / np.maximum(n, 1), np.nan)
+        zones = clarke_zones(y[m], yhat[m])
     coverage = float("nan")
     if p10 is not None and p90 is not None:
-        coverage = float(np.mean((y >= np.asarray(p10)) & (y <= np.asarray(p90))))
+        inside = (y >= np.asarray(p10)) & (y <= np.asarray(p90))
+        coverage = float(np.mean(inside if m is None else inside[m]))
     return {
         "rmse_30": float(rmse_step[5]),
         "rmse_60": float(rmse_step[HORIZON_STEPS - 1]),
-        "rmse_avg": float(rmse_step.mean()),
+        "rmse_avg": float(np.nanmean(rmse_step)),
         "mae_30": float(mae_step[5]),
         "mae_60": float(mae_step[HORIZON_STEPS - 1]),
-        "mae_avg": float(mae_step.mean()),
+        "mae_avg": float(np.nanmean(mae_step)),
         "coverage_80": coverage,
         "clarke_ab_percent": float(100.0 * np.mean((zones == "A") | (zones == "B"))),
         "clarke_a_percent": float(100.0 * np.mean(zones == "A")),
     }
 
 
-def rmse_avg(y_true: NDArray[np.floating], p50: NDArray[np.floating]) -> float:
-    """Mean over the 12 steps of the per-step RMSE (mg/dL) of (K, 12) forecasts; NaN without windows."""
+def rmse_avg(y_true: NDArray[np.floating], p50: NDArray[np.floating], mask: NDArray[np.bool_] | None = None) -> float:
+    """Mean over the scored steps of the per-step RMSE (mg/dL) of (K, 12) forecasts; NaN without windows.
+
+    ``mask`` (K, 12) marks the observed entries (None: all)."""
     y = np.asarray(y_true, dtype=np.float64)
     if y.shape[0] == 0:
         return float("nan")
-    return float(np.sqrt(np.mean((np.asarray(p50, dtype=np.float64) - y) ** 2, axis=0)).mean())
+    m = None if mask is None or bool(np.all(mask)) else np.asarray(mask, dtype=bool)
+    if m is not None and not m.any():
+        return float("nan")
+    return float(np.nanmean(_step_rmse(np.asarray(p50, dtype=np.float64) - y, m)))
 
 
 def patient_bootstrap(
@@ -216,7 +253,8 @@ class WindowSet:
         origin_time: datetime64[ns] (K,) time of the last input reading.
         x: float32 (K, INPUT_STEPS, 4) model inputs.
         last: float64 (K,) last reading (mg/dL).
-        y: float64 (K, 12) observed readings at 5..60 min (mg/dL).
+        y: float64 (K, 12) readings at 5..60 min (mg/dL; interpolated between a 15-minute sensor's readings).
+        scored: bool (K, 12) where ``y`` is an observed reading (None: everywhere); only those are scored.
     """
 
     patient: NDArray[np.str_]
@@ -224,13 +262,18 @@ class WindowSet:
     x: NDArray[np.float32]
     last: NDArray[np.float64]
     y: NDArray[np.float64]
+    scored: NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return int(self.last.shape[0])
 
 
 def collect_windows(
-    grids: Mapping[str, Grid], *, spacing: int = EVAL_ORIGIN_SPACING_STEPS, require_observed_targets: bool = True
+    grids: Mapping[str, Grid],
+    *,
+    spacing: int = EVAL_ORIGIN_SPACING_STEPS,
+    require_observed_targets: bool = True,
+    stride: int = 1,
 ) -> WindowSet:
     """Windows of every patient with a complete 3-hour input and complete next 60 minutes.
 
@@ -238,16 +281,19 @@ def collect_windows(
         grids: patient id -> grid.
         spacing: minimum grid steps between origins (6 = 30 minutes; 1 = every complete window).
         require_observed_targets: count a target only where a reading was observed (not interpolated).
+        stride: grid steps between the sensor's readings (:func:`~medai_core.glucose.prepare.target_stride`):
+            the targets must be observed at every ``stride``-th step, and only those are scored.
     """
     parts = []
     for pid, grid in grids.items():
-        origins = valid_origins(grid, require_observed_targets=require_observed_targets)
+        origins = valid_origins(grid, require_observed_targets=require_observed_targets, stride=stride)
         if spacing > 1:
             origins = spaced_origins(origins, spacing)
         if origins.size == 0:
             continue
         x, last = window_features(grid, origins)
-        parts.append((np.full(origins.size, str(pid)), grid.times[origins], x, last, targets(grid, origins)))
+        seen = grid.observed[np.asarray(origins)[:, None] + np.arange(1, HORIZON_STEPS + 1)[None, :]]
+        parts.append((np.full(origins.size, str(pid)), grid.times[origins], x, last, targets(grid, origins), seen))
     if not parts:
         from medai_core.glucose.prepare import INPUT_CHANNELS, INPUT_STEPS
 
@@ -257,8 +303,12 @@ def collect_windows(
             np.zeros((0, INPUT_STEPS, INPUT_CHANNELS), np.float32),
             np.zeros(0),
             np.zeros((0, HORIZON_STEPS)),
+            np.zeros((0, HORIZON_STEPS), dtype=bool),
         )
-    return WindowSet(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
+    cols = [np.concatenate(col) for col in zip(*parts, strict=True)]
+    # at stride 1 every target is observed (or, without require_observed_targets, all are scored as before)
+    scored = cols[5] if stride > 1 and require_observed_targets else None
+    return WindowSet(cols[0], cols[1], cols[2], cols[3], cols[4], scored)
 
 
 @dataclass(frozen=True)
@@ -312,9 +362,11 @@ def evaluate_windows(predict: Predictor, params: ForecastParams, windows: Window
     return Evaluation(
         patients=len(set(windows.patient.tolist())),
         windows=len(windows),
-        model=forecast_scores(windows.y, batch.p50, batch.p10, batch.p90),
-        last_value=forecast_scores(windows.y, np.repeat(windows.last[:, None], HORIZON_STEPS, axis=1)),
-        linear=forecast_scores(windows.y, lin),
+        model=forecast_scores(windows.y, batch.p50, batch.p10, batch.p90, mask=windows.scored),
+        last_value=forecast_scores(
+            windows.y, np.repeat(windows.last[:, None], HORIZON_STEPS, axis=1), mask=windows.scored
+        ),
+        linear=forecast_scores(windows.y, lin, mask=windows.scored),
         hypo_model=hypo_scores(labels, batch.hypo),
         hypo_baseline=hypo_scores(labels, base_probs),
         hypo_model_from_70=hypo_scores(labels[from_70], batch.hypo[from_70]),
@@ -322,3 +374,25 @@ def evaluate_windows(predict: Predictor, params: ForecastParams, windows: Window
         forecasts=batch,
         linear_forecasts=lin,
     )
+
+
+def thin_to_cadence(grid: Grid, minutes: int) -> Grid:
+    """The readings of a 5-minute grid kept every ``minutes`` (one in three for 15), put back on the 5-minute grid
+    the way a sensor of that cadence is read (points between readings interpolated, not observed)."""
+    every = max(1, round(minutes / GRID_MINUTES))
+    idx = np.flatnonzero(grid.observed)
+    keep = idx[idx % every == 0]
+    return make_grid(grid.times[keep], grid.glucose_mg_dl[keep])
+
+
+def evaluate_at_cadence(
+    predict: Predictor, params: ForecastParams, grids: Mapping[str, Grid], minutes: int
+) -> Evaluation:
+    """Score the model and baselines on ``grids`` (5-minute series) thinned to a sensor reading every ``minutes``.
+
+    The same origins rule as every evaluation (every 30 minutes, 3 h of input, the next 60 minutes observed at the
+    sensor's cadence); only observed readings are scored, so at 15 minutes the steps 15, 30, 45 and 60 min.
+    """
+    thinned = {pid: thin_to_cadence(g, minutes) if minutes > GRID_MINUTES else g for pid, g in grids.items()}
+    windows = collect_windows(thinned, stride=target_stride(minutes))
+    return evaluate_windows(predict, params, windows)

@@ -26,6 +26,7 @@ from medai_core.errors import ModelCardError
 from medai_core.glucose.prepare import DELTA_SCALE, HORIZON_STEPS, INPUT_STEPS, LEVEL_CENTER, LEVEL_SCALE
 
 __all__ = [
+    "DEFAULT_LIMITS_MG_DL",
     "ForecastBatch",
     "ForecastParams",
     "HYPO_KEYS",
@@ -127,8 +128,16 @@ class ForecastBatch:
     hypo_logits: NDArray[np.float64]
 
 
+DEFAULT_LIMITS_MG_DL = (40.0, 400.0)
+"""The reporting range of the training sensors (Dexcom): forecasts are kept inside it unless the upload's sensor
+reads further (:data:`medai_core.units.SENSOR_FAMILIES`, e.g. 500 mg/dL for FreeStyle Libre)."""
+
+
 def decode_outputs(
-    raw: NDArray[np.floating], last_mg_dl: NDArray[np.floating], params: ForecastParams | None
+    raw: NDArray[np.floating],
+    last_mg_dl: NDArray[np.floating],
+    params: ForecastParams | None,
+    limits_mg_dl: tuple[float, float] = DEFAULT_LIMITS_MG_DL,
 ) -> ForecastBatch:
     """Turn raw model outputs into calibrated forecasts in mg/dL.
 
@@ -136,9 +145,10 @@ def decode_outputs(
         raw: float (K, OUTPUT_SIZE) model outputs.
         last_mg_dl: float (K,) last reading of each window (mg/dL).
         params: calibration; None returns the uncalibrated model outputs (used while fitting the calibration).
+        limits_mg_dl: the sensor's floor and ceiling (mg/dL) the forecasts are kept within.
 
     Returns:
-        the forecasts; bounds are clipped to the CGM range 40-400 mg/dL and kept ordered.
+        the forecasts; bounds are clipped to the sensor's range and kept ordered.
     """
     values = np.asarray(raw, dtype=np.float64)
     last = np.asarray(last_mg_dl, dtype=np.float64)[:, None]
@@ -155,10 +165,11 @@ def decode_outputs(
         hypo = expit(logits)
     p10 = np.minimum(p10, p50)
     p90 = np.maximum(p90, p50)
+    low, high = limits_mg_dl
     return ForecastBatch(
-        p10=np.clip(p10, 40.0, 400.0),
-        p50=np.clip(p50, 40.0, 400.0),
-        p90=np.clip(p90, 40.0, 400.0),
+        p10=np.clip(p10, low, high),
+        p50=np.clip(p50, low, high),
+        p90=np.clip(p90, low, high),
         hypo=hypo,
         hypo_logits=logits,
     )

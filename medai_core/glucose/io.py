@@ -8,8 +8,7 @@ was wrong, what is accepted, and what to do.
 Formats recognised:
 
 - Dexcom Clarity CSV (G6 and G7): a header row with ``Event Type`` and ``Glucose Value (mg/dL)`` or
-  ``(mmol/L)``, patient/device/alert rows, then ``EGV`` rows; ``Low``/``High`` readings are set to the sensor's
-  reporting limits (40 / 400 mg/dL) and counted in the notes. A UTF-8 byte-order mark is removed. Rows uploaded by
+  ``(mmol/L)``, patient/device/alert rows, then ``EGV`` rows. A UTF-8 byte-order mark is removed. Rows uploaded by
   more than one display device (``Source Device ID``: receiver and phone) are not doubled: the device with the most
   readings is the record and the others fill only its gaps, with a note.
 - LibreView CSV: a title line, then a header with ``Device Timestamp``, ``Record Type``, ``Historic Glucose``
@@ -33,6 +32,14 @@ Formats recognised:
   order told from the data, as for LibreView. Nightscout's ``dateString`` is a timestamp column.
   The research tables of ``evaluate``/``train`` (:func:`read_research_table`) go through the same reader.
 
+Readings, in every layout: a glucose cell that is empty or holds no finite number (``nan``, ``inf``, ``-inf``,
+``NA``, ``null``; :data:`MISSING_WORDS`) is no reading: its row is skipped and counted in a note. ``Low``/``High``/
+``LO``/``HI`` (:data:`medai_core.units.LIMIT_WORDS`) become the floor/ceiling of the sensor family the file names
+(:data:`medai_core.units.SENSOR_FAMILIES`: 40-400 mg/dL for Dexcom, 40-500 for FreeStyle Libre, ...), counted in a
+note and marked as censored (``CGMRecord.censored``); they count in the ranges. Readings stamped with the same time
+are merged into one (identical repeats kept once, differing values averaged), with a note, so that every metric sees
+one reading per timestamp. Other text is refused.
+
 Clocks: timestamps that carry a UTC offset or ``Z`` are converted to the patient's local time: the chosen
 ``timezone`` (an IANA name such as ``Europe/Paris``) or, by default, the file's own offset at the first reading.
 One fixed offset is kept for the whole record, so a daylight-saving change inside the file neither duplicates nor
@@ -40,8 +47,8 @@ drops an hour of the 5-minute grid (a note says how far readings after the chang
 that mixes timestamps with and without an offset is refused.
 
 Limits (untrusted uploads): lines longer than :data:`MAX_LINE_CHARS`, headers wider than :data:`MAX_COLUMNS`,
-more than :data:`MAX_READINGS` rows, a series spanning more than :data:`MAX_SPAN_DAYS` days and gzip members
-that expand past :data:`MAX_DECOMPRESSED_BYTES` are refused before anything large is parsed or allocated.
+more than :data:`MAX_READINGS` rows, a series spanning more than :data:`MAX_SPAN_DAYS` days and gzip files that
+expand past :data:`medai_core.untrusted.MAX_DECOMPRESSED_BYTES` are refused before anything large is parsed.
 
 :func:`read_cgm` is a pure function of (bytes, name, options) returning a picklable record, so it can run in an
 isolated worker process.
@@ -52,7 +59,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,16 +68,17 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from medai_core import untrusted
 from medai_core.errors import CGMInputError
-from medai_core.glucose.prepare import Grid, make_grid
-from medai_core.units import MG_DL, MMOL_L, SENSOR_LIMITS, to_mg_dl
+from medai_core.glucose.prepare import MAX_FILL_GAP_MINUTES, Grid, make_grid, merge_duplicates
+from medai_core.units import LIMIT_WORDS, MG_DL, MMOL_L, SENSOR_FAMILIES, sensor_family, to_mg_dl
 
 __all__ = [
     "MAX_COLUMNS",
-    "MAX_DECOMPRESSED_BYTES",
     "MAX_LINE_CHARS",
     "MAX_READINGS",
     "MAX_SPAN_DAYS",
+    "MISSING_WORDS",
     "CGMRecord",
     "grids_by_patient",
     "read_cgm",
@@ -88,8 +95,11 @@ MAX_READINGS = 2_000_000
 """Most rows read from one file (two years of 5-minute readings are about 210,000)."""
 MAX_SPAN_DAYS = 731
 """Longest time from the first to the last reading of one patient (two years); the grid is sized by it."""
-MAX_DECOMPRESSED_BYTES = 256 * 2**20
-"""Largest size a gzip-compressed upload may expand to."""
+
+MISSING_WORDS = frozenset(
+    {"", "nan", "-nan", "na", "n/a", "null", "none", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+)
+"""Glucose cells (lower-case, stripped) that hold no reading: the row is skipped with a note, in every layout."""
 
 _TIME_NAMES = (
     "time",
@@ -117,6 +127,8 @@ _GLUCOSE_NAMES = (
     "value",
     "reading",
 )
+_DEVICE_NAMES = ("device", "device name", "sensor", "sensor type", "device info")
+"""Columns of a generic table that name the CGM (its family sets what Low/High stand for)."""
 _UNIT_COLUMN_NAMES = ("unit", "units", "glucose unit", "glucose units", "uom")
 _ID_NAMES = ("id", "patient", "patient_id", "patient id", "subject", "subject_id", "subject id", "ptid")
 
@@ -137,6 +149,9 @@ class CGMRecord:
         patients: all patient ids of the file (empty for single-patient exports).
         sampling_minutes: median minutes between readings (5 for Dexcom, 5 or 15 for Libre history).
         notes: decisions taken while reading, in plain words (shown on the page and in the report).
+        censored: int8 (M,) -1 where the reading is the sensor's floor ("Low"), +1 its ceiling ("High"), else 0
+            (None: nothing censored).
+        sensor: key of the sensor family whose limits apply (:func:`medai_core.units.sensor_family`).
     """
 
     source_format: str
@@ -149,6 +164,8 @@ class CGMRecord:
     patients: tuple[str, ...]
     sampling_minutes: float
     notes: tuple[str, ...]
+    censored: NDArray[np.int8] | None = None
+    sensor: str = "unknown"
 
     @property
     def n_readings(self) -> int:
@@ -156,65 +173,42 @@ class CGMRecord:
         return int(self.glucose_mg_dl.size)
 
     def grid(self) -> Grid:
-        """The readings on the 5-minute grid with its gap mask (see :func:`medai_core.glucose.prepare.make_grid`)."""
-        return make_grid(self.times, self.glucose_mg_dl)
+        """The readings on the 5-minute grid anchored at the last reading, with its gap mask (see
+        :func:`medai_core.glucose.prepare.make_grid`): the forecast starts at the file's last reading time."""
+        return make_grid(self.times, self.glucose_mg_dl, anchor="last")
+
+    @property
+    def censored_flags(self) -> NDArray[np.int8]:
+        """int8 (M,) -1 at the sensor's floor, +1 at its ceiling, 0 elsewhere."""
+        return np.zeros(self.n_readings, np.int8) if self.censored is None else self.censored
 
 
 # --------------------------------------------------------------------------------------------------- decoding
 
 
-def _gunzip(data: bytes, name: str) -> bytes:
-    """Decompress a gzip upload, refusing corrupt, truncated or oversized (bomb) members."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
-    except zlib.error:
-        raise CGMInputError(
-            f"{name} looks gzip-compressed but cannot be decompressed. Upload the CSV file itself."
-        ) from None
-    if len(out) > MAX_DECOMPRESSED_BYTES:
-        raise CGMInputError(
-            f"{name} expands to more than {MAX_DECOMPRESSED_BYTES // 2**20} MiB when decompressed; a CGM export "
-            "is far smaller. Upload the CSV export itself."
-        )
-    if not inflater.eof:
-        raise CGMInputError(
-            f"{name} looks gzip-compressed but cannot be decompressed (the data end early). Upload the CSV file itself."
-        )
-    return out
+_ACCEPTED = "Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
+_NOT_CSV = {
+    "pdf": "a PDF document",
+    "zip": "a zip archive or Excel workbook",
+    "ole": "an old Excel/Office file",
+    "png": "a PNG image",
+    "jpeg": "a JPEG image",
+}
 
 
 def _decode(data: bytes, name: str) -> str:
+    """The text of a CGM upload (gzip unpacked, every member), through :mod:`medai_core.untrusted`."""
     if not data or not data.strip():
+        raise CGMInputError(f"{name} is empty. {_ACCEPTED}")
+    if untrusted.sniff(data) == "gzip":
+        data = untrusted.gunzip(data, name=name, error=CGMInputError)
+    kind = untrusted.sniff(data)
+    if kind in _NOT_CSV:
         raise CGMInputError(
-            f"{name} is empty. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns "
-            "timestamp, glucose."
+            f"{name} is {_NOT_CSV[kind]}, not a CSV file. Export CSV from Dexcom Clarity or LibreView and upload that."
         )
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, name)
-    signatures = {
-        b"%PDF": "a PDF document",
-        b"PK\x03\x04": "a zip archive or Excel workbook",
-        b"\xd0\xcf\x11\xe0": "an old Excel/Office file",
-        b"\x89PNG": "a PNG image",
-        b"\xff\xd8\xff": "a JPEG image",
-    }
-    for magic, what in signatures.items():
-        if data.startswith(magic):
-            raise CGMInputError(
-                f"{name} is {what}, not a CSV file. Export CSV from Dexcom Clarity or LibreView and upload that."
-            )
-    if b"\x00" in data[:4096]:
-        raise CGMInputError(f"{name} is a binary file, not a CSV text file. Upload a CSV export.")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly everything
-        raise CGMInputError(f"{name} is not a text file. Upload a CSV export.")
-    text = text.lstrip("\ufeff")
+    untrusted.refuse_binary(data, name=name, error=CGMInputError, accepted="Upload a CSV export.")
+    text = untrusted.decode_text(data)
     if not text.strip():
         raise CGMInputError(f"{name} is empty. Upload a CSV export with glucose readings.")
     return text
@@ -228,18 +222,14 @@ def _lines(text: str, name: str) -> list[str]:
             f"{name} has {len(lines):,} lines; at most {MAX_READINGS:,} readings are read from one file. "
             "Export a shorter period."
         )
-    longest = max(map(len, lines), default=0)
-    if longest > MAX_LINE_CHARS:
-        raise CGMInputError(
-            f"{name} has a line of {longest:,} characters (at most {MAX_LINE_CHARS:,} are read); it is not a CGM "
-            "export. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
-        )
-    widest = max((max(line.count(","), line.count(";"), line.count("\t")) for line in lines[:50]), default=0)
-    if widest + 1 > MAX_COLUMNS:
-        raise CGMInputError(
-            f"{name} has a row of {widest + 1:,} columns (at most {MAX_COLUMNS:,} are read); it is not a CGM "
-            "export. Upload a Dexcom Clarity or LibreView CSV export, or a CSV with columns timestamp, glucose."
-        )
+    untrusted.check_lines(
+        lines,
+        name=name,
+        error=CGMInputError,
+        max_line_chars=MAX_LINE_CHARS,
+        max_columns=MAX_COLUMNS,
+        advice=f"It is not a CGM export. {_ACCEPTED}",
+    )
     return lines
 
 
@@ -276,18 +266,32 @@ def _read_table(lines: list[str], name: str, skip: int = 0) -> pd.DataFrame:
     return frame
 
 
+def _missing(values: pd.Series) -> NDArray[np.bool_]:
+    """bool (n,): cells that hold no reading (:data:`MISSING_WORDS`, or a number that is not finite)."""
+    text = values.fillna("").astype(str).str.strip().str.lower()
+    number = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=np.float64)
+    return np.asarray(text.isin(MISSING_WORDS).to_numpy() | np.isinf(number))
+
+
 def _numbers(values: pd.Series, name: str, column: str) -> NDArray[np.float64]:
-    """Parse glucose strings (decimal comma accepted); refuse non-numeric values."""
-    text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
-    parsed = pd.to_numeric(text, errors="coerce")
-    bad = parsed.isna() & values.notna() & (values.astype(str).str.strip() != "")
+    """Parse glucose strings (decimal comma accepted): sensor-limit words (:data:`~medai_core.units.LIMIT_WORDS`)
+    become -inf / +inf (set to the sensor's floor / ceiling by :func:`_finish`), cells without a reading
+    (:func:`_missing`) NaN; refuse any other text."""
+    text = values.fillna("").astype(str).str.strip()
+    lower = text.str.lower()
+    limit = lower.map(LIMIT_WORDS).to_numpy(dtype=np.float64)
+    missing = _missing(values)
+    parsed = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(parsed) & ~missing & np.isnan(limit)
     if bad.any():
-        examples = values[bad].astype(str).head(3).tolist()
+        examples = text[bad].head(3).tolist()
         raise CGMInputError(
             f"{name}: {int(bad.sum())} value(s) in column {column!r} are not numbers, e.g. {examples}. "
-            "Glucose must be numeric (mg/dL or mmol/L); remove or correct those rows."
+            "Glucose must be numeric (mg/dL or mmol/L), or Low/High/LO/HI for a reading beyond the sensor's range; "
+            "correct those rows."
         )
-    return parsed.to_numpy(dtype=np.float64)
+    out = np.where(missing, np.nan, parsed)
+    return np.where(np.isnan(limit), out, limit * np.inf)
 
 
 _NUMERIC_DATE = re.compile(
@@ -513,29 +517,99 @@ def _finish(
     patient: str | None = None,
     patients: tuple[str, ...] = (),
     notes: list[str] | None = None,
+    missing: int = 0,
 ) -> CGMRecord:
-    keep = np.isfinite(values)
+    """The record: rows without a reading counted, sensor limits applied, readings sorted, one per timestamp.
+
+    Args:
+        values: readings in ``unit``; -inf / +inf where the file wrote Low / High (see :func:`_numbers`), NaN
+            where it holds no reading.
+        missing: rows without a reading already skipped by the reader (counted with the NaN of ``values``).
+    """
+    notes = list(notes or [])
+    keep = ~np.isnan(values)
+    missing += int((~keep).sum())
     times, values = times[keep], values[keep]
+    if missing:
+        notes.append(
+            f"{missing} row(s) without a glucose value (an empty cell, nan or inf) skipped: a cell that holds no "
+            "finite number is no reading, in every layout."
+        )
     if values.size == 0:
         raise CGMInputError(f"{name} holds no glucose readings. Upload an export that covers at least one day.")
+    family = sensor_family(device, source_format)
+    floor, ceiling = family.limits[unit]
+    low, high = values == -np.inf, values == np.inf
+    numeric = values[np.isfinite(values)]
+    if family.key == "unknown" and high.any() and numeric.size and numeric.max() > ceiling:
+        # a device that reads above the common ceiling: its "High" is at least the next family's ceiling
+        above = [f.limits[unit][1] for f in SENSOR_FAMILIES if f.limits[unit][1] >= numeric.max()]
+        ceiling = min(above, default=ceiling)
+    values = np.where(low, floor, np.where(high, ceiling, values))
+    censored = (high.astype(np.int8) - low.astype(np.int8)).astype(np.int8)
+    which = f"the {family.name} range" if family.key != "unknown" else "the range every listed sensor reports within"
+    for mask, word, alias, limit, side in ((low, "Low", "LO", floor, "below"), (high, "High", "HI", ceiling, "above")):
+        if mask.any():
+            notes.append(
+                f"{int(mask.sum())} reading(s) '{word}' set to {limit:g} {unit} ('{word}' or '{alias}': the limit of "
+                f"{which}, {family.source}); the true values lie {side} it. They count in the ranges and are marked "
+                "as censored (the mean and SD treat them as the limit)."
+            )
     mg_dl = to_mg_dl(values, unit)
     _check_plausible(mg_dl, name)
     _check_span(times, name)
     order = np.argsort(times, kind="stable")
-    times, mg_dl, values = times[order], mg_dl[order], values[order]
-    notes = list(notes or [])
-    dup = np.concatenate([[False], (np.diff(times.astype(np.int64)) == 0)])
-    if dup.any():
-        notes.append(f"{int(dup.sum())} duplicate timestamp(s) averaged.")
+    times, mg_dl, values, censored = times[order], mg_dl[order], values[order], censored[order]
+    times, (mg_dl, values, flags), identical, averaged = merge_duplicates(
+        times, mg_dl, values, censored.astype(np.float64)
+    )
+    censored = np.where(np.abs(flags) == 1, flags, 0).astype(np.int8)
+    if identical or averaged:
+        notes.append(
+            f"{identical + averaged} duplicate row(s) at a timestamp already read merged, so every metric counts one "
+            f"reading per timestamp: {identical} repeated the same value (kept once), {averaged} differed and were "
+            "averaged."
+        )
     diffs = np.diff(times.astype("datetime64[s]").astype(np.int64)) / 60.0
     positive = diffs[diffs > 0]
     sampling = float(np.median(positive)) if positive.size else 5.0
-    if sampling >= 10:
-        notes.append(
-            f"Readings every {sampling:.0f} minutes: points between them on the 5-minute grid are interpolated "
-            "(gaps up to 15 min) and flagged; forecasts are less certain than with 5-minute data."
-        )
-    return CGMRecord(source_format, unit, times, mg_dl, values, device, patient, patients, sampling, tuple(notes))
+    notes.extend(_cadence_notes(sampling))
+    return CGMRecord(
+        source_format,
+        unit,
+        times,
+        mg_dl,
+        values,
+        device,
+        patient,
+        patients,
+        sampling,
+        tuple(notes),
+        censored if censored.any() else None,
+        family.key,
+    )
+
+
+def _cadence_notes(sampling_minutes: float) -> list[str]:
+    """What the sensor's cadence means for the 5-minute forecaster, in words that are true for it."""
+    if sampling_minutes > MAX_FILL_GAP_MINUTES + 2.5:
+        return [
+            f"Readings every {sampling_minutes:.0f} minutes: the forecaster's 5-minute grid bridges at most "
+            f"{MAX_FILL_GAP_MINUTES} minutes between readings, so there is no forecast, backtest or adaptation; the "
+            "AGP uses every reading."
+        ]
+    if sampling_minutes >= 7.5:
+        return [
+            f"Readings every {sampling_minutes:.0f} minutes: on the forecaster's 5-minute grid the points between "
+            "readings are interpolated and flagged; forecasts are scored (backtest, adaptation) only where a "
+            "reading exists and are less certain than with 5-minute data."
+        ]
+    if sampling_minutes <= 2.5:
+        return [
+            f"Readings every {sampling_minutes:.0f} minute(s): averaged onto the forecaster's 5-minute grid; the AGP "
+            "uses every reading."
+        ]
+    return []
 
 
 def _check_span(times: NDArray[np.datetime64], name: str) -> None:
@@ -588,23 +662,21 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
     if len(devices):
         device = str(devices.iloc[0]).strip()
     egv = frame[frame["Event Type"].astype(str).str.strip().str.upper() == "EGV"]
-    if egv.empty:
+    if egv.empty or _missing(egv[gcol]).all():
         raise CGMInputError(
-            f"{name}: a Dexcom Clarity export with no EGV (glucose) rows. Export a period with sensor data."
+            f"{name}: a Dexcom Clarity export with no EGV (glucose) readings. Export a period with sensor data."
         )
-    raw = egv[gcol].astype(str).str.strip()
-    low_text, high_text = raw.str.lower() == "low", raw.str.lower() == "high"
+    absent = _missing(egv[gcol])
+    egv = egv[~absent]
+    values = _numbers(egv[gcol], name, gcol)
     if stated_unit is not None:
         unit, unit_note = stated_unit, f"Dexcom Clarity export, glucose in {stated_unit}."
     else:  # Clarity always names it; an edited header may not
-        unit, median = _unit_from_values(_numbers(raw[~(low_text | high_text)], name, gcol))
+        unit, median = _unit_from_values(values)
         unit_note = (
             f"Dexcom Clarity export; the glucose header names no unit, the values (median {median:.1f}) are read "
             f"as {unit}."
         )
-    limit_low, limit_high = SENSOR_LIMITS[unit]
-    numeric = raw.mask(low_text, str(limit_low)).mask(high_text, str(limit_high))
-    values = _numbers(numeric, name, gcol)
     _check_unit(values, unit, name, "column header")
     times, clock_notes = _parse_times(egv[tcol], name, tcol, timezone)
     notes = [unit_note, *clock_notes]
@@ -614,14 +686,9 @@ def _read_dexcom(lines: list[str], name: str, timezone: str | None) -> CGMRecord
             # a receiver and a phone can both upload the same sensor's readings (else each appears twice)
             notes.append(note)
             times, values = times[keep], values[keep]
-            low_text, high_text = low_text[keep], high_text[keep]
-    if low_text.any():
-        notes.append(f"{int(low_text.sum())} reading(s) 'Low' set to {limit_low:g} {unit} (the sensor's lower limit).")
-    if high_text.any():
-        notes.append(
-            f"{int(high_text.sum())} reading(s) 'High' set to {limit_high:g} {unit} (the sensor's upper limit)."
-        )
-    return _finish(name, "dexcom_clarity", unit, times, values, device=device, notes=notes)
+    return _finish(
+        name, "dexcom_clarity", unit, times, values, device=device or "Dexcom", notes=notes, missing=int(absent.sum())
+    )
 
 
 # --------------------------------------------------------------------------------------------------- LibreView
@@ -820,6 +887,9 @@ def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: 
     rtype = frame[rcol].astype(str).str.strip()
     historic = frame[rtype == "0"]
     scans = frame[rtype == "1"] if scan is not None else frame.iloc[0:0]
+    absent = _missing(historic[hist]).sum() + (_missing(scans[scan]).sum() if scan is not None else 0)
+    historic = historic[~_missing(historic[hist])]
+    scans = scans[~_missing(scans[scan])] if scan is not None else scans
     if historic.empty and scans.empty:
         raise CGMInputError(
             f"{name}: a LibreView export with no glucose records (record types 0 or 1). "
@@ -874,8 +944,9 @@ def _read_libre(lines: list[str], name: str, header_index: int, *, by_position: 
         unit,
         np.concatenate([hist_times, scan_times]),
         np.concatenate([hist_values, scan_values]),
-        device=device,
+        device=device or "FreeStyle Libre",
         notes=notes,
+        missing=int(absent),
     )
 
 
@@ -982,7 +1053,7 @@ def _generic_values(
     """Times (local), values (in the file's unit), the unit, notes, and the kept-row mask of ``rows``."""
     raw = cols.frame[cols.glucose] if rows is None else cols.frame.loc[rows, cols.glucose]
     stamps = cols.stamps if rows is None else cols.stamps[rows]
-    blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+    blank = _missing(raw)
     values = _numbers(raw[~blank], name, cols.glucose)
     if values.size == 0:
         raise CGMInputError(f"{name}: column {cols.glucose!r} holds no glucose values. Upload a file with readings.")
@@ -1038,9 +1109,26 @@ def _read_generic(lines: list[str], name: str, patient: str | None, timezone: st
         rows = ids == chosen
     elif patient is not None:
         raise CGMInputError(f"{name} has no patient id column, so a patient cannot be chosen.")
-    times, values, unit, value_notes, _ = _generic_values(cols, rows, name, timezone)
+    times, values, unit, value_notes, kept = _generic_values(cols, rows, name, timezone)
     notes = ["Generic CSV.", *value_notes, *cols.notes, *notes]
-    return _finish(name, "generic_csv", unit, times, values, patient=chosen, patients=patients, notes=notes)
+    device = ""
+    dcol = _find_column(list(cols.frame.columns), _DEVICE_NAMES)
+    if dcol is not None and dcol not in (cols.glucose, cols.id_column):
+        named = cols.frame[dcol] if rows is None else cols.frame.loc[rows, dcol]
+        named = named.dropna().astype(str).str.strip()
+        device = str(named[named != ""].iloc[0]) if (named != "").any() else ""
+    return _finish(
+        name,
+        "generic_csv",
+        unit,
+        times,
+        values,
+        device=device,
+        patient=chosen,
+        patients=patients,
+        notes=notes,
+        missing=int((~kept).sum()),
+    )
 
 
 # --------------------------------------------------------------------------------------------------- entry points
@@ -1111,6 +1199,19 @@ def read_research_table(source: str | Path | bytes, *, timezone: str | None = No
             "Expected a research table with columns id, time, gl (glucose in mg/dL)."
         )
     times, values, unit, notes, kept = _generic_values(cols, None, name, timezone)
+    if (~kept).any():
+        notes.append(
+            f"{int((~kept).sum())} row(s) without a glucose value (an empty cell, nan or inf) skipped: a cell that "
+            "holds no finite number is no reading, in every layout."
+        )
+    if np.isinf(values).any():
+        family = sensor_family("")
+        floor, ceiling = family.limits[unit]
+        notes.append(
+            f"{int(np.isinf(values).sum())} reading(s) Low/High/LO/HI set to {floor:g} / {ceiling:g} {unit}, the "
+            f"limits of {family.name} ({family.source})."
+        )
+        values = np.where(values == -np.inf, floor, np.where(values == np.inf, ceiling, values))
     frame = pd.DataFrame(
         {
             "id": cols.ids.to_numpy()[kept],

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from medai_core.glucose.analysis import GlucoseAnalysis
+from medai_core.glucose.personalise import distinct_decimals
 from medai_core.models import ModelCard
 from medai_core.reports import CaseReport, ReportSection, provenance_for
 from medai_core.units import band_labels, format_glucose, from_mg_dl, glucose_digits
@@ -57,7 +58,11 @@ def build_report(
         ("Sampling", f"every {result.sampling_minutes:.0f} min"),
     )
     sections = [
-        ReportSection("Data", rows=data_rows, text=" ".join(result.notes + agp.sufficiency)),
+        ReportSection(
+            "Data",
+            rows=data_rows,
+            text=" ".join(result.notes + tuple(f"{c.status.capitalize()}: {c.text}" for c in agp.checks)),
+        ),
         ReportSection(
             "AGP metrics (2019 International Consensus on Time in Range)",
             table_header=("Metric", "Value", "Target", "Met"),
@@ -138,6 +143,8 @@ def build_report(
         )
     adapted = result.personalisation
     if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
+        shown = [float(from_mg_dl(v, unit)) for v in (adapted.backtest_rmse_before, adapted.backtest_rmse_after)]
+        digits = distinct_decimals(*shown, least=glucose_digits(unit) + 1)  # never "21.7" beside "21.7"
         sections.append(
             ReportSection(
                 "Adapted to this patient?",
@@ -145,12 +152,12 @@ def build_report(
                 table_rows=(
                     (
                         "shipped model",
-                        format_glucose(adapted.backtest_rmse_before, unit),
+                        f"{shown[0]:.{digits}f} {unit}",
                         "no" if adapted.applied else "yes",
                     ),
                     (
                         "adapted to this patient",
-                        format_glucose(adapted.backtest_rmse_after, unit),
+                        f"{shown[1]:.{digits}f} {unit}",
                         "yes" if adapted.applied else "no",
                     ),
                 ),

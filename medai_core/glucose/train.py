@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.domains import GLUCOSE
 from medai_core.glucose.architectures import ARCHITECTURES, average_models
 from medai_core.glucose.evaluation import (
     Evaluation,
@@ -74,7 +75,7 @@ __all__ = [
     "train_glucose",
 ]
 
-MODEL_ID = "glucose_forecast"
+MODEL_ID = GLUCOSE.model_id
 MODEL_VERSION = "2.0.0"
 SEED = 20240611
 TEST_FRACTION = 0.20
@@ -157,7 +158,7 @@ def provenance_manifest(train: list[str], validation: list[str], test: list[str]
 
 def dataset_of(path: Path) -> str:
     """The data set a ``<name>.csv[.gz]`` file holds, from its name (``weinstock2016.csv.gz`` -> ``weinstock2016``)."""
-    from medai_core.glucose.commands import dataset_name
+    from medai_core.glucose.datasets import dataset_name
 
     return dataset_name(path)
 

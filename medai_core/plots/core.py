@@ -7,11 +7,35 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import NDArray
+from plotly.colors import sample_colorscale
 
-__all__ = ["attribution_bar", "probability_chart", "saliency_overlay"]
+from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, themed
 
-_POSITIVE = "#c0392b"
-_NEGATIVE = "#2471a3"
+__all__ = ["attribution_bar", "probability_chart", "saliency_overlay", "sign_legend"]
+
+_POSITIVE = MALIGNANT
+_NEGATIVE = BENIGN
+_SALIENCY_SCALE = "Inferno"
+_SALIENCY_LUT = np.asarray(
+    [
+        [int(c) for c in rgb[4:-1].split(",")]
+        for rgb in sample_colorscale(_SALIENCY_SCALE, list(np.linspace(0, 1, 256)), colortype="rgb")
+    ],
+    dtype=np.float32,
+)  # (256, 3) RGB 0..255
+_MASK_COLOUR = "#00e5ff"  # cyan: visible on grey CT and on every saliency colour
+
+
+def sign_legend(
+    fig: go.Figure, positive: str, negative: str, colours: tuple[str, str] = (_POSITIVE, _NEGATIVE)
+) -> None:
+    """Legend entries for a signed bar chart's two colours (the bars themselves carry no legend)."""
+    for name, colour in ((positive, colours[0]), (negative, colours[1])):
+        fig.add_trace(
+            go.Bar(
+                x=[None], y=[None], name=name, marker_color=colour, orientation="h", hoverinfo="skip", showlegend=True
+            )
+        )
 
 
 def probability_chart(
@@ -50,15 +74,15 @@ def probability_chart(
         )
     )
     for value, label in thresholds:
-        fig.add_vline(x=value, line_dash="dash", line_color="grey", annotation_text=label, annotation_position="top")
+        fig.add_vline(x=value, line_dash="dash", line_color=MUTED, annotation_text=label, annotation_position="top")
     fig.update_layout(
         title=title,
-        xaxis={"range": [0, 1], "title": "probability", "tickformat": ".0%"},
-        height=190,
-        margin={"l": 20, "r": 20, "t": 50, "b": 40},
+        xaxis={"range": [0, 1], "title": "probability (dot) with its interval (bar)", "tickformat": ".0%"},
+        height=200,
+        margin={"l": 20, "r": 20, "t": 60, "b": 45},
         showlegend=False,
     )
-    return fig
+    return themed(fig)
 
 
 def saliency_overlay(
@@ -66,42 +90,84 @@ def saliency_overlay(
     heatmap: NDArray[np.floating],
     *,
     opacity: float = 0.45,
+    mask: NDArray[np.bool_] | None = None,
     title: str = "Grad-CAM",
 ) -> go.Figure:
-    """A greyscale image with a heatmap drawn over it.
+    """A greyscale image with a saliency heatmap blended over it and the object's mask outlined.
+
+    Each pixel's heat colour is mixed into the image in proportion to its saliency (times ``opacity``), so cold
+    regions show the image unchanged and hot ones are coloured: the image stays readable under the map.
 
     Args:
-        image: (H, W) greyscale, uint8 0..255 or float in [0, 1].
+        image: (H, W) greyscale, uint8 0..255 or float in [0, 1] (the CT in the lung window).
         heatmap: (H, W) saliency in [0, 1], same size as ``image``.
-        opacity: heatmap opacity in [0, 1].
+        opacity: the heat colour's weight at saliency 1, in [0, 1].
+        mask: (H, W) object mask (the nodule) drawn as a contour, or None.
         title: the figure title.
     """
     image = np.asarray(image)
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if image.ndim != 2 or heatmap.shape != image.shape:
         raise ValueError(f"image and heatmap must be the same 2D shape, got {image.shape} and {heatmap.shape}")
+    if mask is not None and np.asarray(mask).shape != image.shape:
+        raise ValueError(f"mask must be the image's 2D shape {image.shape}, got {np.asarray(mask).shape}")
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity must be in [0, 1], got {opacity}")
     grey = image.astype(np.float32)
     if grey.max() > 1.0:
         grey = grey / 255.0
+    heat = np.clip(np.nan_to_num(heatmap), 0.0, 1.0)
+    colour = _SALIENCY_LUT[np.round(heat * 255).astype(np.int64)]  # (H, W, 3)
+    weight = (opacity * heat)[..., None]
+    blended = (1.0 - weight) * (grey[..., None] * 255.0) + weight * colour
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(z=grey, colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
     fig.add_trace(
-        go.Heatmap(
-            z=heatmap,
-            colorscale="Jet",
-            zmin=0,
-            zmax=1,
-            opacity=opacity,
-            colorbar={"title": "saliency", "thickness": 12},
-            hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>",
+        go.Image(
+            z=np.clip(blended, 0, 255).astype(np.uint8),
+            customdata=heat,
+            hovertemplate="x %{x}, y %{y}: saliency %{customdata:.2f}<extra></extra>",
+            name="CT with saliency",
         )
     )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_layout(title=title, height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
+    if mask is not None and np.asarray(mask).any():
+        fig.add_trace(
+            go.Contour(
+                z=np.asarray(mask).astype(np.uint8),
+                contours={"start": 0.5, "end": 0.5, "coloring": "lines"},
+                colorscale=[[0.0, _MASK_COLOUR], [1.0, _MASK_COLOUR]],
+                line={"color": _MASK_COLOUR, "width": 2},
+                showscale=False,
+                hoverinfo="skip",
+                name="nodule mask (outline)",
+                showlegend=True,
+            )
+        )
+    fig.add_trace(  # the colour key: an invisible point carrying the saliency scale
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={
+                "color": [0.0, 1.0],
+                "colorscale": _SALIENCY_SCALE,
+                "cmin": 0,
+                "cmax": 1,
+                "showscale": True,
+                "colorbar": {"title": {"text": "saliency"}, "thickness": 12, "tickvals": [0, 0.5, 1]},
+            },
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_layout(
+        title=title,
+        height=400,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
+    )
+    return themed(fig)
 
 
 def attribution_bar(
@@ -111,6 +177,8 @@ def attribution_bar(
     title: str = "Attributions",
     top_k: int | None = None,
     value_label: str = "contribution",
+    legend: tuple[str, str] = ("raises", "lowers"),
+    colours: tuple[str, str] = (_POSITIVE, _NEGATIVE),
 ) -> go.Figure:
     """Signed horizontal bars, largest magnitude on top; positive red, negative blue.
 
@@ -120,6 +188,8 @@ def attribution_bar(
         title: the figure title.
         top_k: keep only the ``top_k`` largest magnitudes.
         value_label: the x-axis title.
+        legend: what a positive and a negative bar mean, shown as the colour legend.
+        colours: (positive, negative) bar colours; red for what raises a risk by default.
     """
     values_arr = np.asarray(values, dtype=np.float64)
     if len(names) != values_arr.shape[0] or values_arr.ndim != 1:
@@ -133,14 +203,18 @@ def attribution_bar(
             x=values_arr[order],
             y=[names[i] for i in order],
             orientation="h",
-            marker_color=[_POSITIVE if values_arr[i] > 0 else _NEGATIVE for i in order],
+            marker_color=[colours[0] if values_arr[i] > 0 else colours[1] for i in order],
             hovertemplate="%{y}: %{x:.3g}<extra></extra>",
+            showlegend=False,
         )
     )
+    sign_legend(fig, *legend, colours=colours)
+    fig.add_vline(x=0, line_color=MUTED, line_width=1)
     fig.update_layout(
         title=title,
         xaxis_title=value_label,
-        height=max(220, 28 * len(order) + 90),
+        height=max(240, 28 * len(order) + 120),
         margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
     )
-    return fig
+    return themed(fig)

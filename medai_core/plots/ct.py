@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from medai_core.explain.faithfulness import DeletionCurve
+from medai_core.plots.core import sign_legend
+from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, TEXT, themed
 
 __all__ = [
     "CLICK_GRID_MAX",
@@ -19,8 +21,8 @@ __all__ = [
     "slice_figure",
 ]
 
-_BENIGN = "#2471a3"
-_MALIGNANT = "#c0392b"
+_BENIGN = BENIGN
+_MALIGNANT = MALIGNANT
 CLICK_GRID_MAX = 64  # clickable points per side on the slice view (about 4096 points)
 
 
@@ -59,10 +61,12 @@ def slice_figure(
             go.Contour(
                 z=outline.astype(np.uint8),
                 contours={"start": 0.5, "end": 0.5, "coloring": "lines"},
+                colorscale=[[0.0, "#f1c40f"], [1.0, "#f1c40f"]],
                 line={"color": "#f1c40f", "width": 2},
                 showscale=False,
                 hoverinfo="skip",
-                name="segmentation",
+                name="nodule outline (segmentation)",
+                showlegend=True,
             )
         )
     if clickable:
@@ -76,6 +80,7 @@ def slice_figure(
                 marker={"size": max(4, 400 // CLICK_GRID_MAX), "opacity": 0.0},
                 hovertemplate="x %{x}, y %{y}<extra>click to seed</extra>",
                 name="seed grid",
+                showlegend=False,
             )
         )
     if seed_xy is not None:
@@ -86,7 +91,8 @@ def slice_figure(
                 mode="markers",
                 marker={"symbol": "cross-thin", "size": 16, "line": {"width": 2, "color": "#e74c3c"}},
                 hoverinfo="skip",
-                name="seed",
+                name="nodule centre (seed)",
+                showlegend=True,
             )
         )
     fig.update_yaxes(autorange="reversed", scaleanchor="x", range=[height - 0.5, -0.5], showticklabels=False)
@@ -95,11 +101,14 @@ def slice_figure(
         title=title,
         height=520,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        showlegend=False,
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.01, "yanchor": "top"},
         dragmode="select",
         clickmode="event+select",
     )
-    return fig
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(showgrid=False)
+    return themed(fig)
 
 
 def reference_histogram_figure(reference: Mapping[str, Any], probability: float) -> go.Figure:
@@ -126,17 +135,17 @@ def reference_histogram_figure(reference: Mapping[str, Any], probability: float)
                 hovertemplate=f"{name}: %{{y}} nodules at %{{x:.2f}}<extra></extra>",
             )
         )
-    fig.add_vline(x=probability, line_color="black", line_width=3, annotation_text="this nodule")
+    fig.add_vline(x=probability, line_color=TEXT, line_width=3, annotation_text="this nodule")
     fig.update_layout(
         barmode="overlay",
         title="Score in context: validation nodules with known labels",
         xaxis={"range": [0, 1], "title": "calibrated probability", "tickformat": ".0%"},
         yaxis={"title": "nodules"},
-        height=300,
+        height=320,
         margin={"l": 20, "r": 20, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.3},
     )
-    return fig
+    return themed(fig)
 
 
 def deletion_figure(curve: DeletionCurve, *, score_label: str = "score") -> go.Figure:
@@ -157,26 +166,25 @@ def deletion_figure(curve: DeletionCurve, *, score_label: str = "score") -> go.F
             y=curve.random,
             mode="lines",
             name=f"random order (area {curve.auc_random:.2f})",
-            line={"color": "grey", "dash": "dash"},
+            line={"color": MUTED, "dash": "dash"},
         )
     )
     fig.update_layout(
         title="Faithfulness: deletion curve",
         xaxis={"title": "fraction of nodule pixels removed", "tickformat": ".0%"},
         yaxis={"title": score_label, "range": [0, 1]},
-        height=280,
+        height=320,
         margin={"l": 20, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.35},
+        legend={"orientation": "h", "y": -0.45, "yanchor": "top"},
     )
-    return fig
+    return themed(fig)
 
 
 def contributions_figure(contributions: Sequence[tuple[str, float, float]], *, top: int = 8) -> go.Figure:
     """Horizontal bars of the largest stacker contributions (log-odds), toward malignant to the right.
 
     Args:
-        contributions: ``(label, standardised value, contribution)`` sorted by absolute contribution (the
-            analysis result's ``labelled_contributions``).
+        contributions: ``(display name, standardised value, contribution)`` sorted by absolute contribution.
         top: how many to show.
     """
     rows = list(contributions)[:top][::-1]
@@ -189,14 +197,16 @@ def contributions_figure(contributions: Sequence[tuple[str, float, float]], *, t
             customdata=[[z] for _, z, _ in rows],
             hovertemplate="%{y}<br>%{customdata[0]:+.2f} SD from the training mean<br>"
             "contribution %{x:+.2f} log-odds<extra></extra>",
+            showlegend=False,
         )
     )
-    fig.add_vline(x=0, line_color="black", line_width=1)
+    sign_legend(fig, "toward malignant", "toward benign")
+    fig.add_vline(x=0, line_color=TEXT, line_width=1)
     fig.update_layout(
-        title="Top contributions to the probability (coefficient x standardised value)",
-        xaxis={"title": "log-odds: toward benign (left) / malignant (right)"},
-        height=60 + 28 * max(len(rows), 1),
-        margin={"l": 20, "r": 20, "t": 50, "b": 40},
-        showlegend=False,
+        title="What moved the probability: largest contributions",
+        xaxis={"title": "contribution (log-odds): toward benign (left) / toward malignant (right)"},
+        height=110 + 28 * max(len(rows), 1),
+        margin={"l": 20, "r": 20, "t": 70, "b": 40},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
     )
-    return fig
+    return themed(fig)

@@ -9,11 +9,12 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from medai_core.plots.core import attribution_bar
+from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, themed
 
 __all__ = ["gene_attribution_bar", "survival_curves"]
 
 _Values = NDArray[np.floating] | Sequence[float]
-_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+_COLOURS = ("#1f618d", "#b03a2e", "#1e8449", "#7d3c98")
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -73,11 +74,11 @@ def survival_curves(
                 y=[baseline[1]],
                 mode="markers",
                 name=baseline[0],
-                marker={"symbol": "diamond", "size": 11, "color": "#555555"},
+                marker={"symbol": "diamond", "size": 11, "color": MUTED},
             )
         )
     for t in (12, 24):
-        fig.add_vline(x=t, line_dash="dot", line_color="#999999")
+        fig.add_vline(x=t, line_dash="dot", line_color=MUTED, annotation_text=f"{t} months")
     fig.update_layout(
         title=title,
         xaxis_title="months since start of immunotherapy",
@@ -87,17 +88,26 @@ def survival_curves(
         margin={"l": 10, "r": 10, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig
+    return themed(fig)
 
 
 def gene_attribution_bar(features: Sequence[tuple[str, float]], *, drug_class: str, top_k: int = 15) -> go.Figure:
-    """Signed contributions to the predicted 24-month risk of death (percentage points; red raises the risk)."""
+    """What moved the predicted 24-month survival, in the headline's direction (survival, not risk of death).
+
+    Args:
+        features: ``(name, contribution to the 24-month risk of death in percentage points)`` as the analysis gives
+            them; drawn negated, as contributions to 24-month survival (survival = 1 - risk, so exactly opposite).
+        drug_class: the drug class explained.
+        top_k: how many bars.
+    """
     names = [f for f, _ in features] or ["(no model feature differs from the reference)"]
-    values = [v for _, v in features] or [0.0]
+    values = [-v for _, v in features] or [0.0]
     return attribution_bar(
         names,
         values,
-        title=f"What moved the predicted 24-month risk on {drug_class}",
+        title=f"What moved the predicted 24-month survival on {drug_class}",
         top_k=top_k,
-        value_label="contribution to 24-month risk of death (percentage points)",
+        value_label="contribution to 24-month survival (percentage points)",
+        legend=("raises survival", "lowers survival"),
+        colours=(BENIGN, MALIGNANT),
     )

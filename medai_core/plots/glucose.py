@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 from plotly.subplots import make_subplots
 
+from medai_core.plots.core import sign_legend
+from medai_core.plots.theme import MALIGNANT, MUTED, TEXT, themed
 from medai_core.units import BAND_KEYS, CONSENSUS, SENSOR_LIMITS, band_labels, from_mg_dl
 
 __all__ = [
@@ -25,13 +27,21 @@ __all__ = [
 
 _BAND_COLOUR = "rgba(46, 204, 113, 0.12)"
 _MEDIAN = "#1f4e79"
-_RANGE_COLOURS = {
+_RANGE_COLOURS = {  # the AGP report's colours: orange very high, yellow high, green in range, red low, dark red
     "tar_gt_250": "#e67e22",
-    "tar_181_250": "#f5b041",
-    "tir_70_180": "#27ae60",
+    "tar_181_250": "#f5c242",
+    "tir_70_180": "#2e9e4f",
     "tbr_54_69": "#e74c3c",
     "tbr_lt_54": "#922b21",
 }
+_RANGE_NAMES = {
+    "tar_gt_250": "Very high",
+    "tar_181_250": "High",
+    "tir_70_180": "In range",
+    "tbr_54_69": "Low",
+    "tbr_lt_54": "Very low",
+}
+_LABEL_GAP = 9.0  # minimum distance between two range labels beside the bar (percent of the bar's height)
 
 
 def _axis(unit: str) -> str:
@@ -43,12 +53,23 @@ def _band(fig: go.Figure, unit: str, **kwargs: object) -> None:
     fig.add_hrect(y0=bounds.low, y1=bounds.high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", **kwargs)
 
 
-def _y_range(unit: str) -> list[float]:
-    return [float(v) for v in SENSOR_LIMITS[unit]]
+def _y_range(unit: str, ceiling_mg_dl: float | None = None) -> list[float]:
+    """The sensor's range in ``unit`` (to ``ceiling_mg_dl`` where its sensor reads above the common 400 mg/dL)."""
+    low, high = (float(v) for v in SENSOR_LIMITS[unit])
+    if ceiling_mg_dl is not None:
+        high = max(high, float(from_mg_dl(ceiling_mg_dl, unit)))
+    return [low, high]
 
 
-def trace_figure(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
-    """The whole trace on the 5-minute grid (gaps stay gaps) over the 70-180 mg/dL target band."""
+def trace_figure(
+    times: NDArray[np.datetime64],
+    glucose_mg_dl: NDArray[np.floating],
+    unit: str,
+    *,
+    ceiling_mg_dl: float | None = None,
+) -> go.Figure:
+    """The whole trace on the 5-minute grid (gaps stay gaps) over the 70-180 mg/dL target band, the y axis up to
+    the sensor's ceiling ``ceiling_mg_dl`` (None: 400 mg/dL)."""
     fig = go.Figure(
         go.Scattergl(
             x=np.asarray(times),
@@ -62,12 +83,12 @@ def trace_figure(times: NDArray[np.datetime64], glucose_mg_dl: NDArray[np.floati
     _band(fig, unit)
     fig.update_layout(
         title="CGM trace (target range shaded)",
-        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        yaxis={"title": _axis(unit), "range": _y_range(unit, ceiling_mg_dl)},
         height=300,
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
         showlegend=False,
     )
-    return fig
+    return themed(fig)
 
 
 def agp_figure(bin_minutes: NDArray[np.floating], percentiles_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
@@ -98,7 +119,7 @@ def agp_figure(bin_minutes: NDArray[np.floating], percentiles_mg_dl: NDArray[np.
         height=360,
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
     )
-    return fig
+    return themed(fig)
 
 
 def daily_profiles_figure(
@@ -127,33 +148,74 @@ def daily_profiles_figure(
     fig.update_yaxes(range=_y_range(unit))
     fig.update_annotations(font_size=10)
     fig.update_layout(title="Daily profiles", height=170 * rows + 60, margin={"l": 40, "r": 10, "t": 60, "b": 20})
-    return fig
+    return themed(fig)
+
+
+def _spread(centres: Sequence[float], gap: float, low: float = 0.0, high: float = 100.0) -> list[float]:
+    """Label positions near ``centres`` (ascending) at least ``gap`` apart, kept within [low, high]."""
+    out = [max(low, float(c)) for c in centres]
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1] + gap)
+    if out and out[-1] > high:
+        out[-1] = high
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    return out
 
 
 def time_in_ranges_figure(metrics: Mapping[str, float], unit: str) -> go.Figure:
-    """Stacked bar of the five consensus ranges (percent of readings), labelled in the display unit."""
-    names = band_labels(unit)
+    """The AGP report's time-in-ranges bar: one stacked bar of the five consensus ranges (percent of readings),
+    very low at the bottom, each range labelled beside the bar (name, bounds in ``unit``, percent), never over it."""
+    bounds = band_labels(unit)
+    values = [float(metrics.get(key, float("nan"))) for key in BAND_KEYS]
     fig = go.Figure()
-    for key in BAND_KEYS:
-        value = float(metrics.get(key, float("nan")))
+    for key, value in zip(BAND_KEYS, values, strict=True):
         fig.add_trace(
             go.Bar(
-                x=[""],
-                y=[value],
-                name=f"{names[key]}: {value:.1f} %",
-                marker_color=_RANGE_COLOURS[key],
-                text=[f"{value:.1f} %"],
-                textposition="inside",
+                x=[0],
+                y=[value if np.isfinite(value) else 0.0],
+                width=0.5,
+                name=_RANGE_NAMES[key],
+                marker={"color": _RANGE_COLOURS[key], "line": {"color": "#ffffff", "width": 1}},
+                hovertemplate=f"{_RANGE_NAMES[key]} ({bounds[key]}): {value:.1f} %<extra></extra>",
+                showlegend=False,
             )
+        )
+    finite = [v if np.isfinite(v) else 0.0 for v in values]
+    tops = np.cumsum(finite)
+    centres = tops - np.asarray(finite) / 2
+    scale = float(tops[-1]) if tops[-1] > 0 else 100.0
+    positions = _spread([100.0 * c / scale for c in centres], _LABEL_GAP, 3.0, 97.0)
+    for key, value, centre, position in zip(BAND_KEYS, values, centres, positions, strict=True):
+        shown = "not available" if not np.isfinite(value) else f"{value:.1f} %"
+        fig.add_annotation(  # the text sits at the arrow's tail (ax, ay), the head points at the segment
+            x=0.26,
+            y=float(centre),
+            ax=0.34,
+            ay=position * scale / 100.0,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            text=f"<b>{_RANGE_NAMES[key]}</b> {bounds[key]}: <b>{shown}</b>",
+            showarrow=True,
+            arrowhead=0,
+            arrowwidth=1,
+            arrowcolor=MUTED,
+            xanchor="left",
+            align="left",
+            font={"size": 12, "color": TEXT},
         )
     fig.update_layout(
         barmode="stack",
         title="Time in ranges",
-        yaxis={"title": "% of readings", "range": [0, 100]},
+        xaxis={"range": [-0.3, 2.6], "visible": False},
+        yaxis={"range": [0, scale], "visible": False},
         height=360,
-        margin={"l": 40, "r": 10, "t": 50, "b": 20},
+        margin={"l": 10, "r": 10, "t": 50, "b": 20},
+        showlegend=False,
     )
-    return fig
+    return themed(fig)
 
 
 def forecast_fan_figure(
@@ -168,10 +230,12 @@ def forecast_fan_figure(
     *,
     linear_mg_dl: NDArray[np.floating] | None = None,
     not_adapted_mg_dl: NDArray[np.floating] | None = None,
+    ceiling_mg_dl: float | None = None,
 ) -> go.Figure:
     """The last 3 hours and the 60-minute forecast: median line, 80 % band, optional linear baseline.
 
     ``not_adapted_mg_dl`` (12,): the shipped model's median when the forecast shown was adapted to the patient.
+    ``ceiling_mg_dl``: the sensor's ceiling, the top of the y axis (None: 400 mg/dL).
     """
     origin = np.datetime64(origin_time)
     future = origin + np.asarray(minutes).astype("timedelta64[m]")
@@ -222,32 +286,39 @@ def forecast_fan_figure(
         )
     _band(fig, unit)
     hypo = CONSENSUS[unit].low
-    fig.add_hline(y=hypo, line_dash="dash", line_color="#c0392b", annotation_text=f"{hypo:g} {unit}")
+    fig.add_hline(y=hypo, line_dash="dash", line_color=MALIGNANT, annotation_text=f"low: {hypo:g} {unit}")
     fig.update_layout(
         title="Forecast for the next 60 minutes from the last reading",
-        yaxis={"title": _axis(unit), "range": _y_range(unit)},
+        yaxis={"title": _axis(unit), "range": _y_range(unit, ceiling_mg_dl)},
         height=360,
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
     )
-    return fig
+    return themed(fig)
 
 
 def attribution_strip(window_times: Sequence[str], attributions_mg_dl: NDArray[np.floating], unit: str) -> go.Figure:
     """Integrated-gradients attributions per input reading as a bar strip (red raises, blue lowers the forecast)."""
     values = np.asarray(attributions_mg_dl, dtype=np.float64)
     shown = from_mg_dl(values, unit)
-    colours = np.where(shown >= 0, "#c0392b", "#2471a3")
+    colours = np.where(shown >= 0, MALIGNANT, "#1f618d")
     fig = go.Figure(
-        go.Bar(x=np.asarray(window_times, dtype="datetime64[s]"), y=shown, marker_color=colours, name="attribution")
+        go.Bar(
+            x=np.asarray(window_times, dtype="datetime64[s]"),
+            y=shown,
+            marker_color=colours,
+            name="attribution",
+            showlegend=False,
+        )
     )
+    sign_legend(fig, "raised the forecast", "lowered the forecast")
     fig.update_layout(
         title="What moved the 30-minute forecast (vs a flat trace at the last reading)",
         yaxis={"title": f"contribution ({unit})"},
-        height=220,
-        margin={"l": 40, "r": 20, "t": 50, "b": 30},
-        showlegend=False,
+        height=250,
+        margin={"l": 40, "r": 20, "t": 60, "b": 30},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
     )
-    return fig
+    return themed(fig)
 
 
 def clarke_grid_figure(
@@ -292,7 +363,7 @@ def clarke_grid_figure(
         ("E", 30, 370),
         ("E", 370, 15),
     ):
-        fig.add_annotation(x=x * s, y=y * s, text=label, showarrow=False, font={"size": 14, "color": "grey"})
+        fig.add_annotation(x=x * s, y=y * s, text=label, showarrow=False, font={"size": 14, "color": MUTED})
     top = 400 * s
     fig.update_layout(
         title="Clarke error grid (30-minute forecasts)",
@@ -302,4 +373,4 @@ def clarke_grid_figure(
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         showlegend=False,
     )
-    return fig
+    return themed(fig)

@@ -18,8 +18,11 @@ __all__ = ["evaluation_payload", "result_payload"]
 
 def result_payload(result: GeneResult, card: ModelCard) -> dict[str, Any]:
     """The JSON document of one analysis: TMB, variants with their AMP/ASCO/CAP ``tier``, evidence,
-    ``therapy_options`` (best first), survival per drug class, attributions, notes and the model's identity."""
-    selected = result.selected
+    ``therapy_options`` (best first), survival per drug class, attributions, notes and the model's identity.
+
+    Where the tumour type is outside the immunotherapy cohort, ``survival_modelled`` is false, ``survival_note``
+    says why, and the survival fields are null (``by_drug_class`` empty)."""
+    selected = result.selected if result.survival_modelled else None
     return {
         "tumour_type": result.tumour_type,
         "panel": result.panel,
@@ -43,26 +46,34 @@ def result_payload(result: GeneResult, card: ModelCard) -> dict[str, Any]:
         "evidence": evidence_rows(result.evidence),
         "evidence_sources": result.evidence_sources,
         "drug_class": result.drug_class,
-        "survival": {
+        "survival": None
+        if selected is None
+        else {
             "months": [float(m) for m in result.months],
             "probability": [round(float(p), 4) for p in selected.probability],
             "low": [round(float(p), 4) for p in selected.low],
             "high": [round(float(p), 4) for p in selected.high],
         },
-        "os_12m": round(selected.os_12m[0], 4),
-        "os_12m_interval": [round(selected.os_12m[1], 4), round(selected.os_12m[2], 4)],
-        "os_24m": round(selected.os_24m[0], 4),
-        "os_24m_interval": [round(selected.os_24m[1], 4), round(selected.os_24m[2], 4)],
+        "os_12m": None if selected is None else round(selected.os_12m[0], 4),
+        "os_12m_interval": None if selected is None else [round(selected.os_12m[1], 4), round(selected.os_12m[2], 4)],
+        "os_24m": None if selected is None else round(selected.os_24m[0], 4),
+        "os_24m_interval": None if selected is None else [round(selected.os_24m[1], 4), round(selected.os_24m[2], 4)],
         "by_drug_class": {
             s.drug_class: {"os_24m": round(s.os_24m[0], 4), "interval": [round(s.os_24m[1], 4), round(s.os_24m[2], 4)]}
             for s in result.survival
         },
-        "baseline_os_24m": round(result.baseline_os_24m, 4),
+        "baseline_os_24m": None if result.baseline_os_24m is None else round(result.baseline_os_24m, 4),
         "attributions": [{"feature": f, "value": round(v, 3)} for f, v in result.attributions],
         "disagreement": result.disagreement,
         "notes": list(result.notes),
         "panel_notes": list(result.panel_notes),
         "genome_build": result.genome_build,
+        "oncotree_code": result.oncotree_code,
+        "cohort_type": result.cohort_type,
+        "tumour_note": result.tumour_note,
+        "survival_modelled": result.survival_modelled,
+        "survival_note": result.survival_note,
+        "therapy_options_removed": [o.to_dict() for o in result.removed_options],
         "caveat": "outcome on treatment in an observational cohort, not randomised benefit",
         "model_id": card.id,
         "model_version": card.version,

@@ -73,9 +73,20 @@ def analysis_payload(result: GlucoseAnalysis) -> dict[str, Any]:
             "fit_windows": adapted.fit_windows,
             "backtest_windows": adapted.backtest_windows,
             "bias_mg_dl": None if adapted.bias_mg_dl is None else [rounded(float(v), 1) for v in adapted.bias_mg_dl],
+            "backtest_mse_drop": rounded(adapted.gain_mse),
+            "backtest_mse_drop_se": rounded(adapted.gain_se),
         }
         if forecast is not None and forecast.p50_shipped is not None:
             payload["personalisation"]["p50_not_adapted"] = [rounded(v, 1) for v in forecast.p50_shipped]
+    payload["sensor"] = {
+        "family": result.sensor,
+        "floor_mg_dl": rounded(result.sensor_limits_mg_dl[0], 1),
+        "ceiling_mg_dl": rounded(result.sensor_limits_mg_dl[1], 1),
+        "censored_at_floor": result.censored_low,
+        "censored_at_ceiling": result.censored_high,
+        "sampling_minutes": rounded(result.sampling_minutes, 1),
+    }
+    payload["sufficiency"] = [{"text": c.text, "status": c.status} for c in result.agp.checks]
     payload["ranges_unit"] = result.agp.range_unit
     payload["patients_in_file"] = len(result.patients)
     payload["notes"] = list(result.notes) + list(result.agp.sufficiency)

@@ -1,26 +1,34 @@
-"""Reusable Streamlit pieces: banner, upload guard, error box, result card, model-card expander, downloads.
+"""Reusable Streamlit pieces: banner, upload guard, error box, headline cards, status badges, charts, model cards,
+downloads.
 
 With ``medai_core/ui/cache.py`` this is the only part of the core that imports Streamlit.
 """
 
 from __future__ import annotations
 
+import html
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from medai_core.audit import get_audit_log
 from medai_core.config import get_settings
+from medai_core.display import STATUS_COLOURS, Status, StatusLevel, format_metric, humanise
 from medai_core.errors import InputError, UploadTooLargeError
 from medai_core.models import ModelCard
 from medai_core.reports import RESEARCH_USE_NOTICE, CaseReport, render_html, render_json, render_pdf
 
 __all__ = [
     "MODELS_PAGE",
+    "Headline",
+    "chart",
     "error_box",
+    "headline_cards",
+    "meaning_line",
     "escape_markdown",
     "model_card_body",
     "model_card_expander",
@@ -29,6 +37,8 @@ __all__ = [
     "research_banner",
     "result_card",
     "slow",
+    "status_badge",
+    "status_html",
     "upload_guard",
 ]
 
@@ -60,7 +70,8 @@ def escape_markdown(text: object) -> str:
 
 
 def research_banner() -> None:
-    """The research-use-only notice, with the reason, shown at the top of every page."""
+    """The research-use-only notice, with the reason, shown at the top of every page (with the project's styles)."""
+    _style()
     st.warning(
         f"**{RESEARCH_USE_NOTICE}** See the model cards for intended use, data, metrics and limits.",
         icon=":material/warning:",
@@ -97,14 +108,106 @@ def result_card(label: str, value: str, help: str | None = None, delta: str | No
     st.metric(label, value, delta=delta, help=help, delta_color="off")
 
 
+# The project's own markup: headline cards that wrap instead of truncating, status badges whose word and colour
+# agree, and captions dark enough for WCAG 2.1 AA (Streamlit's faded caption grey is below 4.5:1 on white).
+_STYLE = """<style>
+.medai-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem;margin:.25rem 0 .5rem}
+.medai-card{border:1px solid #c9ced6;border-left-width:.35rem;border-radius:.5rem;padding:.55rem .8rem;
+background:#fff;min-width:0}
+.medai-card-label{font-size:.9rem;color:#374151;overflow-wrap:anywhere}
+.medai-card-value{font-size:1.55rem;font-weight:600;color:#262730;line-height:1.25;overflow-wrap:anywhere}
+.medai-card-detail{font-size:.875rem;color:#374151;overflow-wrap:anywhere;margin-top:.15rem}
+.medai-status{display:inline-block;max-width:100%;padding:0 .45rem;border-radius:.3rem;font-weight:600;
+border:1px solid;overflow-wrap:anywhere;font-size:.85rem;line-height:1.5;vertical-align:middle}
+[data-testid="stCaptionContainer"],[data-testid="stCaptionContainer"] p,[data-testid="stCaptionContainer"] strong
+{color:#4b5563 !important}
+</style>"""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline card: a label, the value with its unit, a line of detail (uncertainty in words, what it is
+    compared with) and optionally a status that colours the card's edge and shows its word; ``muted`` greys the
+    value (a figure shown but not to be read as an answer, e.g. an input outside what the model was trained on)."""
+
+    label: str
+    value: str
+    detail: str = ""
+    status: Status | None = None
+    muted: bool = False
+
+
+_MUTED = ' style="color:#6b7280"'  # grey with 4.8:1 contrast on white (WCAG 2.1 AA)
+
+
+def _style() -> None:
+    st.markdown(_STYLE, unsafe_allow_html=True)
+
+
+def status_html(status: Status) -> str:
+    """A badge: the status word in the level's colour pair (never colour or a symbol alone)."""
+    fg, bg = STATUS_COLOURS[status.level]
+    return (
+        f'<span class="medai-status" style="color:{fg};background:{bg};border-color:{fg}">'
+        f"{html.escape(status.label)}</span>"
+    )
+
+
+def status_badge(status: Status) -> None:
+    """A status as a badge followed by its explanation (``status.text``, shown as typed)."""
+    _style()
+    st.markdown(f"{status_html(status)} {html.escape(status.text)}", unsafe_allow_html=True)
+
+
+def headline_cards(cards: Sequence[Headline]) -> None:
+    """One row of headline cards that wraps (never truncates) at any width; every string is shown as typed."""
+    _style()
+    items = []
+    for card in cards:
+        edge = STATUS_COLOURS[card.status.level][0] if card.status else "#1f6f8b"
+        badge = f" {status_html(card.status)}" if card.status else ""
+        detail = f'<div class="medai-card-detail">{html.escape(card.detail)}</div>' if card.detail else ""
+        items.append(
+            f'<div class="medai-card" role="listitem" style="border-left-color:{edge}">'
+            f'<div class="medai-card-label">{html.escape(card.label)}</div>'
+            f'<div class="medai-card-value"{_MUTED if card.muted else ""}>{html.escape(card.value)}{badge}</div>'
+            f"{detail}</div>"
+        )
+    st.markdown(
+        f'<div class="medai-cards" role="list" data-testid="medai-headline">{"".join(items)}</div>',
+        unsafe_allow_html=True,
+    )
+
+
+def meaning_line(means: str, does_not_mean: str) -> None:
+    """The one line under the headline cards: what the answer means, and what it does not mean."""
+    st.markdown(f"**What this means:** {means} **What it does not mean:** {does_not_mean}")
+
+
+def chart(fig: Any, key: str, **kwargs: Any) -> Any:
+    """A plotly figure drawn with the project's theme (:mod:`medai_core.plots.theme`), not Streamlit's."""
+    return st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False}, **kwargs)
+
+
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+def _cell(value: Any) -> Any:
+    """A table cell for a reader: None -> "not reported", floats with 3 significant decimals, booleans as yes/no."""
+    if value is None:
+        return "not reported"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return value
+
+
 def _nested_tables(data: Mapping[str, Any], depth: int = 0) -> None:
-    """Draw a card section: rows of numbers as tables, single numbers as a caption, the rest as collapsed JSON."""
+    """Draw a card section: rows of numbers as tables, single values as a list; every key in words."""
     rows = [
-        {"": name, **{k: v for k, v in value.items() if _is_scalar(v)}}
+        {"": humanise(name), **{humanise(k): _cell(v) for k, v in value.items() if _is_scalar(v)}}
         for name, value in data.items()
         if isinstance(value, Mapping) and any(_is_scalar(v) for v in value.values())
     ]
@@ -112,44 +215,62 @@ def _nested_tables(data: Mapping[str, Any], depth: int = 0) -> None:
         st.dataframe(rows, hide_index=True)
     scalars = {k: v for k, v in data.items() if _is_scalar(v)}
     if scalars:
-        st.caption(" · ".join(f"{k}: {v}" for k, v in scalars.items()))
+        st.markdown("\n".join(f"- {humanise(k)}: {escape_markdown(_cell(v))}" for k, v in scalars.items()))
     for name, value in data.items():
         nested = isinstance(value, Mapping) and any(isinstance(v, Mapping) for v in value.values())
         if nested and depth < 1:
-            st.markdown(f"*{name}*")
+            st.markdown(f"*{humanise(name)}*")
             _nested_tables(value, depth + 1)
-    details = {k: v for k, v in data.items() if not _is_scalar(v)}
-    if details and depth == 0:
-        with st.popover("Full detail (JSON)"):
-            st.json(details)
 
 
-def model_card_body(card: ModelCard) -> None:
-    """Render every section of a model card (the caller shows the card's name)."""
-    st.caption(f"`{card.id}` v{card.version} · {card.task}")
+def _data_lines(data: Mapping[str, Any]) -> str:
+    """Training-data facts as Markdown bullets: text and counts, each key in words (nested counts inline)."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, Mapping) and all(_is_scalar(v) for v in value.values()):
+            text = ", ".join(f"{_cell(v)} {humanise(k)}" for k, v in value.items())
+        elif _is_scalar(value):
+            text = str(_cell(value))
+        else:
+            continue
+        label = humanise(key)
+        lines.append(f"- **{label[:1].upper()}{label[1:]}:** {escape_markdown(text)}")
+    return "\n".join(lines)
+
+
+def model_card_body(card: ModelCard, *, available: bool = True, problem: str = "") -> None:
+    """A model card as a reader needs it: headline against its baseline, intended use, data, limits, version and
+    date first; metrics, calibration and the full card JSON one click away (the caller shows the card's name)."""
+    head = card.headline
+    status = (
+        Status(StatusLevel.OK, "weights verified against the card's sha256", "Ready")
+        if available
+        else Status(StatusLevel.PROBLEM, problem, "Cannot be used")
+    )
+    headline_cards(
+        [
+            Headline(f"Held-out {head.name}", format_metric(head.value), f"Evaluated on {head.split}"),
+            Headline("Baseline", format_metric(head.baseline_value), f"{head.baseline_name}, same held-out data"),
+            Headline("Version", f"v{card.version}", f"Trained {card.created}", status),
+        ]
+    )
+    st.markdown(f"**Task.** {card.task}")
     st.markdown(f"**Intended use.** {card.intended_use}")
     st.markdown(f"**Out of scope.** {card.out_of_scope}")
-    head = card.headline
-    st.markdown(
-        f"**Headline (held out).** {head.name} = {head.value:.3f} on {head.split}; "
-        f"{head.baseline_name} = {head.baseline_value:.3f}."
-    )
-    st.markdown("**Held-out metrics, model beside baselines**")
-    _nested_tables(card.metrics)
-    st.markdown("**Calibration**")
-    _nested_tables(card.calibration)
+    st.markdown("**Training data**")
+    st.markdown(_data_lines(card.training_data) or "- not stated")
     st.markdown("**Limits**")
     st.markdown("\n".join(f"- {item}" for item in card.limitations) or "- none stated")
-    st.markdown("**Training data and provenance**")
-    _nested_tables(card.training_data)
-    st.markdown("**Inputs and outputs**")
-    cols = st.columns(2)
-    cols[0].json(dict(card.inputs), expanded=False)
-    cols[1].json(dict(card.outputs), expanded=False)
-    st.caption(
-        f"Trained {card.created} with `{card.training_command}` · weights `{card.weights_file}` "
-        f"sha256 `{card.weights_sha256}`"
-    )
+    with st.expander("Held-out metrics beside baselines, and calibration"):
+        _nested_tables(card.metrics)
+        st.markdown("**Calibration**")
+        _nested_tables(card.calibration)
+    with st.expander("Full model card (JSON)"):
+        st.caption(
+            f"Reproduce with `{card.training_command}` · weights file {escape_markdown(card.weights_file)}, "
+            f"sha256 {card.weights_sha256}"
+        )
+        st.json(card.to_dict(), expanded=1)
 
 
 def model_card_expander(card: ModelCard) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,12 @@ from streamlit.testing.v1 import AppTest
 
 from medai_core.audit import AuditLog
 from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
+from tests.app.headlines import headlines
 
 REPO = Path(__file__).resolve().parents[2]
 PHANTOM_DEMO = "Demo: synthetic nodule phantom (SYNTHETIC)"
 REAL_DEMO = "Demo: real CT slice (pydicom CT_small)"
+LUNG_RADS = "Guideline: Lung-RADS (size only)"
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def page() -> AppTest:
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return headlines(at)
 
 
 def _upload(at: AppTest, name: str, data: bytes, mime: str) -> None:
@@ -46,14 +49,19 @@ def test_phantom_demo_shows_every_result(page: AppTest) -> None:
     page.radio(key="ct.source").set_value(PHANTOM_DEMO).run()
     assert not page.exception and not page.error
     metrics = _metrics(page)
-    assert metrics["Malignancy probability"].endswith("%")
-    assert metrics["Risk band"] in {"low", "intermediate", "high"}
-    assert metrics["Lung-RADS (size only)"] == "4A"  # the default 12 mm phantom
+    probability, band = metrics["Malignancy probability (model)"].split(" | ")
+    assert re.fullmatch(r"\d+ % \(\d+-\d+ %\)", probability)  # the answer with its interval
+    # a synthetic phantom is no LIDC nodule: greyed, the badge and the card say so, with the reason
+    assert band == "outside what this model was trained on"
+    assert any("far from every nodule it was trained on" in m.value for m in page.markdown)
+    assert metrics[LUNG_RADS] == "4A"  # the default 12 mm phantom
+    assert any("What this means:" in m.value and "What it does not mean:" in m.value for m in page.markdown)
     assert any("SYNTHETIC" in w.value for w in page.warning)
     assert any("Check:" in m.value for m in page.markdown)
     assert len(page.get("plotly_chart")) >= 6  # incl. the radiomics contributions beside Grad-CAM
     assert any("coefficient x (value - training mean)" in c.value for c in page.caption)
     assert any(c.value.startswith("Interval ") and "bootstrap" in c.value for c in page.caption)
+    assert any("saliency" in t.value for t in [*page.caption, *page.warning])  # its share inside the nodule
     rows = AuditLog().rows()
     assert [r.page for r in rows] == ["ct_nodule"] and rows[0].model_id == "ct_nodule"
     page.slider(key="ct.opacity").set_value(0.8).run()
@@ -64,7 +72,7 @@ def test_phantom_demo_shows_every_result(page: AppTest) -> None:
 def test_real_dicom_demo_and_seed_errors(page: AppTest) -> None:
     page.radio(key="ct.source").set_value(REAL_DEMO).run()
     assert not page.exception and not page.error
-    assert _metrics(page)["Lung-RADS (size only)"] == "2"
+    assert _metrics(page)[LUNG_RADS] == "2"
     page.number_input(key="ct.seed_x").set_value(500).run()
     assert not page.exception
     assert any("outside the image" in e.value for e in page.error)
@@ -79,11 +87,11 @@ def test_upload_series_zip_with_typed_seed(page: AppTest) -> None:
     _upload(page, "series.zip", phantom_dicom_zip(phantom), "application/zip")
     page.number_input(key="ct.seed_x").set_value(phantom.seed.col).run()
     page.number_input(key="ct.seed_y").set_value(phantom.seed.row).run()
-    page.slider(key="ct.slice").set_value(phantom.seed.slice_index).run()
+    page.slider(key="ct.slice_number").set_value(phantom.seed.slice_index + 1).run()  # shown 1-based
     assert any("Mark the nodule" in i.value for i in page.info)  # the default centre is not analysed
     page.button(key="ct.use_seed").click().run()
     assert not page.exception and not page.error
-    assert _metrics(page)["Lung-RADS (size only)"] == "4A"
+    assert _metrics(page)[LUNG_RADS] == "4A"
 
 
 def test_upload_dicom_and_png_crop(page: AppTest) -> None:
@@ -93,7 +101,7 @@ def test_upload_dicom_and_png_crop(page: AppTest) -> None:
     page.number_input(key="ct.seed_x").set_value(5).run()
     page.number_input(key="ct.seed_y").set_value(24).run()
     assert not page.exception and not page.error
-    assert _metrics(page)["Lung-RADS (size only)"] == "2"
+    assert _metrics(page)[LUNG_RADS] == "2"
     crop = np.zeros((64, 64), np.uint8)
     yy, xx = np.mgrid[:64, :64]
     crop[(yy - 32) ** 2 + (xx - 32) ** 2 <= 81] = 225
@@ -102,7 +110,7 @@ def test_upload_dicom_and_png_crop(page: AppTest) -> None:
     _upload(page, "crop.png", buffer.getvalue(), "image/png")
     assert not page.exception and not page.error
     assert any("no seed needed" in s.value for s in page.success)
-    assert _metrics(page)["Lung-RADS (size only)"] == "n/a"
+    assert _metrics(page)[LUNG_RADS] == "not available"  # a masked crop has no size in mm
 
 
 def test_whole_png_slice_asks_for_the_pixel_size(page: AppTest) -> None:
@@ -119,11 +127,11 @@ def test_whole_png_slice_asks_for_the_pixel_size(page: AppTest) -> None:
     page.number_input(key="ct.seed_y").set_value(seed.row).run()
     page.button(key="ct.use_seed").click().run()
     assert any("carries no pixel size" in i.value for i in page.info)  # refused until the pixel size is given
-    assert not page.metric
+    assert not _metrics(page)
     page.number_input(key="ct.pixel_mm").set_value(0.7).run()
     assert not page.exception and not page.error
     metrics = _metrics(page)
-    assert metrics["Long axis"].endswith(" mm") and abs(float(metrics["Long axis"].split()[0]) - 12.0) <= 2.0
+    assert metrics["Size"].endswith(" mm") and abs(float(metrics["Size"].split()[0]) - 12.0) <= 2.0
     assert any("as given by the user" in c.value for c in page.caption)
 
 
@@ -131,3 +139,13 @@ def test_upload_that_is_not_an_image(page: AppTest) -> None:
     _upload(page, "notes.txt", b"patient notes, not an image", "text/plain")
     assert not page.exception
     assert any("not an image" in e.value for e in page.error)
+
+
+def test_colour_photo_is_refused_before_the_pixel_size_is_asked(page: AppTest) -> None:
+    import skimage
+
+    photo = (Path(skimage.__file__).parent / "data" / "astronaut.png").read_bytes()
+    _upload(page, "astronaut.png", photo, "image/png")
+    assert not page.exception
+    assert any("colour image" in e.value for e in page.error)
+    assert not _metrics(page) and not any("carries no pixel size" in i.value for i in page.info)

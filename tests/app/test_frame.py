@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.headlines import headlines
 from tests.conftest import open_page
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,7 +16,7 @@ PAGES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "pages").glob("*.
 
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [w.value for w in at.warning] + [c.value for c in at.caption]
-    parts += [h.value for h in at.subheader]
+    parts += [h.value for h in [*at.header, *at.subheader]]
     return "\n".join(str(p) for p in parts)
 
 
@@ -36,14 +37,13 @@ def test_home_lists_models_and_sidebar_shows_device(tiny_models_dir: Path, monke
     monkeypatch.setenv("MEDAI_MODELS_DIR", str(tiny_models_dir))
     at = open_page()
     assert not at.exception
-    (table,) = at.dataframe
-    frame = table.value
-    assert list(frame["model"]) == ["tiny_test"]
-    assert frame["status"].iloc[0] == "ready"
-    assert "AUC 0.500" in frame["held-out headline"].iloc[0]
+    cards = headlines(at)  # one card per model: its held-out headline, the status in words
+    assert cards == {"Tiny test model": "0.50 | Ready"}
+    assert not at.dataframe
     sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown) + "\n".join(str(c.value) for c in at.sidebar.caption)
     assert "Models run on:** CPU" in sidebar or "Models run on:** GPU" in sidebar
-    assert "TensorFlow" in sidebar and "`tiny_test` v0.0.1" in sidebar
+    assert "TensorFlow" in sidebar and "Ready</span> Tiny test model v0.0.1" in sidebar
+    assert "tiny_test" not in sidebar  # the name, not the id
 
 
 def test_models_page_renders_a_card(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +55,7 @@ def test_models_page_renders_a_card(tiny_models_dir: Path, monkeypatch: pytest.M
     assert "Tests of the registry and the Models page only." in text
     assert "A fixture, not a model." in text
     assert "sha256" in text
+    assert "None" not in text
 
 
 def test_models_page_reports_a_broken_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

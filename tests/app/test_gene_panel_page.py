@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.app.headlines import headlines
 from tests.conftest import open_page
 
 PAGE = "pages/gene_panel.py"
@@ -33,26 +34,45 @@ def test_demo_renders_full_result() -> None:
     at = open_page(PAGE)
     assert not at.exception, [e.value for e in at.exception]
     text = _text(at)
-    assert "synthetic demo panel" in text
+    assert "synthetic demo panel" in text and "analysed as **Melanoma (MEL)**" in text
+    assert "| I-A | Dabrafenib \\+ Trametinib" in text  # the demo's BRAF V600E in melanoma, first
+    assert "CC BY 4.0" in text and "Cancer Hotspots" in text  # sources with licence and release
     assert "CIViC predictive evidence, release 01-Aug-2021" in text  # the shipped snapshot, with no data folder
     assert at.subheader[0].value == "Therapy options"  # the page leads with them
     assert "not randomised" in text  # the outcome caveat
     labels = [m.label for m in at.metric]
     assert "TMB (mut/Mb)" in labels and "Baseline: cancer type + TMB" in labels
+    cards = headlines(at)  # the answer first: survival with its range, the baseline beside it
+    assert any(label.startswith("24-month survival on") for label in cards) and "Baseline: cancer type + TMB" in cards
     assert len(at.dataframe) >= 3  # survival table, evidence, variants
+
+
+def test_an_upload_needs_a_tumour_type_and_any_solid_tumour_is_accepted() -> None:
+    at = open_page(PAGE)
+    _upload(at, "panel.csv", CSV, "text/csv")
+    assert not at.exception
+    assert any("Choose the tumour type" in w.value for w in at.warning)
+    at.selectbox(key="genes.tumour_type").set_value("Gastrointestinal Stromal Tumor (GIST)")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert "not modelled" in text and "Gastrointestinal Stromal Tumor (GIST)" in text
+    assert not any(m.label.startswith("24-month survival") for m in at.metric)
     assert any(b.label == "Report (PDF)" for b in at.get("download_button"))
 
 
 def test_uploaded_csv_for_lung_cancer() -> None:
     at = open_page(PAGE)
-    at.selectbox(key="genes.tumour_type").set_value("Non-Small Cell Lung Cancer")
+    at.selectbox(key="genes.tumour_type").set_value("Non-Small Cell Lung Cancer (NSCLC)")
     _upload(at, "panel.csv", CSV, "text/csv")
     assert not at.exception, [e.value for e in at.exception]
     text = _text(at)
     assert "synthetic" not in text
-    options = at.dataframe[0].value  # the page leads with the therapy options
-    assert list(options.columns[:2]) == ["tier", "drugs"]
-    assert options["tier"].iloc[0] == "I-A" and "EGFR L858R" in options["supported by"].iloc[0]
+    options = next(m.value for m in at.markdown if m.value.startswith("| tier | therapy"))  # leads the page
+    first = options.splitlines()[2]
+    assert first.startswith("| I-A |") and "EGFR L858R" in first and "dailymed" in first  # source with a link
+    osimertinib = next(line for line in options.splitlines() if line.startswith("| I-A | Osimertinib ("))
+    assert "exact change L858R" in osimertinib and "2018" in osimertinib  # the definition met and the date
     evidence = _frame(at, "call")
     assert "EGFR L858R" in set(evidence["call"])
     variants = _frame(at, "nonsynonymous")
@@ -77,6 +97,7 @@ def test_multisample_maf_offers_a_sample_picker(shared_data: Path) -> None:
 def test_multisample_maf_from_the_repository() -> None:
     path = DATA / "multisample.maf"
     at = open_page(PAGE)
+    at.selectbox(key="genes.tumour_type").set_value("Lung Adenocarcinoma (LUAD)")
     _upload(at, path.name, path.read_bytes())
     assert not at.exception, [e.value for e in at.exception]
     picker = at.selectbox(key="genes.sample")
@@ -90,10 +111,11 @@ def test_multisample_maf_from_the_repository() -> None:
 def test_braf_v600_synonymous_shows_no_braf_inhibitor() -> None:
     path = DATA / "braf_v600_synonymous.maf"
     at = open_page(PAGE)
-    at.selectbox(key="genes.tumour_type").set_value("Melanoma")
+    at.selectbox(key="genes.tumour_type").set_value("Melanoma (MEL)")
     _upload(at, path.name, path.read_bytes())
     assert not at.exception, [e.value for e in at.exception]
     drugs = " ".join(str(d.value.get("drugs", "")) for d in at.dataframe if "drugs" in d.value.columns).lower()
+    drugs += " ".join(m.value for m in at.markdown if m.value.startswith("| tier")).lower()
     assert "dabrafenib" not in drugs and "vemurafenib" not in drugs
 
 

@@ -8,9 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from medai_core.audit import AuditLog
+from tests.app.headlines import headlines
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/glucose.py"
+TIR = "Time in range 70-180 mg/dL"
 
 
 def _page() -> AppTest:
@@ -22,7 +24,7 @@ def _page() -> AppTest:
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: str(m.value) for m in at.metric}
+    return headlines(at)
 
 
 def test_demo_then_unit_switch() -> None:
@@ -31,21 +33,25 @@ def test_demo_then_unit_switch() -> None:
     assert any("Simulated" in i.value for i in at.info)
     metrics = _metrics(at)
     assert metrics["Source"] == "simulated"
-    assert "Mean (mg/dL)" in metrics and "In 30 min (mg/dL)" in metrics
-    assert any(label.startswith(("🟢", "🟠", "🔴")) for label in metrics)
+    assert metrics["In 30 min"].endswith(" mg/dL") and metrics["GMI"].endswith(" %")
+    hypo = [value for label, value in metrics.items() if label.startswith("Hypoglycaemia risk")]
+    assert hypo and all(value.split(" | ")[1] in {"Low", "Raised", "High"} for value in hypo)  # words, not emoji
+    assert metrics[TIR].split(" | ")[1] in {"Met", "Not met"}
+    assert any("What this means:" in m.value for m in at.markdown)
+    assert all(x.value.startswith("**Met:**") for x in at.success if "CGM active" in x.value)
     assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
     assert len(at.get("download_button")) == 3
     # the 14-day demo is long enough to adapt: the decision and its before/after backtest are shown
     assert any(s.value == "Adapted to this patient?" for s in at.subheader)
-    decision = [m.value for m in [*at.success, *at.info] if "dapted" in m.value]
+    decision = [m.value for m in at.markdown if "medai-status" in m.value and "dapted" in m.value]
     assert len(decision) == 1 and "backtest error" in decision[0]
     assert any("backtest RMSE mean 5-60 (mg/dL)" in df.value.columns for df in at.dataframe)
     at.session_state["glucose_unit"] = "mmol/L"
     at.run()
     assert not at.exception
     metrics = _metrics(at)
-    assert "Mean (mmol/L)" in metrics and "In 30 min (mmol/L)" in metrics
-    assert float(metrics["Mean (mmol/L)"]) < 15.0  # converted, not mg/dL
+    assert metrics["In 30 min"].endswith(" mmol/L")
+    assert float(metrics["In 30 min"].split()[0]) < 15.0  # converted, not mg/dL
     assert any(label.endswith("< 3.9 in 30 min") for label in metrics)
     rows = AuditLog().rows()
     assert len(rows) == 1 and rows[0].page == "glucose"  # same analysis in another unit: one audit row
@@ -89,7 +95,7 @@ def test_upload_dexcom_fixture(shared_data: Path) -> None:
     metrics = _metrics(at)
     assert metrics["Source"] == "dexcom clarity"
     assert metrics["Readings"] == "2,772"
-    assert metrics["Time in range"] == "99.8 %"
+    assert metrics[TIR].startswith("99.8 %")
     assert any("14 days" in w.value for w in at.warning)  # 9.8 days: said, not hidden
 
 
@@ -124,5 +130,6 @@ def test_short_upload_shows_what_it_can() -> None:
     at.file_uploader(key="glucose.upload").set_value(("short.csv", f"time,glucose\n{rows}".encode(), "text/csv")).run()
     assert not at.exception
     assert any("need at least 24 h" in w.value for w in at.warning)
-    assert "In 30 min (mg/dL)" in _metrics(at)  # 8 hours are enough for a forecast
-    assert any("needs at least 7 days" in i.value for i in at.info)  # too short to adapt, and it says so
+    assert "In 30 min" in _metrics(at)  # 8 hours are enough for a forecast
+    decision = [m.value for m in at.markdown if "medai-status" in m.value and "needs at least 7 days" in m.value]
+    assert decision and ">Note</span>" in decision[0]  # too short to adapt, and it says so in words

@@ -173,18 +173,18 @@ def test_a_model_failure_stops_the_run_and_keeps_what_was_scored(
     from medai_core.batch import InputScorer
     from medai_core.errors import ModelError
 
-    original = InputScorer._score_genes
+    original = InputScorer._score
 
     def failing(self: InputScorer, path: Path) -> dict[str, object]:
         if path.name == "synthetic_9.maf":
             raise ModelError("the model server at http://127.0.0.1:9 cannot be reached")
         return original(self, path)
 
-    monkeypatch.setattr(InputScorer, "_score_genes", failing)
+    monkeypatch.setattr(InputScorer, "_score", failing)
     out = tmp_path / "partial.parquet"
     with pytest.raises(ModelError, match="cannot be reached"):
         run_batch("genes", [str(archives["genes"])], out, OPTIONS["genes"], progress=False)
     assert sorted(Path(p).name for p in pd.read_parquet(out)["input"]) == ["broken.maf", "synthetic_5.maf"]
-    monkeypatch.setattr(InputScorer, "_score_genes", original)
+    monkeypatch.setattr(InputScorer, "_score", original)
     resumed = run_batch("genes", [str(archives["genes"])], out, OPTIONS["genes"], progress=False)
     assert (resumed.scored, resumed.skipped) == (1, 2)

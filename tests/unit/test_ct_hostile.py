@@ -32,9 +32,10 @@ from pydicom.uid import (
 
 from medai_core.config import CT_MAX_VOXELS
 from medai_core.ct.dicom_checks import TAG_RANGES
-from medai_core.ct.io import MAX_ZIP_MEMBERS, CTStudy, read_ct
+from medai_core.ct.io import CTStudy, read_ct
 from medai_core.ct.prepare import Seed, segment_nodule, training_crop
 from medai_core.errors import ImageInputError, InputError
+from medai_core.untrusted import MAX_ZIP_MEMBERS
 
 SIDE = 32
 

@@ -152,7 +152,7 @@ def test_calcification_raises_calcified_fraction() -> None:
 
 
 @pytest.mark.parametrize(
-    ("mm", "category"), [(4.0, "2"), (5.99, "2"), (6.0, "3"), (7.9, "3"), (8.0, "4A"), (14.9, "4A"), (15.0, "4B")]
+    ("mm", "category"), [(4.0, "2"), (5.94, "2"), (6.0, "3"), (7.9, "3"), (8.0, "4A"), (14.9, "4A"), (15.0, "4B")]
 )
 def test_lung_rads_size_rules(mm: float, category: str) -> None:
     assert lung_rads_size_category(mm).category == category

@@ -17,6 +17,7 @@ from medai_core.genomics.evidence import (
     find_civic_export,
     load_evidence,
     match_evidence,
+    ranked_options,
     therapy_options,
 )
 from medai_core.genomics.io import Variant
@@ -28,25 +29,25 @@ def _call(gene: str, change: str, cls: str = "Missense_Mutation") -> Variant:
     return Variant(gene, change, cls, None, "S")
 
 
-def test_fda_table_alone_matches_variant_codon_exon_and_tmb(tmp_path: Path) -> None:
-    base = load_evidence(tmp_path)  # an empty folder: FDA table only
+def test_assertions_alone_match_by_definition_and_tumour_type(tmp_path: Path) -> None:
+    base = load_evidence(tmp_path)  # an empty folder: the therapy-level assertions only
     assert base.civic_release is None
     items = match_evidence(base, [_call("BRAF", "V600K")], "Melanoma")
-    assert items and all(e.level == "FDA" for e in items)
-    assert {e.match_kind for e in items} == {"codon"}  # V600 matches V600K; V600E entries do not
-    assert all(e.same_tumour_type for e in items if e.disease == "Melanoma")
+    assert items and all(e.level in {"FDA", "NCCN"} and e.kind == "assertion" for e in items)
+    same = {e.drugs for e in items if e.same_tumour_type}
+    assert "Dabrafenib + Trametinib" in same and "Vemurafenib" not in same  # Zelboraf's label names V600E only
     exon19 = match_evidence(base, [_call("EGFR", "E746_A750del", "In_Frame_Del")], "Non-Small Cell Lung Cancer")
-    assert any(e.variant == "EXON 19 DELETION" and e.match_kind == "exon" for e in exon19)
+    assert any(e.variant.startswith("exon 19 deletion") and e.same_tumour_type for e in exon19)
     assert not match_evidence(base, [_call("EGFR", "E746_A750del", "In_Frame_Del")], "Melanoma")[0].same_tumour_type
     tmb_items = match_evidence(base, [], "Glioma", tmb_high=True)
-    assert [e.drugs for e in tmb_items] == ["Pembrolizumab"]
+    assert [e.drugs for e in tmb_items] == ["Pembrolizumab"] and tmb_items[0].agnostic
     assert match_evidence(base, [], "Glioma", tmb_high=False) == ()
 
 
-def test_gene_level_and_resistance(tmp_path: Path) -> None:
+def test_resistance_assertion_and_silent_calls(tmp_path: Path) -> None:
     base = load_evidence(tmp_path)
     crc = match_evidence(base, [_call("KRAS", "G12D")], "Colorectal Cancer")
-    assert any(e.is_resistance and e.same_tumour_type and e.match_kind == "gene-level" for e in crc)
+    assert any(e.is_resistance and e.same_tumour_type and e.tier == "I-A" for e in crc)
     assert not match_evidence(base, [_call("KRAS", "G12D", "Silent")], "Colorectal Cancer")
 
 
@@ -79,7 +80,7 @@ def test_tmb_counts_nonsynonymous_on_panel_and_percentile() -> None:
     ref = {"Melanoma": [0.5, 1.0, 2.0, 3.0]}
     on341 = compute_tmb(calls, resolve_panel("IMPACT341"), cancer_type="Melanoma", reference=ref)
     assert on341.n_nonsynonymous == 1  # silent not counted, ZFHX3 not on IMPACT341
-    assert on341.tmb_per_mb == pytest.approx(1 / 0.896)
+    assert on341.tmb_per_mb == pytest.approx(1 / 0.897)  # IMPACT341 size from the cohort (panel_sizes.csv)
     assert on341.percentile == pytest.approx(50.0)
     assert on341.percentile_label == "50th percentile"
     assert not on341.high
@@ -103,7 +104,7 @@ RULES: list[tuple[str, str, str, str, str | None]] = [
     # gene, call protein change, call class, knowledge-base variant, expected match kind (None: no match)
     ("BRAF", "V600E", M, "V600E", "variant"),
     ("BRAF", "V600E", M, "V600", "codon"),
-    ("BRAF", "V600E", M, "MUTATION", "gene-level"),
+    ("BRAF", "V600E", M, "MUTATION", None),  # gene-wide entries name no definition
     ("BRAF", "V600K", M, "V600E", None),
     ("BRAF", "V600K", M, "V600", "codon"),
     ("BRAF", "V600=", S, "V600", None),
@@ -111,10 +112,11 @@ RULES: list[tuple[str, str, str, str, str | None]] = [
     ("BRAF", "V600=", S, "MUTATION", None),
     ("BRAF", "V600V", S, "V600", None),
     ("BRAF", "V600fs", FS, "V600", None),
-    ("BRAF", "V600fs", FS, "MUTATION", "gene-level"),
-    ("BRAF", "V600fs", FS, "LOSS-OF-FUNCTION", "gene-level"),
+    ("BRAF", "V600fs", FS, "MUTATION", None),
+    ("BRAF", "V600fs", FS, "LOSS-OF-FUNCTION", None),  # BRAF is an oncogene
     ("BRAF", "V600*", N, "V600", None),
-    ("BRAF", "V600*", N, "LOSS-OF-FUNCTION", "gene-level"),
+    ("BRAF", "V600*", N, "LOSS-OF-FUNCTION", None),
+    ("NF1", "R1276*", N, "LOSS-OF-FUNCTION", "gene-level"),  # NF1 is a tumour suppressor
     ("BRAF", "V600E", M, "LOSS-OF-FUNCTION", None),
     ("BRAF", "V600E", M, "AMPLIFICATION", None),
     ("BRAF", "", "Amplification", "AMPLIFICATION", "gene-level"),
@@ -136,7 +138,7 @@ RULES: list[tuple[str, str, str, str, str | None]] = [
     ("IDH1", "R132C", M, "R132H", None),
     ("EGFR", "E746_A750del", IFD, "EXON 19 DELETION", "exon"),
     ("EGFR", "L747_P753delinsS", IFD, "EXON 19 DELETION", "exon"),
-    ("EGFR", "E746_A750del", IFD, "MUTATION", "gene-level"),
+    ("EGFR", "E746_A750del", IFD, "MUTATION", None),
     ("EGFR", "L858R", M, "EXON 19 DELETION", None),
     ("EGFR", "A750P", M, "EXON 19 DELETION", None),
     ("EGFR", "D770_N771insG", IFI, "EXON 20 INSERTION", "exon"),
@@ -146,7 +148,7 @@ RULES: list[tuple[str, str, str, str, str | None]] = [
     ("MET", "X963_splice", SP, "EXON 14 SKIPPING", "exon"),
     ("MET", "X200_splice", SP, "EXON 14 SKIPPING", None),
     ("MET", "Y1003C", M, "EXON 14 SKIPPING", None),
-    ("MET", "X1010_splice", SP, "MUTATION", "gene-level"),
+    ("MET", "X1010_splice", SP, "MUTATION", None),
     ("ERBB2", "", "Unknown", "MUTATION", None),
     ("ERBB2", "", "Unknown", "AMPLIFICATION", None),
     ("ERBB2", "", "Amplification", "AMPLIFICATION", "gene-level"),
@@ -184,8 +186,8 @@ def test_the_rule_table_is_large_enough() -> None:
     assert len(RULES) >= 40
 
 
-def test_fda_table_regressions_of_issue_8(tmp_path: Path) -> None:
-    base = load_evidence(tmp_path)  # FDA table alone
+def test_assertion_regressions_of_issue_8(tmp_path: Path) -> None:
+    base = load_evidence(tmp_path)  # assertions alone
     assert not match_evidence(base, [_call("BRAF", "V600=", "Silent")], "Melanoma")
     assert not match_evidence(base, [_call("BRAF", "V600fs", "Frame_Shift_Del")], "Melanoma")
     assert not match_evidence(base, [_call("BRAF", "V600*", "Nonsense_Mutation")], "Melanoma")
@@ -198,14 +200,14 @@ def test_fda_table_regressions_of_issue_8(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- tiers and therapy options
 
 
-def test_tiers_follow_amp_asco_cap() -> None:
+def test_civic_alone_gives_ii_d_in_this_tumour_type_and_nothing_elsewhere() -> None:
     base = _base(
         [
-            ("BRAF", "V600E", "Melanoma", "Drug A", "Sensitivity/Response", "B"),
+            ("BRAF", "V600E", "Melanoma", "Drug A", "Sensitivity/Response", "A"),
             ("NRAS", "Q61R", "Colorectal Cancer", "Drug B", "Sensitivity/Response", "A"),
             ("KIT", "L576P", "Melanoma", "Drug C", "Sensitivity/Response", "C"),
-            ("NF1", "MUTATION", "Melanoma", "Drug D", "Sensitivity/Response", "D"),
-            ("PTEN", "MUTATION", "Melanoma", "Drug E", "Sensitivity/Response", "E"),
+            ("NF1", "LOSS-OF-FUNCTION", "Melanoma", "Drug D", "Sensitivity/Response", "D"),
+            ("PTEN", "R130Q", "Melanoma", "Drug E", "Sensitivity/Response", "E"),
             ("GNAQ", "Q209L", "Melanoma", "Drug F", "Resistance", "A"),
         ]
     )
@@ -225,35 +227,38 @@ def test_tiers_follow_amp_asco_cap() -> None:
     items = match_evidence(base, calls.values(), "Melanoma")
     tiers = {g: call_tier(c, items)[0] for g, c in calls.items()}
     assert tiers == {
-        "BRAF": "I-B",
-        "NRAS": "II-C",
-        "KIT": "II-C",
+        "BRAF": "II-D",  # CIViC never makes tier I
+        "NRAS": "III",  # CIViC evidence from another tumour type is shown, not tiered
+        "KIT": "II-D",
         "NF1": "II-D",
-        "PTEN": "III",
-        "GNAQ": "I-A",
+        "PTEN": "III",  # level E: no tier of its own
+        "GNAQ": "II-D",
         "TP53": "III",
         "TERT": "III",  # promoter calls are not benign (TERT promoter mutations are drivers)
         "KMT2D": "IV",
         "BRCA2": "IV",
         "ERBB2": "III",
     }
+    assert "known hotspot" in call_tier(calls["TP53"], items)[1]
 
 
-def test_therapy_options_rank_by_tier_and_carry_resistance() -> None:
+def test_therapy_options_rank_by_tier_and_resistance_removes_a_drug() -> None:
     base = _base(
         [
             ("BRAF", "V600E", "Melanoma", "Dabrafenib + Trametinib; Vemurafenib", "Sensitivity/Response", "A"),
             ("BRAF", "V600E", "Colorectal Cancer", "Cetuximab", "Sensitivity/Response", "B"),
             ("NRAS", "Q61R", "Melanoma", "Vemurafenib", "Resistance", "B"),
+            ("NRAS", "Q61R", "Melanoma", "Dabrafenib", "Resistance", "C"),
         ]
     )
     items = match_evidence(base, [_call("BRAF", "V600E"), _call("NRAS", "Q61R")], "Melanoma")
-    options = therapy_options(items)
-    assert [o.drugs for o in options] == ["Dabrafenib + Trametinib", "Vemurafenib", "Cetuximab"]
-    assert [o.tier for o in options] == ["I-A", "I-A", "II-C"]
-    assert options[0].calls == ("BRAF V600E",) and options[0].resistance == ()
-    assert len(options[1].resistance) == 1 and "NRAS Q61R" in options[1].resistance[0]
-    assert set(options[0].to_dict()) >= {"drugs", "tier", "calls", "sources", "resistance"}
+    offered, removed = ranked_options(items)
+    assert [o.drugs for o in offered] == ["Dabrafenib + Trametinib"]  # Cetuximab: another tumour type, evidence only
+    assert offered[0].tier == "II-D" and offered[0].calls == ("BRAF V600E",)
+    assert len(offered[0].resistance) == 1 and "level C" in offered[0].resistance[0]  # level C does not remove
+    assert [o.drugs for o in removed] == ["Vemurafenib"] and "NRAS Q61R" in removed[0].removed_by[0]
+    assert therapy_options(items) == offered
+    assert set(offered[0].to_dict()) >= {"drugs", "tier", "calls", "sources", "resistance", "removed_by", "dates"}
 
 
 # ---------------------------------------------------------------- the shipped snapshot and imports
@@ -272,6 +277,7 @@ def test_fresh_clone_matches_civic_from_the_shipped_snapshot(fresh_user: Path) -
     assert base.civic_release == "01-Aug-2021" and "snapshot" in base.civic_origin
     items = match_evidence(base, [_call("BRAF", "V600E")], "Melanoma")
     assert {e.level for e in items} >= {"FDA", "A"}
+    assert therapy_options(items)[0].drugs == "Dabrafenib + Trametinib"
     assert call_tier(_call("BRAF", "V600E"), items)[0] == "I-A"
     options = therapy_options(items)
     assert "Dabrafenib + Trametinib" in [o.drugs for o in options]

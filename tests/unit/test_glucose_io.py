@@ -214,8 +214,9 @@ def test_generic_csv_unit_from_values_is_said() -> None:
 def test_gzip_and_duplicates() -> None:
     text = "time,glucose_mg_dl\n2024-01-01 00:05,110\n2024-01-01 00:00,100\n2024-01-01 00:05,120\n"
     record = read_cgm(gzip.compress(text.encode()))
-    assert record.n_readings == 3 and np.all(np.diff(record.times.astype(np.int64)) >= 0)
-    assert any("duplicate" in n for n in record.notes)
+    assert record.n_readings == 2 and np.all(np.diff(record.times.astype(np.int64)) > 0)  # one per timestamp
+    assert any("duplicate" in n and "averaged" in n for n in record.notes)
+    np.testing.assert_allclose(record.glucose_mg_dl, [100, 115])
     np.testing.assert_allclose(record.grid().glucose_mg_dl, [100, 115])
 
 
@@ -239,7 +240,7 @@ def test_gzip_and_duplicates() -> None:
         (b"%PDF-1.7\n%binary", "PDF"),
         (b"PK\x03\x04\x14\x00\x06\x00", "zip archive or Excel"),
         (b"\x00\x01\x02\x03binary", "binary"),
-        (b"\x1f\x8b\x08\x00broken", "cannot be decompressed"),
+        (b"\x1f\x8b\x08\x00broken", "cannot be unpacked"),
     ],
 )
 def test_bad_input_is_explained(data: bytes, message: str) -> None:
@@ -249,7 +250,9 @@ def test_bad_input_is_explained(data: bytes, message: str) -> None:
 
 def test_dexcom_bad_rows() -> None:
     with pytest.raises(CGMInputError, match="not numbers"):
-        read_cgm(_dexcom(["120", "n/a"]))
+        read_cgm(_dexcom(["120", "abc"]))
+    skipped = read_cgm(_dexcom(["120", "n/a"]))  # no reading: skipped with a note, as empty, nan and inf are
+    assert skipped.n_readings == 1 and any("1 row(s) without a glucose value" in n for n in skipped.notes)
     with pytest.raises(CGMInputError, match="look like mmol/L"):
         read_cgm(_dexcom(["6.1", "6.4", "7.0"]))
     with pytest.raises(CGMInputError, match="no EGV"):
@@ -269,6 +272,6 @@ def test_research_table_errors(tmp_path: Path) -> None:
     with pytest.raises(CGMInputError, match="no such file"):
         read_research_table(tmp_path / "absent.csv")
     bad = tmp_path / "b.csv"
-    bad.write_text("id,time,gl\n1,2024-01-01 00:00,high\n")
+    bad.write_text("id,time,gl\n1,2024-01-01 00:00,higher\n")
     with pytest.raises(CGMInputError, match="not numbers"):
         read_research_table(bad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -18,16 +20,25 @@ def test_probability_chart_values() -> None:
         probability_chart(0.4, 0.5, 0.6)
 
 
-def test_saliency_overlay_layers() -> None:
-    image = np.arange(16, dtype=np.uint8).reshape(4, 4) * 16
-    heat = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
-    fig = saliency_overlay(image, heat, opacity=0.3)
-    grey, overlay = fig.data
-    assert np.asarray(grey.z).max() <= 1.0
-    np.testing.assert_allclose(np.asarray(overlay.z), heat)
-    assert overlay.opacity == 0.3
+def test_saliency_overlay_blends_the_map_over_the_image_and_outlines_the_mask() -> None:
+    image = np.full((4, 4), 128, dtype=np.uint8)
+    heat = np.zeros((4, 4), dtype=np.float32)
+    heat[0, 0] = 1.0
+    mask = np.zeros((4, 4), bool)
+    mask[1:3, 1:3] = True
+    fig = saliency_overlay(image, heat, opacity=0.5, mask=mask)
+    blended, outline, key = fig.data
+    rgb = np.asarray(blended.z)
+    assert rgb.shape == (4, 4, 3)
+    assert (rgb[1:, 1:] == 128).all()  # no saliency: the CT shows unchanged
+    assert not (rgb[0, 0] == 128).all()  # full saliency: half the heat colour
+    np.testing.assert_array_equal(np.asarray(outline.z), mask.astype(np.uint8))
+    assert key.marker.showscale and "saliency" in key.marker.colorbar.title.text
+    assert len(saliency_overlay(image, heat).data) == 2  # no mask, no outline
     with pytest.raises(ValueError, match="same 2D shape"):
         saliency_overlay(image, heat[:2])
+    with pytest.raises(ValueError, match="mask"):
+        saliency_overlay(image, heat, mask=mask[:2])
     with pytest.raises(ValueError, match="opacity"):
         saliency_overlay(image, heat, opacity=2)
 
@@ -38,3 +49,33 @@ def test_attribution_bar_orders_by_magnitude_and_colours_by_sign() -> None:
     assert list(bar.y) == ["c", "b"]  # largest magnitude drawn on top (last)
     assert list(bar.x) == [0.3, -0.5]
     assert bar.marker.color[0] != bar.marker.color[1]
+    assert [t.name for t in fig.data[1:]] == ["raises", "lowers"]  # the colour legend
+
+
+def test_time_in_ranges_labels_sit_beside_the_bar_in_order() -> None:
+    from medai_core.plots.glucose import time_in_ranges_figure
+
+    metrics = {"tbr_lt_54": 0.5, "tbr_54_69": 1.0, "tir_70_180": 70.0, "tar_181_250": 20.0, "tar_gt_250": 8.5}
+    fig = time_in_ranges_figure(metrics, "mg/dL")
+    assert [list(t.y) for t in fig.data] == [[0.5], [1.0], [70.0], [20.0], [8.5]]  # very low at the bottom
+    labels = fig.layout.annotations
+    assert [a.text.split("</b>")[0].removeprefix("<b>") for a in labels] == [
+        "Very low",
+        "Low",
+        "In range",
+        "High",
+        "Very high",
+    ]
+    ys = [a.ay for a in labels]  # where the texts sit (the arrows point at the segments)
+    assert all(b - a >= 8.9 for a, b in itertools.pairwise(ys))  # tiny ranges do not overlap
+    assert all(a.ax > 0.25 and a.xanchor == "left" for a in labels)  # right of the bar (0.5 wide around 0)
+    assert "70.0 %" in labels[2].text and "70-180 mg/dL" in labels[2].text
+
+
+def test_gene_attributions_are_drawn_as_survival() -> None:
+    from medai_core.plots.genomics import gene_attribution_bar
+
+    fig = gene_attribution_bar([("TMB 20 mut/Mb", -4.0), ("STK11 mutated", 3.0)], drug_class="PD-1/PD-L1")
+    bar = fig.data[0]
+    assert dict(zip(bar.y, bar.x, strict=True)) == {"TMB 20 mut/Mb": 4.0, "STK11 mutated": -3.0}
+    assert "survival" in fig.layout.title.text and "survival" in fig.layout.xaxis.title.text
