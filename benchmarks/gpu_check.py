@@ -13,7 +13,7 @@ device (the GPU, where TensorFlow sees one, and the CPU):
   ``--batch`` examples (examples per second);
 - with a GPU, prints the largest absolute difference between the GPU's and the CPU's outputs on the same batch.
 
-Without a GPU it says so and runs the CPU half (CI runs this path: ``tests/unit/test_gpu_check.py``). Exit status
+Without a GPU it says so and runs the CPU half (CI runs this path: ``tests/cli/test_gpu_check.py``). Exit status
 1 when a GPU is present but a model's output is not on it, or GPU and CPU disagree by more than ``--tolerance``.
 """
 

@@ -159,11 +159,12 @@ def _same(a: object, b: object) -> bool:
 
 def test_gene_analysis_in_a_worker_equals_the_in_process_one(monkeypatch: pytest.MonkeyPatch) -> None:
     from medai_core import workers
-    from medai_core.genomics.commands import MODEL_ID
+    from medai_core.domains import GENES
     from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
     from medai_core.models import read_card
     from medai_core.models.registry import model_dir
 
+    MODEL_ID = GENES.model_id
     version = read_card(model_dir(MODEL_ID)).version
     options = {"tumour_type": "Melanoma", "panel": "IMPACT468", "sample": None, "drug_class": "CTLA-4"}
     args = (MODEL_ID, version, demo_maf(), DEMO_FILENAME, None, {**options, "age_group": None, "sex": "Female"})
