@@ -27,7 +27,6 @@ from medai_core.ui.components import (
     model_card_expander,
     record_once,
     report_downloads,
-    result_card,
     slow,
     upload_guard,
 )
@@ -208,36 +207,23 @@ if result.removed_options:
 st.caption("Knowledge sources: " + "; ".join(knowledge_sources()) + f". {result.evidence_sources}.")
 
 tmb = result.tmb
-c1, c2, c3, c4 = st.columns(4)
-with c1:
-    result_card(
-        "TMB (mut/Mb)",
-        f"{tmb.tmb_per_mb:.1f}" + (" · HIGH" if tmb.high else ""),
-        help=f"{tmb.n_nonsynonymous} nonsynonymous calls / {tmb.size_mb:g} Mb ({tmb.size_source}). "
-        f"TMB-high: {tmb.threshold_source}.",
-    )
-with c2:
-    result_card(
-        f"Percentile in {result.cohort_type or result.tumour_type}",
-        tmb.percentile_label.removesuffix(" percentile") if tmb.percentile is not None else "not in the cohort",
-        help=tmb.reference_source,
-    )
-if result.survival_modelled:
-    sel = result.selected
-    with c3:
-        result_card(
-            f"24-month survival on {result.drug_class}",
-            f"{sel.os_24m[0]:.0%} ({sel.os_24m[1]:.0%}-{sel.os_24m[2]:.0%})",
-            help="Ensemble mean, with the 10th-90th percentile of the ensemble members in brackets (model "
-            "uncertainty, not the spread of individual outcomes).",
+with st.expander("How the TMB and the survival figures were computed"):
+    st.markdown(
+        f"- **TMB {tmb.tmb_per_mb:.1f} mut/Mb**{' (TMB-high)' if tmb.high else ''}: {tmb.n_nonsynonymous} "
+        f"nonsynonymous calls / {tmb.size_mb:g} Mb ({escape_markdown(tmb.size_source)}). TMB-high: "
+        f"{escape_markdown(tmb.threshold_source)}.\n"
+        f"- **Percentile in {escape_markdown(result.cohort_type or result.tumour_type)}**: "
+        + (tmb.percentile_label if tmb.percentile is not None else "not in the cohort")
+        + f" ({escape_markdown(tmb.reference_source)})."
+        + (
+            "\n- **24-month survival**: ensemble mean, with the 10th-90th percentile of the ensemble members in "
+            "brackets (model uncertainty, not the spread of individual outcomes).\n"
+            "- **Baseline**: a Cox model on cancer type and log TMB, fitted on the same training patients. "
+            f"Kaplan-Meier 24-month survival of the whole training cohort: {format_percent(result.cohort_os_24m)}."
+            if result.survival_modelled
+            else ""
         )
-    with c4:
-        result_card(
-            "Baseline: cancer type + TMB",
-            f"{result.baseline_os_24m or 0:.0%}",
-            help="Cox model on cancer type and log TMB, fitted on the same training patients (24-month survival). "
-            f"Kaplan-Meier 24-month survival of the whole training cohort: {result.cohort_os_24m:.0%}.",
-        )
+    )
 
 if result.disagreement:
     st.warning(result.disagreement, icon=":material/balance:")
