@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from medai_core.domains import DOMAINS
 from tests.app.headlines import headlines
 from tests.conftest import open_page
 
@@ -28,9 +29,13 @@ def test_every_page_renders_with_the_banner(page: str) -> None:
 
 
 def test_every_page_file_is_registered() -> None:
+    """Each file in pages/ is in app.py's navigation: a domain's page through the registry, the others by name."""
     text = (REPO / "app.py").read_text(encoding="utf-8")
+    domain_pages = {d.page for d in DOMAINS}
+    assert "for d in DOMAINS" in text  # the frame takes the domain pages from the registry
     for page in PAGES:
-        assert f'"{page}"' in text, f"{page} is not in app.py's navigation"
+        assert page in domain_pages or f'"{page}"' in text, f"{page} is not in app.py's navigation"
+    assert domain_pages <= set(PAGES), "a registered domain names a page file that does not exist"
 
 
 def test_home_lists_models_and_sidebar_shows_device(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
