@@ -129,6 +129,12 @@ def test_gene_panel_maf(page: Any) -> None:
     fixture = Path(__file__).resolve().parents[1] / "data" / "genes" / "vep_so_terms.maf"
     _open(page, "Gene panel")
     _upload(page, fixture)
+    page.get_by_text("Choose the tumour type", exact=False).first.wait_for(timeout=LONG)  # an upload needs one
+    tumour = page.get_by_label("Tumour type (OncoTree; type to search, e.g. LUAD, GIST)", exact=False).first
+    tumour.click()
+    page.keyboard.type("Melanoma (MEL)")
+    page.keyboard.press("Enter")
+    _settle(page)
     page.get_by_text("Therapy options").first.wait_for(timeout=LONG)
     page.get_by_text("Overall survival on immunotherapy, by drug class").first.wait_for(timeout=LONG)
     page.get_by_text("Variants (8 calls, 5 nonsynonymous)").first.wait_for(timeout=LONG)
