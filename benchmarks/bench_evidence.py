@@ -35,8 +35,8 @@ def run(sizes: tuple[int, ...] = SIZES, repeat: int = 3, tumour: str = "Melanoma
     from medai_core.genomics.analysis import analyse_panel
     from medai_core.genomics.demo import demo_maf
     from medai_core.genomics.evidence import call_tiers, load_evidence, match_evidence, ranked_options
-    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.genomics.tumours import resolve_tumour
     from medai_core.models import configure_runtime, load_model
 
@@ -51,8 +51,8 @@ def run(sizes: tuple[int, ...] = SIZES, repeat: int = 3, tumour: str = "Melanoma
     ]
     for n in sizes:
         data = demo_maf(n)
-        read_s = _median_s(lambda data=data: read_panel(data, "bench.maf"), repeat)
-        calls = read_panel(data, "bench.maf").for_sample(None)
+        read_s = _median_s(lambda data=data: read_panel(data, name="bench.maf"), repeat)
+        calls = read_panel(data, name="bench.maf").for_sample(None)
 
         def evidence(calls: Any = calls) -> None:
             items = match_evidence(base, calls, node)

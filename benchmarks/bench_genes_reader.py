@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from medai_core.benchmarking import format_table, measure
-from medai_core.genomics.io import read_panel
 from medai_core.genomics.panels import panel_genes
+from medai_core.genomics.readers import read_panel
 
 COLUMNS = [
     "Hugo_Symbol",
@@ -111,12 +111,12 @@ def main() -> None:
     for n, repeat in ((100, 30), (1_000, 10), (10_000, 5), (100_000, 3)):
         data = synthetic_maf(n)
         started = time.process_time()
-        read_panel(data, "bench.maf")
+        read_panel(data, name="bench.maf")
         cpu_ms = 1000 * (time.process_time() - started)
         rows.append(
             measure(
                 f"read_panel, {n:,}-row MAF ({len(data) / 1e6:.1f} MB)",
-                lambda data=data: read_panel(data, "bench.maf"),
+                lambda data=data: read_panel(data, name="bench.maf"),
                 repeat=repeat,
                 warmup=1,
                 note=f"CPU {cpu_ms:.0f} ms (wall above includes waiting for a shared CPU)",

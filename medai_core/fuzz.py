@@ -677,11 +677,11 @@ def check_genes(data: bytes, name: str, point: object = None) -> list[str]:
         InputError: what the reader raised for input it rejects.
     """
     from medai_core.genomics.evidence import load_evidence, match_evidence
-    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.genomics.tmb import compute_tmb
 
-    panel_file = read_panel(data, name)
+    panel_file = read_panel(data, name=name)
     problems: list[str] = []
     if not panel_file.samples:
         problems.append("no samples")

@@ -504,11 +504,11 @@ def _cgm_differs(a: Any, b: Any) -> str | None:
 
 
 def _genes_answer(data: bytes, name: str) -> tuple[Any, tuple[str, ...]]:
-    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.genomics.tmb import compute_tmb
 
-    panel_file = read_panel(data, name)
+    panel_file = read_panel(data, name=name)
     panel = resolve_panel("IMPACT468")
     answer = {}
     for sample in panel_file.samples:

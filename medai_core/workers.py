@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from medai_core.ct.analysis import NoduleAnalysis
     from medai_core.explain import GradCam
     from medai_core.genomics.analysis import GeneResult
-    from medai_core.genomics.io import PanelFile
+    from medai_core.genomics.readers import PanelFile
     from medai_core.glucose.analysis import GlucoseAnalysis
     from medai_core.isolation import IsolationPool
     from medai_core.models import DeviceInfo, LoadedModel

@@ -16,7 +16,7 @@ from medai_core.errors import PanelInputError
 
 if TYPE_CHECKING:
     from medai_core.genomics.analysis import GeneResult
-    from medai_core.genomics.io import PanelFile
+    from medai_core.genomics.readers import PanelFile
     from medai_core.models import LoadedModel
 
 __all__ = ["MODEL_ID", "analyse", "check_options", "load_context", "prepare", "register", "score"]
@@ -105,12 +105,12 @@ def prepare(path: str, options: Any) -> tuple[bytes, PanelFile]:
         PanelInputError: a missing file, or one the reader refuses.
     """
     from medai_core.files import read_input_file
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.isolation import read_isolated
 
     file = Path(path)
     data = read_input_file(file, PanelInputError, "a MAF, annotated VCF or CSV panel")
-    return data, read_isolated(read_panel, data, file.name, label=file.name)
+    return data, read_isolated(read_panel, data, name=file.name, label=file.name)
 
 
 def _result(

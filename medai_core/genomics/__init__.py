@@ -19,8 +19,8 @@ from medai_core.genomics.evidence import (
     match_evidence,
     therapy_options,
 )
-from medai_core.genomics.io import PanelFile, Variant, read_panel
 from medai_core.genomics.panels import Panel, normalise_gene, resolve_panel
+from medai_core.genomics.readers import PanelFile, Variant, read_panel
 from medai_core.genomics.tmb import TMB_HIGH_THRESHOLD, TmbResult, compute_tmb
 from medai_core.genomics.tumours import TUMOUR_TYPES, resolve_tumour_type
 

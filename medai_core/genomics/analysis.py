@@ -24,9 +24,9 @@ from medai_core.genomics.evidence import (
     match_evidence,
     ranked_options,
 )
-from medai_core.genomics.io import PanelFile, Variant
 from medai_core.genomics.panels import Panel
 from medai_core.genomics.prepare import DRUG_CLASSES, FeatureSpec, encode
+from medai_core.genomics.readers import PanelFile, Variant
 from medai_core.genomics.survival import cox_from_artifact
 from medai_core.genomics.tmb import TmbResult, compute_tmb
 from medai_core.genomics.tumours import COHORT_TYPES, TumourType, resolve_tumour
@@ -436,28 +436,28 @@ def analyse_bytes(
 ) -> GeneResult:
     """Read a panel file's bytes and analyse one sample (the path shared by the page, the CLI and the benchmark).
 
-    The bytes are untrusted: they are parsed by :func:`~medai_core.genomics.io.read_panel` in an isolated worker
+    The bytes are untrusted: they are parsed by :func:`~medai_core.genomics.readers.read_panel` in an isolated worker
     (:func:`~medai_core.isolation.read_isolated`), never in the calling (server) process. A caller that has already
     read the file that way passes the result as ``panel_file`` and the bytes are not parsed again.
 
     Args:
         data: the uploaded file's bytes (not read when ``panel_file`` is given).
         filename: the uploaded name, used only to word messages.
-        panel_file: the :class:`~medai_core.genomics.io.PanelFile` already read from ``data``, if any.
+        panel_file: the :class:`~medai_core.genomics.readers.PanelFile` already read from ``data``, if any.
 
     Raises:
         PanelInputError: unreadable file (including one the worker could not read safely), unknown tumour type,
             panel or sample.
     """
     from medai_core.genomics.evidence import load_evidence
-    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.isolation import read_isolated
 
     tumour = resolve_tumour(tumour_type)
     resolved_panel = resolve_panel(panel)
     if panel_file is None:
-        panel_file = read_isolated(read_panel, data, filename, label=filename or "The file")
+        panel_file = read_isolated(read_panel, data, name=filename, label=filename or "The file")
     return analyse_panel(
         panel_file.for_sample(sample),
         model=model,

@@ -13,8 +13,8 @@ def run_bench(repeat: int = 20) -> str:
     from medai_core.genomics.analysis import analyse_bytes, analyse_panel
     from medai_core.genomics.demo import demo_maf
     from medai_core.genomics.evidence import load_evidence, match_evidence
-    from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.genomics.tmb import compute_tmb
     from medai_core.models import configure_runtime, load_model
 
@@ -23,11 +23,11 @@ def run_bench(repeat: int = 20) -> str:
     data = demo_maf(500)
     base = load_evidence()
     panel = resolve_panel("IMPACT468")
-    calls = read_panel(data, "bench.maf").for_sample(None)
+    calls = read_panel(data, name="bench.maf").for_sample(None)
     tumour = "Melanoma"
     ref = loaded.card.artifacts["tmb_reference"]
     rows = [
-        measure("read 500-variant MAF", lambda: read_panel(data, "bench.maf"), repeat=repeat),
+        measure("read 500-variant MAF", lambda: read_panel(data, name="bench.maf"), repeat=repeat),
         measure("evidence match (CIViC + FDA)", lambda: match_evidence(base, calls, tumour), repeat=repeat),
         measure(
             "TMB + percentile", lambda: compute_tmb(calls, panel, cancer_type=tumour, reference=ref), repeat=repeat

@@ -45,10 +45,10 @@ from typing import Any
 
 from medai_core.config import get_settings, user_data_dir
 from medai_core.errors import PanelInputError
-from medai_core.genomics.io import Variant
 from medai_core.genomics.knowledge.assertions import Assertion, load_assertions
 from medai_core.genomics.knowledge.biomarkers import TRUNCATING, gene_role, hotspot_kind
 from medai_core.genomics.panels import NON_CODING_CLASSES, NONSYNONYMOUS_CLASSES
+from medai_core.genomics.readers import Variant
 from medai_core.genomics.tumours import TumourType, oncotree, resolve_tumour
 
 __all__ = [

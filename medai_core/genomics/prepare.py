@@ -168,7 +168,7 @@ def resolve_sample_panel(value: str, sample: str) -> Panel:
 def load_cohort(data_dir: Path) -> Cohort:
     """Read ``clinical.tsv``, ``mutations.maf.gz`` (or ``.maf``) and ``sequenced_samples.txt`` from ``data_dir``.
 
-    The MAF goes through :func:`medai_core.genomics.io.read_panel` (the reader of single uploads: MAF or Sequence
+    The MAF goes through :func:`medai_core.genomics.readers.read_panel` (the reader of single uploads: MAF or Sequence
     Ontology terms alike) and TMB through :func:`medai_core.genomics.tmb.compute_tmb` with each sample's panel.
     Patients not listed in ``sequenced_samples.txt`` are skipped; a listed sample with no MAF rows had no calls.
     Patients without an overall-survival time, status or drug class are left out and counted in
@@ -180,7 +180,7 @@ def load_cohort(data_dir: Path) -> Cohort:
     """
     import pandas as pd
 
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.genomics.tmb import compute_tmb
 
     data_dir = Path(data_dir)
@@ -202,7 +202,7 @@ def load_cohort(data_dir: Path) -> Cohort:
         raise PanelInputError(f"clinical.tsv lacks columns {missing}; found {list(clinical.columns)[:12]}...")
     sequenced = set((data_dir / "sequenced_samples.txt").read_text(encoding="utf-8").split())
     clinical = clinical[clinical["Sample ID"].isin(sequenced)].reset_index(drop=True)
-    panel_file = read_panel(maf_path.read_bytes(), maf_path.name)
+    panel_file = read_panel(maf_path.read_bytes(), name=maf_path.name)
     if panel_file.variants and "" in panel_file.samples:
         raise PanelInputError(
             f"{maf_path.name}: some rows have no Tumor_Sample_Barcode, so their calls cannot be given to a patient. "

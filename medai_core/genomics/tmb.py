@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medai_core.genomics.io import Variant
 from medai_core.genomics.panels import Panel
+from medai_core.genomics.readers import Variant
 
 __all__ = ["TMB_HIGH_THRESHOLD", "TmbResult", "compute_tmb"]
 

@@ -2,7 +2,7 @@
 terms (VEP, SnpEff) with vcf2maf's severity order and classes, other annotators' MAF terms, and HGVS protein
 changes (3-letter, 1-letter, ``p.(...)`` predicted forms) normalised to one 1-letter form.
 
-Readers (:mod:`medai_core.genomics.io`), TMB and the evidence rules read calls through these tables only.
+Readers (:mod:`medai_core.genomics.readers`), TMB and the evidence rules read calls through these tables only.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ __all__ = [
     "is_nonsynonymous",
     "normalise_classification",
     "normalise_protein_change",
+    "protein_from_amino_acids",
+    "splice_site_protein",
 ]
 
 #: MAF Variant_Classification values that change the protein (counted for TMB and as "mutated" features).
@@ -225,6 +227,7 @@ def is_nonsynonymous(classification: str) -> bool:
     return classification in NONSYNONYMOUS_CLASSES
 
 
+@lru_cache(maxsize=65536)
 def normalise_classification(value: str) -> str | None:
     """A MAF ``Variant_Classification`` spelled in any case, or a friendly word (``missense``), as the MAF term.
 
@@ -259,6 +262,7 @@ def _resolve(maf: str, *, ref: str, alt: str, variant_type: str = "") -> str:
     return "Frame_Shift_Ins" if inserted else "Frame_Shift_Del"
 
 
+@lru_cache(maxsize=65536)
 def consequence_rank(consequence: str) -> int:
     """Severity rank of a consequence (``&``-joined SO terms): that of its most severe known term (lower is more
     severe; :data:`UNRANKED` when no term is known)."""
@@ -270,6 +274,7 @@ def _terms(consequence: str) -> list[str]:
     return [t.strip() for t in consequence.replace(",", "&").split("&") if t.strip()]
 
 
+@lru_cache(maxsize=65536)
 def classification_from_consequence(
     consequence: str, *, ref: str = "", alt: str = "", variant_type: str = ""
 ) -> str | None:
@@ -353,6 +358,17 @@ def _delins_class(change: str) -> str | None:
     return "Missense_Mutation"
 
 
+def _indel_class(change: str) -> str | None:
+    """The class of a change that names a frameshift, ``delins``, deletion, insertion or duplication."""
+    if "fs" in change:
+        return "Frame_Shift_Del"
+    if "delins" in change:
+        return _delins_class(change)
+    if "del" in change:
+        return "In_Frame_Del"
+    return "In_Frame_Ins"
+
+
 def classification_from_protein(change: str) -> str | None:
     """The MAF class a one-letter protein change implies (``V600E`` missense, ``V600=`` silent, ``R213*`` nonsense,
     ``Q100fs`` frameshift, ``E746_A750del`` in-frame deletion, ``delins`` by net length (:func:`_delins_class`),
@@ -362,14 +378,8 @@ def classification_from_protein(change: str) -> str | None:
         return "Nonstop_Mutation"
     if not p or p.endswith("?") or p == "=":
         return "Silent" if p == "=" else None
-    if "fs" in p:
-        return "Frame_Shift_Del"
-    if "delins" in p:
-        return _delins_class(p)
-    if "del" in p:
-        return "In_Frame_Del"
-    if "ins" in p or "dup" in p:
-        return "In_Frame_Ins"
+    if "fs" in p or "del" in p or "ins" in p or "dup" in p:
+        return _indel_class(p)
     match = _SIMPLE_CHANGE.match(p)
     if not match:
         return None
@@ -381,3 +391,53 @@ def classification_from_protein(change: str) -> str | None:
     if match.group(2) == "1" and ref == "M":
         return "Translation_Start_Site"
     return "Missense_Mutation"
+
+
+# ---------------------------------------------------------------- protein changes from other fields
+
+
+_HGVSC_CODING_START = re.compile(r"^c\.(\d+)")
+
+
+def splice_site_protein(hgvsc: str) -> str:
+    """The protein position of a splice-site call as vcf2maf writes it (``X1010_splice`` for ``c.3028+1G>A``: codon
+    ``round((c + c mod 3) / 3)`` of the coding position before the intron offset), or ``""`` when the HGVSc has no
+    coding position (``c.-5-1G>A``, ``c.*10+1G>A``, empty). Evidence for splice-site alterations at given codons
+    (MET exon 14 skipping) needs it; VEP and SnpEff leave the protein change of a splice variant empty."""
+    value = hgvsc.strip().rsplit(":", 1)[-1]
+    match = _HGVSC_CODING_START.match(value)
+    if not match:
+        return ""
+    position = max(int(match.group(1)), 1)
+    return f"X{round((position + position % 3) / 3)}_splice"
+
+
+def protein_from_amino_acids(amino_acids: str, protein_position: str, consequence: str = "") -> str:
+    """A one-letter protein change from VEP's ``Amino_acids`` and ``Protein_position`` fields, for CSQ written
+    without ``--hgvs`` (no ``HGVSp``).
+
+    ``V/E`` at 600 -> ``V600E``; ``V`` at 600 -> ``V600=``; ``ELREA/-`` at 746-750 -> ``E746_A750del``;
+    ``ELREA/D`` at 746-750 -> ``E746_A750delinsD``; ``-/ASV`` at 769-770 -> ``X769_X770insASV`` (VEP does not give
+    the flanking residues; ``X`` stands for them, as in vcf2maf's ``X_splice``); a frameshift -> ``E746fs``.
+    ``""`` when the fields are empty or not of this form.
+    """
+    aa = amino_acids.strip().split("/")
+    span = protein_position.strip().split("/")[0].split("-")
+    if not amino_acids.strip() or not all(p.isascii() and p.isdigit() for p in span):
+        return ""
+    start, end = int(span[0]), int(span[-1])
+    ref = aa[0].replace("-", "")
+    alt = aa[1].replace("-", "") if len(aa) == 2 else None
+    if "frameshift" in consequence:
+        return f"{ref[:1] or 'X'}{start}fs"
+    if alt is None:
+        return f"{ref}{start}=" if len(ref) == 1 else ""
+    if len(ref) == 1 and len(alt) == 1:
+        return f"{ref}{start}{alt}"
+    first, last = (f"{ref[0]}{start}", f"{ref[-1]}{end}") if ref else (f"X{start}", f"X{end}")
+    where = first if start == end else f"{first}_{last}"
+    if not ref:
+        return f"{first}_{last}ins{alt}"
+    if not alt:
+        return f"{where}del"
+    return f"{where}delins{alt}"

@@ -372,7 +372,7 @@ def analyse_glucose_demo(model_id: str, version: str, days: int, seed: int) -> t
 if TYPE_CHECKING:
     from medai_core.genomics.analysis import GeneResult
     from medai_core.genomics.evidence import EvidenceBase
-    from medai_core.genomics.io import PanelFile
+    from medai_core.genomics.readers import PanelFile
 
 
 def get_gene_evidence() -> EvidenceBase:
@@ -387,10 +387,10 @@ def get_gene_evidence() -> EvidenceBase:
 def read_gene_panel(data: bytes, filename: str) -> PanelFile:
     """An uploaded panel parsed once, in an isolated worker (a file that crashes, hangs or exhausts memory in the
     parser is a PanelInputError, never a dead server); shared by the sample picker and the analysis."""
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
     from medai_core.isolation import read_isolated
 
-    return read_isolated(read_panel, data, filename, label=filename or "The file")
+    return read_isolated(read_panel, data, name=filename, label=filename or "The file")
 
 
 def list_panel_samples(data: bytes, filename: str) -> tuple[str, ...]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from medai_core.genomics import io as panel_io
-from medai_core.genomics.io import read_panel
+from medai_core.genomics import readers as panel_readers
+from medai_core.genomics.readers import read_panel
 from tests.unit.test_genomics_hostile import ROOT, SEGFAULT_TRIGGERS, loaded, snpeff_vcf, vep_vcf
 
 __all__ = ["loaded"]  # the module-scoped model fixture, shared with the unit tests
@@ -21,12 +21,12 @@ __all__ = ["loaded"]  # the module-scoped model fixture, shared with the unit te
 _PROBE = """
 import json, sys
 from medai_core.errors import PanelInputError
-from medai_core.genomics.io import read_panel
+from medai_core.genomics.readers import read_panel
 from medai_core.isolation import read_isolated
 out = {}
 for name, data in json.load(open(sys.argv[1])).items():
     try:
-        panel = read_isolated(read_panel, data.encode(), "tumour.vcf", label="tumour.vcf")
+        panel = read_isolated(read_panel, data.encode(), name="tumour.vcf", label="tumour.vcf")
         out[name] = ["ok", [(v.gene, v.protein_change, v.vaf) for v in panel.variants]]
     except PanelInputError as exc:
         out[name] = ["refused", str(exc)]
@@ -71,12 +71,12 @@ def test_analyse_bytes_reads_through_the_isolated_worker(loaded: object, monkeyp
         raise AssertionError("the upload was parsed in the server process")
 
     monkeypatch.setattr(isolation, "read_isolated", spy)
-    monkeypatch.setattr(panel_io, "_read_table", in_process)  # the worker imports its own, unpatched module
+    monkeypatch.setattr(panel_readers, "read_table", in_process)  # the worker imports its own, unpatched module
     data = b"gene,protein_change\nBRAF,V600E\n"
     result = analyse_bytes(data, "p.csv", model=loaded, tumour_type="Melanoma")  # type: ignore[arg-type]
     assert seen == [read_panel] and [v.gene for v in result.variants] == ["BRAF"]
 
-    panel = real(read_panel, data, "p.csv")
+    panel = real(read_panel, data, name="p.csv")
     again = analyse_bytes(b"", "p.csv", model=loaded, tumour_type="Melanoma", panel_file=panel)  # type: ignore[arg-type]
     assert seen == [read_panel]  # an already-read panel is not parsed again
     assert again.variants == result.variants and again.tmb == result.tmb

@@ -137,11 +137,11 @@ def test_a_bug_in_the_reader_surfaces_as_itself_with_the_worker_traceback(pool: 
 
 @pytest.mark.parametrize("gt", ["99999999999999999999/0", "0/-1"])
 def test_malformed_gt_vcf_is_an_input_error_not_a_dead_process(pool: IsolationPool, gt: str) -> None:
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
 
     with pytest.raises(PanelInputError):  # in-process, both end the interpreter with SIGSEGV (cyvcf2 / htslib)
-        pool.run(read_panel, malformed_gt_vcf(gt), "tumour.vcf", label="tumour.vcf")
-    panel = pool.run(read_panel, malformed_gt_vcf("0/1"), "tumour.vcf").value
+        pool.run(read_panel, malformed_gt_vcf(gt), name="tumour.vcf", label="tumour.vcf")
+    panel = pool.run(read_panel, malformed_gt_vcf("0/1"), name="tumour.vcf").value
     assert [(v.gene, v.protein_change) for v in panel.variants] == [("BRAF", "V600E")]
     assert panel.variants[0].vaf == pytest.approx(0.4)
 
@@ -169,7 +169,7 @@ def test_pool_rejects_unusable_limits() -> None:
 
 def test_domain_error_follows_the_reader_module() -> None:
     from medai_core.ct.io import read_ct
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
 
     assert domain_error(read_ct) is ImageInputError
     assert domain_error(read_panel) is PanelInputError
@@ -177,13 +177,13 @@ def test_domain_error_follows_the_reader_module() -> None:
 
 
 def test_read_isolated_uses_the_default_pool_and_returns_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
 
     monkeypatch.setenv("MEDAI_ISOLATION_TIME_S", "20")
-    panel = read_isolated(read_panel, b"gene,protein_change\nBRAF,V600E\n", "calls.csv")
+    panel = read_isolated(read_panel, b"gene,protein_change\nBRAF,V600E\n", name="calls.csv")
     assert [(v.gene, v.protein_change) for v in panel.variants] == [("BRAF", "V600E")]
     with pytest.raises(PanelInputError, match="empty"):
-        read_isolated(read_panel, b"   ", "calls.csv")
+        read_isolated(read_panel, b"   ", name="calls.csv")
 
 
 def test_isolation_off_runs_in_place(monkeypatch: pytest.MonkeyPatch) -> None:

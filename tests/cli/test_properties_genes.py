@@ -82,7 +82,7 @@ def test_generated_tables_give_a_result_or_an_input_error(
 
 @given(alt=st.integers(-5, 10**6), ref=st.integers(-5, 10**6), depth=st.one_of(st.none(), st.integers(-5, 10**6)))
 def test_maf_read_counts_give_a_vaf_in_0_1_or_an_input_error(alt: int, ref: int, depth: int | None) -> None:
-    from medai_core.genomics.io import read_panel
+    from medai_core.genomics.readers import read_panel
 
     head = ["Hugo_Symbol", "Variant_Classification", "HGVSp_Short", "Tumor_Sample_Barcode", "t_alt_count",
             "t_ref_count"] + (["t_depth"] if depth is not None else [])  # fmt: skip
@@ -91,7 +91,7 @@ def test_maf_read_counts_give_a_vaf_in_0_1_or_an_input_error(alt: int, ref: int,
     )
     data = ("\t".join(head) + "\n" + "\t".join(row) + "\n").encode()
     try:
-        panel = read_panel(data, "tumour.maf")
+        panel = read_panel(data, name="tumour.maf")
     except PanelInputError:
         return
     (call,) = panel.variants
@@ -109,8 +109,8 @@ def test_maf_read_counts_give_a_vaf_in_0_1_or_an_input_error(alt: int, ref: int,
 def test_tmb_is_finite_non_negative_and_counts_observed_nonsynonymous_calls(
     classes: list[str], genes: list[str], panel_name: str
 ) -> None:
-    from medai_core.genomics.io import Variant
     from medai_core.genomics.panels import resolve_panel
+    from medai_core.genomics.readers import Variant
     from medai_core.genomics.tmb import compute_tmb
 
     panel = resolve_panel(panel_name)

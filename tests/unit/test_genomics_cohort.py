@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from medai_core.errors import PanelInputError
-from medai_core.genomics.io import read_panel
 from medai_core.genomics.panels import resolve_panel
 from medai_core.genomics.prepare import OS_STATUS, load_cohort, parse_os_status
+from medai_core.genomics.readers import read_panel
 from medai_core.genomics.tmb import compute_tmb
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_cohort_with_so_terms_wes_and_sizes(tmp_path: Path) -> None:
     assert (cohort.event == 1).sum() == sum(1 for i in range(48) if i % 6 < 3 and i not in (5, 17))
     assert cohort.tmb.max() > 0 and len(set(cohort.tmb.round(3).tolist())) > 10
     # TMB is the single-panel function applied to the single-panel reader's calls
-    calls = read_panel((COHORT / "mutations.maf").read_bytes(), "mutations.maf").variants
+    calls = read_panel((COHORT / "mutations.maf").read_bytes(), name="mutations.maf").variants
     first = str(cohort.sample_ids[1])
     expected = compute_tmb([v for v in calls if v.sample == first], resolve_panel(str(cohort.panel[1])), cancer_type="")
     assert cohort.tmb[1] == pytest.approx(expected.tmb_per_mb)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medai_core.genomics.evidence import EvidenceBase, call_tier, load_evidence, match_evidence, ranked_options
-from medai_core.genomics.io import Variant
+from medai_core.genomics.readers import Variant
 
 TABLE = Path(__file__).resolve().parents[1] / "data" / "genes" / "conformance.tsv"
 

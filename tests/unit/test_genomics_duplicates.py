@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from medai_core.genomics.io import read_panel
 from medai_core.genomics.panels import resolve_panel
+from medai_core.genomics.readers import read_panel
 from medai_core.genomics.tmb import compute_tmb
 
 MAF_HEADER = (
@@ -33,7 +33,7 @@ def _maf_written_twice() -> str:
 
 
 def test_every_call_written_twice_with_other_read_counts_counts_once() -> None:
-    panel = read_panel(_maf_written_twice().encode(), "twice.maf")
+    panel = read_panel(_maf_written_twice().encode(), name="twice.maf")
     assert len(panel.variants) == 6
     tmb = compute_tmb(panel.variants, resolve_panel("IMPACT410"), cancer_type="Colorectal Cancer")
     assert round(tmb.tmb_per_mb, 1) == 5.9 and not tmb.high  # 11.8 and TMB-high when each call counted twice
@@ -50,13 +50,13 @@ def test_other_alleles_samples_and_positions_stay_apart() -> None:
         "BRAF\tMissense_Mutation\tp.V600E\t7\t140453136\tA\tT\tT1\t60\t40\n",
         "BRAF\tMissense_Mutation\tp.V600E\t7\t140453135\tCA\tTT\tT1\t60\t40\n",  # same protein change, other DNA
     ]
-    panel = read_panel((MAF_HEADER + "".join(rows)).encode(), "apart.maf")
+    panel = read_panel((MAF_HEADER + "".join(rows)).encode(), name="apart.maf")
     assert len(panel.variants) == 5 and not any("duplicate" in n for n in panel.notes)
 
 
 def test_without_positions_gene_and_protein_change_identify_the_call() -> None:
     text = "gene,protein_change,vaf,sample\nEGFR,L858R,0.3,A\nEGFR,p.Leu858Arg,0.2,A\nEGFR,L858R,0.3,B\n"
-    panel = read_panel(text.encode(), "p.csv")
+    panel = read_panel(text.encode(), name="p.csv")
     assert [(v.sample, v.vaf) for v in panel.variants] == [("A", 0.3), ("B", 0.3)]
     assert any("1 duplicate row(s)" in n and "first row" in n for n in panel.notes)
 
@@ -76,7 +76,7 @@ def test_vcf_record_written_twice_keeps_the_deeper_one() -> None:
     csq = "CSQ=T|missense_variant|MODERATE|BRAF|ENSG1|ENST1|protein_coding|c.1799T>A|ENSP1:p.Val600Glu|600|V/E|YES"
     shallow = f"7\t140453136\t.\tA\tT\t.\tPASS\t{csq}\tGT:AD\t0/0:50,0\t0/1:30,10\n"
     deep = f"7\t140453136\t.\tA\tT\t.\tPASS\t{csq}\tGT:AD\t0/0:50,0\t0/1:120,80\n"
-    (call,) = read_panel((_VCF_HEAD + shallow + deep).encode(), "twice.vcf").variants
+    (call,) = read_panel((_VCF_HEAD + shallow + deep).encode(), name="twice.vcf").variants
     assert call.vaf == pytest.approx(80 / 200) and call.position == 140453136 and call.chromosome == "7"
 
 
@@ -89,7 +89,7 @@ EMPTY = {
 
 @pytest.mark.parametrize("name", sorted(EMPTY))
 def test_a_file_with_no_calls_says_so(name: str) -> None:
-    panel = read_panel(EMPTY[name].encode(), name)
+    panel = read_panel(EMPTY[name].encode(), name=name)
     assert not panel.variants
     assert any("holds no calls" in n for n in panel.notes)
 

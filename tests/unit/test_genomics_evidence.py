@@ -20,8 +20,8 @@ from medai_core.genomics.evidence import (
     ranked_options,
     therapy_options,
 )
-from medai_core.genomics.io import Variant
 from medai_core.genomics.panels import resolve_panel
+from medai_core.genomics.readers import Variant
 from medai_core.genomics.tmb import compute_tmb
 
 

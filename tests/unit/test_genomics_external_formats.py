@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from medai_core.errors import PanelInputError
-from medai_core.genomics.io import read_panel
+from medai_core.genomics.readers import read_panel
 
 EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "genes" / "external"
 
 
 def _read(name: str, text: str | None = None):  # type: ignore[no-untyped-def]
     data = text.encode() if text is not None else (EXTERNAL / name).read_bytes()
-    return read_panel(data, name)
+    return read_panel(data, name=name)
 
 
 def _calls(panel) -> dict[str, tuple[str, str, float | None]]:  # type: ignore[no-untyped-def]
@@ -169,7 +169,7 @@ def test_vcf_with_a_log_line_before_fileformat_is_refused_clearly() -> None:
     ],
 )
 def test_splice_site_protein_position_as_vcf2maf_writes_it(hgvsc: str, protein: str) -> None:
-    from medai_core.genomics.io import splice_site_protein
+    from medai_core.genomics.vocabulary import splice_site_protein
 
     assert splice_site_protein(hgvsc) == protein
 
@@ -467,7 +467,7 @@ def test_sample_columns_all_named_normal_or_a_lone_normal_are_not_dropped_silent
 def test_protein_change_from_vep_amino_acids_without_hgvs(
     amino_acids: str, position: str, consequence: str, change: str
 ) -> None:
-    from medai_core.genomics.io import protein_from_amino_acids
+    from medai_core.genomics.vocabulary import protein_from_amino_acids
 
     assert protein_from_amino_acids(amino_acids, position, consequence) == change
 

@@ -16,9 +16,9 @@ import pytest
 
 from medai_core import untrusted
 from medai_core.errors import PanelInputError
-from medai_core.genomics import io as panel_io
 from medai_core.genomics.evidence import call_tier, call_tiers, distinct_calls, load_evidence, match_evidence
-from medai_core.genomics.io import MAX_VARIANT_ROWS, Variant, read_panel
+from medai_core.genomics.readers import MAX_VARIANT_ROWS, Variant, read_panel, vcf_samples
+from medai_core.genomics.readers import common as panel_common
 
 ROOT = Path(__file__).resolve().parents[2]
 CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|HGVSc|HGVSp|Protein_position|Amino_acids|CANONICAL"
@@ -94,25 +94,25 @@ SEGFAULT_TRIGGERS = {
     ],
 )
 def test_genotype_table_edges(gt: str, n_alt: int, ok: bool) -> None:
-    assert (panel_io._check_genotype(gt, n_alt) is None) is ok
+    assert (vcf_samples.check_genotype(gt, n_alt) is None) is ok
 
 
 def test_multi_allelic_genotype_counts_every_alt() -> None:
-    panel = read_panel(vep_vcf("1/2", rest=":10,20,30", alt="T,G"), "t.vcf")
+    panel = read_panel(vep_vcf("1/2", rest=":10,20,30", alt="T,G"), name="t.vcf")
     assert [v.gene for v in panel.variants] == ["BRAF"]
     with pytest.raises(PanelInputError, match="allele 3 but the record has 2 ALT"):
-        read_panel(vep_vcf("0/3", rest=":10,20,30", alt="T,G"), "t.vcf")
+        read_panel(vep_vcf("0/3", rest=":10,20,30", alt="T,G"), name="t.vcf")
 
 
 def test_gt_not_first_and_extra_sample_columns_are_refused() -> None:
     with pytest.raises(PanelInputError, match="GT must be the first FORMAT key"):
-        read_panel(vep_vcf("60,40", fmt="AD:GT", rest=":0/1"), "t.vcf")
+        read_panel(vep_vcf("60,40", fmt="AD:GT", rest=":0/1"), name="t.vcf")
     empty = vep_vcf("0/1").replace(b"\tTUMOR\n", b"\tNORMAL\tTUMOR\n").replace(b"\tGT:AD\t", b"\tGT:AD\t\t")
     with pytest.raises(PanelInputError, match="a sample column is empty"):  # fuzz seed 11: SIGSEGV before
-        read_panel(empty, "t.vcf")
+        read_panel(empty, name="t.vcf")
     extra = vep_vcf("0/1").replace(b":60,40\n", b":60,40\t0/1:1,1\n")
     with pytest.raises(PanelInputError, match="2 sample columns where the #CHROM header names 1"):
-        read_panel(extra, "t.vcf")
+        read_panel(extra, name="t.vcf")
 
 
 # ---------------------------------------------------------------- 2. corrupt compression
@@ -121,7 +121,7 @@ def test_gt_not_first_and_extra_sample_columns_are_refused() -> None:
 def test_the_fuzzers_52_byte_gzip_is_a_panel_input_error() -> None:
     assert len(BAD_DEFLATE) == 52
     with pytest.raises(PanelInputError, match="gzip-compressed but cannot be unpacked"):
-        read_panel(BAD_DEFLATE, "tumour.vcf.gz")
+        read_panel(BAD_DEFLATE, name="tumour.vcf.gz")
 
 
 @pytest.mark.parametrize(
@@ -136,18 +136,18 @@ def test_the_fuzzers_52_byte_gzip_is_a_panel_input_error() -> None:
 )
 def test_damaged_gzip_is_a_panel_input_error(damage: object) -> None:
     good = gzip.compress(b"gene,protein_change\n" + b"".join(b"TP53,R%dH\n" % (100 + i) for i in range(50)))
-    assert len(read_panel(good, "p.csv.gz").variants) == 50
+    assert len(read_panel(good, name="p.csv.gz").variants) == 50
     with pytest.raises(PanelInputError, match="cannot be unpacked"):
-        read_panel(damage(good), "p.csv.gz")  # type: ignore[operator]
+        read_panel(damage(good), name="p.csv.gz")  # type: ignore[operator]
 
 
 def test_multi_member_gzip_is_joined_and_a_bomb_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     two = gzip.compress(b"gene,protein_change\nBRAF,V600E\n") + gzip.compress(b"EGFR,L858R\n")
-    assert [v.gene for v in read_panel(two, "p.csv.gz").variants] == ["BRAF", "EGFR"]
+    assert [v.gene for v in read_panel(two, name="p.csv.gz").variants] == ["BRAF", "EGFR"]
     monkeypatch.setattr(untrusted, "MAX_DECOMPRESSED_BYTES", 1000)
     bomb = gzip.compress(b"gene,protein_change\n" + b"BRAF,V600E\n" * 200)
     with pytest.raises(PanelInputError, match="unpacks to more than"):
-        read_panel(bomb, "p.csv.gz")
+        read_panel(bomb, name="p.csv.gz")
 
 
 # ---------------------------------------------------------------- 3. empty genes
@@ -155,11 +155,11 @@ def test_multi_member_gzip_is_joined_and_a_bomb_is_capped(monkeypatch: pytest.Mo
 
 def test_maf_row_with_an_empty_gene_is_left_out_with_a_note() -> None:
     with pytest.raises(PanelInputError, match="no row has a gene in its Hugo_Symbol column"):
-        read_panel(b"Hugo_Symbol\tVariant_Classification\n\tMissense_Mutation\n", "a.maf")
+        read_panel(b"Hugo_Symbol\tVariant_Classification\n\tMissense_Mutation\n", name="a.maf")
     panel = read_panel(
         b"Hugo_Symbol\tVariant_Classification\tHGVSp_Short\n \tMissense_Mutation\tp.V600E\n"
         b"BRAF\tMissense_Mutation\tp.V600E\n",
-        "a.maf",
+        name="a.maf",
     )
     assert [v.gene for v in panel.variants] == ["BRAF"]
     assert any("1 row(s) with an empty gene column were left out" in n for n in panel.notes)
@@ -167,15 +167,15 @@ def test_maf_row_with_an_empty_gene_is_left_out_with_a_note() -> None:
 
 def test_table_row_with_an_empty_gene_is_left_out_with_a_note() -> None:
     with pytest.raises(PanelInputError, match="no row has a gene in its gene column"):
-        read_panel(b"gene,protein_change\n,V600E\n  ,L858R\n", "a.csv")
-    panel = read_panel(b"gene,protein_change\n,V600E\nEGFR,L858R\n", "a.csv")
+        read_panel(b"gene,protein_change\n,V600E\n  ,L858R\n", name="a.csv")
+    panel = read_panel(b"gene,protein_change\n,V600E\nEGFR,L858R\n", name="a.csv")
     assert [(v.gene, v.protein_change) for v in panel.variants] == [("EGFR", "L858R")]
     assert panel.notes[0].startswith("1 row(s) with an empty gene column")
 
 
 def test_vcf_annotation_with_a_blank_symbol_is_unknown_not_empty() -> None:
     blank = vep_vcf("0/1").replace(b"|BRAF|ENSG1|", b"| | |")
-    (call,) = read_panel(blank, "t.vcf").variants
+    (call,) = read_panel(blank, name="t.vcf").variants
     assert call.gene == "Unknown"
 
 
@@ -211,15 +211,15 @@ def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pyt
 
 def test_files_over_the_row_cap_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert MAX_VARIANT_ROWS == 100_000
-    monkeypatch.setattr(panel_io, "MAX_VARIANT_ROWS", 5)
-    assert len(read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 5, "a.csv").variants) == 1  # one call
+    monkeypatch.setattr(panel_common, "MAX_VARIANT_ROWS", 5)
+    assert len(read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 5, name="a.csv").variants) == 1  # one call
     with pytest.raises(PanelInputError, match="more than 5 variant rows"):
-        read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 6, "a.csv")
+        read_panel(b"gene,protein_change\n" + b"BRAF,V600E\n" * 6, name="a.csv")
     with pytest.raises(PanelInputError, match="more than 5 variant rows"):
-        read_panel(b"Hugo_Symbol\tVariant_Classification\n" + b"BRAF\tMissense_Mutation\n" * 6, "a.maf")
-    assert len(read_panel(vep_vcf("0/1", records=5), "t.vcf").variants) == 1  # the same record five times
+        read_panel(b"Hugo_Symbol\tVariant_Classification\n" + b"BRAF\tMissense_Mutation\n" * 6, name="a.maf")
+    assert len(read_panel(vep_vcf("0/1", records=5), name="t.vcf").variants) == 1  # the same record five times
     with pytest.raises(PanelInputError, match="more than 5 variant rows"):
-        read_panel(vep_vcf("0/1", records=6), "t.vcf")
+        read_panel(vep_vcf("0/1", records=6), name="t.vcf")
 
 
 # ---------------------------------------------------------------- 5. analyse_bytes parses only in the worker
@@ -248,7 +248,7 @@ def test_a_worker_crash_in_analyse_bytes_is_an_input_error(loaded: object, monke
 
 def test_a_call_written_twice_counts_once_in_tmb_with_a_note() -> None:
     rows = b"gene,protein_change,vaf\nBRAF,V600E,0.31\nBRAF,V600E,0.31\nTP53,R175H,0.4\nBRAF,V600E,0.12\n"
-    panel = read_panel(rows, "p.csv")
+    panel = read_panel(rows, name="p.csv")
     # one sample, no position: the same gene and protein change is one call whatever its VAF (issue 21 item 5)
     assert [(v.gene, v.protein_change, v.vaf) for v in panel.variants] == [
         ("BRAF", "V600E", 0.31),

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from medai_core.errors import InputError, PanelInputError
-from medai_core.genomics.io import normalise_protein_change, read_panel
 from medai_core.genomics.panels import classification_from_consequence, normalise_gene, resolve_panel
+from medai_core.genomics.readers import read_panel
 from medai_core.genomics.tumours import resolve_tumour_type
+from medai_core.genomics.vocabulary import normalise_protein_change
 
 CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|HGVSc|HGVSp|Protein_position|Amino_acids|CANONICAL"
 VEP_VCF = f"""##fileformat=VCFv4.2
@@ -38,7 +39,7 @@ ANN_VCF = f"""##fileformat=VCFv4.2
 
 
 def test_vep_vcf_tumour_normal_reads_tumour_vaf_and_filters_non_pass() -> None:
-    panel = read_panel(VEP_VCF.encode(), "vep.vcf")
+    panel = read_panel(VEP_VCF.encode(), name="vep.vcf")
     assert panel.source_format == "VCF (VEP CSQ)"
     assert panel.samples == ("TUMOR",)
     braf, tp53, kmt2d = panel.variants
@@ -50,40 +51,40 @@ def test_vep_vcf_tumour_normal_reads_tumour_vaf_and_filters_non_pass() -> None:
 
 
 def test_snpeff_vcf_single_sample() -> None:
-    panel = read_panel(ANN_VCF.encode(), "snpeff.vcf")
+    panel = read_panel(ANN_VCF.encode(), name="snpeff.vcf")
     (egfr,) = panel.variants
     assert panel.source_format == "VCF (SnpEff ANN)"
     assert (egfr.gene, egfr.protein_change, egfr.vaf) == ("EGFR", "L858R", pytest.approx(0.25))
 
 
 def test_gzipped_vcf_is_read() -> None:
-    assert len(read_panel(gzip.compress(ANN_VCF.encode()), "x.vcf.gz").variants) == 1
+    assert len(read_panel(gzip.compress(ANN_VCF.encode()), name="x.vcf.gz").variants) == 1
 
 
 @pytest.mark.full_data
 def test_unannotated_vcf_fixture_says_annotate(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "vcf2maf_test_mutect.vcf"
     with pytest.raises(PanelInputError, match="VEP"):
-        read_panel(path.read_bytes(), path.name)
+        read_panel(path.read_bytes(), name=path.name)
 
 
 def test_vcf_without_samples() -> None:
     text = "\n".join(line.split("\tFORMAT")[0] if line.startswith("#CHROM") else line for line in ANN_VCF.splitlines())
     text = text.replace("\tGT:AF\t0/1:0.25", "")
     with pytest.raises(PanelInputError, match="no samples"):
-        read_panel(text.encode(), "sites.vcf")
+        read_panel(text.encode(), name="sites.vcf")
 
 
 def test_vcf_malformed_line_is_named() -> None:
     text = ANN_VCF + "7\tnotanumber\t.\tT\n"
     with pytest.raises(PanelInputError, match="line 7"):
-        read_panel(text.encode(), "bad.vcf")
+        read_panel(text.encode(), name="bad.vcf")
 
 
 @pytest.mark.full_data
 def test_multisample_maf_needs_a_sample(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "tcga_example_multisample.maf"
-    panel = read_panel(path.read_bytes(), path.name)
+    panel = read_panel(path.read_bytes(), name=path.name)
     assert panel.source_format == "MAF" and len(panel.samples) > 1
     with pytest.raises(PanelInputError, match="choose one"):
         panel.for_sample(None)
@@ -96,7 +97,7 @@ def test_multisample_maf_needs_a_sample(shared_data: Path) -> None:
 @pytest.mark.full_data
 def test_versioned_single_sample_maf(shared_data: Path) -> None:
     path = shared_data / "genes" / "fixtures" / "tcga_example_single_sample.maf"
-    panel = read_panel(path.read_bytes(), path.name)
+    panel = read_panel(path.read_bytes(), name=path.name)
     calls = panel.for_sample(None)
     assert len(calls) > 100
     assert any(v.classification == "Silent" and not v.nonsynonymous for v in calls)
@@ -110,35 +111,35 @@ MAF = (
 
 
 def test_maf_alias_and_protein_change() -> None:
-    (v,) = read_panel(MAF.encode(), "x.maf").variants
+    (v,) = read_panel(MAF.encode(), name="x.maf").variants
     assert (v.gene, v.protein_change) == ("KMT2D", "R5432W")
 
 
 def test_maf_missing_column() -> None:
     text = "Hugo_Symbol\tTumor_Sample_Barcode\nTP53\tS1\n"
     with pytest.raises(PanelInputError, match="Variant_Classification"):
-        read_panel(text.encode(), "x.maf")
+        read_panel(text.encode(), name="x.maf")
 
 
 def test_maf_malformed_line_is_named() -> None:
     text = MAF + "TP53\tMissense_Mutation\n"
     with pytest.raises(PanelInputError, match="line 4"):
-        read_panel(text.encode(), "x.maf")
+        read_panel(text.encode(), name="x.maf")
 
 
 def test_maf_unknown_classification_is_a_note_not_a_refusal() -> None:
-    panel = read_panel(MAF.replace("Missense_Mutation", "Weird").encode(), "x.maf")
+    panel = read_panel(MAF.replace("Missense_Mutation", "Weird").encode(), name="x.maf")
     (v,) = panel.variants
     assert v.classification == "Missense_Mutation"  # decided by p.R5432W, and said so
     assert any("'Weird'" in n for n in panel.notes)
-    no_protein = read_panel(MAF.replace("Missense_Mutation", "Weird").replace("p.R5432W", "").encode(), "x.maf")
+    no_protein = read_panel(MAF.replace("Missense_Mutation", "Weird").replace("p.R5432W", "").encode(), name="x.maf")
     assert no_protein.variants[0].classification == "Unknown" and not no_protein.variants[0].nonsynonymous
     assert any("Unknown" in n for n in no_protein.notes)
 
 
 def test_csv_simple_and_inferred_consequences() -> None:
     text = "gene,protein_change,vaf\nEGFR,L858R,0.3\nTP53,R213*,45%\nBRCA2,T3085=,\nMLL2,Q100fs,\n"
-    calls = read_panel(text.encode(), "p.csv").variants
+    calls = read_panel(text.encode(), name="p.csv").variants
     assert [v.classification for v in calls] == ["Missense_Mutation", "Nonsense_Mutation", "Silent", "Frame_Shift_Del"]
     assert calls[1].vaf == pytest.approx(0.45)
     assert calls[3].gene == "KMT2D"
@@ -146,7 +147,7 @@ def test_csv_simple_and_inferred_consequences() -> None:
 
 def test_tsv_with_consequence_column() -> None:
     text = "Gene\tProtein\tConsequence\nTP53\tp.Arg273His\tmissense_variant\nPTEN\t\tintron_variant\n"
-    tp53, pten = read_panel(text.encode(), "p.tsv").variants
+    tp53, pten = read_panel(text.encode(), name="p.tsv").variants
     assert tp53.protein_change == "R273H" and tp53.nonsynonymous
     assert pten.classification == "Intron" and not pten.nonsynonymous
 
@@ -163,18 +164,18 @@ def test_tsv_with_consequence_column() -> None:
 )
 def test_csv_bad_inputs(text: str, message: str) -> None:
     with pytest.raises(PanelInputError, match=message):
-        read_panel(text.encode(), "p.csv")
+        read_panel(text.encode(), name="p.csv")
 
 
 def test_empty_panel_is_a_valid_empty_result() -> None:
-    assert read_panel(b"gene,protein_change\n", "p.csv").variants == ()
-    assert read_panel(b"Hugo_Symbol\tVariant_Classification\n", "p.maf").for_sample(None) == ()
+    assert read_panel(b"gene,protein_change\n", name="p.csv").variants == ()
+    assert read_panel(b"Hugo_Symbol\tVariant_Classification\n", name="p.maf").for_sample(None) == ()
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n", b"\x89PNG\r\n\x1a\n\x00\x00binary", b"just some words\n"])
 def test_not_a_panel(data: bytes) -> None:
     with pytest.raises(PanelInputError) as info:
-        read_panel(data, "upload.bin")
+        read_panel(data, name="upload.bin")
     assert isinstance(info.value, InputError)
     assert "MAF" in str(info.value)
 
@@ -203,4 +204,4 @@ def test_unannotated_vcf_from_the_repository_says_annotate() -> None:
     text = (Path(__file__).resolve().parents[1] / "data" / "genes" / "vep_canonical.vcf").read_text()
     plain = "\n".join(line for line in text.splitlines() if "ID=CSQ" not in line) + "\n"
     with pytest.raises(PanelInputError, match="VEP"):
-        read_panel(plain.encode(), "plain.vcf")
+        read_panel(plain.encode(), name="plain.vcf")

@@ -10,7 +10,7 @@ import pytest
 
 from medai_core.errors import PanelInputError
 from medai_core.genomics.evidence import EvidenceBase, call_tier, load_evidence, match_evidence, therapy_options
-from medai_core.genomics.io import Variant
+from medai_core.genomics.readers import Variant
 from medai_core.genomics.tumours import resolve_tumour_type
 
 

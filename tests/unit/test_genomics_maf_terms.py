@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from medai_core.genomics.io import read_panel
 from medai_core.genomics.panels import MAF_SYNONYMS, is_nonsynonymous, normalise_classification
+from medai_core.genomics.readers import read_panel
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_funcotator_maf_counts_start_codon_calls_and_not_upstream_starts() -> No
         "KRAS\tDe_novo_Start_OutOfFrame\t\tT1",
         "MALAT1\tlincRNA\t\tT1",
     ]
-    panel = read_panel(("\n".join([header, *rows]) + "\n").encode(), "funcotator.maf")
+    panel = read_panel(("\n".join([header, *rows]) + "\n").encode(), name="funcotator.maf")
     classes = {v.gene: v.classification for v in panel.variants}
     assert classes == {"PTEN": "Translation_Start_Site", "TP53": "Missense_Mutation", "KRAS": "5'UTR", "MALAT1": "RNA"}
     assert sum(is_nonsynonymous(v.classification) for v in panel.variants) == 2
@@ -48,7 +48,7 @@ def test_funcotator_maf_counts_start_codon_calls_and_not_upstream_starts() -> No
 @pytest.mark.parametrize("missing", [".", "NA", "-", "n/a"])
 def test_table_vaf_written_as_missing_is_unknown(missing: str) -> None:
     text = f"gene,protein_change,vaf\nBRAF,V600E,{missing}\nTP53,R175H,0.31\n"
-    panel = read_panel(text.encode(), "panel.csv")
+    panel = read_panel(text.encode(), name="panel.csv")
     vafs = {v.gene: v.vaf for v in panel.variants}
     assert vafs == {"BRAF": None, "TP53": 0.31}
 
@@ -94,10 +94,10 @@ def test_vcf_record_missing_its_sample_columns_is_refused_in_process(tail: str, 
     from medai_core.errors import PanelInputError
 
     with pytest.raises(PanelInputError, match=match):
-        read_panel((_VCF_HEAD + good + bad).encode(), "case.vcf")
+        read_panel((_VCF_HEAD + good + bad).encode(), name="case.vcf")
 
 
 def test_vcf_record_without_format_is_read_with_unknown_genotype() -> None:
     line = f"7\t140453136\t.\tA\tT\t.\tPASS\t{_CSQ}\n"
-    panel = read_panel((_VCF_HEAD + line).encode(), "case.vcf")
+    panel = read_panel((_VCF_HEAD + line).encode(), name="case.vcf")
     assert [v.gene for v in panel.variants] == ["BRAF"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medai_core.genomics.io import read_panel
 from medai_core.genomics.panels import resolve_panel
 from medai_core.genomics.prepare import LEGACY_TMB_PANEL_MB, FeatureSpec, encode
+from medai_core.genomics.readers import read_panel
 from medai_core.genomics.tmb import compute_tmb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def test_impact_sizes_are_the_cohorts_and_say_so() -> None:
 
 
 def test_eleven_missense_calls_on_impact468_are_tmb_9_7_not_high() -> None:
-    calls = read_panel(ELEVEN_MISSENSE.encode(), "eleven.maf").variants
+    calls = read_panel(ELEVEN_MISSENSE.encode(), name="eleven.maf").variants
     tmb = compute_tmb(calls, resolve_panel("IMPACT468"), cancer_type="Non-Small Cell Lung Cancer")
     assert tmb.n_nonsynonymous == 11
     assert round(tmb.tmb_per_mb, 1) == 9.7 and not tmb.high  # 10.8 and TMB-high with 1.016 Mb

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from medai_core.errors import PanelInputError
-from medai_core.genomics.io import classification_from_protein, normalise_protein_change, read_panel
 from medai_core.genomics.panels import (
     SO_TERMS,
     UNRANKED,
@@ -16,6 +15,8 @@ from medai_core.genomics.panels import (
     consequence_rank,
     normalise_classification,
 )
+from medai_core.genomics.readers import read_panel
+from medai_core.genomics.vocabulary import classification_from_protein, normalise_protein_change
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "genes"
 MAF_CLASSES = {
@@ -27,7 +28,7 @@ MAF_CLASSES = {
 
 def _read(name: str) -> object:
     path = DATA / name
-    return read_panel(path.read_bytes(), path.name)
+    return read_panel(path.read_bytes(), name=path.name)
 
 
 # ---------------------------------------------------------------- vocabulary (one table, its edges)
@@ -158,12 +159,12 @@ def test_vep_vcf_picks_the_canonical_transcript_then_the_most_severe_mapped_term
 
 def test_vcf_sample_names_never_reach_notes() -> None:
     text = (DATA / "vep_canonical.vcf").read_text().replace("PATIENT-NAME-NORMAL\tPATIENT-NAME-TUMOR", "JD1\tJD2")
-    panel = read_panel(text.encode(), "x.vcf")
+    panel = read_panel(text.encode(), name="x.vcf")
     assert panel.notes and all("JD" not in n for n in panel.notes)  # "first sample column was used"
 
 
 def test_csv_gene_without_change_is_unknown_with_a_note_not_missense() -> None:
-    panel = read_panel(b"gene,protein_change\nERBB2,\nEGFR,L858R\n", "p.csv")
+    panel = read_panel(b"gene,protein_change\nERBB2,\nEGFR,L858R\n", name="p.csv")
     erbb2, egfr = panel.variants
     assert erbb2.classification == "Unknown" and not erbb2.nonsynonymous
     assert egfr.classification == "Missense_Mutation"
@@ -175,7 +176,7 @@ def test_alteration_type_column_is_read_as_such() -> None:
         "gene,protein_change,alteration_type\nERBB2,,amplification\nCDKN2A,,deletion\nALK,EML4-ALK,fusion\n"
         "BRAF,V600E,mutation\nMET,amplification,\n"
     )
-    erbb2, cdkn2a, alk, braf, met = read_panel(text.encode(), "p.csv").variants
+    erbb2, cdkn2a, alk, braf, met = read_panel(text.encode(), name="p.csv").variants
     assert [erbb2.classification, cdkn2a.classification, alk.classification] == ["Amplification", "Deletion", "Fusion"]
     assert alk.protein_change == "EML4-ALK"
     assert braf.classification == "Missense_Mutation"
@@ -186,21 +187,22 @@ def test_alteration_type_column_is_read_as_such() -> None:
 def test_negative_or_impossible_read_counts_are_clear_errors() -> None:
     base = "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\tt_ref_count\tt_alt_count\n"
     with pytest.raises(PanelInputError, match="t_alt_count"):
-        read_panel((base + "TP53\tMissense_Mutation\tp.R273H\t10\t-3\n").encode(), "x.maf")
+        read_panel((base + "TP53\tMissense_Mutation\tp.R273H\t10\t-3\n").encode(), name="x.maf")
     with pytest.raises(PanelInputError, match="larger than the depth"):
         read_panel(
-            (base.replace("t_ref_count", "t_depth") + "TP53\tMissense_Mutation\tp.R273H\t10\t30\n").encode(), "x.maf"
+            (base.replace("t_ref_count", "t_depth") + "TP53\tMissense_Mutation\tp.R273H\t10\t30\n").encode(),
+            name="x.maf",
         )
-    (ok,) = read_panel((base + "TP53\tMissense_Mutation\tp.R273H\t30\t10\n").encode(), "x.maf").variants
+    (ok,) = read_panel((base + "TP53\tMissense_Mutation\tp.R273H\t30\t10\n").encode(), name="x.maf").variants
     assert ok.vaf == pytest.approx(0.25)
 
 
 def test_overlong_line_is_a_panel_error_not_a_csv_crash() -> None:
     text = "gene,protein_change\nEGFR," + '"' + "L" * 200_000 + '"\n'
     with pytest.raises(PanelInputError, match="line 2"):
-        read_panel(text.encode(), "p.csv")
+        read_panel(text.encode(), name="p.csv")
     with pytest.raises(PanelInputError, match="line 2"):
-        read_panel(b'gene,protein_change\nEGFR,"L858R\n', "p.csv")  # unterminated quote
+        read_panel(b'gene,protein_change\nEGFR,"L858R\n', name="p.csv")  # unterminated quote
 
 
 def test_multisample_maf_from_the_repository() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from medai_core.genomics.io import read_panel
+from medai_core.genomics.readers import read_panel
 from medai_core.genomics.vocabulary import (
     SO_TERMS,
     VCF2MAF_DIFFERENCES,
@@ -136,7 +136,7 @@ def test_vep_splice_region_and_synonymous_is_splice_region_as_vcf2maf() -> None:
         "ENSP2:p.Glu1027%3D|1027|E|YES"
     )
     line = f"7\t116412043\t.\tG\tA\t.\tPASS\t{csq}\tGT:AD\t0/0:50,0\t0/1:60,40\n"
-    (call,) = read_panel((_VCF_HEAD + line).encode(), "splice.vcf").variants
+    (call,) = read_panel((_VCF_HEAD + line).encode(), name="splice.vcf").variants
     assert call.classification == "Splice_Region" and call.protein_change == "E1027="
     assert vcf2maf_class("splice_region_variant", "SNP", True) == "Splice_Region"
 
@@ -159,7 +159,7 @@ def test_delins_is_classified_by_net_length(change: str, expected: str | None) -
 
 
 def test_egfr_n771delinsgy_in_a_table_is_an_insertion() -> None:
-    (call,) = read_panel(b"gene,protein_change\nEGFR,p.N771delinsGY\n", "ex20.csv").variants
+    (call,) = read_panel(b"gene,protein_change\nEGFR,p.N771delinsGY\n", name="ex20.csv").variants
     assert call.classification == "In_Frame_Ins" and call.nonsynonymous
 
 
