@@ -14,7 +14,6 @@ from memory after every record was checked as text (:func:`~medai_core.genomics.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import re
@@ -379,7 +378,10 @@ _PLACEHOLDER_ALLELES = frozenset({"*", ".", "<NON_REF>", "<*>", ""})
 def _is_sequence_allele(alt: str) -> bool:
     """True for an ALT written as bases (an SNV, MNV or small indel); False for placeholders (``*``,
     ``<NON_REF>``), symbolic structural variants (``<DEL>``, ``<DUP:TANDEM>``) and breakends (``N[chr2:321[``)."""
-    return bool(alt) and re.fullmatch(r"[ACGTNacgtn]+", alt) is not None
+    return bool(alt) and _BASES.fullmatch(alt) is not None
+
+
+_BASES = re.compile(r"[ACGTNacgtn]+")
 
 
 def _record_calls(
@@ -431,7 +433,7 @@ def _tumour_calls(
     site: _Site,
     values: dict[str, str],
     sample: str,
-    normal: set[int] | None,
+    normal: frozenset[int] | None,
     germline: bool,
     n_tumours: int,
     tally: Tally,
@@ -466,8 +468,12 @@ def _tumour_calls(
             continue
         call = _annotated_variant(entry, record.REF, alt, vaf, sample, tally)
         calls.append(
-            dataclasses.replace(
-                call,
+            Variant(
+                call.gene,
+                call.protein_change,
+                call.classification,
+                call.vaf,
+                call.sample,
                 chromosome=normalise_chromosome(str(record.CHROM)),
                 position=int(record.POS),
                 ref=str(record.REF),

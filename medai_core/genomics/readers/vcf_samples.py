@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from medai_core.errors import PanelInputError
 from medai_core.genomics.readers import common
@@ -25,6 +26,10 @@ _GT_RE = re.compile(r"^(?:\.|\d{1,9})(?:[/|](?:\.|\d{1,9}))*$")
 """A VCF 4.x genotype: allele indices (or ``.``) joined by ``/`` or ``|`` (``0/1``, ``1|0``, ``./.``, ``1``)."""
 
 
+_GT_SEPARATOR = re.compile(r"[/|]")
+
+
+@lru_cache(maxsize=4096)
 def check_genotype(value: str, n_alt: int) -> str | None:
     """What is wrong with one sample's ``GT`` value, or None when it is valid for a record with ``n_alt`` ALT alleles.
 
@@ -38,7 +43,7 @@ def check_genotype(value: str, n_alt: int) -> str | None:
         return "the genotype (GT) is empty; a missing genotype is written '.' or './.'"
     if not _GT_RE.match(value):
         return f"genotype {value[:30]!r} is not allele indices joined by / or | (e.g. 0/1)"
-    for allele in re.split(r"[/|]", value):
+    for allele in _GT_SEPARATOR.split(value):
         if allele != "." and int(allele) > n_alt:
             return f"genotype {value[:30]!r} names allele {allele} but the record has {n_alt} ALT allele(s)"
     return None
@@ -211,11 +216,12 @@ def _somatic_genotype_counts(body: str, n_samples: int) -> list[int]:
     return counts
 
 
-def alleles_in(genotype: str | None) -> set[int] | None:
-    """The ALT allele indices a ``GT`` value carries (``0/1`` -> {1}), or None when there is no called genotype."""
+@lru_cache(maxsize=4096)
+def alleles_in(genotype: str | None) -> frozenset[int] | None:
+    """The allele indices a ``GT`` value carries (``0/1`` -> {0, 1}), or None when there is no called genotype."""
     if genotype is None or not genotype.strip(".|/ "):
         return None
-    return {int(a) for a in re.split(r"[/|]", genotype) if a.isdigit()}
+    return frozenset(int(a) for a in _GT_SEPARATOR.split(genotype) if a.isdigit())
 
 
 def _numbers(value: str | None) -> list[float] | None:
