@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 
 from medai_core.ct.appropriateness import check_input, check_segmentation, input_flags
 from medai_core.ct.features import largest_slice_index
-from medai_core.ct.io import CTStudy
 from medai_core.ct.lungrads import LungRads, lung_rads_size_category, round_diameter_mm
 from medai_core.ct.ood import OodResult, embeddings, load_ood_stats, ood_result
 from medai_core.ct.prepare import (
@@ -28,6 +27,7 @@ from medai_core.ct.prepare import (
     segment_nodule,
     training_crop,
 )
+from medai_core.ct.readers import CTStudy
 from medai_core.ct.scoring import (
     STACKER_FEATURE_NAMES,
     Stacker,
@@ -316,7 +316,7 @@ def analyse_nodule(
     Args:
         model: the loaded ``ct_nodule`` model.
         grad_cam: its ensemble Grad-CAM (:func:`make_ensemble_grad_cam`); None with ``explain=False``.
-        study: the input as read by :func:`medai_core.ct.io.read_ct`.
+        study: the input as read by :func:`medai_core.ct.readers.read_ct`.
         seed: a point inside the nodule; None only for masked crops.
         threshold_hu: region-growing threshold.
         explain: ``"all"``: Grad-CAM on every crop slice and the deletion curve (the page); ``"key"``: Grad-CAM

@@ -14,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from medai_core.ct.io import CTStudy
 from medai_core.ct.prepare import Seed
+from medai_core.ct.readers import CTStudy
 
 __all__ = ["PHANTOM_KINDS", "Phantom", "make_phantom", "phantom_dicom_files", "phantom_dicom_zip"]
 
