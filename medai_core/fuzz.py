@@ -578,10 +578,10 @@ def check_ct(data: bytes, name: str, point: tuple[int, int, int] | None) -> list
     import numpy as np
 
     from medai_core.ct.analysis import prepare_nodule
-    from medai_core.ct.io import read_ct
     from medai_core.ct.prepare import Seed
+    from medai_core.ct.readers import read_ct
 
-    study = read_ct(data, name)
+    study = read_ct(data, name=name)
     problems: list[str] = []
     hu = study.hu
     if hu.ndim != 3 or 0 in hu.shape:

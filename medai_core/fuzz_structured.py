@@ -462,9 +462,9 @@ def generate_case(domain: str, rng: random.Random, index: int) -> StructuredCase
 
 
 def _ct_answer(data: bytes, name: str) -> tuple[Any, tuple[str, ...]]:
-    from medai_core.ct.io import read_ct
+    from medai_core.ct.readers import read_ct
 
-    study = read_ct(data, name)
+    study = read_ct(data, name=name)
     return (study.hu, study.spacing_mm, study.slice_spacing_mm), study.notes
 
 
