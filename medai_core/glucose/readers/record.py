@@ -111,18 +111,8 @@ def finish(
     mg_dl = to_mg_dl(values, unit)
     check_plausible(mg_dl, name)
     check_span(times, name)
-    order = np.argsort(times, kind="stable")
-    times, mg_dl, values, censored = times[order], mg_dl[order], values[order], censored[order]
-    times, (mg_dl, values, flags), identical, averaged = merge_duplicates(
-        times, mg_dl, values, censored.astype(np.float64)
-    )
-    censored = np.where(np.abs(flags) == 1, flags, 0).astype(np.int8)
-    if identical or averaged:
-        notes.append(
-            f"{identical + averaged} duplicate row(s) at a timestamp already read merged, so every metric counts one "
-            f"reading per timestamp: {identical} repeated the same value (kept once), {averaged} differed and were "
-            "averaged."
-        )
+    times, mg_dl, values, censored, merged = _one_per_timestamp(times, mg_dl, values, censored)
+    notes.extend(merged)
     diffs = np.diff(times.astype("datetime64[s]").astype(np.int64)) / 60.0
     positive = diffs[diffs > 0]
     sampling = float(np.median(positive)) if positive.size else 5.0
@@ -141,6 +131,27 @@ def finish(
         censored if censored.any() else None,
         family.key,
     )
+
+
+def _one_per_timestamp(
+    times: NDArray[np.datetime64], mg_dl: NDArray[np.float64], values: NDArray[np.float64], censored: NDArray[np.int8]
+) -> tuple[NDArray[np.datetime64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int8], list[str]]:
+    """The readings sorted by time with those at the same timestamp merged
+    (:func:`medai_core.glucose.prepare.merge_duplicates`), and the note that says how many, if any."""
+    order = np.argsort(times, kind="stable")
+    times, mg_dl, values, censored = times[order], mg_dl[order], values[order], censored[order]
+    times, (mg_dl, values, flags), identical, averaged = merge_duplicates(
+        times, mg_dl, values, censored.astype(np.float64)
+    )
+    censored = np.where(np.abs(flags) == 1, flags, 0).astype(np.int8)
+    if not (identical or averaged):
+        return times, mg_dl, values, censored, []
+    note = (
+        f"{identical + averaged} duplicate row(s) at a timestamp already read merged, so every metric counts one "
+        f"reading per timestamp: {identical} repeated the same value (kept once), {averaged} differed and were "
+        "averaged."
+    )
+    return times, mg_dl, values, censored, [note]
 
 
 def _censor(
