@@ -32,7 +32,7 @@ def _inputs() -> list[tuple[str, str, Callable[..., Any], tuple[Any, ...], dict[
     from medai_core.fuzz import seed_corpus
     from medai_core.genomics.demo import demo_maf
     from medai_core.genomics.io import read_panel
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
     from medai_core.glucose.simulate import simulated_csv, simulated_patient
 
     ct_small = demo_bytes("ct_small")[0]

@@ -485,7 +485,7 @@ def _ct_differs(a: Any, b: Any) -> str | None:
 def _cgm_answer(data: bytes, name: str) -> tuple[Any, tuple[str, ...]]:
     import numpy as np
 
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
 
     record = read_cgm(data, name=name)
     g = np.asarray(record.glucose_mg_dl, dtype=np.float64)

@@ -103,7 +103,7 @@ def ct_job(
 def glucose_job(model_id: str, version: str, data: bytes, patient: str | None, timezone: str | None) -> GlucoseAnalysis:
     """Read a CGM upload and run the AGP, forecast, attributions and backtest."""
     from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
 
     record = read_cgm(data, name="The uploaded file", patient=patient, timezone=timezone)
     return analyse(record, _model(model_id, version))
