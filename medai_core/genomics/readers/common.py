@@ -298,6 +298,12 @@ class Tally:
             return "Unknown"
         return classification
 
+    def counted(self) -> bool:
+        """True when anything was counted."""
+        return bool(
+            self.unknown_terms or self.from_protein or self.unknown or self.no_canonical or self.splice_no_position
+        )
+
     def add(self, other: Tally) -> None:
         """Add the counts of ``other`` (the tally of one record, replayed for each copy of it)."""
         for term, n in other.unknown_terms.items():

@@ -292,7 +292,7 @@ class _RecordCalls:
     ) -> None:
         self.samples, self.roles, self.header = samples, roles, header
         self.tally, self.counts = tally, counts
-        self.memo: dict[bytes, tuple[tuple[Variant, ...], dict[str, int], Tally]] = {}
+        self.memo: dict[bytes, tuple[tuple[Variant, ...], tuple[int, ...], Tally | None]] = {}
 
     def of(self, record: Any) -> tuple[Variant, ...]:
         """The somatic calls of one PASS record (see :func:`_record_calls`)."""
@@ -303,11 +303,13 @@ class _RecordCalls:
             counts = dict.fromkeys(self.counts, 0)
             tally = Tally()
             calls = tuple(_record_calls(record, line, self.samples, self.roles, self.header, tally, counts))
-            known = self.memo[key] = (calls, counts, tally)
-        calls, counts, tally = known
-        for name, n in counts.items():
+            # kept small: a memo entry per distinct record of a 100,000-record file
+            known = self.memo[key] = (calls, tuple(counts.values()), tally if tally.counted() else None)
+        calls, counts_added, tally_added = known
+        for name, n in zip(self.counts, counts_added, strict=True):
             self.counts[name] += n
-        self.tally.add(tally)
+        if tally_added is not None:
+            self.tally.add(tally_added)
         return calls
 
 
