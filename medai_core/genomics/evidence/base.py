@@ -13,6 +13,7 @@ from datetime import date, datetime
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from medai_core.config import get_settings, user_data_dir
 from medai_core.errors import PanelInputError
@@ -61,6 +62,15 @@ class EvidenceBase:
     civic_release: str | None
     civic_origin: str = ""
     assertions: Mapping[str, tuple[Assertion, ...]] = field(default_factory=dict)
+    source: tuple[str, str | None, float] | None = field(default=None, compare=False, repr=False)
+    """How :func:`load_evidence` loaded it (kind, location, modification time), or None for a base built directly."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as how it was loaded, where :func:`load_evidence` loaded it (so an isolated worker that analyses
+        a panel loads the base once and keeps it), else whole."""
+        if self.source is not None:
+            return _load, self.source
+        return EvidenceBase, (self.entries, self.civic_release, self.civic_origin, dict(self.assertions))
 
     @cached_property
     def index(self) -> dict[str, GeneIndex]:
@@ -198,7 +208,11 @@ def _load(kind: str, location: str | None, stamp: float) -> EvidenceBase:
         by_gene.setdefault(entry.gene, []).append(entry)
     origin = {"snapshot": "snapshot shipped with MedAI Dashboard", "imported": "imported", "folder": "given folder"}
     return EvidenceBase(
-        {g: tuple(v) for g, v in by_gene.items()}, release, origin[kind] if release else "", load_assertions()
+        {g: tuple(v) for g, v in by_gene.items()},
+        release,
+        origin[kind] if release else "",
+        load_assertions(),
+        source=(kind, location, stamp),
     )
 
 

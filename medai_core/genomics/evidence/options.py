@@ -90,9 +90,10 @@ class _Group:
     line: str = ""
     same: bool = False
     specific: bool = False
-    lists: dict[str, list[str]] = field(
-        default_factory=lambda: {"calls": [], "sources": [], "bio": [], "dates": [], "urls": []}
+    lists: dict[str, dict[str, None]] = field(
+        default_factory=lambda: {"calls": {}, "sources": {}, "bio": {}, "dates": {}, "urls": {}}
     )
+    """Each list as the keys of a dict: first-seen order, repeats found in constant time."""
 
     def add(self, item: EvidenceItem, tier: str) -> None:
         """Count ``item`` (an offerable item of tier ``tier``) as support."""
@@ -109,8 +110,8 @@ class _Group:
             ("urls", item.url),
             ("bio", f"{item.variant}: {item.biomarker}"),
         ):
-            if value and value not in self.lists[name]:
-                self.lists[name].append(value)
+            if value:
+                self.lists[name].setdefault(value)
 
     def option(self, against: list[str], blocked: list[str]) -> TherapyOption:
         """The option, with its resistance lines and why it is withheld (if it is)."""
@@ -152,15 +153,16 @@ def _all_drugs(item: EvidenceItem) -> set[str]:
 
 def _against(key: frozenset[str], resistance: Sequence[EvidenceItem]) -> tuple[list[str], int]:
     """Lines for the resistance evidence to any drug of ``key``, and how many of them are in this tumour type."""
-    against, same_type = [], 0
+    against: dict[str, None] = {}
+    same_type = 0
     for e in resistance:
         drugs = _all_drugs(e) if e.drugs else set()
         if drugs & key:
             line = f"{e.matched}: {e.significance.lower()} to {e.drugs}, level {e.level}, {e.disease} ({e.source})"
             if line not in against:
-                against.append(line)
+                against[line] = None
                 same_type += e.same_tumour_type
-    return against, same_type
+    return list(against), same_type
 
 
 def _blocked(key: frozenset[str], evidence: Sequence[EvidenceItem], blocking: Sequence[EvidenceItem]) -> list[str]:
