@@ -225,8 +225,32 @@ def _tmb_reference(model: LoadedModel, tumour: TumourType) -> Mapping[str, Seque
     return (model.card.artifacts.get("tmb_reference") or {}) if tumour.cohort_type else {}
 
 
-def _model_genes(model: LoadedModel) -> tuple[str, ...]:
-    return FeatureSpec.from_dict(model.card.artifacts["features"]).genes
+def _isolated_findings(
+    calls: Sequence[Variant], tumour: TumourType, panel: Panel, base: EvidenceBase, model: LoadedModel, label: str
+) -> PanelFindings:
+    """:func:`~medai_core.genomics.findings.panel_findings` in an isolated worker, under the reader's limits.
+
+    Raises:
+        PanelInputError: the step passed the time or memory limit, or its worker died.
+    """
+    from medai_core.isolation import run_isolated
+
+    genes = FeatureSpec.from_dict(model.card.artifacts["features"]).genes
+    reference = _tmb_reference(model, tumour)
+    run = run_isolated(
+        panel_findings,
+        calls,
+        tumour,
+        panel,
+        base,
+        tmb_reference=reference,
+        model_genes=genes,
+        error=PanelInputError,
+        label=label,
+        step="analyse",
+    )
+    findings: PanelFindings = run.value
+    return findings
 
 
 def analyse_panel(
@@ -258,8 +282,7 @@ def analyse_panel(
         age_group, sex: optional; unknown values are encoded as the cohort's mix.
         notes: reader notes carried into the result.
         genome_build: the reference build the file states (:attr:`PanelFile.genome_build`), carried into the result.
-        findings: :func:`~medai_core.genomics.findings.panel_findings` of these calls, already computed (in an
-            isolated worker by :func:`analyse_bytes`); computed here when None.
+        findings: :func:`~medai_core.genomics.findings.panel_findings` of the calls if already computed.
     """
     tumour = tumour_type if isinstance(tumour_type, TumourType) else resolve_tumour(tumour_type)
     cohort = tumour.cohort_type
@@ -451,7 +474,7 @@ def analyse_bytes(
     from medai_core.genomics.evidence import load_evidence
     from medai_core.genomics.io import read_panel
     from medai_core.genomics.panels import resolve_panel
-    from medai_core.isolation import read_isolated, run_isolated
+    from medai_core.isolation import read_isolated
 
     tumour = resolve_tumour(tumour_type)
     resolved_panel = resolve_panel(panel)
@@ -460,18 +483,7 @@ def analyse_bytes(
         panel_file = read_isolated(read_panel, data, filename, label=label)
     calls = panel_file.for_sample(sample)
     base = evidence_base if evidence_base is not None else load_evidence()
-    findings = run_isolated(
-        panel_findings,
-        calls,
-        tumour,
-        resolved_panel,
-        base,
-        tmb_reference=_tmb_reference(model, tumour),
-        model_genes=_model_genes(model),
-        error=PanelInputError,
-        label=label,
-        step="analyse",
-    ).value
+    findings = _isolated_findings(calls, tumour, resolved_panel, base, model, label)
     return analyse_panel(
         calls,
         model=model,

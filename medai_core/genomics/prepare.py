@@ -252,24 +252,17 @@ def _left_out_reason(months: float, event: float | None, drug: str) -> str | Non
     return None
 
 
-def load_cohort(data_dir: Path) -> Cohort:
-    """Read ``clinical.tsv``, ``mutations.maf.gz`` (or ``.maf``) and ``sequenced_samples.txt`` from ``data_dir``.
-
-    The MAF goes through :func:`medai_core.genomics.io.read_panel` (the reader of single uploads: MAF or Sequence
-    Ontology terms alike) and TMB through :func:`medai_core.genomics.tmb.compute_tmb` with each sample's panel.
-    Patients not listed in ``sequenced_samples.txt`` are skipped; a listed sample with no MAF rows had no calls.
-    Patients without an overall-survival time, status or drug class are left out and counted in
-    :attr:`Cohort.left_out`.
+def _patients(
+    clinical: Any, calls_by_sample: Mapping[str, Sequence[Any]]
+) -> tuple[list[int], list[str], list[float], list[float], list[float], dict[str, int]]:
+    """Per kept patient: clinical row index, panel name, TMB, death event and survival months; and the count of
+    patients left out by reason.
 
     Raises:
-        PanelInputError: a file or column is missing; a sample's panel or survival status is not recognised; a
-            survival time is negative.
+        PanelInputError: a sample's panel or survival status is not recognised, or its survival time is not valid.
     """
     from medai_core.genomics.tmb import compute_tmb
 
-    clinical_path, maf_path, sequenced_path = _cohort_paths(Path(data_dir))
-    clinical = _read_clinical(clinical_path, sequenced_path)
-    panel_file, calls_by_sample = _calls_by_sample(maf_path)
     left_out: dict[str, int] = {}
     rows: list[int] = []
     panels: list[str] = []
@@ -294,6 +287,27 @@ def load_cohort(data_dir: Path) -> Cohort:
         tmb.append(compute_tmb(calls_by_sample.get(sample, []), panel, cancer_type="").tmb_per_mb)
         events.append(float(event))  # type: ignore[arg-type]
         times.append(months)
+    return rows, panels, tmb, events, times, left_out
+
+
+def load_cohort(data_dir: Path) -> Cohort:
+    """Read ``clinical.tsv``, ``mutations.maf.gz`` (or ``.maf``) and ``sequenced_samples.txt`` from ``data_dir``.
+
+    The MAF goes through :func:`medai_core.genomics.io.read_panel` (the reader of single uploads: MAF or Sequence
+    Ontology terms alike) and TMB through :func:`medai_core.genomics.tmb.compute_tmb` with each sample's panel.
+    Patients not listed in ``sequenced_samples.txt`` are skipped; a listed sample with no MAF rows had no calls.
+    Patients without an overall-survival time, status or drug class are left out and counted in
+    :attr:`Cohort.left_out`.
+
+    Raises:
+        PanelInputError: a file or column is missing; a sample's panel or survival status is not recognised; a
+            survival time is negative.
+    """
+
+    clinical_path, maf_path, sequenced_path = _cohort_paths(Path(data_dir))
+    clinical = _read_clinical(clinical_path, sequenced_path)
+    panel_file, calls_by_sample = _calls_by_sample(maf_path)
+    rows, panels, tmb, events, times, left_out = _patients(clinical, calls_by_sample)
     kept = clinical.iloc[rows].reset_index(drop=True)
     samples = kept["Sample ID"].to_numpy(dtype=str)
 
