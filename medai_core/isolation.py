@@ -85,6 +85,16 @@ _WORKER_ENV = {
     "PYTHONFAULTHANDLER": "",
 }
 _SAFETY = "Check that it is a complete, unmodified export of an accepted format; other uploads are not affected."
+_STEPS: dict[str, tuple[str, str, str]] = {
+    "read": ("read", "reading", _SAFETY),
+    "analyse": (
+        "analysed",
+        "analysing",
+        "Other uploads are not affected; analysis runs under the same limits as reading (MEDAI_ISOLATION_TIME_S, "
+        "MEDAI_ISOLATION_MEMORY_MB).",
+    ),
+}
+"""What a pooled call does (``step`` of :meth:`IsolationPool.run`): past participle, gerund, advice in messages."""
 
 
 def domain_error(reader: Callable[..., Any]) -> type[InputError]:
@@ -332,6 +342,7 @@ class IsolationPool:
         *args: Any,
         error: type[InputError] | None = None,
         label: str = "The file",
+        step: str = "read",
         **kwargs: Any,
     ) -> IsolatedRun:
         """Call ``reader(*args, **kwargs)`` in a worker; see the module docstring for what each outcome gives.
@@ -340,12 +351,14 @@ class IsolationPool:
             reader: a module-level function (it is pickled by reference).
             error: the ``InputError`` subclass for failures of the worker (default: from the reader's module).
             label: how the message names the input ("The uploaded file").
+            step: ``read`` (a reader) or ``analyse`` (an analysis step of the input): how messages word a failure.
 
         Raises:
             InputError: (the domain subclass) what the reader raised, or the worker crashed, hung or ran out of
                 memory.
         """
         error = error or domain_error(reader)
+        done, doing, advice = _STEPS[step]
         payload = pickle.dumps((reader, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         for attempt in range(2):
             worker = self._checkout()
@@ -366,17 +379,18 @@ class IsolationPool:
             except _WorkerTimeoutError:
                 self._discard(worker)
                 raise error(
-                    f"{label} could not be read safely: reading it took longer than the {self.time_limit_s:g} s "
-                    f"limit, so it was stopped. {_SAFETY}"
+                    f"{label} could not be {done} safely: {doing} it took longer than the {self.time_limit_s:g} s "
+                    f"limit, so it was stopped. {advice}"
                 ) from None
             except _WorkerDiedError:
                 code = self._discard(worker)
-                raise error(f"{label} could not be read safely: {_death(code, self.memory_mb)}. {_SAFETY}") from None
+                death = _death(code, self.memory_mb, doing)
+                raise error(f"{label} could not be {done} safely: {death}. {advice}") from None
             except BaseException:  # interrupted mid-reply: the worker's channel is out of step, replace it
                 self._discard(worker)
                 raise
             wall = time.monotonic() - start
-            return self._unpack(worker, reply, wall, error, label)
+            return self._unpack(worker, reply, wall, error, label, step)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _unpack(
@@ -386,6 +400,7 @@ class IsolationPool:
         wall: float,
         error: type[InputError],
         label: str,
+        step: str = "read",
     ) -> IsolatedRun:
         blob, buffers = reply
         kind, body, peak_mb = pickle.loads(blob, buffers=buffers)
@@ -395,7 +410,8 @@ class IsolationPool:
         if kind == "memory":
             self._discard(worker)  # a MemoryError can leave a library half-initialised: start afresh
             limit = "the machine's memory" if self.memory_mb is None else f"the {self.memory_mb} MiB memory limit"
-            raise error(f"{label} could not be read safely: reading it needed more than {limit}. {_SAFETY}")
+            done, doing, advice = _STEPS[step]
+            raise error(f"{label} could not be {done} safely: {doing} it needed more than {limit}. {advice}")
         self._checkin(worker)
         exc, type_name, message, tb_text = body
         if exc is None:  # the exception could not be pickled
@@ -407,7 +423,7 @@ class IsolationPool:
         raise exc.with_traceback(None) from _RemoteTracebackError(tb_text)
 
 
-def _death(code: int | None, memory_mb: int | None) -> str:
+def _death(code: int | None, memory_mb: int | None, doing: str = "reading") -> str:
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -415,10 +431,10 @@ def _death(code: int | None, memory_mb: int | None) -> str:
             name = f"signal {-code}"
         if name == "SIGKILL":
             if memory_mb is None:
-                return f"the reading process was killed ({name})"
-            return f"the reading process was killed ({name}), most likely for using more than {memory_mb} MiB"
-        return f"the reading process crashed ({name})"
-    return f"the reading process stopped unexpectedly (exit code {code})"
+                return f"the {doing} process was killed ({name})"
+            return f"the {doing} process was killed ({name}), most likely for using more than {memory_mb} MiB"
+        return f"the {doing} process crashed ({name})"
+    return f"the {doing} process stopped unexpectedly (exit code {code})"
 
 
 # ------------------------------------------------------------------------------------------------ default pool
@@ -461,6 +477,7 @@ def run_isolated(
     *args: Any,
     error: type[InputError] | None = None,
     label: str = "The file",
+    step: str = "read",
     **kwargs: Any,
 ) -> IsolatedRun:
     """:meth:`IsolationPool.run` on the default pool, or in place when ``MEDAI_ISOLATION=off``."""
@@ -470,7 +487,7 @@ def run_isolated(
         start = time.monotonic()
         value = reader(*args, **kwargs)
         return IsolatedRun(value, time.monotonic() - start, _peak_rss_mb())
-    return default_pool().run(reader, *args, error=error, label=label, **kwargs)
+    return default_pool().run(reader, *args, error=error, label=label, step=step, **kwargs)
 
 
 def read_isolated(

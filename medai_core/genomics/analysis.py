@@ -8,7 +8,7 @@ outcome *on* each drug class, not the randomised benefit of one over another (:d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -16,19 +16,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from medai_core.genomics.evidence import (
-    EvidenceBase,
-    EvidenceItem,
-    TherapyOption,
-    call_tiers,
-    match_evidence,
-    ranked_options,
-)
+from medai_core.errors import PanelInputError
+from medai_core.genomics.evidence import EvidenceBase, EvidenceItem, TherapyOption
+from medai_core.genomics.findings import PanelFindings, panel_findings, panel_notes
 from medai_core.genomics.panels import Panel
 from medai_core.genomics.prepare import DRUG_CLASSES, FeatureSpec, encode
 from medai_core.genomics.readers import PanelFile, Variant
 from medai_core.genomics.survival import cox_from_artifact
-from medai_core.genomics.tmb import TmbResult, compute_tmb
+from medai_core.genomics.tmb import TmbResult
 from medai_core.genomics.tumours import COHORT_TYPES, TumourType, resolve_tumour
 
 if TYPE_CHECKING:
@@ -225,6 +220,39 @@ def _disagreement(os_24m: float, cohort_24m: float, evidence: Sequence[EvidenceI
     return None
 
 
+def _tmb_reference(model: LoadedModel, tumour: TumourType) -> Mapping[str, Sequence[float]]:
+    """The cohort TMB values the percentile is ranked against (none where the tumour type is not modelled)."""
+    return (model.card.artifacts.get("tmb_reference") or {}) if tumour.cohort_type else {}
+
+
+def _isolated_findings(
+    calls: Sequence[Variant], tumour: TumourType, panel: Panel, base: EvidenceBase, model: LoadedModel, label: str
+) -> PanelFindings:
+    """:func:`~medai_core.genomics.findings.panel_findings` in an isolated worker, under the reader's limits.
+
+    Raises:
+        PanelInputError: the step passed the time or memory limit, or its worker died.
+    """
+    from medai_core.isolation import run_isolated
+
+    genes = FeatureSpec.from_dict(model.card.artifacts["features"]).genes
+    reference = _tmb_reference(model, tumour)
+    run = run_isolated(
+        panel_findings,
+        calls,
+        tumour,
+        panel,
+        base,
+        tmb_reference=reference,
+        model_genes=genes,
+        error=PanelInputError,
+        label=label,
+        step="analyse",
+    )
+    findings: PanelFindings = run.value
+    return findings
+
+
 def analyse_panel(
     variants: Sequence[Variant],
     *,
@@ -237,6 +265,7 @@ def analyse_panel(
     sex: str | None = None,
     notes: Sequence[str] = (),
     genome_build: str | None = None,
+    findings: PanelFindings | None = None,
 ) -> GeneResult:
     """Analyse one tumour's calls.
 
@@ -253,42 +282,18 @@ def analyse_panel(
         age_group, sex: optional; unknown values are encoded as the cohort's mix.
         notes: reader notes carried into the result.
         genome_build: the reference build the file states (:attr:`PanelFile.genome_build`), carried into the result.
+        findings: :func:`~medai_core.genomics.findings.panel_findings` of the calls if already computed.
     """
     tumour = tumour_type if isinstance(tumour_type, TumourType) else resolve_tumour(tumour_type)
     cohort = tumour.cohort_type
     artifacts = model.card.artifacts
     spec = FeatureSpec.from_dict(artifacts["features"])
-    bin_months = float(artifacts["bin_months"])
-    n_bins = int(artifacts["n_bins"])
     calls = tuple(variants)
-    tmb = compute_tmb(
-        calls, panel, cancer_type=cohort or tumour.main_type, reference=artifacts.get("tmb_reference") if cohort else {}
-    )
-    mutated = {v.gene for v in calls if v.nonsynonymous and panel.observes(v.gene)}
-    evidence = match_evidence(evidence_base, calls, tumour, tmb_high=tmb.high)
-    offered, removed = ranked_options(evidence)
-    modelled = sorted(mutated & set(spec.genes))
-    common: dict[str, Any] = {
-        "tumour_type": tumour.name,
-        "panel": panel.name,
-        "variants": calls,
-        "tmb": tmb,
-        "evidence": evidence,
-        "evidence_sources": evidence_base.description,
-        "months": (np.arange(1, n_bins + 1) * bin_months).astype(np.float32),
-        "drug_class": drug_class,
-        "unmodelled_genes": tuple(sorted(mutated - set(spec.genes))),
-        "cohort_os_24m": float(artifacts["cohort_km_train"]["24"]),
-        "notes": tuple(notes),
-        "tiers": call_tiers(calls, evidence),
-        "therapy_options": offered,
-        "panel_notes": panel_notes(calls, panel, n_model_genes=len(spec.genes), n_modelled=len(modelled)),
-        "genome_build": genome_build,
-        "oncotree_code": tumour.code,
-        "cohort_type": cohort,
-        "tumour_note": tumour.note,
-        "removed_options": removed,
-    }
+    if findings is None:
+        reference = _tmb_reference(model, tumour)
+        findings = panel_findings(calls, tumour, panel, evidence_base, tmb_reference=reference, model_genes=spec.genes)
+    common = _common_fields(calls, tumour, panel, evidence_base, findings, spec, artifacts)
+    common.update(drug_class=drug_class, notes=tuple(notes), genome_build=genome_build)
     if cohort is None or not calls:
         return GeneResult(
             survival=(),
@@ -299,6 +304,7 @@ def analyse_panel(
             survival_note=not_modelled_note(tumour) if cohort is None else NO_SURVIVAL_WITHOUT_CALLS,
             **common,
         )
+    tmb, mutated = findings.tmb, set(findings.mutated)
     survival, attributions, note = _survival(model, spec, cohort, tmb, mutated, panel, drug_class, age_group, sex)
     os_selected = survival[list(DRUG_CLASSES).index(drug_class)].os_24m[0]
     return GeneResult(
@@ -306,45 +312,46 @@ def analyse_panel(
         attributions=attributions,
         attribution_note=note,
         baseline_os_24m=_baseline_os24(artifacts, spec, cohort, spec.model_tmb(tmb.tmb_per_mb, panel)),
-        disagreement=_disagreement(os_selected, common["cohort_os_24m"], evidence, drug_class),
+        disagreement=_disagreement(os_selected, common["cohort_os_24m"], findings.evidence, drug_class),
         **common,
     )
 
 
-def _survival(
-    model: LoadedModel,
-    spec: FeatureSpec,
-    cohort: str,
-    tmb: TmbResult,
-    mutated: set[str],
+def _common_fields(
+    calls: tuple[Variant, ...],
+    tumour: TumourType,
     panel: Panel,
-    drug_class: str,
-    age_group: str | None,
-    sex: str | None,
-) -> tuple[tuple[ClassSurvival, ...], tuple[tuple[str, float], ...], str]:
-    """Survival per drug class with the ensemble interval, and the integrated-gradients attributions of the
-    selected class, for a cohort cancer type."""
-    from medai_core.explain import integrated_gradients
+    evidence_base: EvidenceBase,
+    findings: PanelFindings,
+    spec: FeatureSpec,
+    artifacts: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The :class:`GeneResult` fields that do not depend on whether survival is modelled."""
+    n_bins, bin_months = int(artifacts["n_bins"]), float(artifacts["bin_months"])
+    return {
+        "tumour_type": tumour.name,
+        "panel": panel.name,
+        "variants": calls,
+        "tmb": findings.tmb,
+        "evidence": findings.evidence,
+        "evidence_sources": evidence_base.description,
+        "months": (np.arange(1, n_bins + 1) * bin_months).astype(np.float32),
+        "unmodelled_genes": tuple(sorted(findings.mutated - set(spec.genes))),
+        "cohort_os_24m": float(artifacts["cohort_km_train"]["24"]),
+        "tiers": findings.tiers,
+        "therapy_options": findings.offered,
+        "panel_notes": findings.panel_notes,
+        "oncotree_code": tumour.code,
+        "cohort_type": tumour.cohort_type,
+        "tumour_note": tumour.note,
+        "removed_options": findings.removed,
+    }
 
-    bin_months = float(model.card.artifacts["bin_months"])
+
+def _class_survival(surv: NDArray[np.float32], bin_months: float) -> tuple[ClassSurvival, ...]:
+    """One :class:`ClassSurvival` per drug class from the ensemble's (classes, members, K) survival."""
     index_24m = round(24 / bin_months) - 1
     index_12m = round(12 / bin_months) - 1
-    rows = np.stack(
-        [
-            encode(
-                spec,
-                cancer_type=cohort,
-                tmb=tmb.tmb_per_mb,
-                mutated=mutated,
-                panel=panel,
-                drug_class=d,
-                age_group=age_group,
-                sex=sex,
-            )
-            for d in DRUG_CLASSES
-        ]
-    )
-    surv = np.asarray(model.predict(rows))  # (3, M, K)
     survival = []
     for i, name in enumerate(DRUG_CLASSES):
         mean = surv[i].mean(axis=0)
@@ -359,8 +366,17 @@ def _survival(
                 (float(mean[index_24m]), float(low[index_24m]), float(high[index_24m])),
             )
         )
-    selected = list(DRUG_CLASSES).index(drug_class)
-    x = rows[selected]
+    return tuple(survival)
+
+
+def _attributions(
+    model: LoadedModel, spec: FeatureSpec, x: NDArray[np.float32], cohort: str, tmb: TmbResult, mutated: set[str]
+) -> tuple[tuple[tuple[str, float], ...], float]:
+    """Integrated gradients of the 24-month risk of death for the input ``x``, grouped (cancer type, TMB, each
+    mutated model gene) and sorted by magnitude, with the completeness error."""
+    from medai_core.explain import integrated_gradients
+
+    index_24m = round(24 / float(model.card.artifacts["bin_months"])) - 1
     names = spec.names
     baseline = x.copy()
     n_types = len(spec.cancer_types)
@@ -378,46 +394,48 @@ def _survival(
     ]
     grouped += [(f"{g} mutated", float(values[first_mut + k])) for k, g in enumerate(spec.genes) if g in mutated]
     grouped.sort(key=lambda item: -abs(item[1]))
+    return tuple(grouped), float(attribution.delta)
+
+
+def _survival(
+    model: LoadedModel,
+    spec: FeatureSpec,
+    cohort: str,
+    tmb: TmbResult,
+    mutated: set[str],
+    panel: Panel,
+    drug_class: str,
+    age_group: str | None,
+    sex: str | None,
+) -> tuple[tuple[ClassSurvival, ...], tuple[tuple[str, float], ...], str]:
+    """Survival per drug class with the ensemble interval, and the integrated-gradients attributions of the
+    selected class, for a cohort cancer type."""
+    rows = np.stack(
+        [
+            encode(
+                spec,
+                cancer_type=cohort,
+                tmb=tmb.tmb_per_mb,
+                mutated=mutated,
+                panel=panel,
+                drug_class=d,
+                age_group=age_group,
+                sex=sex,
+            )
+            for d in DRUG_CLASSES
+        ]
+    )
+    surv = np.asarray(model.predict(rows))  # (3, M, K)
+    survival = _class_survival(surv, float(model.card.artifacts["bin_months"]))
+    x = rows[list(DRUG_CLASSES).index(drug_class)]
+    grouped, delta = _attributions(model, spec, x, cohort, tmb, mutated)
     note = (
         "Integrated gradients (Sundararajan et al. 2017) of the predicted 24-month risk of death on "
         f"{drug_class}, in percentage points, relative to a patient with the cohort's cancer-type mix, average TMB "
         f"and none of the model's genes mutated (same age, sex, drug class and panel). Completeness error "
-        f"{attribution.delta:+.2f} points."
+        f"{delta:+.2f} points."
     )
-    return tuple(survival), tuple(grouped), note
-
-
-def panel_notes(calls: Sequence[Variant], panel: Panel, *, n_model_genes: int, n_modelled: int) -> tuple[str, ...]:
-    """What the panel choice means for TMB and the model: calls in genes the panel does not cover (not counted),
-    and for exome (or other non-IMPACT) input the caveats on the TMB percentile and the survival model.
-
-    Args:
-        calls: the sample's calls.
-        panel: the chosen panel.
-        n_model_genes: genes the survival model has as inputs; n_modelled: of those, mutated in this sample.
-    """
-    notes = []
-    off = [v for v in calls if v.nonsynonymous and not panel.observes(v.gene)]
-    if off:
-        genes = sorted({v.gene for v in off})
-        shown = ", ".join(genes[:8]) + (f", ... ({len(genes)} genes)" if len(genes) > 8 else "")
-        notes.append(
-            f"{len(off)} nonsynonymous call(s) lie in genes outside the {panel.name} panel ({shown}): they are not "
-            "counted in TMB and are not model inputs. Check that the panel chosen is the one the tumour was "
-            "sequenced with."
-        )
-    if not panel.name.startswith("IMPACT"):
-        what = "a whole exome" if panel.name == "WES" else f"a {panel.size_mb:g} Mb panel"
-        notes.append(
-            f"TMB from {what} is not on the MSK-IMPACT scale: its percentile is ranked against MSK-IMPACT patients "
-            "and the survival model was trained on MSK-IMPACT panels, so both are indicative only (exome TMB is "
-            "usually lower for the same tumour)."
-        )
-        notes.append(
-            f"The survival model reads only the {n_model_genes} genes it was trained on ({n_modelled} mutated in "
-            "this sample); other calls count only towards TMB."
-        )
-    return tuple(notes)
+    return survival, grouped, note
 
 
 def analyse_bytes(
@@ -438,7 +456,11 @@ def analyse_bytes(
 
     The bytes are untrusted: they are parsed by :func:`~medai_core.genomics.readers.read_panel` in an isolated worker
     (:func:`~medai_core.isolation.read_isolated`), never in the calling (server) process. A caller that has already
-    read the file that way passes the result as ``panel_file`` and the bytes are not parsed again.
+    read the file that way passes the result as ``panel_file`` and the bytes are not parsed again. The analysis step
+    whose cost grows with the number of calls (:func:`~medai_core.genomics.findings.panel_findings`: TMB, evidence,
+    tiers, options) runs the same way, under the same time and memory limits as the reader; the model step reads a
+    fixed-size input. (Inside an analysis-pool worker, which has ``MEDAI_ISOLATION=off``, both run in place, under
+    the pool's time limit.)
 
     Args:
         data: the uploaded file's bytes (not read when ``panel_file`` is given).
@@ -446,8 +468,8 @@ def analyse_bytes(
         panel_file: the :class:`~medai_core.genomics.readers.PanelFile` already read from ``data``, if any.
 
     Raises:
-        PanelInputError: unreadable file (including one the worker could not read safely), unknown tumour type,
-            panel or sample.
+        PanelInputError: unreadable file (including one the worker could not read or analyse within the limits),
+            unknown tumour type, panel or sample.
     """
     from medai_core.genomics.evidence import load_evidence
     from medai_core.genomics.panels import resolve_panel
@@ -456,14 +478,19 @@ def analyse_bytes(
 
     tumour = resolve_tumour(tumour_type)
     resolved_panel = resolve_panel(panel)
+    label = filename or "The file"
     if panel_file is None:
-        panel_file = read_isolated(read_panel, data, name=filename, label=filename or "The file")
+        panel_file = read_isolated(read_panel, data, name=filename, label=label)
+    calls = panel_file.for_sample(sample)
+    base = evidence_base if evidence_base is not None else load_evidence()
+    findings = _isolated_findings(calls, tumour, resolved_panel, base, model, label)
     return analyse_panel(
-        panel_file.for_sample(sample),
+        calls,
         model=model,
         tumour_type=tumour,
         panel=resolved_panel,
-        evidence_base=evidence_base if evidence_base is not None else load_evidence(),
+        evidence_base=base,
+        findings=findings,
         drug_class=drug_class,
         age_group=age_group,
         sex=sex,

@@ -165,43 +165,52 @@ def resolve_sample_panel(value: str, sample: str) -> Panel:
         raise PanelInputError(f"clinical.tsv, sample {sample}: {exc}") from None
 
 
-def load_cohort(data_dir: Path) -> Cohort:
-    """Read ``clinical.tsv``, ``mutations.maf.gz`` (or ``.maf``) and ``sequenced_samples.txt`` from ``data_dir``.
-
-    The MAF goes through :func:`medai_core.genomics.readers.read_panel` (the reader of single uploads: MAF or Sequence
-    Ontology terms alike) and TMB through :func:`medai_core.genomics.tmb.compute_tmb` with each sample's panel.
-    Patients not listed in ``sequenced_samples.txt`` are skipped; a listed sample with no MAF rows had no calls.
-    Patients without an overall-survival time, status or drug class are left out and counted in
-    :attr:`Cohort.left_out`.
+def _cohort_paths(data_dir: Path) -> tuple[Path, Path, Path]:
+    """(clinical.tsv, the MAF, sequenced_samples.txt) of a cohort folder.
 
     Raises:
-        PanelInputError: a file or column is missing; a sample's panel or survival status is not recognised; a
-            survival time is negative.
+        PanelInputError: one is missing.
     """
-    import pandas as pd
-
-    from medai_core.genomics.readers import read_panel
-    from medai_core.genomics.tmb import compute_tmb
-
-    data_dir = Path(data_dir)
     maf_path = data_dir / "mutations.maf.gz"
     if not maf_path.is_file():
         maf_path = data_dir / "mutations.maf"
-    for path in (data_dir / "clinical.tsv", maf_path, data_dir / "sequenced_samples.txt"):
+    paths = (data_dir / "clinical.tsv", maf_path, data_dir / "sequenced_samples.txt")
+    for path in paths:
         if not path.is_file():
             raise PanelInputError(
                 f"{path.name} is missing from the cohort folder. It needs clinical.tsv, mutations.maf.gz and "
                 "sequenced_samples.txt (the samstein2019 layout)."
             )
+    return paths
+
+
+def _read_clinical(path: Path, sequenced_path: Path) -> Any:
+    """The clinical table's rows of the sequenced samples (a pandas DataFrame of text).
+
+    Raises:
+        PanelInputError: unreadable, or a column of :data:`CLINICAL_COLUMNS` is missing.
+    """
+    import pandas as pd
+
     try:
-        clinical = pd.read_csv(data_dir / "clinical.tsv", sep="\t", dtype=str, keep_default_na=False)
+        clinical = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as exc:
         raise PanelInputError(f"clinical.tsv cannot be read as a tab-separated table ({exc}).") from None
     missing = [c for c in CLINICAL_COLUMNS if c not in clinical.columns]
     if missing:
         raise PanelInputError(f"clinical.tsv lacks columns {missing}; found {list(clinical.columns)[:12]}...")
-    sequenced = set((data_dir / "sequenced_samples.txt").read_text(encoding="utf-8").split())
-    clinical = clinical[clinical["Sample ID"].isin(sequenced)].reset_index(drop=True)
+    sequenced = set(sequenced_path.read_text(encoding="utf-8").split())
+    return clinical[clinical["Sample ID"].isin(sequenced)].reset_index(drop=True)
+
+
+def _calls_by_sample(maf_path: Path) -> tuple[Any, dict[str, list[Any]]]:
+    """The cohort MAF read by :func:`~medai_core.genomics.readers.read_panel`, and its calls by sample.
+
+    Raises:
+        PanelInputError: unreadable, or a call without a sample id.
+    """
+    from medai_core.genomics.readers import read_panel
+
     panel_file = read_panel(maf_path.read_bytes(), name=maf_path.name)
     if panel_file.variants and "" in panel_file.samples:
         raise PanelInputError(
@@ -211,6 +220,49 @@ def load_cohort(data_dir: Path) -> Cohort:
     calls_by_sample: dict[str, list[Any]] = {}
     for call in panel_file.variants:
         calls_by_sample.setdefault(call.sample, []).append(call)
+    return panel_file, calls_by_sample
+
+
+def _os_months(os_text: str, sample: str) -> float:
+    """Overall survival in months (NaN where not available).
+
+    Raises:
+        PanelInputError: neither a number nor a not-available marker, or negative.
+    """
+    import pandas as pd
+
+    months = pd.to_numeric(os_text, errors="coerce") if os_text else float("nan")
+    if os_text and months != months and os_text.upper() not in {"NA", "NAN", "[NOT AVAILABLE]"}:
+        raise PanelInputError(
+            f"clinical.tsv, sample {sample}: Overall Survival (Months) {os_text!r} is not a number of months."
+        )
+    if months == months and float(months) < 0:
+        raise PanelInputError(f"clinical.tsv, sample {sample}: Overall Survival (Months) is negative ({os_text}).")
+    return float(months)
+
+
+def _left_out_reason(months: float, event: float | None, drug: str) -> str | None:
+    """Why a patient is left out of the cohort (no survival time, status or drug type), or None."""
+    if months != months:
+        return "no overall survival time"
+    if event is None:
+        return "no overall survival status"
+    if not drug.strip():
+        return "no drug type"
+    return None
+
+
+def _patients(
+    clinical: Any, calls_by_sample: Mapping[str, Sequence[Any]]
+) -> tuple[list[int], list[str], list[float], list[float], list[float], dict[str, int]]:
+    """Per kept patient: clinical row index, panel name, TMB, death event and survival months; and the count of
+    patients left out by reason.
+
+    Raises:
+        PanelInputError: a sample's panel or survival status is not recognised, or its survival time is not valid.
+    """
+    from medai_core.genomics.tmb import compute_tmb
+
     left_out: dict[str, int] = {}
     rows: list[int] = []
     panels: list[str] = []
@@ -225,30 +277,37 @@ def load_cohort(data_dir: Path) -> Cohort:
             resolved[panel_text] = resolve_sample_panel(panel_text, sample)
         panel = resolved[panel_text]
         event = parse_os_status(str(row["Overall Survival Status"]), sample)
-        os_text = str(row["Overall Survival (Months)"]).strip()
-        months = pd.to_numeric(os_text, errors="coerce") if os_text else float("nan")
-        if os_text and months != months and os_text.upper() not in {"NA", "NAN", "[NOT AVAILABLE]"}:
-            raise PanelInputError(
-                f"clinical.tsv, sample {sample}: Overall Survival (Months) {os_text!r} is not a number of months."
-            )
-        if months == months and float(months) < 0:
-            raise PanelInputError(f"clinical.tsv, sample {sample}: Overall Survival (Months) is negative ({os_text}).")
-        reason = None
-        if months != months:
-            reason = "no overall survival time"
-        elif event is None:
-            reason = "no overall survival status"
-        elif not str(row["Drug Type"]).strip():
-            reason = "no drug type"
+        months = _os_months(str(row["Overall Survival (Months)"]).strip(), sample)
+        reason = _left_out_reason(months, event, str(row["Drug Type"]))
         if reason is not None:
             left_out[reason] = left_out.get(reason, 0) + 1
             continue
         rows.append(int(i))  # type: ignore[call-overload]
         panels.append(panel.name if panel.name != "custom" else panel_text)
-        calls = calls_by_sample.get(sample, [])
-        tmb.append(compute_tmb(calls, panel, cancer_type="").tmb_per_mb)
+        tmb.append(compute_tmb(calls_by_sample.get(sample, []), panel, cancer_type="").tmb_per_mb)
         events.append(float(event))  # type: ignore[arg-type]
-        times.append(float(months))
+        times.append(months)
+    return rows, panels, tmb, events, times, left_out
+
+
+def load_cohort(data_dir: Path) -> Cohort:
+    """Read ``clinical.tsv``, ``mutations.maf.gz`` (or ``.maf``) and ``sequenced_samples.txt`` from ``data_dir``.
+
+    The MAF goes through :func:`medai_core.genomics.readers.read_panel` (the reader of single uploads: MAF or Sequence
+    Ontology terms alike) and TMB through :func:`medai_core.genomics.tmb.compute_tmb` with each sample's panel.
+    Patients not listed in ``sequenced_samples.txt`` are skipped; a listed sample with no MAF rows had no calls.
+    Patients without an overall-survival time, status or drug class are left out and counted in
+    :attr:`Cohort.left_out`.
+
+    Raises:
+        PanelInputError: a file or column is missing; a sample's panel or survival status is not recognised; a
+            survival time is negative.
+    """
+
+    clinical_path, maf_path, sequenced_path = _cohort_paths(Path(data_dir))
+    clinical = _read_clinical(clinical_path, sequenced_path)
+    panel_file, calls_by_sample = _calls_by_sample(maf_path)
+    rows, panels, tmb, events, times, left_out = _patients(clinical, calls_by_sample)
     kept = clinical.iloc[rows].reset_index(drop=True)
     samples = kept["Sample ID"].to_numpy(dtype=str)
 
@@ -270,6 +329,21 @@ def load_cohort(data_dir: Path) -> Cohort:
         left_out=tuple(sorted(left_out.items())),
         notes=tuple(panel_file.notes),
     )
+
+
+def _frequent_genes(cohort: Cohort, min_gene_share: float) -> list[str]:
+    """Genes mutated in at least ``min_gene_share`` of the patients whose panel observes them, sorted."""
+    gene_counts: dict[str, int] = {}
+    for genes in cohort.mutated:
+        for g in genes:
+            gene_counts[g] = gene_counts.get(g, 0) + 1
+    panels = {p: resolve_panel(p) for p in set(cohort.panel.tolist())}
+    chosen = []
+    for gene, count in sorted(gene_counts.items()):
+        observed = sum(panels[p].observes(gene) for p in cohort.panel)
+        if observed and count / observed >= min_gene_share:
+            chosen.append(gene)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -360,16 +434,7 @@ class FeatureSpec:
         kept = tuple(
             sorted(str(t) for t, c in zip(types, counts, strict=True) if c >= min_type_count and t != OTHER_TYPE)
         )
-        gene_counts: dict[str, int] = {}
-        for genes in cohort.mutated:
-            for g in genes:
-                gene_counts[g] = gene_counts.get(g, 0) + 1
-        panels = {p: resolve_panel(p) for p in set(cohort.panel.tolist())}
-        chosen = []
-        for gene, count in sorted(gene_counts.items()):
-            observed = sum(panels[p].observes(gene) for p in cohort.panel)
-            if observed and count / observed >= min_gene_share:
-                chosen.append(gene)
+        chosen = _frequent_genes(cohort, min_gene_share)
         log_tmb = np.log1p(cohort.tmb)
         age = np.array([[a == g for g in AGE_GROUPS] for a in cohort.age_group], dtype=np.float64)
         known_age = age.sum(axis=1) > 0

@@ -10,7 +10,6 @@ import pytest
 from medai_core.errors import PanelInputError
 from medai_core.genomics.evidence import (
     EvidenceBase,
-    _Entry,
     call_tier,
     civic_release_date,
     evidence_import,
@@ -20,6 +19,7 @@ from medai_core.genomics.evidence import (
     ranked_options,
     therapy_options,
 )
+from medai_core.genomics.evidence.rules import Entry
 from medai_core.genomics.panels import resolve_panel
 from medai_core.genomics.readers import Variant
 from medai_core.genomics.tmb import compute_tmb
@@ -167,10 +167,10 @@ RULES: list[tuple[str, str, str, str, str | None]] = [
 
 def _base(entries: list[tuple[str, str, str, str, str, str]]) -> EvidenceBase:
     """gene, variant, disease, drugs, significance, level."""
-    by_gene: dict[str, list[_Entry]] = {}
+    by_gene: dict[str, list[Entry]] = {}
     for i, (gene, variant, disease, drugs, significance, level) in enumerate(entries):
         by_gene.setdefault(gene, []).append(
-            _Entry(gene, variant, disease, drugs, "Supports", significance, level, f"TEST{i}")
+            Entry(gene, variant, disease, drugs, "Supports", significance, level, f"TEST{i}")
         )
     return EvidenceBase({g: tuple(v) for g, v in by_gene.items()}, "test")
 

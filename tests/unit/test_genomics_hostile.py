@@ -183,7 +183,7 @@ def test_vcf_annotation_with_a_blank_symbol_is_unknown_not_empty() -> None:
 
 
 def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
-    from medai_core.genomics import evidence as evidence_module
+    from medai_core.genomics.evidence import matching as evidence_module
 
     base = load_evidence()
     one = Variant("BRAF", "V600E", "Missense_Mutation", 0.4, "")
@@ -191,13 +191,13 @@ def test_repeated_calls_are_matched_once_with_the_same_evidence(monkeypatch: pyt
     expected = match_evidence(base, [one], "Melanoma")
     assert expected
     calls = {"n": 0}
-    real = evidence_module._match_kind
+    real = evidence_module.match_kind
 
     def counting(*args: object) -> object:
         calls["n"] += 1
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(evidence_module, "_match_kind", counting)
+    monkeypatch.setattr(evidence_module, "match_kind", counting)
     match_evidence(base, [one], "Melanoma")
     single = calls["n"]
     assert 0 < single <= len(base.entries["BRAF"])  # the gene index compares a call with its candidates only

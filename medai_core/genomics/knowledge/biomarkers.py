@@ -127,6 +127,42 @@ def _position(change: str) -> int | None:
     return int(match.group(2)) if match else None
 
 
+def _meets_codon(value: tuple[str, int], change: str, cls: str) -> str | None:
+    """A missense call at codon ``value`` (reference, position) to another amino acid."""
+    ref, pos = value
+    call = _CALL_CHANGE.match(change)
+    at_codon = cls == "Missense_Mutation" and call and (call.group(1), int(call.group(2))) == (ref, pos)
+    if at_codon and call and call.group(3) and call.group(3) not in {ref, "*"}:
+        return f"missense at codon {ref}{pos}"
+    return None
+
+
+_EXON_CLASSES: dict[str, set[str]] = {
+    "deletion": {"In_Frame_Del"},
+    "insertion": {"In_Frame_Ins"},
+    "skipping": {"Splice_Site"},
+    "mutation": {"Missense_Mutation", "In_Frame_Del", "In_Frame_Ins"},
+}
+
+
+def _meets_range(kind: str, value: Any, change: str, cls: str) -> str | None:
+    """A missense call in a codon range, or an exon deletion/insertion/skipping/mutation by codon range."""
+    pos = _position(change)
+    if pos is None:
+        return None
+    call = _CALL_CHANGE.match(change)
+    if kind == "missense":
+        first, last = value
+        ok = cls == "Missense_Mutation" and first <= pos <= last and call is not None and call.group(3) not in {"", "*"}
+        return f"missense in codons {first}-{last}" if ok and call and call.group(3) != call.group(1) else None
+    if kind == "exon":
+        first, last, word = value
+        if not first <= pos <= last:
+            return None
+        return f"exon {word} (codons {first}-{last})" if cls in _EXON_CLASSES[word] else None
+    return None
+
+
 def _meets(kind: str, value: Any, gene: str, change: str, cls: str) -> str | None:
     if kind == "class":
         return _meets_class(str(value), gene, change, cls)
@@ -137,32 +173,9 @@ def _meets(kind: str, value: Any, gene: str, change: str, cls: str) -> str | Non
         return None
     if kind == "exact":
         return f"exact change {value} named by the source" if change.upper() == value else None
-    call = _CALL_CHANGE.match(change)
     if kind == "codon":
-        ref, pos = value
-        at_codon = cls == "Missense_Mutation" and call and (call.group(1), int(call.group(2))) == (ref, pos)
-        if at_codon and call and call.group(3) and call.group(3) not in {ref, "*"}:
-            return f"missense at codon {ref}{pos}"
-        return None
-    pos = _position(change)
-    if pos is None:
-        return None
-    if kind == "missense":
-        first, last = value
-        ok = cls == "Missense_Mutation" and first <= pos <= last and call is not None and call.group(3) not in {"", "*"}
-        return f"missense in codons {first}-{last}" if ok and call and call.group(3) != call.group(1) else None
-    if kind == "exon":
-        first, last, word = value
-        if not first <= pos <= last:
-            return None
-        wanted = {
-            "deletion": {"In_Frame_Del"},
-            "insertion": {"In_Frame_Ins"},
-            "skipping": {"Splice_Site"},
-            "mutation": {"Missense_Mutation", "In_Frame_Del", "In_Frame_Ins"},
-        }[word]
-        return f"exon {word} (codons {first}-{last})" if cls in wanted else None
-    return None
+        return _meets_codon(value, change, cls)
+    return _meets_range(kind, value, change, cls)
 
 
 def _meets_class(meaning: str, gene: str, change: str, cls: str) -> str | None:
