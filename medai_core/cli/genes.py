@@ -216,13 +216,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     or are new; ``--held-out-only`` scores only samples used neither in training nor in validation."""
     import numpy as np
 
-    from medai_core.genomics.evaluation import (
-        DATASET,
-        baseline_designs,
-        evaluate_cox,
-        evaluate_predictions,
-        risk_from_survival,
-    )
+    from medai_core.genomics.evaluation import baseline_designs, evaluate_cox, evaluate_predictions, risk_from_survival
     from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
     from medai_core.genomics.survival import cox_from_artifact
     from medai_core.inference import get_predictor
@@ -235,18 +229,8 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     cohort = load_cohort(data)
     loaded = get_predictor().model(MODEL_ID)
     manifest = loaded.card.manifest
-    roles = manifest.roles(DATASET, cohort.sample_ids.tolist())
-    membership = manifest.count(DATASET, cohort.sample_ids.tolist())
-    if args.held_out_only:
-        keep = np.array([r not in ("train", "validation") for r in roles], dtype=bool)
-        cohort = cohort.subset(np.flatnonzero(keep))
-        membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    cohort, membership = _scored_cohort(cohort, manifest, bool(args.held_out_only), data.name)
     left_out = dict(cohort.left_out)
-    if len(cohort) == 0:
-        raise PanelInputError(
-            f"{data.name}: no patient to score (none listed in sequenced_samples.txt with a survival time, or all "
-            "used in training or validation)."
-        )
     spec = FeatureSpec.from_dict(loaded.card.artifacts["features"])
     x = encode_cohort(spec, cohort)
     surv = np.concatenate([np.asarray(loaded.predict(x[i : i + 256])) for i in range(0, len(x), 256)]).mean(axis=1)
@@ -274,6 +258,31 @@ def evaluate_genes(args: argparse.Namespace) -> int:
         return 0
     _print_evaluation(results, membership, left_out, data.name, loaded.card.version, bool(args.held_out_only))
     return 0
+
+
+def _scored_cohort(cohort: Any, manifest: Any, held_out_only: bool, data_name: str) -> tuple[Any, Any]:
+    """The cohort ``evaluate genes`` scores (only samples used neither in training nor in validation where
+    ``held_out_only``) and the manifest's counts of it.
+
+    Raises:
+        PanelInputError: no sample is left to score.
+    """
+    import numpy as np
+
+    from medai_core.genomics.evaluation import DATASET
+
+    roles = manifest.roles(DATASET, cohort.sample_ids.tolist())
+    membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    if held_out_only:
+        keep = np.array([r not in ("train", "validation") for r in roles], dtype=bool)
+        cohort = cohort.subset(np.flatnonzero(keep))
+        membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    if len(cohort) == 0:
+        raise PanelInputError(
+            f"{data_name}: no patient to score (none listed in sequenced_samples.txt with a survival time, or all "
+            "used in training or validation)."
+        )
+    return cohort, membership
 
 
 def _write_predictions(path: str, sample_ids: Any, risk: Any, os_12m: Any, os_24m: Any) -> None:
