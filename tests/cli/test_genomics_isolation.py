@@ -14,7 +14,8 @@ import pytest
 
 from medai_core.genomics import io as panel_io
 from medai_core.genomics.io import read_panel
-from tests.unit.test_genomics_hostile import ROOT, SEGFAULT_TRIGGERS, loaded, snpeff_vcf, vep_vcf
+from tests.model.test_genomics_hostile import loaded
+from tests.unit.test_genomics_hostile import ROOT, SEGFAULT_TRIGGERS, snpeff_vcf, vep_vcf
 
 __all__ = ["loaded"]  # the module-scoped model fixture, shared with the unit tests
 
