@@ -40,10 +40,10 @@ from medai_core.fuzz.target import DOMAINS, FuzzTarget, fuzz_target
 
 __all__ = [
     "DOMAINS",
-    "MAX_CASE_BYTES",
     "FuzzCase",
     "FuzzReport",
     "FuzzTarget",
+    "MAX_CASE_BYTES",
     "StructuredCase",
     "classify",
     "document",
