@@ -1,4 +1,5 @@
-"""The glucose forecaster trained end to end on tiny data, and the analysis with the shipped model (model tier)."""
+"""The glucose forecaster trained end to end on tiny data, and the analysis and forecast with the shipped model
+(model tier)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medai_core.glucose.analysis import analyse
-from medai_core.glucose.prepare import INPUT_STEPS
+from medai_core.glucose.analysis import analyse, forecast_from_last
+from medai_core.glucose.forecast import params_from_artifacts
+from medai_core.glucose.prepare import INPUT_STEPS, make_grid
 from medai_core.glucose.simulate import simulated_patient
 from medai_core.models import load_model, read_card
 
@@ -63,3 +65,13 @@ def test_training_end_to_end_on_tiny_data(tmp_path: Path) -> None:
     x = np.zeros((3, INPUT_STEPS, 4), dtype=np.float32)
     np.testing.assert_allclose(loaded.predict(x), loaded.keras_model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
     assert replace(card, version="2").version == "2"
+
+
+def test_no_forecast_after_a_gap(shipped: object) -> None:
+    record = simulated_patient(days=2, seed=5)
+    times = record.times.copy()
+    times[-1] = times[-2] + np.timedelta64(60, "m")  # a 1-hour gap before the last reading
+    forecast, why = forecast_from_last(
+        make_grid(times, record.glucose_mg_dl), shipped, params_from_artifacts(shipped.card.artifacts)
+    )  # type: ignore[attr-defined]
+    assert forecast is None and "gap" in why
