@@ -14,10 +14,10 @@ from PIL import Image
 
 from medai_core.ct.analysis import analyse_nodule, check_cli_input
 from medai_core.ct.appropriateness import input_flags
-from medai_core.ct.io import read_ct, read_ct_path, study_from_u8
 from medai_core.ct.ood import OOD_FILENAME, load_ood_stats
 from medai_core.ct.phantom import make_phantom
 from medai_core.ct.prepare import Seed, hu_to_training_scale
+from medai_core.ct.readers import read_ct, read_ct_path, study_from_u8
 from medai_core.errors import ImageInputError, ModelIntegrityError
 from tests.unit.test_ct_ood import LIDC, _phantom_zip, _zip
 

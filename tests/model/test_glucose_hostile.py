@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medai_core.glucose.io import read_cgm
+from medai_core.glucose.readers import read_cgm
 
 
 def test_a_single_reading_gives_a_result_with_unavailable_sd_and_a_note() -> None:

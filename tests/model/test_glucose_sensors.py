@@ -11,8 +11,8 @@ import pytest
 
 from medai_core.cli import main
 from medai_core.glucose.analysis import analyse
-from medai_core.glucose.io import read_cgm
 from medai_core.glucose.prepare import target_stride
+from medai_core.glucose.readers import read_cgm
 from medai_core.glucose.simulate import simulated_patient
 from medai_core.models import load_model
 from medai_core.results.glucose import analysis_payload

@@ -3,7 +3,7 @@ the shipped model)."""
 
 from __future__ import annotations
 
-from medai_core.glucose.io import read_cgm
+from medai_core.glucose.readers import read_cgm
 from medai_core.results.glucose import analysis_payload
 
 

@@ -13,7 +13,7 @@ from tests.unit.test_report_privacy import FILE_PATH, _assert_absent
 
 def test_glucose_report_notes_and_audit_hold_no_patient_id_or_file_name(tmp_path: Path) -> None:
     from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
     from medai_core.glucose.report import audit_outputs, build_report
     from medai_core.models import load_model
 

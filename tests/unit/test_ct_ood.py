@@ -19,11 +19,11 @@ from PIL import Image
 
 from medai_core.ct.analysis import check_cli_input
 from medai_core.ct.appropriateness import REGION_TERMS, input_flags, region_terms
-from medai_core.ct.io import read_ct
 from medai_core.ct.lungrads import lung_rads_size_category, round_diameter_mm
 from medai_core.ct.ood import OodStats, fit_ood_stats, ood_result
 from medai_core.ct.phantom import make_phantom, phantom_dicom_files
 from medai_core.ct.prepare import Seed
+from medai_core.ct.readers import read_ct
 from medai_core.errors import ImageInputError
 
 LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from medai_core.glucose.agp import agp_report, glucose_metrics
-from medai_core.glucose.io import read_cgm
 from medai_core.glucose.personalise import distinct_decimals, personalise
+from medai_core.glucose.readers import read_cgm
 from medai_core.glucose.simulate import simulated_csv, simulated_patient
 from medai_core.units import MG_DL_PER_MMOL_L, SENSOR_FAMILIES, SENSOR_LIMITS, sensor_family
 
@@ -220,7 +220,7 @@ def test_one_rule_for_nan_inf_and_empty(layout: str) -> None:
 
 
 def test_research_table_states_the_same_rule(tmp_path: Path) -> None:
-    from medai_core.glucose.io import read_research_table
+    from medai_core.glucose.readers import read_research_table
 
     times = pd.date_range("2025-01-01", periods=10, freq="5min")
     gl = ["100", "inf", "", "nan", *["110"] * 6]

@@ -20,7 +20,7 @@ def _assert_absent(text: str, markers: tuple[str, ...]) -> None:
 
 
 def test_ct_study_notes_and_metadata_hold_no_identifier() -> None:
-    from medai_core.ct.io import read_ct
+    from medai_core.ct.readers import read_ct
 
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
     study = read_ct(data, f"{FILE_PATH}/slice.dcm")
