@@ -48,12 +48,12 @@ def test_issue_astronaut_photo_is_refused_not_scored(model) -> None:
     import skimage
 
     data = (Path(skimage.__file__).parent / "data" / "astronaut.png").read_bytes()
-    study = read_ct(data, "astronaut.png", pixel_mm=0.7)
+    study = read_ct(data, name="astronaut.png", pixel_mm=0.7)
     with pytest.raises(ImageInputError, match="colour image"):
         analyse_nodule(model, None, study, Seed(row=256, col=256), explain="none")
     with pytest.raises(ImageInputError, match="colour image"):
         check_cli_input(study, Seed(row=256, col=256), "astronaut.png")
-    without_size = read_ct(data, "astronaut.png")  # refused as a photo before the pixel size is asked for
+    without_size = read_ct(data, name="astronaut.png")  # refused as a photo before the pixel size is asked for
     with pytest.raises(ImageInputError, match="colour image"):
         check_cli_input(without_size, Seed(row=256, col=256), "astronaut.png")
 
@@ -63,7 +63,7 @@ def test_a_few_coloured_annotation_pixels_are_still_scored(model) -> None:
     grey = hu_to_training_scale(phantom.study.hu[0])
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     rgb[5:9, 5:25] = (255, 0, 0)  # a red label of 80 pixels, 0.9 % of the image
-    study = read_ct(_png(rgb), "annotated.png", pixel_mm=0.7)
+    study = read_ct(_png(rgb), name="annotated.png", pixel_mm=0.7)
     assert study.coloured_pixels == 80
     result = analyse_nodule(model, None, study, Seed(phantom.seed.row, phantom.seed.col), explain="none")
     assert 0.0 <= result.probability <= 1.0
@@ -72,11 +72,11 @@ def test_a_few_coloured_annotation_pixels_are_still_scored(model) -> None:
 def test_issue_ct5n_tiny_field_of_view_is_refused(model) -> None:
     folder = _pydicom_test_file("dicomdirtests/98892001/CT5N")
     series = _zip({p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()})
-    study = read_ct(series, "CT5N.zip")
+    study = read_ct(series, name="CT5N.zip")
     assert study.shape == (5, 16, 16)
     with pytest.raises(ImageInputError, match=r"field of view is 7\.8 x 7\.8 mm"):
         analyse_nodule(model, None, study, Seed(8, 8, 2), explain="none")
-    one = read_ct(next(p for p in sorted(folder.iterdir()) if p.is_file()).read_bytes(), "one.dcm")
+    one = read_ct(next(p for p in sorted(folder.iterdir()) if p.is_file()).read_bytes(), name="one.dcm")
     with pytest.raises(ImageInputError, match="field of view"):
         check_cli_input(one, Seed(8, 8, 0), "one.dcm")
 
@@ -108,13 +108,13 @@ def test_masked_crop_cut_by_its_border_is_refused(model) -> None:
 
 def test_issue_head_ct_is_flagged_with_the_reason(model) -> None:
     phantom = make_phantom("solid", 12.0)
-    head = read_ct(_phantom_zip(phantom, BodyPartExamined="HEAD"), "head.zip")
+    head = read_ct(_phantom_zip(phantom, BodyPartExamined="HEAD"), name="head.zip")
     result = analyse_nodule(model, None, head, phantom.seed, explain="none")
     assert result.ood.flagged
     assert any("HEAD in BodyPartExamined" in r for r in result.ood.reasons)
     doc = result.summary()["ood"]
     assert doc["flagged"] is True and any("HEAD" in r for r in doc["reasons"])
-    chest = read_ct(_phantom_zip(phantom, BodyPartExamined="CHEST", ProtocolName="HEAD AND CHEST"), "chest.zip")
+    chest = read_ct(_phantom_zip(phantom, BodyPartExamined="CHEST", ProtocolName="HEAD AND CHEST"), name="chest.zip")
     assert not any("region" in r for r in input_flags(chest))
 
 

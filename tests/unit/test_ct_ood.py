@@ -101,7 +101,7 @@ def test_camera_photograph_is_refused() -> None:
     exif[0x010F], exif[0x0110] = "Canon", "EOS 5D"
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", exif=exif.tobytes())
-    study = read_ct(buffer.getvalue(), "photo.jpg", pixel_mm=0.7)
+    study = read_ct(buffer.getvalue(), name="photo.jpg", pixel_mm=0.7)
     assert study.camera == "Canon EOS 5D"
     with pytest.raises(ImageInputError, match="camera photograph"):
         check_cli_input(study, Seed(64, 64), "photo.jpg")
@@ -112,7 +112,7 @@ def test_camera_photograph_is_refused() -> None:
 
 def test_protocol_naming_another_region_is_flagged() -> None:
     phantom = make_phantom("solid", 12.0)
-    study = read_ct(_phantom_zip(phantom, ProtocolName="ROUTINE ABDOMEN/PELVIS"), "abd.zip")
+    study = read_ct(_phantom_zip(phantom, ProtocolName="ROUTINE ABDOMEN/PELVIS"), name="abd.zip")
     assert study.region_terms == (("ProtocolName", "ABDOMEN"), ("ProtocolName", "PELVIS"))
     assert any("ABDOMEN in ProtocolName" in r for r in input_flags(study))
 

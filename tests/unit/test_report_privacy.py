@@ -23,7 +23,7 @@ def test_ct_study_notes_and_metadata_hold_no_identifier() -> None:
     from medai_core.ct.readers import read_ct
 
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
-    study = read_ct(data, f"{FILE_PATH}/slice.dcm")
+    study = read_ct(data, name=f"{FILE_PATH}/slice.dcm")
     text = " ".join(study.notes) + repr(dict(study.metadata))
     _assert_absent(text, ("CompressedSamples", "1CT1", "JFK IMAGING", "CT01_OC0", "dr_house", "Doe_Jane", "-0500"))
 
