@@ -112,7 +112,7 @@ class BatchSummary:
     out: Path
 
 
-def collect_inputs(patterns: Sequence[str], domain: str = "ct") -> list[Path]:
+def collect_inputs(patterns: Sequence[str], domain: str) -> list[Path]:
     """The inputs named by ``--input``: each a file, a folder (its entries are the inputs) or a glob pattern.
 
     A folder given directly is an archive: every entry (file, or for CT a folder of slices) is one input; hidden
@@ -378,15 +378,7 @@ def run_batch(
     paths = [p for p in collect_inputs(inputs, domain) if p.resolve() not in own]  # --out may sit in the archive
     card = read_card(model_dir(get_domain(domain).model_id, models_dir))
     existing = _read_existing(out)
-    done = {(r["input"], r.get("input_sha256"), r.get("weights_sha256")) for r in existing}
-    todo: list[tuple[str, str]] = []
-    for path in paths:
-        try:
-            sha = input_sha256(path)
-        except OSError:
-            sha = ""  # the scorer records why it cannot be read
-        if (str(path), sha, card.weights_sha256) not in done:
-            todo.append((str(path), sha))
+    todo = _to_score(paths, existing, card.weights_sha256)
     rescored = {p for p, _ in todo}
     kept = [r for r in existing if r["input"] not in rescored]
     start = time.monotonic()
@@ -400,16 +392,7 @@ def run_batch(
                 todo, domain, options, workers=workers, cpus_per_worker=cpus_per_worker, models_dir=models_dir
             )
         )
-        try:
-            for row in rows:
-                new_rows.append(row)
-                if meter:
-                    meter.step(row.get("error") is not None)
-                if len(new_rows) % CHECKPOINT_ROWS == 0:
-                    _write(out, kept + new_rows)
-        finally:  # also when the model fails mid-run: what was scored is kept, the next run resumes after it
-            if new_rows:
-                _write(out, kept + new_rows)
+        _collect(rows, out, kept, new_rows, meter)
     elif not out.exists():
         _write(out, kept)
     errors = [r for r in new_rows if r.get("error")]
@@ -422,3 +405,38 @@ def run_batch(
         seconds=time.monotonic() - start,
         out=out,
     )
+
+
+def _to_score(paths: Sequence[Path], existing: list[dict[str, Any]], weights_sha256: str) -> list[tuple[str, str]]:
+    """(path, sha256) of each input not yet in the output with the same bytes and the same model weights."""
+    done = {(r["input"], r.get("input_sha256"), r.get("weights_sha256")) for r in existing}
+    todo: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            sha = input_sha256(path)
+        except OSError:
+            sha = ""  # the scorer records why it cannot be read
+        if (str(path), sha, weights_sha256) not in done:
+            todo.append((str(path), sha))
+    return todo
+
+
+def _collect(
+    rows: Iterator[dict[str, Any]],
+    out: Path,
+    kept: list[dict[str, Any]],
+    new_rows: list[dict[str, Any]],
+    meter: _Progress | None,
+) -> None:
+    """Append each scored row to ``new_rows`` and write ``out`` (``kept`` and the new rows) every
+    :data:`CHECKPOINT_ROWS` rows and at the end."""
+    try:
+        for row in rows:
+            new_rows.append(row)
+            if meter:
+                meter.step(row.get("error") is not None)
+            if len(new_rows) % CHECKPOINT_ROWS == 0:
+                _write(out, kept + new_rows)
+    finally:  # also when the model fails mid-run: what was scored is kept, the next run resumes after it
+        if new_rows:
+            _write(out, kept + new_rows)

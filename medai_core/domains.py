@@ -1,8 +1,8 @@
 """The domain registry: the one table that names every domain and what the rest of the project needs of it.
 
-The command line (``predict``/``evaluate``/``train``/``bench``), ``batch``, ``serve``, ``fuzz``, the isolated reader
-pool, the app's navigation and the home page iterate :data:`DOMAINS`; nothing else spells the list of domains,
-and each model id is written here once.
+The command line (``predict``/``evaluate``/``train``/``bench``), ``batch``, ``serve``, ``fuzz`` (each domain's fuzz
+target), the isolated reader pool, the app's navigation and the home page iterate :data:`DOMAINS`; nothing else
+spells the list of domains, and each model id is written here once.
 
 Entries name their code by dotted path (``module:function``), resolved on first use with :func:`resolve`. So this
 module sits in the kernel layer and importing it costs nothing (no TensorFlow, no pandas, no domain package),
@@ -42,6 +42,8 @@ class Domain:
             ``train`` and ``bench`` sub-commands) and the one ``analyse(path, options, model)`` entry point that
             ``predict`` and ``batch`` share: read (isolated), check, analyse, and the ``predict`` JSON document.
         options: the :class:`medai_core.batch.BatchOptions` fields the domain uses.
+        fuzz: ``module:TARGET`` of its :class:`medai_core.fuzz.FuzzTarget` (``medai_core/fuzz/<domain>.py``): the
+            fuzz command's seeds, mutation step, check and generated cases.
         page: the Streamlit page file; ``url_path``, ``icon``, ``section``: its place in the navigation.
         summary: two sentences for the home page (what goes in, what comes out).
         aliases: other names the domain goes by (package, page, model).
@@ -56,6 +58,7 @@ class Domain:
     reader_options: tuple[str, ...]
     commands: str
     options: tuple[str, ...]
+    fuzz: str
     page: str
     url_path: str
     icon: str
@@ -88,6 +91,7 @@ CT = Domain(
     reader_options=("pixel_mm",),
     commands="medai_core.cli.ct",
     options=("center", "threshold_hu", "pixel_mm"),
+    fuzz="medai_core.fuzz.ct:TARGET",
     page="pages/ct_nodule.py",
     url_path="ct",
     icon=":material/radiology:",
@@ -107,6 +111,7 @@ GLUCOSE = Domain(
     reader_options=("patient", "timezone"),
     commands="medai_core.cli.glucose",
     options=("timezone",),
+    fuzz="medai_core.fuzz.glucose:TARGET",
     page="pages/glucose.py",
     url_path="cgm",
     icon=":material/monitoring:",
@@ -126,6 +131,7 @@ GENES = Domain(
     reader_options=(),
     commands="medai_core.cli.genes",
     options=("tumour_type", "panel", "sample", "drug_class", "age_group", "sex"),
+    fuzz="medai_core.fuzz.genes:TARGET",
     page="pages/gene_panel.py",
     url_path="genes",
     icon=":material/genetics:",

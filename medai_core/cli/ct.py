@@ -45,7 +45,7 @@ MODEL_ID = CT.model_id
 
 def register(verbs: dict[str, Any]) -> None:
     """Add the ``ct`` sub-commands to the dispatcher's verb parsers."""
-    predict = verbs["predict"].add_parser("ct", help="malignancy probability of lung nodules (research use only)")
+    predict = verbs["predict"].add_parser(CT.name, help="malignancy probability of lung nodules (research use only)")
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="image, slice folder, DICOM file or DICOM zip")
     predict.add_argument("--center", help="nodule centre X,Y[,SLICE] in pixels (0-based) for whole slices/series")
     predict.add_argument("--threshold-hu", type=float, default=None, help="region-growing threshold (default -500)")
@@ -59,7 +59,7 @@ def register(verbs: dict[str, Any]) -> None:
     predict.add_argument("--json", action="store_true", help="print one JSON document")
     predict.set_defaults(handler=predict_ct)
 
-    evaluate = verbs["evaluate"].add_parser("ct", help="score the CT model on a labelled nodule folder")
+    evaluate = verbs["evaluate"].add_parser(CT.name, help="score the CT model on a labelled nodule folder")
     evaluate.add_argument("--data", required=True, type=Path, help="folder with images/{benign,malignant}/...")
     evaluate.add_argument("--json", action="store_true", help="print one JSON document")
     evaluate.add_argument("--predictions", type=Path, help="write one CSV row per nodule")
@@ -72,7 +72,7 @@ def register(verbs: dict[str, Any]) -> None:
 
     register_train(verbs)
 
-    bench = verbs["bench"].add_parser("ct", help="warm latency of one nodule analysis")
+    bench = verbs["bench"].add_parser(CT.name, help="warm latency of one nodule analysis")
     bench.set_defaults(handler=bench_ct)
 
 

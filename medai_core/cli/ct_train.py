@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from medai_core.domains import CT
 from medai_core.errors import ImageInputError
 
 __all__ = ["register_train", "train_ct_command"]
@@ -17,7 +18,7 @@ __all__ = ["register_train", "train_ct_command"]
 
 def register_train(verbs: dict[str, Any]) -> None:
     """Add ``train ct`` to the dispatcher's ``train`` verb."""
-    train = verbs["train"].add_parser("ct", help="retrain the CT nodule model (fixed seed) and write weights + card")
+    train = verbs["train"].add_parser(CT.name, help="retrain the CT nodule model (fixed seed) and write weights + card")
     train.add_argument("--data", required=True, type=Path, help="the LIDC nodule folder")
     train.add_argument("--out", type=Path, default=None, help="output folder (default models/ct_nodule)")
     train.add_argument(

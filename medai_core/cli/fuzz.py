@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 
 def _fuzz_command(args: argparse.Namespace) -> int:
-    from medai_core.fuzz import DOMAINS, _document, format_table, run_fuzz
+    from medai_core.fuzz import DOMAINS, document, format_table, run_fuzz
     from medai_core.fuzz_structured import run_structured
     from medai_core.serialization import emit_json
 
@@ -32,9 +32,9 @@ def _fuzz_command(args: argparse.Namespace) -> int:
     reports = [run_fuzz(domain, args.cases, **limits) for domain in domains]
     generated = [run_structured(domain, args.cases, **limits) for domain in domains if args.generated]
     if args.json:
-        documents = [_document(r) for r in reports]
-        for document, report in zip(documents, generated, strict=False):
-            document["structured"] = _document(report)  # the generated cases of the same domain (added field)
+        documents = [document(r) for r in reports]
+        for doc, report in zip(documents, generated, strict=False):
+            doc["structured"] = document(report)  # the generated cases of the same domain (added field)
         emit_json(documents if len(documents) > 1 else documents[0])
     else:
         print(format_table([*reports, *generated]))

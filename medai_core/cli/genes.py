@@ -27,7 +27,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 
 def register(verbs: dict[str, Any]) -> None:
     """Add the ``genes`` sub-commands to the dispatcher's verbs, and ``evidence import`` at the root."""
-    p = verbs["predict"].add_parser("genes", help="TMB, evidence and immunotherapy survival for a tumour panel")
+    p = verbs["predict"].add_parser(GENES.name, help="TMB, evidence and immunotherapy survival for a tumour panel")
     p.add_argument("file", metavar="FILE", help="MAF, VEP/SnpEff-annotated VCF, or CSV/TSV (gene, protein_change)")
     p.add_argument(
         "--tumour-type",
@@ -47,7 +47,7 @@ def register(verbs: dict[str, Any]) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=predict_genes)
 
-    e = verbs["evaluate"].add_parser("genes", help="C-index and 12/24-month AUC on a samstein2019-layout folder")
+    e = verbs["evaluate"].add_parser(GENES.name, help="C-index and 12/24-month AUC on a samstein2019-layout folder")
     e.add_argument("--data", required=True, help="folder with clinical.tsv, mutations.maf.gz, sequenced_samples.txt")
     e.add_argument("--json", action="store_true")
     e.add_argument("--predictions", default=None, help="write sample_id,risk,os_12m,os_24m to this CSV")
@@ -59,12 +59,12 @@ def register(verbs: dict[str, Any]) -> None:
     )
     e.set_defaults(handler=evaluate_genes)
 
-    t = verbs["train"].add_parser("genes", help="retrain gene_ici_survival with the fixed seed")
+    t = verbs["train"].add_parser(GENES.name, help=f"retrain {MODEL_ID} with the fixed seed")
     t.add_argument("--data", default=str(DEFAULT_DATA), help="samstein2019 folder")
     t.add_argument("--out", default=None, help="model folder (default models/gene_ici_survival)")
     t.set_defaults(handler=train_genes)
 
-    b = verbs["bench"].add_parser("genes", help="warm latency of a 500-variant MAF to the full result")
+    b = verbs["bench"].add_parser(GENES.name, help="warm latency of a 500-variant MAF to the full result")
     b.add_argument("--repeat", type=int, default=20)
     b.set_defaults(handler=bench_genes)
 
@@ -168,6 +168,12 @@ def predict_genes(args: argparse.Namespace) -> int:
         payload = {"input": str(path), **result_payload(result, loaded.card)}
         emit_json(payload)
         return 0
+    _print_result(path, result)
+    return 0
+
+
+def _print_result(path: Path, result: Any) -> None:
+    """The ``predict genes`` text: tumour and panel, TMB, survival by drug class, notes, options and evidence."""
     tmb = result.tmb
     pct = f", {tmb.percentile_label} of {result.cohort_type}" if tmb.percentile is not None else ""
     print(f"{path.name}: {result.tumour_type} (OncoTree {result.oncotree_code}), panel {result.panel}")
@@ -201,7 +207,6 @@ def predict_genes(args: argparse.Namespace) -> int:
     if result.disagreement:
         print(result.disagreement)
     print("Outcome on treatment in an observational cohort, not randomised benefit. Research use only.")
-    return 0
 
 
 def evaluate_genes(args: argparse.Namespace) -> int:
@@ -211,14 +216,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     or are new; ``--held-out-only`` scores only samples used neither in training nor in validation."""
     import numpy as np
 
-    from medai_core.genomics.evaluation import (
-        DATASET,
-        baseline_designs,
-        evaluate_cox,
-        evaluate_predictions,
-        format_metrics_table,
-        risk_from_survival,
-    )
+    from medai_core.genomics.evaluation import baseline_designs, evaluate_cox, evaluate_predictions, risk_from_survival
     from medai_core.genomics.prepare import FeatureSpec, encode_cohort, load_cohort
     from medai_core.genomics.survival import cox_from_artifact
     from medai_core.inference import get_predictor
@@ -231,18 +229,8 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     cohort = load_cohort(data)
     loaded = get_predictor().model(MODEL_ID)
     manifest = loaded.card.manifest
-    roles = manifest.roles(DATASET, cohort.sample_ids.tolist())
-    membership = manifest.count(DATASET, cohort.sample_ids.tolist())
-    if args.held_out_only:
-        keep = np.array([r not in ("train", "validation") for r in roles], dtype=bool)
-        cohort = cohort.subset(np.flatnonzero(keep))
-        membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    cohort, membership = _scored_cohort(cohort, manifest, bool(args.held_out_only), data.name)
     left_out = dict(cohort.left_out)
-    if len(cohort) == 0:
-        raise PanelInputError(
-            f"{data.name}: no patient to score (none listed in sequenced_samples.txt with a survival time, or all "
-            "used in training or validation)."
-        )
     spec = FeatureSpec.from_dict(loaded.card.artifacts["features"])
     x = encode_cohort(spec, cohort)
     surv = np.concatenate([np.asarray(loaded.predict(x[i : i + 256])) for i in range(0, len(x), 256)]).mean(axis=1)
@@ -256,11 +244,7 @@ def evaluate_genes(args: argparse.Namespace) -> int:
         cox = cox_from_artifact(loaded.card.artifacts[f"baseline_{name}"])
         results[name] = evaluate_cox(cox, designs[name], cohort).to_dict()
     if args.predictions:
-        with open(args.predictions, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["sample_id", "risk", "os_12m", "os_24m"])
-            for sid, r, s12, s24 in zip(cohort.sample_ids, risk, surv[:, i12], surv[:, i24], strict=True):
-                writer.writerow([sid, f"{r:.4f}", f"{s12:.4f}", f"{s24:.4f}"])
+        _write_predictions(args.predictions, cohort.sample_ids, risk, surv[:, i12], surv[:, i24])
     doc = evaluation_payload(
         results["model"],
         {k: v for k, v in results.items() if k != "model"},
@@ -272,8 +256,57 @@ def evaluate_genes(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(doc)
         return 0
-    scope = "samples used neither in training nor in validation" if args.held_out_only else "all sequenced samples"
-    print(f"{MODEL_ID} v{loaded.card.version} on {data.name} ({scope})")
+    _print_evaluation(results, membership, left_out, data.name, loaded.card.version, bool(args.held_out_only))
+    return 0
+
+
+def _scored_cohort(cohort: Any, manifest: Any, held_out_only: bool, data_name: str) -> tuple[Any, Any]:
+    """The cohort ``evaluate genes`` scores (only samples used neither in training nor in validation where
+    ``held_out_only``) and the manifest's counts of it.
+
+    Raises:
+        PanelInputError: no sample is left to score.
+    """
+    import numpy as np
+
+    from medai_core.genomics.evaluation import DATASET
+
+    roles = manifest.roles(DATASET, cohort.sample_ids.tolist())
+    membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    if held_out_only:
+        keep = np.array([r not in ("train", "validation") for r in roles], dtype=bool)
+        cohort = cohort.subset(np.flatnonzero(keep))
+        membership = manifest.count(DATASET, cohort.sample_ids.tolist())
+    if len(cohort) == 0:
+        raise PanelInputError(
+            f"{data_name}: no patient to score (none listed in sequenced_samples.txt with a survival time, or all "
+            "used in training or validation)."
+        )
+    return cohort, membership
+
+
+def _write_predictions(path: str, sample_ids: Any, risk: Any, os_12m: Any, os_24m: Any) -> None:
+    """``evaluate genes --predictions CSV``: one row per scored sample (risk, 12- and 24-month survival)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sample_id", "risk", "os_12m", "os_24m"])
+        for sid, r, s12, s24 in zip(sample_ids, risk, os_12m, os_24m, strict=True):
+            writer.writerow([sid, f"{r:.4f}", f"{s12:.4f}", f"{s24:.4f}"])
+
+
+def _print_evaluation(
+    results: dict[str, Any],
+    membership: Any,
+    left_out: dict[str, int],
+    data_name: str,
+    version: str,
+    held_out_only: bool,
+) -> None:
+    """The ``evaluate genes`` text: the metrics table, the samples' provenance and what was left out."""
+    from medai_core.genomics.evaluation import format_metrics_table
+
+    scope = "samples used neither in training nor in validation" if held_out_only else "all sequenced samples"
+    print(f"{MODEL_ID} v{version} on {data_name} ({scope})")
     print(format_metrics_table(results))
     print(
         f"samples: {membership.n_in_training} in training, {membership.n_in_validation} in validation, "
@@ -286,7 +319,6 @@ def evaluate_genes(args: argparse.Namespace) -> int:
             "note: some of these samples were used to fit or select the model, so these figures are not held-out; "
             "add --held-out-only."
         )
-    return 0
 
 
 def train_genes(args: argparse.Namespace) -> int:

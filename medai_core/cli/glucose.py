@@ -116,7 +116,7 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
     """``evaluate glucose --data FILE``: scores of the shipped model and both baselines, with provenance counts."""
     import numpy as np
 
-    from medai_core.glucose.evaluation import collect_windows, evaluate_windows, thin_to_cadence
+    from medai_core.glucose.evaluation import collect_windows, evaluate_windows
     from medai_core.glucose.forecast import params_from_artifacts
     from medai_core.glucose.prepare import GRID_MINUTES, target_stride
     from medai_core.glucose.readers import grids_by_patient, read_research_table
@@ -129,20 +129,10 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
     dataset = (args.dataset or dataset_name(path)).strip().lower()
     loaded = get_predictor().model(MODEL_ID)
     manifest = loaded.card.manifest
-    grids = grids_by_patient(frame)
-    membership = manifest.count(dataset, grids)
-    if args.held_out_only:
-        grids = {p: g for p, g in grids.items() if manifest.is_held_out(dataset, p)}
-        if not grids:
-            raise CGMInputError(
-                f"{path.name}: every patient of data set {dataset!r} in this file was used in training or model "
-                "selection; none is held out."
-            )
+    all_grids = grids_by_patient(frame)
+    membership = manifest.count(dataset, all_grids)
     cadence = int(args.cadence)
-    if cadence not in (GRID_MINUTES, 10, 15):
-        raise CGMInputError(f"--cadence {cadence}: choose 5, 10 or 15 (minutes between a sensor's readings).")
-    if cadence > GRID_MINUTES:  # the readings a sensor of that cadence would have given, on the 5-minute grid
-        grids = {p: thin_to_cadence(g, cadence) for p, g in grids.items()}
+    grids = _evaluation_grids(all_grids, manifest, dataset, path.name, args.held_out_only, cadence)
     stride = target_stride(cadence)
     windows = collect_windows(grids, stride=stride)
     if len(windows) == 0:
@@ -180,10 +170,42 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(doc)
         return 0
+    _print_evaluation(doc, dataset, membership, args.held_out_only)
+    return 0
+
+
+def _evaluation_grids(
+    grids: dict[str, Any], manifest: Any, dataset: str, file_name: str, held_out_only: bool, cadence: int
+) -> dict[str, Any]:
+    """The patients' 5-minute grids ``evaluate glucose`` scores: the held-out ones only where asked, thinned to the
+    readings a sensor of ``cadence`` minutes would have given.
+
+    Raises:
+        CGMInputError: no patient is held out (``--held-out-only``), or the cadence is not 5, 10 or 15 minutes.
+    """
+    from medai_core.glucose.evaluation import thin_to_cadence
+    from medai_core.glucose.prepare import GRID_MINUTES
+
+    if held_out_only:
+        grids = {p: g for p, g in grids.items() if manifest.is_held_out(dataset, p)}
+        if not grids:
+            raise CGMInputError(
+                f"{file_name}: every patient of data set {dataset!r} in this file was used in training or model "
+                "selection; none is held out."
+            )
+    if cadence not in (GRID_MINUTES, 10, 15):
+        raise CGMInputError(f"--cadence {cadence}: choose 5, 10 or 15 (minutes between a sensor's readings).")
+    if cadence > GRID_MINUTES:  # the readings a sensor of that cadence would have given, on the 5-minute grid
+        grids = {p: thin_to_cadence(g, cadence) for p, g in grids.items()}
+    return grids
+
+
+def _print_evaluation(doc: dict[str, Any], dataset: str, membership: Any, held_out_only: bool) -> None:
+    """The ``evaluate glucose`` table: provenance counts, forecast scores against both baselines, hypoglycaemia."""
     print(
         f"data set {dataset}: {membership.n_in_training} training, {membership.n_in_validation} validation, "
         f"{membership.n_in_test} held-out test and {membership.n_new} new patient(s) in the file"
-        + (" (held-out only)" if args.held_out_only else "")
+        + (" (held-out only)" if held_out_only else "")
     )
     if "note" in doc:
         print(f"note: {doc['note']}")
@@ -216,7 +238,6 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
                 f"{key:<14}{_fmt(s['auroc'], 3):>12}{_fmt(b['auroc'], 3):>11}{_fmt(s['brier'], 4):>12}"
                 f"{_fmt(b['brier'], 4):>11}{_fmt(s['prevalence'], 3):>11}"
             )
-    return 0
 
 
 def _write_predictions(path: Path, patient: Any, origin: Any, y: Any, evaluation: Evaluation) -> None:
@@ -275,7 +296,9 @@ def bench_glucose(args: argparse.Namespace) -> int:
 
 def register(verbs: dict[str, Any]) -> None:
     """Add the glucose sub-commands to the CLI's verb parsers."""
-    p = verbs["predict"].add_parser("glucose", help="AGP metrics, 60-min forecast and hypoglycaemia risk of a CGM file")
+    p = verbs["predict"].add_parser(
+        GLUCOSE.name, help="AGP metrics, 60-min forecast and hypoglycaemia risk of a CGM file"
+    )
     p.add_argument("file", help="Dexcom Clarity, LibreView or generic CSV export, or an id,time,gl table")
     p.add_argument("--patient", default=None, help="patient id when the file holds several")
     p.add_argument(
@@ -284,7 +307,7 @@ def register(verbs: dict[str, Any]) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document (glucose in mg/dL)")
     p.set_defaults(handler=predict_glucose)
 
-    e = verbs["evaluate"].add_parser("glucose", help="score the forecaster and its baselines on an id,time,gl file")
+    e = verbs["evaluate"].add_parser(GLUCOSE.name, help="score the forecaster and its baselines on an id,time,gl file")
     e.add_argument("--data", required=True, help="csv or csv.gz with columns id, time, gl (mg/dL)")
     e.add_argument("--json", action="store_true", help="print one JSON document")
     e.add_argument("--predictions", default=None, help="write id,origin,step,y_true,p10,p50,p90 to this CSV")
@@ -307,7 +330,7 @@ def register(verbs: dict[str, Any]) -> None:
     )
     e.set_defaults(handler=evaluate_glucose)
 
-    t = verbs["train"].add_parser("glucose", help="retrain the glucose forecaster (fixed seed, split by patient)")
+    t = verbs["train"].add_parser(GLUCOSE.name, help="retrain the glucose forecaster (fixed seed, split by patient)")
     t.add_argument(
         "--data",
         required=True,
@@ -317,5 +340,5 @@ def register(verbs: dict[str, Any]) -> None:
     t.add_argument("--epochs", type=int, default=45, help="maximum epochs (early stopping on validation patients)")
     t.set_defaults(handler=train_glucose)
 
-    b = verbs["bench"].add_parser("glucose", help="warm latency of the glucose analysis stages")
+    b = verbs["bench"].add_parser(GLUCOSE.name, help="warm latency of the glucose analysis stages")
     b.set_defaults(handler=bench_glucose)

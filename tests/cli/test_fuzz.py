@@ -10,19 +10,11 @@ from typing import Any
 import pytest
 
 from medai_core.errors import CGMInputError, PanelInputError
-from medai_core.fuzz import (
-    DOMAINS,
-    FuzzCase,
-    FuzzReport,
-    _run_one,
-    check_ct,
-    check_genes,
-    check_glucose,
-    format_table,
-    mutate,
-    run_fuzz,
-    seed_corpus,
-)
+from medai_core.fuzz import DOMAINS, FuzzCase, FuzzReport, format_table, mutate, run_fuzz, seed_corpus
+from medai_core.fuzz.ct import check_ct
+from medai_core.fuzz.genes import check_genes
+from medai_core.fuzz.glucose import check_glucose
+from medai_core.fuzz.runner import _run_one
 from medai_core.isolation import IsolatedRun
 
 

@@ -2,7 +2,7 @@
 ``ImageInputError``; every result is finite and in range.
 
 Readers run through the isolation pool (a crash would otherwise end the test run) with the fuzz command's checks
-(:func:`medai_core.fuzz.check_ct`). CI runs the "ci" profile from ``tests/conftest.py`` (40 examples, derandomised).
+(:func:`medai_core.fuzz.ct.check_ct`). CI runs the "ci" profile from ``tests/conftest.py`` (40 examples, derandomised).
 """
 
 from __future__ import annotations

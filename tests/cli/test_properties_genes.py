@@ -1,7 +1,7 @@
 """Property-based tests (Hypothesis) of the gene-panel reader, TMB, evidence matching and the survival model: any
 input gives a result or a ``PanelInputError``; every result is finite and in range.
 
-Readers run through the isolation pool with the fuzz command's checks (:func:`medai_core.fuzz.check_genes`: VAF in
+Readers run through the isolation pool with the fuzz command's checks (:func:`medai_core.fuzz.genes.check_genes`: VAF in
 [0, 1], TMB finite and >= 0, evidence matching completes). CI runs the "ci" profile from ``tests/conftest.py``.
 """
 

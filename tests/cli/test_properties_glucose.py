@@ -1,7 +1,7 @@
 """Property-based tests (Hypothesis) of the CGM reader, the AGP report and the forecaster: any input gives a result
 or a ``CGMInputError``; every result is finite and in range.
 
-Readers run through the isolation pool with the fuzz command's checks (:func:`medai_core.fuzz.check_glucose`:
+Readers run through the isolation pool with the fuzz command's checks (:func:`medai_core.fuzz.glucose.check_glucose`:
 glucose within the reader's plausible range, times sorted, AGP bands in 0-100 % adding up to 100 %). CI runs the
 "ci" profile from ``tests/conftest.py``.
 """

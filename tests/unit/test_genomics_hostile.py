@@ -225,27 +225,6 @@ def test_files_over_the_row_cap_are_refused(monkeypatch: pytest.MonkeyPatch) -> 
 # ---------------------------------------------------------------- 5. analyse_bytes parses only in the worker
 
 
-@pytest.fixture(scope="module")
-def loaded() -> object:
-    from medai_core.models import load_model
-
-    return load_model("gene_ici_survival")
-
-
-def test_a_worker_crash_in_analyse_bytes_is_an_input_error(loaded: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    from medai_core import isolation
-    from medai_core.genomics.analysis import analyse_bytes
-
-    monkeypatch.setenv("MEDAI_ISOLATION", "on")
-
-    def crashed(reader: object, *args: object, label: str = "", **kwargs: object) -> None:
-        raise PanelInputError(f"{label} could not be read safely: the reading process crashed (SIGSEGV).")
-
-    monkeypatch.setattr(isolation, "read_isolated", crashed)
-    with pytest.raises(PanelInputError, match="could not be read safely"):
-        analyse_bytes(b"gene,protein_change\n", "p.csv", model=loaded, tumour_type="Melanoma")  # type: ignore[arg-type]
-
-
 def test_a_call_written_twice_counts_once_in_tmb_with_a_note() -> None:
     rows = b"gene,protein_change,vaf\nBRAF,V600E,0.31\nBRAF,V600E,0.31\nTP53,R175H,0.4\nBRAF,V600E,0.12\n"
     panel = read_panel(rows, name="p.csv")

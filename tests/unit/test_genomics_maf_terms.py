@@ -53,21 +53,6 @@ def test_table_vaf_written_as_missing_is_unknown(missing: str) -> None:
     assert vafs == {"BRAF": None, "TP53": 0.31}
 
 
-def test_predict_genes_json_states_the_genome_build(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    import json
-
-    from medai_core.cli import main
-
-    header = "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\tNCBI_Build\tTumor_Sample_Barcode"
-    path = tmp_path / "b38.maf"
-    path.write_text(f"{header}\nBRAF\tMissense_Mutation\tp.V600E\tGRCh38\tT1\n")
-    assert main(["predict", "genes", str(path), "--tumour-type", "Melanoma", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["genome_build"] == "GRCh38"
-    path.write_text("Hugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n")
-    assert main(["predict", "genes", str(path), "--tumour-type", "Melanoma", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["genome_build"] is None
-
-
 _VCF_HEAD = (
     "##fileformat=VCFv4.2\n"
     '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. Format: '

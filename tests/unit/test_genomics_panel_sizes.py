@@ -35,18 +35,6 @@ def test_eleven_missense_calls_on_impact468_are_tmb_9_7_not_high() -> None:
     assert round(tmb.tmb_per_mb, 1) == 9.7 and not tmb.high  # 10.8 and TMB-high with 1.016 Mb
 
 
-def test_predict_genes_json_reads_tmb_9_7_and_offers_no_tmb_high_drug(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from medai_core.cli import main
-
-    path = tmp_path / "eleven.maf"
-    path.write_text(ELEVEN_MISSENSE)
-    args = ["predict", "genes", str(path), "--tumour-type", "Non-Small Cell Lung Cancer", "--panel", "IMPACT468"]
-    assert main([*args, "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert round(doc["tmb"], 1) == 9.7 and doc["tmb_high"] is False
-    assert not any("pembrolizumab" in " ".join(map(str, o["drugs"])).lower() for o in doc["therapy_options"])
-
-
 def test_model_receives_the_tmb_it_was_trained_on() -> None:
     card = json.loads(CARD.read_text(encoding="utf-8"))
     spec = FeatureSpec.from_dict(card["artifacts"]["features"])
