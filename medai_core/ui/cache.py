@@ -42,6 +42,7 @@ __all__ = [
     "get_gene_evidence",
     "get_model",
     "get_shared_results",
+    "per_result",
     "start_analysis_pool",
     "list_panel_samples",
     "read_ct_upload",
@@ -149,8 +150,31 @@ def get_shared_results() -> SharedResults:
 
 
 def clear_shared_results() -> None:
-    """Forget every analysis result (benchmarks measure cold analyses with it)."""
+    """Forget every analysis result and what was derived from them (benchmarks measure cold analyses with it)."""
     get_shared_results().clear()
+    get_derived_results().clear()
+
+
+@st.cache_resource(show_spinner=False)
+def get_derived_results() -> SharedResults:
+    """The process-wide store of what pages derive from a result alone (figures, tables): 512 entries, an hour."""
+    return SharedResults(max_entries=512, ttl_s=3600.0)
+
+
+def per_result(result: object, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, a value that depends only on ``result`` and ``name``, computed once per server.
+
+    For what a page builds from an analysis result on every run (figures, tables): every session shows the same
+    result object (:func:`get_shared_results` hands out one object per analysis), so the value is built once for
+    all of them. ``name`` carries everything else the value depends on (the display unit, a chosen view). The
+    store keeps ``result`` alive with the value, so no other object can take its ``id`` while the entry lives.
+    The value is shared: callers never mutate it.
+    """
+    key = f"{id(result)}:{name}"
+    owner, value = get_derived_results().get(key, lambda: (result, compute()))
+    if owner is not result:  # cannot happen while the entry holds its owner; never hand out another's value
+        return compute()
+    return value  # type: ignore[no-any-return]
 
 
 @st.cache_resource(show_spinner=False)
