@@ -4,7 +4,6 @@ attributions -> report. Every glucose number and axis follows the sidebar unit (
 from __future__ import annotations
 
 import math
-from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
@@ -26,7 +25,7 @@ from medai_core.plots.glucose import (
 )
 from medai_core.reports import sha256_bytes
 from medai_core.results.glucose import analysis_payload
-from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card
+from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card, timezone_names
 from medai_core.ui.components import (
     Headline,
     error_box,
@@ -85,7 +84,7 @@ except ModelError as exc:
 uploaded = st.file_uploader("CGM export (CSV)", key="glucose.upload")
 zone_choice = st.selectbox(
     "Patient's time zone",
-    [FILE_OFFSET, *sorted(available_timezones())],
+    [FILE_OFFSET, *timezone_names()],
     key="glucose.timezone",
     help="Applied to timestamps that carry a UTC offset or 'Z'; local timestamps without one are read as they are.",
 )
