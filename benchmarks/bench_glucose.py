@@ -27,9 +27,9 @@ def personalisation_study(data: Path, min_days: float = 14.0) -> tuple[str, dict
     from medai_core.glucose.datasets import dataset_name
     from medai_core.glucose.evaluation import collect_windows, rmse_avg
     from medai_core.glucose.forecast import decode_outputs, params_from_artifacts
-    from medai_core.glucose.io import grids_by_patient, read_research_table
     from medai_core.glucose.personalise import MIN_DAYS, history_days, personalise
     from medai_core.glucose.prepare import Grid
+    from medai_core.glucose.readers import grids_by_patient, read_research_table
     from medai_core.models import load_model
 
     model = load_model("glucose_forecast")

@@ -27,12 +27,12 @@ from medai_core.isolation import IsolationPool
 
 def _inputs() -> list[tuple[str, str, Callable[..., Any], tuple[Any, ...], dict[str, Any]]]:
     from medai_core.ct.demo import demo_bytes
-    from medai_core.ct.io import read_ct
     from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
+    from medai_core.ct.readers import read_ct
     from medai_core.fuzz import seed_corpus
     from medai_core.genomics.demo import demo_maf
     from medai_core.genomics.io import read_panel
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
     from medai_core.glucose.simulate import simulated_csv, simulated_patient
 
     ct_small = demo_bytes("ct_small")[0]
@@ -40,9 +40,9 @@ def _inputs() -> list[tuple[str, str, Callable[..., Any], tuple[Any, ...], dict[
     big = phantom_dicom_zip(make_phantom("solid", 12.0, size=512, slices=60))
     vcf = next(d for n, d, _ in seed_corpus("genes") if n == "vep.vcf")
     return [
-        ("ct", "CT_small.dcm, 1 x 128 x 128", read_ct, (ct_small, "CT_small.dcm"), {}),
-        ("ct", "DICOM zip, 15 x 96 x 96", read_ct, (series, "series.zip"), {}),
-        ("ct", "DICOM zip, 60 x 512 x 512", read_ct, (big, "big.zip"), {}),
+        ("ct", "CT_small.dcm, 1 x 128 x 128", read_ct, (ct_small,), {"name": "CT_small.dcm"}),
+        ("ct", "DICOM zip, 15 x 96 x 96", read_ct, (series,), {"name": "series.zip"}),
+        ("ct", "DICOM zip, 60 x 512 x 512", read_ct, (big,), {"name": "big.zip"}),
         ("glucose", "generic CSV, 14 days", read_cgm, (simulated_csv(simulated_patient(days=14)),), {"name": "x"}),
         ("glucose", "generic CSV, 90 days", read_cgm, (simulated_csv(simulated_patient(days=90)),), {"name": "x"}),
         ("genes", "MAF, 500 variants", read_panel, (demo_maf(500), "bench.maf"), {}),

@@ -76,8 +76,8 @@ class _TimedIG:
 def main() -> None:
     """Time each domain's analysis and its explanation; probe memory; print the table."""
     from medai_core.ct.analysis import analyse_nodule, make_ensemble_grad_cam
-    from medai_core.ct.io import read_ct
     from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
+    from medai_core.ct.readers import read_ct
     from medai_core.genomics.analysis import analyse_bytes
     from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
     from medai_core.genomics.evidence import load_evidence
@@ -89,7 +89,7 @@ def main() -> None:
     ct = load_model("ct_nodule")
     cam = make_ensemble_grad_cam(ct)
     phantom = make_phantom("spiculated", 14.0)
-    study = read_ct(phantom_dicom_zip(phantom), "phantom.zip")
+    study = read_ct(phantom_dicom_zip(phantom), name="phantom.zip")
     full = _median(lambda: analyse_nodule(ct, cam, study, phantom.seed, explain="all"))
     bare = _median(lambda: analyse_nodule(ct, None, study, phantom.seed, explain="none"))
     rows.append(("ct (Grad-CAM every slice + deletion curve)", full, full - bare))

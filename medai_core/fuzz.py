@@ -578,10 +578,10 @@ def check_ct(data: bytes, name: str, point: tuple[int, int, int] | None) -> list
     import numpy as np
 
     from medai_core.ct.analysis import prepare_nodule
-    from medai_core.ct.io import read_ct
     from medai_core.ct.prepare import Seed
+    from medai_core.ct.readers import read_ct
 
-    study = read_ct(data, name)
+    study = read_ct(data, name=name)
     problems: list[str] = []
     hu = study.hu
     if hu.ndim != 3 or 0 in hu.shape:
@@ -626,11 +626,11 @@ def check_glucose(data: bytes, name: str, point: object = None) -> list[str]:
     """
     import numpy as np
 
-    from medai_core.glucose import io as glucose_io
+    from medai_core.glucose import readers as glucose_readers
     from medai_core.glucose.agp import agp_report
 
-    record = glucose_io.read_cgm(data, name=name)
-    low, high = getattr(glucose_io, "PLAUSIBLE_MG_DL", (20.0, 600.0))
+    record = glucose_readers.read_cgm(data, name=name)
+    low, high = getattr(glucose_readers, "PLAUSIBLE_MG_DL", (20.0, 600.0))
     problems: list[str] = []
     g = np.asarray(record.glucose_mg_dl, dtype=np.float64)
     if g.size == 0:

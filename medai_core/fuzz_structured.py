@@ -462,9 +462,9 @@ def generate_case(domain: str, rng: random.Random, index: int) -> StructuredCase
 
 
 def _ct_answer(data: bytes, name: str) -> tuple[Any, tuple[str, ...]]:
-    from medai_core.ct.io import read_ct
+    from medai_core.ct.readers import read_ct
 
-    study = read_ct(data, name)
+    study = read_ct(data, name=name)
     return (study.hu, study.spacing_mm, study.slice_spacing_mm), study.notes
 
 
@@ -485,7 +485,7 @@ def _ct_differs(a: Any, b: Any) -> str | None:
 def _cgm_answer(data: bytes, name: str) -> tuple[Any, tuple[str, ...]]:
     import numpy as np
 
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
 
     record = read_cgm(data, name=name)
     g = np.asarray(record.glucose_mg_dl, dtype=np.float64)

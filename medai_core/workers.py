@@ -91,10 +91,10 @@ def ct_job(
     """Read a CT upload and analyse one nodule with Grad-CAM on every slice and the deletion check (the page's
     analysis; ``seed`` is (row, col, slice))."""
     from medai_core.ct.analysis import analyse_nodule
-    from medai_core.ct.io import read_ct, with_pixel_size
     from medai_core.ct.prepare import Seed
+    from medai_core.ct.readers import read_ct, with_pixel_size
 
-    study = with_pixel_size(read_ct(data, name), pixel_mm)
+    study = with_pixel_size(read_ct(data, name=name), pixel_mm)
     point = None if seed is None else Seed(*seed)
     model = _model(model_id, version)
     return analyse_nodule(model, _ct_grad_cam(model_id, version), study, point, threshold_hu=threshold_hu)
@@ -103,7 +103,7 @@ def ct_job(
 def glucose_job(model_id: str, version: str, data: bytes, patient: str | None, timezone: str | None) -> GlucoseAnalysis:
     """Read a CGM upload and run the AGP, forecast, attributions and backtest."""
     from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
 
     record = read_cgm(data, name="The uploaded file", patient=patient, timezone=timezone)
     return analyse(record, _model(model_id, version))

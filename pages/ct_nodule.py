@@ -10,10 +10,10 @@ import streamlit as st
 from medai_core.ct.analysis import NoduleAnalysis, pixel_size_request
 from medai_core.ct.appropriateness import check_input
 from medai_core.ct.demo import demo_seed
-from medai_core.ct.io import PIXEL_MM_RANGE
 from medai_core.ct.ood import OUTSIDE_TRAINING
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
+from medai_core.ct.readers import PIXEL_MM_RANGE
 from medai_core.ct.report import audit_outputs, build_report, report_payload
 from medai_core.display import (
     Status,

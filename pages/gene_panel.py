@@ -166,7 +166,7 @@ with answer:
             ]
         )
 
-st.subheader("Therapy options")
+st.header("Therapy options")
 if result.tumour_note:
     st.caption(escape_markdown(result.tumour_note))
 st.caption(
@@ -238,10 +238,10 @@ for note in result.notes:
     st.caption(f"Reader note: {escape_markdown(note)}")
 
 if not result.survival_modelled:
-    st.subheader("Overall survival on immunotherapy")
+    st.header("Overall survival on immunotherapy")
     st.info(result.survival_note, icon="ℹ️")
 else:
-    st.subheader("Overall survival on immunotherapy, by drug class")
+    st.header("Overall survival on immunotherapy, by drug class")
     st.info(OUTCOME_CAVEAT, icon="ℹ️")
     st.plotly_chart(
         survival_curves(
@@ -272,7 +272,7 @@ else:
             + ", ".join(result.unmodelled_genes[:30])
         )
 
-st.subheader("Knowledge-base evidence")
+st.header("Knowledge-base evidence")
 st.caption(result.evidence_sources)
 if result.evidence:
     st.dataframe(
@@ -296,7 +296,7 @@ if result.evidence:
 else:
     st.write("No predictive evidence matched these calls.")
 
-st.subheader(f"Variants ({len(result.variants)} calls, {result.n_nonsynonymous} nonsynonymous)")
+st.header(f"Variants ({len(result.variants)} calls, {result.n_nonsynonymous} nonsynonymous)")
 if result.variants:
     st.dataframe(
         [

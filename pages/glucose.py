@@ -138,8 +138,8 @@ st.caption(
     f"{result.start} to {result.end} · unit in file: {result.unit_detected} · "
     f"device: {escape_markdown(result.device or 'not stated in the file')}"
 )
-for check in result.agp.checks:  # each line with its own status, in words and colour
-    (st.success if check.passed else st.warning)(f"**{check.status.capitalize()}:** {check.text}")
+for check in result.agp.checks:  # each line with its own status badge: the word and its colour agree
+    status_badge(Status(StatusLevel.OK if check.passed else StatusLevel.PROBLEM, check.text, check.status.capitalize()))
 with st.expander("How the file was read"):
     for note in result.notes:
         st.markdown(f"- {escape_markdown(note)}")

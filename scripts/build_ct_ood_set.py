@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from medai_core.ct.analysis import analyse_nodule  # noqa: E402
-from medai_core.ct.io import CTStudy, read_ct, study_from_u8  # noqa: E402
 from medai_core.ct.prepare import Seed  # noqa: E402
+from medai_core.ct.readers import CTStudy, read_ct, study_from_u8  # noqa: E402
 from medai_core.errors import InputError  # noqa: E402
 
 MODEL_ID = "ct_nodule"
@@ -335,7 +335,7 @@ def evaluate_cases(model: object, cases: list[Case]) -> Iterator[dict[str, objec
     for case in cases:
         data, name, pixel_mm = case.build()
         try:
-            study = read_ct(data, name, pixel_mm=pixel_mm)
+            study = read_ct(data, name=name, pixel_mm=pixel_mm)
         except InputError as exc:
             yield {"case": case.name, "category": case.category, "caught": True, "how": f"refused: {exc}"}
             continue

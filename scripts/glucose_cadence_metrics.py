@@ -38,7 +38,7 @@ def cadence_metrics(data: Path) -> dict[str, Any]:
 
     from medai_core.glucose.evaluation import collect_windows, evaluate_at_cadence, forecast_scores, linear_baseline
     from medai_core.glucose.forecast import decode_outputs, params_from_artifacts
-    from medai_core.glucose.io import grids_by_patient, read_research_table
+    from medai_core.glucose.readers import grids_by_patient, read_research_table
     from medai_core.models import load_model
 
     model = load_model("glucose_forecast")

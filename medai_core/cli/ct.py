@@ -20,8 +20,8 @@ from medai_core.domains import CT
 from medai_core.errors import ImageInputError
 
 if TYPE_CHECKING:
-    from medai_core.ct.io import CTStudy
     from medai_core.ct.prepare import Seed
+    from medai_core.ct.readers import CTStudy
     from medai_core.models import LoadedModel
 
 __all__ = [
@@ -126,7 +126,7 @@ def prepare(path: str, options: Any, *, name: str | None = None) -> CTStudy:
         ImageInputError: the input cannot be read or does not fit the options (e.g. a whole slice without a centre).
     """
     from medai_core.ct.analysis import check_cli_input
-    from medai_core.ct.io import read_ct_path
+    from medai_core.ct.readers import read_ct_path
     from medai_core.isolation import read_isolated
 
     study = read_isolated(read_ct_path, Path(path), pixel_mm=options.pixel_mm, label=Path(path).name)

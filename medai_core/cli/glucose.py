@@ -23,7 +23,7 @@ from medai_core.glucose.datasets import dataset_name
 
 if TYPE_CHECKING:
     from medai_core.glucose.evaluation import Evaluation
-    from medai_core.glucose.io import CGMRecord
+    from medai_core.glucose.readers import CGMRecord
     from medai_core.models import LoadedModel
 
 __all__ = ["analyse", "check_options", "dataset_name", "load_context", "prepare", "register", "score"]
@@ -55,7 +55,7 @@ def prepare(path: str, options: Any) -> CGMRecord:
         CGMInputError: a missing file, or one the reader refuses.
     """
     data = _read_bytes(path)
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
     from medai_core.isolation import read_isolated
 
     name = Path(path).name
@@ -118,8 +118,8 @@ def evaluate_glucose(args: argparse.Namespace) -> int:
 
     from medai_core.glucose.evaluation import collect_windows, evaluate_windows, thin_to_cadence
     from medai_core.glucose.forecast import params_from_artifacts
-    from medai_core.glucose.io import grids_by_patient, read_research_table
     from medai_core.glucose.prepare import GRID_MINUTES, target_stride
+    from medai_core.glucose.readers import grids_by_patient, read_research_table
     from medai_core.inference import get_predictor
     from medai_core.results.glucose import evaluation_payload
     from medai_core.serialization import emit_json

@@ -14,7 +14,6 @@ from medai_core.ct.analysis import (
     make_ensemble_grad_cam,
     prepare_nodule,
 )
-from medai_core.ct.io import CTStudy, deidentify, read_ct, read_ct_path, read_slice_folder
 from medai_core.ct.lungrads import LungRads, lung_rads_size_category
 from medai_core.ct.phantom import Phantom, make_phantom, phantom_dicom_zip
 from medai_core.ct.prepare import (
@@ -28,6 +27,7 @@ from medai_core.ct.prepare import (
     segment_nodule,
     training_crop,
 )
+from medai_core.ct.readers import CTStudy, deidentify, read_ct, read_ct_path, read_slice_folder
 
 __all__ = [
     "CTStudy",

@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 
 from medai_core.ct.appropriateness import check_input, check_segmentation, input_flags
 from medai_core.ct.features import largest_slice_index
-from medai_core.ct.io import CTStudy
 from medai_core.ct.lungrads import LungRads, lung_rads_size_category, round_diameter_mm
 from medai_core.ct.ood import OodResult, embeddings, load_ood_stats, ood_result
 from medai_core.ct.prepare import (
@@ -28,6 +27,7 @@ from medai_core.ct.prepare import (
     segment_nodule,
     training_crop,
 )
+from medai_core.ct.readers import CTStudy
 from medai_core.ct.scoring import (
     STACKER_FEATURE_NAMES,
     Stacker,
@@ -316,7 +316,7 @@ def analyse_nodule(
     Args:
         model: the loaded ``ct_nodule`` model.
         grad_cam: its ensemble Grad-CAM (:func:`make_ensemble_grad_cam`); None with ``explain=False``.
-        study: the input as read by :func:`medai_core.ct.io.read_ct`.
+        study: the input as read by :func:`medai_core.ct.readers.read_ct`.
         seed: a point inside the nodule; None only for masked crops.
         threshold_hu: region-growing threshold.
         explain: ``"all"``: Grad-CAM on every crop slice and the deletion curve (the page); ``"key"``: Grad-CAM
@@ -333,54 +333,22 @@ def analyse_nodule(
     )
     stacker = Stacker.from_artifact(card.artifacts["stacker"])
     crop = prepared.crop_u8
-    depth = crop.shape[0]
     scored = scored_slices(crop)
-    batch = slice_batch(crop, range(depth))
+    batch = slice_batch(crop, range(crop.shape[0]))
     features = nodule_feature_vector(crop, radiomics=stacker.reads_radiomics)[None]
-    nodule_logits = _member_logits(model, batch[scored]).mean(axis=0, keepdims=True)  # one call, (1, M)
-    p, low, high = stacker.with_interval(nodule_logits, features)
-    members = [float(stacker.probability(nodule_logits[:, m], features)[0]) for m in range(nodule_logits.shape[1])]
+    score = _score(model, stacker, batch[scored], features)
     thresholds = (float(card.artifacts["risk_thresholds"]["low"]), float(card.artifacts["risk_thresholds"]["high"]))
-    probability = float(p[0])
-    mean_logit = nodule_logits.mean(axis=1)
-    standardised = stacker.standardised(mean_logit, features)[0]
-    shares = stacker.contributions(mean_logit, features)[0]
-    order = np.argsort(-np.abs(shares))
-    contributions = tuple((stacker.inputs[i], float(standardised[i]), float(shares[i])) for i in order)
-    ood = _ood(model, stacker, crop, batch[scored], standardised, prepared.flags)
-    malignant = probability >= 0.5
+    ood = _ood(model, stacker, crop, batch[scored], score.standardised, prepared.flags)
+    malignant = score.probability >= 0.5
     explained = largest_slice_index(crop)
-    cams = np.zeros((depth, *crop.shape[1:]), dtype=np.float32)
-    deletion = None
-    if explain != "none":
-        if grad_cam is None:
-            raise ValueError("explanations need the model's Grad-CAM explainer")
-        target: Target = "positive" if malignant else "negative"
-        for d in range(depth) if explain == "all" else (explained,):
-            cams[d] = grad_cam(batch[d], target=target)
-
-    if explain == "all":
-
-        def explained_score(images: NDArray[np.float32]) -> NDArray[np.float64]:
-            mean_logit = _member_logits(model, images).mean(axis=1)
-            scores = stacker.probability(mean_logit, np.repeat(features, len(images), axis=0))
-            return scores if malignant else 1.0 - scores
-
-        deletion = deletion_curve(
-            explained_score,
-            batch[explained],
-            cams[explained],
-            candidates=crop[explained] > 0,
-            steps=DELETION_STEPS,
-            random_orders=DELETION_RANDOM_ORDERS,
-        )
+    cams, deletion = _explanations(model, grad_cam, stacker, crop, batch, features, malignant, explain)
     return NoduleAnalysis(
-        probability=probability,
-        low=float(low[0]),
-        high=float(high[0]),
-        risk_band=risk_band(probability, thresholds),
+        probability=score.probability,
+        low=score.low,
+        high=score.high,
+        risk_band=risk_band(score.probability, thresholds),
         thresholds=thresholds,
-        member_probabilities=tuple(members),
+        member_probabilities=score.members,
         scored_slices=tuple(scored),
         crop_u8=crop,
         grad_cam=cams,
@@ -406,9 +374,81 @@ def analyse_nodule(
         interval_meaning=" ".join(
             str(card.calibration[key]) for key in ("interval", "interval_check_nested") if card.calibration.get(key)
         ),
-        contributions=contributions,
+        contributions=score.contributions,
         ood=ood,
     )
+
+
+@dataclass(frozen=True)
+class _Score:
+    """The stacked probability of one nodule with its interval, each member's probability, and the stacker inputs
+    standardised with their shares of the logit (largest share first: ``(input, standardised value, share)``)."""
+
+    probability: float
+    low: float
+    high: float
+    members: tuple[float, ...]
+    standardised: NDArray[np.float64]
+    contributions: tuple[tuple[str, float, float], ...]
+
+
+def _score(model: LoadedModel, stacker: Stacker, scored_batch: NDArray[np.float32], features: NDArray[Any]) -> _Score:
+    """Score the scored slices: the members' logits averaged over the slices (one model call), then stacked with
+    the nodule's features."""
+    nodule_logits = _member_logits(model, scored_batch).mean(axis=0, keepdims=True)  # one call, (1, M)
+    p, low, high = stacker.with_interval(nodule_logits, features)
+    members = [float(stacker.probability(nodule_logits[:, m], features)[0]) for m in range(nodule_logits.shape[1])]
+    mean_logit = nodule_logits.mean(axis=1)
+    standardised = stacker.standardised(mean_logit, features)[0]
+    shares = stacker.contributions(mean_logit, features)[0]
+    order = np.argsort(-np.abs(shares))
+    contributions = tuple((stacker.inputs[i], float(standardised[i]), float(shares[i])) for i in order)
+    return _Score(float(p[0]), float(low[0]), float(high[0]), tuple(members), standardised, contributions)
+
+
+def _explanations(
+    model: LoadedModel,
+    grad_cam: GradCam | None,
+    stacker: Stacker,
+    crop: NDArray[np.uint8],
+    batch: NDArray[np.float32],
+    features: NDArray[Any],
+    malignant: bool,
+    explain: Literal["all", "key", "none"],
+) -> tuple[NDArray[np.float32], DeletionCurve | None]:
+    """Grad-CAM of the predicted class on every crop slice (``"all"``) or on the largest slice only (``"key"``),
+    zeros elsewhere; and with ``"all"`` the deletion check on the largest slice (see :func:`analyse_nodule`).
+
+    Raises:
+        ValueError: explanations asked for without a Grad-CAM explainer.
+    """
+    depth = crop.shape[0]
+    explained = largest_slice_index(crop)
+    cams = np.zeros((depth, *crop.shape[1:]), dtype=np.float32)
+    if explain == "none":
+        return cams, None
+    if grad_cam is None:
+        raise ValueError("explanations need the model's Grad-CAM explainer")
+    target: Target = "positive" if malignant else "negative"
+    for d in range(depth) if explain == "all" else (explained,):
+        cams[d] = grad_cam(batch[d], target=target)
+    if explain != "all":
+        return cams, None
+
+    def explained_score(images: NDArray[np.float32]) -> NDArray[np.float64]:
+        mean_logit = _member_logits(model, images).mean(axis=1)
+        scores = stacker.probability(mean_logit, np.repeat(features, len(images), axis=0))
+        return scores if malignant else 1.0 - scores
+
+    deletion = deletion_curve(
+        explained_score,
+        batch[explained],
+        cams[explained],
+        candidates=crop[explained] > 0,
+        steps=DELETION_STEPS,
+        random_orders=DELETION_RANDOM_ORDERS,
+    )
+    return cams, deletion
 
 
 def _ood(

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from medai_core.errors import ImageInputError
 
 if TYPE_CHECKING:
-    from medai_core.ct.io import CTStudy
+    from medai_core.ct.readers import CTStudy
 
 __all__ = [
     "AIR_HU",

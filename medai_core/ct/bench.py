@@ -16,19 +16,19 @@ __all__ = ["run_bench"]
 def run_bench(repeat: int = 30) -> str:
     """Time each stage warm and return the printed table."""
     from medai_core.ct.analysis import analyse_nodule, make_ensemble_grad_cam, prepare_nodule
-    from medai_core.ct.io import read_ct
     from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
+    from medai_core.ct.readers import read_ct
     from medai_core.models import load_model
 
     phantom = make_phantom("spiculated", 14.0)
     data = phantom_dicom_zip(phantom)
-    study = read_ct(data, "phantom.zip")
+    study = read_ct(data, name="phantom.zip")
     model = load_model(CT.model_id)
     grad_cam = make_ensemble_grad_cam(model)
     seed = phantom.seed
     depth = prepare_nodule(study, seed).crop_u8.shape[0]
     rows: list[BenchRow] = [
-        measure("read DICOM series zip (15 slices)", lambda: read_ct(data, "phantom.zip"), repeat=repeat),
+        measure("read DICOM series zip (15 slices)", lambda: read_ct(data, name="phantom.zip"), repeat=repeat),
         measure("prepare (region growing, measure, crop)", lambda: prepare_nodule(study, seed), repeat=repeat),
         measure(
             "prepare + predict with interval",

@@ -18,8 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
-from medai_core.ct.io import read_slice_folder
 from medai_core.ct.prepare import CROP_SIZE
+from medai_core.ct.readers import read_slice_folder
 from medai_core.errors import ImageInputError
 from medai_core.provenance import ProvenanceManifest
 

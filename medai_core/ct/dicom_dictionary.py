@@ -1,7 +1,7 @@
 """The DICOM attributes the CT reader uses, with their value representation (VR) and value multiplicity (VM) as
 DICOM PS3.6 (Data Dictionary, table 6-1; file meta elements table 7-1) fixes them.
 
-One table: every attribute :mod:`medai_core.ct.io` and :mod:`medai_core.ct.dicom_checks` read is a row here, and
+One table: every attribute :mod:`medai_core.ct.readers` and :mod:`medai_core.ct.dicom_checks` read is a row here, and
 :func:`check_attribute` refuses a value whose VR or number of values is not what PS3.6 gives, with the attribute's
 name (``PixelSpacing`` holds 2 values, never 4; ``RescaleSlope`` 1, never ``2\\1``). Silently using the first values
 of a longer list is how a 0.35 mm pixel becomes a 0.7 mm one.

@@ -196,12 +196,37 @@ def segment_nodule(
         ImageInputError: the seed is outside the image, lies on air or lung (below the threshold), or the region
             is a single voxel.
     """
-    from scipy import ndimage
-
     from medai_core.ct.features import axis_lengths_px
 
-    depth, height, width = hu.shape
+    depth = hu.shape[0]
     _check_spacings(spacing_mm, slice_spacing_mm)
+    _check_seed(hu, seed, threshold_hu)
+    row_mm, col_mm = spacing_mm if spacing_mm else (1.0, 1.0)
+    radius = MAX_RADIUS_MM if spacing_mm else float(_MAX_RADIUS_PX)
+    slice_mm = slice_spacing_mm if (slice_spacing_mm and spacing_mm) else max(row_mm, col_mm)
+    grown, touches = _grow_region(hu, seed, (slice_mm, row_mm, col_mm), radius, threshold_hu)
+    areas = grown.reshape(depth, -1).sum(axis=1)
+    largest = int(np.argmax(areas))
+    long_px, short_px = axis_lengths_px(grown[largest], spacing=(row_mm, col_mm))
+    volume = float(grown.sum() * row_mm * col_mm * slice_spacing_mm) if spacing_mm and slice_spacing_mm else None
+    if volume is not None and not np.isfinite(volume):  # bounded spacings make this impossible; never shown
+        raise ImageInputError("the nodule's volume cannot be computed from this image's spacing")
+    return Segmentation(
+        mask=grown,
+        seed=seed,
+        long_axis_mm=long_px,
+        short_axis_mm=short_px,
+        volume_mm3=volume,
+        largest_slice=largest,
+        touches_limit=touches,
+        spacing_known=spacing_mm is not None,
+    )
+
+
+def _check_seed(hu: NDArray[np.floating], seed: Seed, threshold_hu: float) -> None:
+    """Refuse a seed outside the image, or on air or lung (the median of its 3 x 3 neighbourhood below the
+    threshold)."""
+    depth, height, width = hu.shape
     if not (0 <= seed.slice_index < depth and 0 <= seed.row < height and 0 <= seed.col < width):
         raise ImageInputError(
             f"the seed (x={seed.col}, y={seed.row}, slice {seed.slice_index}) is outside the image, which is "
@@ -216,16 +241,34 @@ def segment_nodule(
             f"the seed (x={x}, y={y}) lies on {kind} ({seed_hu:.0f} HU, below the {threshold_hu:.0f} HU nodule "
             "threshold), so segmentation found no nodule. Click on the nodule's solid centre."
         )
-    row_mm, col_mm = spacing_mm if spacing_mm else (1.0, 1.0)
-    radius = MAX_RADIUS_MM if spacing_mm else float(_MAX_RADIUS_PX)
-    slice_mm = slice_spacing_mm if (slice_spacing_mm and spacing_mm) else max(row_mm, col_mm)
-    # Work inside the box around the seed that holds the search ball (fast on whole series).
-    reach = (int(np.ceil(radius / slice_mm)), int(np.ceil(radius / row_mm)), int(np.ceil(radius / col_mm)))
+
+
+def _grow_region(
+    hu: NDArray[np.floating],
+    seed: Seed,
+    voxel_mm: tuple[float, float, float],
+    radius: float,
+    threshold_hu: float,
+) -> tuple[NDArray[np.bool_], bool]:
+    """The region grown from the seed (D, H, W), and whether it reaches the search ball's surface.
+
+    Voxels at or above ``threshold_hu`` within ``radius`` of the seed (``voxel_mm``: slice, row and column size)
+    connected to it, after a one-pixel in-plane opening (kept un-opened where the opening would erase it). The work
+    is done inside the box around the seed that holds the search ball (fast on whole series).
+
+    Raises:
+        ImageInputError: the region is a single voxel.
+    """
+    from scipy import ndimage
+
+    z, y, x = seed.slice_index, seed.row, seed.col
+    reach = tuple(int(np.ceil(radius / size)) for size in voxel_mm)
     lo = [max(c - r, 0) for c, r in zip((z, y, x), reach, strict=True)]
-    hi = [min(c + r + 1, n) for c, r, n in zip((z, y, x), reach, (depth, height, width), strict=True)]
+    hi = [min(c + r + 1, n) for c, r, n in zip((z, y, x), reach, hu.shape, strict=True)]
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
     sub = np.asarray(hu[box], dtype=np.float32)
     bz, by, bx = z - lo[0], y - lo[1], x - lo[2]
+    slice_mm, row_mm, col_mm = voxel_mm
     zz, yy, xx = np.ogrid[: sub.shape[0], : sub.shape[1], : sub.shape[2]]
     ball = ((zz - bz) * slice_mm) ** 2 + ((yy - by) * row_mm) ** 2 + ((xx - bx) * col_mm) ** 2 <= radius**2
     candidate = (sub >= threshold_hu) & ball
@@ -243,25 +286,9 @@ def segment_nodule(
         )
     # The ball's surface, not counting where the image border cuts it.
     shell = ball & ~ndimage.binary_erosion(ball, border_value=1)
-    touches = bool((grown_sub & shell).any())
     grown = np.zeros(hu.shape, dtype=bool)
     grown[box] = grown_sub
-    areas = grown.reshape(depth, -1).sum(axis=1)
-    largest = int(np.argmax(areas))
-    long_px, short_px = axis_lengths_px(grown[largest], spacing=(row_mm, col_mm))
-    volume = float(grown.sum() * row_mm * col_mm * slice_spacing_mm) if spacing_mm and slice_spacing_mm else None
-    if volume is not None and not np.isfinite(volume):  # bounded spacings make this impossible; never shown
-        raise ImageInputError("the nodule's volume cannot be computed from this image's spacing")
-    return Segmentation(
-        mask=grown,
-        seed=seed,
-        long_axis_mm=long_px,
-        short_axis_mm=short_px,
-        volume_mm3=volume,
-        largest_slice=largest,
-        touches_limit=touches,
-        spacing_known=spacing_mm is not None,
-    )
+    return grown, bool((grown_sub & shell).any())
 
 
 def training_crop(

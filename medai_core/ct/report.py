@@ -12,35 +12,29 @@ __all__ = ["audit_outputs", "build_report", "report_payload"]
 
 
 def _mm(value: float | None, unit: str = "mm") -> str:
+    """A length (or volume) with one decimal and its unit, or why it is unknown."""
     return "unknown (no pixel spacing)" if value is None else f"{value:.1f} {unit}"
 
 
 def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) -> CaseReport:
     """The printable report: result, size, guideline, explanation check, input, model metrics, caveats."""
+    return CaseReport(
+        title="CT nodule report",
+        page="ct_nodule",
+        provenance=provenance_for(card, input_bytes),
+        summary=(
+            f"Malignancy probability {result.probability:.2f} (interval {result.low:.2f}-{result.high:.2f}), "
+            f"{result.risk_band} risk band; size-based Lung-RADS {result.lung_rads.category}."
+        ),
+        sections=_sections(result, card),
+        caveats=tuple(card.limitations),
+    )
+
+
+def _sections(result: NoduleAnalysis, card: ModelCard) -> tuple[ReportSection, ...]:
+    """The report's sections in order; the explanation check and the contributions only where there are some."""
     held_out = card.metrics.get("model", {})
-    sections = [
-        ReportSection(
-            "Model result",
-            rows=(
-                ("Malignancy probability", f"{result.probability:.2f}"),
-                ("Interval", f"{result.low:.2f} - {result.high:.2f}"),
-                ("Interval meaning", result.interval_meaning or "lowest to highest ensemble member"),
-                ("Risk band", f"{result.risk_band} (cut-offs {result.thresholds[0]:.2f} / {result.thresholds[1]:.2f})"),
-            ),
-        ),
-        ReportSection(
-            "Size and size-based guideline (not the model)",
-            rows=(
-                ("Long axis", _mm(result.long_axis_mm)),
-                ("Short axis", _mm(result.short_axis_mm)),
-                ("Mean diameter", _mm(result.mean_diameter_mm)),
-                ("Volume", _mm(result.volume_mm3, "mm^3")),
-                ("Lung-RADS (size only)", f"{result.lung_rads.category}: {result.lung_rads.meaning}"),
-                ("Rule", result.lung_rads.rule),
-                ("Guideline", result.lung_rads.source),
-            ),
-        ),
-    ]
+    sections = [_result_section(result), _size_section(result)]
     if result.deletion is not None:
         sections.append(
             ReportSection(
@@ -67,16 +61,35 @@ def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) ->
             rows=tuple((k, str(v)) for k, v in held_out.items() if isinstance(v, (int, float))),
         )
     )
-    return CaseReport(
-        title="CT nodule report",
-        page="ct_nodule",
-        provenance=provenance_for(card, input_bytes),
-        summary=(
-            f"Malignancy probability {result.probability:.2f} (interval {result.low:.2f}-{result.high:.2f}), "
-            f"{result.risk_band} risk band; size-based Lung-RADS {result.lung_rads.category}."
+    return tuple(sections)
+
+
+def _result_section(result: NoduleAnalysis) -> ReportSection:
+    """The model's probability, interval and risk band."""
+    return ReportSection(
+        "Model result",
+        rows=(
+            ("Malignancy probability", f"{result.probability:.2f}"),
+            ("Interval", f"{result.low:.2f} - {result.high:.2f}"),
+            ("Interval meaning", result.interval_meaning or "lowest to highest ensemble member"),
+            ("Risk band", f"{result.risk_band} (cut-offs {result.thresholds[0]:.2f} / {result.thresholds[1]:.2f})"),
         ),
-        sections=tuple(sections),
-        caveats=tuple(card.limitations),
+    )
+
+
+def _size_section(result: NoduleAnalysis) -> ReportSection:
+    """The measured size and the size-only Lung-RADS category (not the model)."""
+    return ReportSection(
+        "Size and size-based guideline (not the model)",
+        rows=(
+            ("Long axis", _mm(result.long_axis_mm)),
+            ("Short axis", _mm(result.short_axis_mm)),
+            ("Mean diameter", _mm(result.mean_diameter_mm)),
+            ("Volume", _mm(result.volume_mm3, "mm^3")),
+            ("Lung-RADS (size only)", f"{result.lung_rads.category}: {result.lung_rads.meaning}"),
+            ("Rule", result.lung_rads.rule),
+            ("Guideline", result.lung_rads.source),
+        ),
     )
 
 

@@ -285,22 +285,11 @@ def _daily(grid: Grid) -> tuple[tuple[str, ...], NDArray[np.float64]]:
     return labels, out
 
 
-def agp_report(
-    times: NDArray[np.datetime64], glucose: NDArray[np.floating], grid: Grid, unit: str = MG_DL
-) -> AGPReport:
-    """Build the AGP report.
-
-    Args:
-        times: datetime64 (M,) reading times, sorted.
-        glucose: (M,) readings in ``unit`` as recorded (the ranges are classified with that unit's bounds).
-        grid: the same readings on the 5-minute grid in mg/dL (for daily profiles).
-        unit: the unit of ``glucose``.
-    """
-    recorded = np.asarray(glucose, dtype=np.float64)
-    t = np.asarray(times, dtype="datetime64[ns]")
-    metrics = glucose_metrics(t, recorded, unit)
-    g = to_mg_dl(recorded, unit)
-    hours = metrics["days"] * 24 if np.isfinite(metrics["days"]) else 0.0
+def _sufficiency_checks(
+    recorded: NDArray[np.float64], metrics: dict[str, float], hours: float, available: bool
+) -> list[SufficiencyCheck]:
+    """Whether the data suffice: readings for the SD, hours for the percentile day (``available``), days for a
+    representative AGP, and the time the CGM was active."""
     checks: list[SufficiencyCheck] = []
     n_finite = int(np.isfinite(recorded).sum())
     if n_finite < MIN_READINGS_FOR_SD:
@@ -311,7 +300,6 @@ def agp_report(
                 False,
             )
         )
-    available = hours >= MIN_HOURS_FOR_REPORT
     if not available:
         checks.append(
             SufficiencyCheck(
@@ -333,6 +321,27 @@ def agp_report(
         active = metrics["active_percent"]
         shown = f"{active:.1f}" if 69.5 <= active < 70 else f"{active:.0f}"  # never "70 %" for a failed 69.6
         checks.append(SufficiencyCheck(f"CGM active {shown} % of the time (consensus: at least 70 %).", active >= 70))
+    return checks
+
+
+def agp_report(
+    times: NDArray[np.datetime64], glucose: NDArray[np.floating], grid: Grid, unit: str = MG_DL
+) -> AGPReport:
+    """Build the AGP report.
+
+    Args:
+        times: datetime64 (M,) reading times, sorted.
+        glucose: (M,) readings in ``unit`` as recorded (the ranges are classified with that unit's bounds).
+        grid: the same readings on the 5-minute grid in mg/dL (for daily profiles).
+        unit: the unit of ``glucose``.
+    """
+    recorded = np.asarray(glucose, dtype=np.float64)
+    t = np.asarray(times, dtype="datetime64[ns]")
+    metrics = glucose_metrics(t, recorded, unit)
+    g = to_mg_dl(recorded, unit)
+    hours = metrics["days"] * 24 if np.isfinite(metrics["days"]) else 0.0
+    available = hours >= MIN_HOURS_FOR_REPORT
+    checks = _sufficiency_checks(recorded, metrics, hours, available)
     bin_minutes, percentiles = (
         _percentile_day(t, g)
         if available

@@ -1,6 +1,6 @@
 """One CGM analysis: AGP report, forecast from the last reading with hypoglycaemia risk, attributions, backtest.
 
-:func:`analyse` takes a :class:`~medai_core.glucose.io.CGMRecord` and the loaded forecaster and returns a frozen,
+:func:`analyse` takes a :class:`~medai_core.glucose.readers.CGMRecord` and the loaded forecaster and returns a frozen,
 picklable :class:`GlucoseAnalysis` (all glucose in mg/dL; pages convert for display).
 
 Every cadence is served by the 5-minute model: the record's grid is anchored at its last reading (the forecast
@@ -30,7 +30,6 @@ from medai_core.glucose.forecast import (
     linear_baseline,
     params_from_artifacts,
 )
-from medai_core.glucose.io import CGMRecord
 from medai_core.glucose.personalise import Personalisation, personalise
 from medai_core.glucose.prepare import (
     DELTA_SCALE,
@@ -45,6 +44,7 @@ from medai_core.glucose.prepare import (
     target_stride,
     window_features,
 )
+from medai_core.glucose.readers import CGMRecord
 from medai_core.units import MG_DL, sensor_family
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ def run_bench(repeat: int = 20) -> str:
     from medai_core.glucose.agp import agp_report
     from medai_core.glucose.analysis import backtest, forecast_from_last
     from medai_core.glucose.forecast import params_from_artifacts
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
     from medai_core.glucose.simulate import simulated_patient
     from medai_core.models import load_model
 

@@ -199,13 +199,7 @@ def personalise(
     origins = valid_origins(grid, stride=stride)
     if origins.size == 0:
         return Personalisation(False, no_windows_reason(grid, "not adapted to this patient"), days)
-    t = grid.times[origins].astype("datetime64[ns]").astype(np.int64)
-    cut = t[0] + fit_fraction * (t[-1] - t[0])
-    horizon_ns = HORIZON_STEPS * GRID_MINUTES * 60 * 1_000_000_000
-    fit = spaced_origins(origins[t + horizon_ns <= cut], FIT_SPACING_STEPS)
-    if fit.size > MAX_FIT_WINDOWS:
-        fit = np.sort(np.random.default_rng(SEED).choice(fit, MAX_FIT_WINDOWS, replace=False))
-    test = spaced_origins(origins[t > cut], EVAL_ORIGIN_SPACING_STEPS)
+    fit, test, first_days = _fit_and_test_origins(grid, origins, fit_fraction)
     if fit.size < MIN_FIT_WINDOWS or test.size < MIN_BACKTEST_WINDOWS:
         return Personalisation(
             False,
@@ -215,6 +209,53 @@ def personalise(
             int(fit.size),
             int(test.size),
         )
+    bias, before_rmse, after_rmse, gain, se = _backtest(grid, fit, test, predict, params, alpha, limits_mg_dl)
+    applied = bool(after_rmse < before_rmse and np.isfinite(se) and gain > NOISE_Z * se)
+    learnt = (
+        f"a bias of {bias[5]:+.1f} / {bias[-1]:+.1f} mg/dL at 30 / 60 min learnt on the first {first_days:.1f} days"
+    )
+    return Personalisation(
+        applied,
+        _reason(applied, learnt, before_rmse, after_rmse, gain, se, int(test.size)),
+        days,
+        int(fit.size),
+        int(test.size),
+        before_rmse,
+        after_rmse,
+        time.perf_counter() - start,
+        bias,
+        gain,
+        se,
+    )
+
+
+def _fit_and_test_origins(
+    grid: Grid, origins: NDArray[np.intp], fit_fraction: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp], float]:
+    """The fit origins (every 10 min, targets ending before the cut at ``fit_fraction`` of the time span, at most
+    :data:`MAX_FIT_WINDOWS` drawn with a fixed seed), the backtest origins (after the cut, every 30 min) and the
+    days before the cut."""
+    t = grid.times[origins].astype("datetime64[ns]").astype(np.int64)
+    cut = t[0] + fit_fraction * (t[-1] - t[0])
+    horizon_ns = HORIZON_STEPS * GRID_MINUTES * 60 * 1_000_000_000
+    fit = spaced_origins(origins[t + horizon_ns <= cut], FIT_SPACING_STEPS)
+    if fit.size > MAX_FIT_WINDOWS:
+        fit = np.sort(np.random.default_rng(SEED).choice(fit, MAX_FIT_WINDOWS, replace=False))
+    test = spaced_origins(origins[t > cut], EVAL_ORIGIN_SPACING_STEPS)
+    return fit, test, float((cut - t[0]) / (_MINUTES_PER_DAY * 60e9))
+
+
+def _backtest(
+    grid: Grid,
+    fit: NDArray[np.intp],
+    test: NDArray[np.intp],
+    predict: Predictor,
+    params: ForecastParams,
+    alpha: float,
+    limits_mg_dl: tuple[float, float],
+) -> tuple[NDArray[np.float64], float, float, float, float]:
+    """The bias learnt on the ``fit`` windows, and on the ``test`` windows the RMSE before and after it and the
+    paired gain with its standard error (:func:`paired_gain`)."""
     both = np.concatenate([fit, test])
     x, last = window_features(grid, both)
     raw = np.concatenate([np.asarray(predict(x[i : i + 4096])) for i in range(0, len(both), 4096)])
@@ -227,46 +268,33 @@ def personalise(
     before_rmse = rmse_avg(y[n_fit:], p50[n_fit:], scored)
     after_rmse = rmse_avg(y[n_fit:], after, scored)
     gain, se = paired_gain(y[n_fit:], p50[n_fit:], after, scored)
-    beyond_noise = bool(np.isfinite(se) and gain > NOISE_Z * se)
-    applied = bool(after_rmse < before_rmse and beyond_noise)
-    first_days = (cut - t[0]) / (_MINUTES_PER_DAY * 60e9)
-    learnt = (
-        f"a bias of {bias[5]:+.1f} / {bias[-1]:+.1f} mg/dL at 30 / 60 min learnt on the first {first_days:.1f} days"
-    )
+    return bias, before_rmse, after_rmse, gain, se
+
+
+def _reason(
+    applied: bool, learnt: str, before_rmse: float, after_rmse: float, gain: float, se: float, n_test: int
+) -> str:
+    """Why the correction ``learnt`` is shown or not, with the backtest errors and the paired comparison."""
     d = distinct_decimals(before_rmse, after_rmse)
     errors = f"{before_rmse:.{d}f} to {after_rmse:.{d}f} mg/dL"
     noise = (
-        f"paired over the {test.size} forecasts in {BLOCK_WINDOWS * 30 // 60}-hour blocks, the squared error drops "
+        f"paired over the {n_test} forecasts in {BLOCK_WINDOWS * 30 // 60}-hour blocks, the squared error drops "
         f"by {gain:.1f} mg/dL\u00b2 per forecast, standard error {se:.1f}"
         if np.isfinite(se)
-        else f"{test.size} forecasts are too few blocks to measure the noise"
+        else f"{n_test} forecasts are too few blocks to measure the noise"
     )
     rule = f"the rule asks for a drop of more than {NOISE_Z:g} standard errors"
     if applied:
-        reason = (
+        return (
             f"Adapted to this patient: {learnt} lowers the backtest error on the rest from {errors}, more than its "
             f"noise ({noise}; {rule})."
         )
-    elif after_rmse < before_rmse:
-        reason = (
+    if after_rmse < before_rmse:
+        return (
             f"Not adapted: {learnt} lowers the backtest error on the rest from {errors}, but not beyond its noise "
             f"({noise}; {rule}), so the shipped model's forecast is shown."
         )
-    else:
-        reason = (
-            f"Not adapted: {learnt} does not lower the backtest error on the rest ({errors}), so the shipped "
-            "model's forecast is shown."
-        )
-    return Personalisation(
-        applied,
-        reason,
-        days,
-        int(n_fit),
-        int(test.size),
-        before_rmse,
-        after_rmse,
-        time.perf_counter() - start,
-        bias,
-        gain,
-        se,
+    return (
+        f"Not adapted: {learnt} does not lower the backtest error on the rest ({errors}), so the shipped "
+        "model's forecast is shown."
     )

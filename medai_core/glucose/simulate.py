@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medai_core.glucose.io import CGMRecord
+from medai_core.glucose.readers import CGMRecord
 
 __all__ = ["SIMULATED_LABEL", "simulated_csv", "simulated_patient"]
 

@@ -45,7 +45,6 @@ from medai_core.glucose.forecast import (
     hypo_labels,
     linear_baseline,
 )
-from medai_core.glucose.io import grids_by_patient, read_research_table
 from medai_core.glucose.prepare import (
     DELTA_SCALE,
     HORIZON_STEPS,
@@ -55,6 +54,7 @@ from medai_core.glucose.prepare import (
     LEVEL_SCALE,
     Grid,
 )
+from medai_core.glucose.readers import grids_by_patient, read_research_table
 from medai_core.provenance import ProvenanceManifest
 
 if TYPE_CHECKING:

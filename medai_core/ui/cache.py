@@ -244,7 +244,7 @@ def run_analysis(job: str, key: str, *args: object, label: str = "The file") -> 
 # --- ct begin ---
 if TYPE_CHECKING:
     from medai_core.ct.analysis import NoduleAnalysis
-    from medai_core.ct.io import CTStudy
+    from medai_core.ct.readers import CTStudy
 
 
 @st.cache_resource(show_spinner=False)
@@ -345,21 +345,21 @@ def get_ct_volume_store() -> CTVolumeStore:
 
 
 def read_ct_upload(data: bytes, name: str) -> CTStudy:
-    """The upload read in an isolated worker and de-identified (:func:`medai_core.ct.io.read_ct`).
+    """The upload read in an isolated worker and de-identified (:func:`medai_core.ct.readers.read_ct`).
 
     Cached in :func:`get_ct_volume_store` by the sha256 of the bytes (the name only words error messages).
 
     Raises:
         ImageInputError: the upload cannot be used, or could not be read safely (crash, time or memory limit).
     """
-    from medai_core.ct.io import read_ct
+    from medai_core.ct.readers import read_ct
     from medai_core.isolation import read_isolated
 
     key = hashlib.sha256(data).hexdigest()
     store = get_ct_volume_store()
     study = store.get(key)
     if study is None:
-        study = read_isolated(read_ct, data, name, label=name)
+        study = read_isolated(read_ct, data, name=name, label=name)
         store.put(key, study)
     return study
 

@@ -16,7 +16,7 @@ CSV = b"gene,protein_change,vaf\nEGFR,L858R,0.31\nTP53,R273H,0.4\nSTK11,Q37*,0.3
 
 
 def _text(at: Any) -> str:
-    parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.subheader]
+    parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.header, *at.subheader]
     return "\n".join(str(p.value) for p in parts)
 
 
@@ -38,7 +38,7 @@ def test_demo_renders_full_result() -> None:
     assert "| I-A | Dabrafenib \\+ Trametinib" in text  # the demo's BRAF V600E in melanoma, first
     assert "CC BY 4.0" in text and "Cancer Hotspots" in text  # sources with licence and release
     assert "CIViC predictive evidence, release 01-Aug-2021" in text  # the shipped snapshot, with no data folder
-    assert at.subheader[0].value == "Therapy options"  # the page leads with them
+    assert at.header[0].value == "Therapy options"  # the page leads with them
     assert "not randomised" in text  # the outcome caveat
     assert not at.metric  # one row of headline cards, no second row of metrics repeating them
     assert any(e.label.startswith("How the TMB") for e in at.expander)

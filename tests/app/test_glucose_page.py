@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -27,6 +28,11 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return headlines(at)
 
 
+def _badges(at: AppTest) -> list[Any]:
+    """Markdown elements that carry a status badge (its word and colour in the project's markup)."""
+    return [m for m in at.markdown if "medai-status" in m.value]
+
+
 def test_demo_then_unit_switch() -> None:
     at = _page()
     assert not at.exception, [e.value for e in at.exception]
@@ -38,7 +44,8 @@ def test_demo_then_unit_switch() -> None:
     assert hypo and all(value.split(" | ")[1] in {"Low", "Raised", "High"} for value in hypo)  # words, not emoji
     assert metrics[TIR].split(" | ")[1] in {"Met", "Not met"}
     assert any("What this means:" in m.value for m in at.markdown)
-    assert all(x.value.startswith("**Met:**") for x in at.success if "CGM active" in x.value)
+    active = [m.value for m in _badges(at) if "CGM active" in m.value]
+    assert active and all(">Met</span>" in m for m in active)  # the check's word on its badge
     assert len(at.get("plotly_chart")) >= 6  # TIR, AGP, daily, trace, fan, Clarke, attributions
     assert len(at.get("download_button")) == 3
     # the 14-day demo is long enough to adapt: the decision and its before/after backtest are shown
@@ -68,7 +75,7 @@ def test_upload_dexcom_mmol_fixture() -> None:
     metrics = _metrics(at)
     assert metrics["Source"] == "dexcom clarity"
     assert metrics["Readings"] == "864"
-    assert any("14 days" in w.value for w in at.warning)  # 3 days: said, not hidden
+    assert any("14 days" in m.value and ">Not met</span>" in m.value for m in _badges(at))  # 3 days: said, not hidden
     assert any("mmol/L" in str(c.value) for c in at.caption)
 
 
@@ -96,7 +103,7 @@ def test_upload_dexcom_fixture(shared_data: Path) -> None:
     assert metrics["Source"] == "dexcom clarity"
     assert metrics["Readings"] == "2,772"
     assert metrics[TIR].startswith("99.8 %")
-    assert any("14 days" in w.value for w in at.warning)  # 9.8 days: said, not hidden
+    assert any("14 days" in m.value and ">Not met</span>" in m.value for m in _badges(at))  # 9.8 days: said, not hidden
 
 
 def test_multi_patient_table_has_picker() -> None:
@@ -129,7 +136,7 @@ def test_short_upload_shows_what_it_can() -> None:
     at = _page()
     at.file_uploader(key="glucose.upload").set_value(("short.csv", f"time,glucose\n{rows}".encode(), "text/csv")).run()
     assert not at.exception
-    assert any("need at least 24 h" in w.value for w in at.warning)
+    assert any("need at least 24 h" in m.value and ">Not met</span>" in m.value for m in _badges(at))
     assert "In 30 min" in _metrics(at)  # 8 hours are enough for a forecast
     decision = [m.value for m in at.markdown if "medai-status" in m.value and "needs at least 7 days" in m.value]
     assert decision and ">Note</span>" in decision[0]  # too short to adapt, and it says so in words

@@ -16,7 +16,7 @@ from pydicom.data import get_testdata_file
 
 from medai_core.audit import get_audit_log
 from medai_core.cli import main
-from medai_core.ct.io import read_ct
+from medai_core.ct.readers import read_ct
 from medai_core.deid import profile_leaks
 
 CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
@@ -36,7 +36,7 @@ def test_deidentify_writes_clean_copies_named_by_new_uid(tmp_path: Path, capsys:
     original = pydicom.dcmread(CT_SMALL)
     assert profile_leaks(pydicom.dcmread(written), frozenset({str(original.SOPInstanceUID)})) == []
     np.testing.assert_array_equal(
-        read_ct(written.read_bytes(), "x").hu, read_ct(CT_SMALL.read_bytes(), "CT_small.dcm").hu
+        read_ct(written.read_bytes(), name="x").hu, read_ct(CT_SMALL.read_bytes(), name="CT_small.dcm").hu
     )
 
 

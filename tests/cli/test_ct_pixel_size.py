@@ -16,9 +16,9 @@ from PIL import Image
 
 from medai_core.cli import main
 from medai_core.ct.analysis import analyse_nodule, prepare_nodule
-from medai_core.ct.io import PIXEL_MM_RANGE, check_pixel_mm, read_ct, read_ct_path, with_pixel_size
 from medai_core.ct.phantom import make_phantom, phantom_dicom_files
 from medai_core.ct.prepare import Seed, hu_to_training_scale, resample_crop
+from medai_core.ct.readers import PIXEL_MM_RANGE, check_pixel_mm, read_ct, read_ct_path, with_pixel_size
 from medai_core.errors import ImageInputError
 
 LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
@@ -60,7 +60,7 @@ def test_training_format_crop_needs_no_pixel_size() -> None:
 
 def test_whole_slice_without_spacing_needs_pixel_size() -> None:
     u8, seed, _ = _phantom_slice()
-    study = read_ct(_png(u8, 1), "slice.png")
+    study = read_ct(_png(u8, 1), name="slice.png")
     assert study.spacing_mm is None and not study.is_masked_crop and study.needs_pixel_size
     with pytest.raises(ImageInputError, match="pixel size"):
         prepare_nodule(study, Seed(seed.row, seed.col, 0))
@@ -69,7 +69,7 @@ def test_whole_slice_without_spacing_needs_pixel_size() -> None:
 def test_enlarged_masked_crop_needs_pixel_size() -> None:
     crop = read_ct_path(_lidc_nodule())
     u8 = hu_to_training_scale(crop.hu[crop.hu.shape[0] // 2])
-    study = read_ct(_png(u8, 2, Image.Resampling.NEAREST), "crop2x.png")
+    study = read_ct(_png(u8, 2, Image.Resampling.NEAREST), name="crop2x.png")
     assert study.is_masked_crop and not study.is_training_format_crop and study.needs_pixel_size
     with pytest.raises(ImageInputError, match="--pixel-mm"):
         prepare_nodule(study, None)
@@ -88,7 +88,7 @@ def test_pixel_size_range_edges_accepted() -> None:
 
 def test_typed_pixel_size_sets_spacing_with_a_note() -> None:
     u8, _, _ = _phantom_slice()
-    study = read_ct(_png(u8, 1), "slice.png", pixel_mm=0.7)
+    study = read_ct(_png(u8, 1), name="slice.png", pixel_mm=0.7)
     assert study.spacing_mm == (0.7, 0.7) and not study.needs_pixel_size
     assert any("0.7 mm as given by the user" in n for n in study.notes)
     assert not any("pixel size unknown" in n for n in study.notes)
@@ -97,7 +97,7 @@ def test_typed_pixel_size_sets_spacing_with_a_note() -> None:
 def test_header_spacing_wins_over_typed_pixel_size() -> None:
     phantom = make_phantom("solid", 10.0, slices=3)
     data = phantom_dicom_files(phantom)[1]
-    study = read_ct(data, "slice.dcm", pixel_mm=2.0)
+    study = read_ct(data, name="slice.dcm", pixel_mm=2.0)
     assert study.spacing_mm == pytest.approx((0.7, 0.7))
     assert any("was not used" in n for n in study.notes)
     assert with_pixel_size(study, None) is study
@@ -163,7 +163,7 @@ def test_lidc_crop_at_three_scales_agrees(model) -> None:
     probabilities = []
     for scale in SCALES:
         slices = [np.asarray(Image.open(io.BytesIO(_png(s, scale, Image.Resampling.NEAREST)))) for s in volume]
-        from medai_core.ct.io import study_from_u8
+        from medai_core.ct.readers import study_from_u8
 
         study = with_pixel_size(study_from_u8(np.stack(slices), "PNG folder"), 0.64 / scale)
         probabilities.append(analyse_nodule(model, None, study, None, explain="none").probability)

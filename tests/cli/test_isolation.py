@@ -168,7 +168,7 @@ def test_pool_rejects_unusable_limits() -> None:
 
 
 def test_domain_error_follows_the_reader_module() -> None:
-    from medai_core.ct.io import read_ct
+    from medai_core.ct.readers import read_ct
     from medai_core.genomics.io import read_panel
 
     assert domain_error(read_ct) is ImageInputError
@@ -245,7 +245,7 @@ def test_predict_genes_on_the_malformed_gt_vcf_exits_2(tmp_path: object, capsys:
 
 
 def _study(hu: np.ndarray) -> object:
-    from medai_core.ct.io import CTStudy
+    from medai_core.ct.readers import CTStudy
 
     return CTStudy(hu=hu.astype(np.float32), spacing_mm=(0.7, 0.7), slice_spacing_mm=1.25, source_format="DICOM")
 

@@ -116,7 +116,7 @@ def ct_model() -> object:
 )
 def test_model_probability_is_in_0_1_for_any_masked_crop(ct_model: object, crop: np.ndarray, radius: int) -> None:
     from medai_core.ct.analysis import analyse_nodule
-    from medai_core.ct.io import study_from_u8
+    from medai_core.ct.readers import study_from_u8
 
     yy, xx = np.mgrid[:64, :64]
     masked = np.where((yy - 32) ** 2 + (xx - 32) ** 2 <= radius**2, np.maximum(crop, 1), 0).astype(np.uint8)

@@ -78,7 +78,7 @@ def test_generated_tables_give_a_result_or_an_input_error(
 )
 def test_plain_mg_dl_readings_are_read_back_exactly_and_agp_bands_add_up(values: list[int], start: object) -> None:
     from medai_core.glucose.agp import agp_report
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
 
     t0 = np.datetime64(start, "m")  # type: ignore[call-overload]
     times = t0 + np.arange(len(values)) * np.timedelta64(5, "m")

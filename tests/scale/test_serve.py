@@ -59,8 +59,8 @@ def test_served_predictions_equal_in_process(address: str, local: InProcessPredi
 
 def test_analyses_through_serve_equal_in_process(address: str, local: InProcessPredictor) -> None:
     from medai_core.ct.analysis import analyse_nodule
-    from medai_core.ct.io import read_ct
     from medai_core.ct.phantom import make_phantom, phantom_dicom_zip
+    from medai_core.ct.readers import read_ct
     from medai_core.genomics.analysis import analyse_bytes
     from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
     from medai_core.glucose.analysis import analyse
@@ -68,7 +68,7 @@ def test_analyses_through_serve_equal_in_process(address: str, local: InProcessP
 
     serve = ServePredictor(address)
     phantom = make_phantom("spiculated", 14.0)
-    study = read_ct(phantom_dicom_zip(phantom), "phantom.zip")
+    study = read_ct(phantom_dicom_zip(phantom), name="phantom.zip")
     ct = [analyse_nodule(p.model("ct_nodule"), None, study, phantom.seed, explain="none") for p in (serve, local)]
     assert ct[0].probability == pytest.approx(ct[1].probability, abs=1e-5)
     np.testing.assert_allclose(ct[0].member_probabilities, ct[1].member_probabilities, atol=1e-5)

@@ -9,9 +9,9 @@ import pytest
 
 from medai_core.ct.analysis import analyse_nodule, make_ensemble_grad_cam, risk_band
 from medai_core.ct.demo import CT_SMALL_SEED, demo_bytes, demo_seed
-from medai_core.ct.io import read_ct, read_ct_path
 from medai_core.ct.phantom import make_phantom
 from medai_core.ct.prepare import Seed
+from medai_core.ct.readers import read_ct, read_ct_path
 from medai_core.ct.report import audit_outputs, build_report, report_payload
 from medai_core.errors import ImageInputError
 from medai_core.reports import render_html, render_json
@@ -67,7 +67,7 @@ def test_lidc_crop_needs_no_seed(model) -> None:
 def test_real_dicom_demo(model, grad_cam) -> None:
     data, name = demo_bytes("ct_small")
     assert demo_seed("ct_small") == CT_SMALL_SEED
-    result = analyse_nodule(model, grad_cam, read_ct(data, name), CT_SMALL_SEED)
+    result = analyse_nodule(model, grad_cam, read_ct(data, name=name), CT_SMALL_SEED)
     assert result.long_axis_mm is not None and result.long_axis_mm < 6.0
     report = build_report(result, model.card, data)
     html = render_html(report)
@@ -80,7 +80,7 @@ def test_real_dicom_demo(model, grad_cam) -> None:
 def test_whole_slice_without_seed(model) -> None:
     data, name = demo_bytes("ct_small")
     with pytest.raises(ImageInputError, match="give the nodule's centre"):
-        analyse_nodule(model, None, read_ct(data, name), None)
+        analyse_nodule(model, None, read_ct(data, name=name), None)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_whole_slice_without_seed(model) -> None:
 )
 def test_bad_seeds(model, seed: Seed, fragment: str) -> None:
     data, name = demo_bytes("ct_small")
-    study = read_ct(data, name)
+    study = read_ct(data, name=name)
     hu = study.hu[0]
     if "lung" in fragment:
         row, col = np.argwhere(hu[1:-1, 1:-1] < -800)[0] + 1

@@ -24,8 +24,8 @@ from pydicom.uid import EnhancedCTImageStorage, ImplicitVRLittleEndian
 
 from medai_core.ct.dicom_checks import SLICE_SPACING_MM, TAG_CODES, TAG_RANGES, implausible_hu
 from medai_core.ct.dicom_dictionary import ATTRIBUTES, vm_text
-from medai_core.ct.io import read_ct
 from medai_core.ct.phantom import make_phantom, phantom_dicom_files
+from medai_core.ct.readers import read_ct
 from medai_core.errors import ImageInputError
 
 PHANTOM = make_phantom("solid", 10.6, size=64, slices=7)
@@ -93,7 +93,7 @@ def test_every_attribute_the_reader_checks_is_in_the_table() -> None:
 
 
 def test_the_phantom_stored_right_reads() -> None:
-    study = read_ct(_zip(_slices()), "series.zip")
+    study = read_ct(_zip(_slices()), name="series.zip")
     assert study.spacing_mm == (0.7, 0.7) and study.slice_spacing_mm == pytest.approx(1.25)
     assert np.allclose(study.hu, np.rint(PHANTOM.study.hu), atol=0.5)
 
@@ -105,7 +105,7 @@ def test_pixel_spacing_with_four_values_is_refused() -> None:
     """Formerly read as 0.35 mm from the first two values (diameter halved, probability 0.22 instead of 0.91)."""
     data = _one(_raw("PixelSpacing", "DS", "0.35\\0.35\\0.7\\0.7"))
     with pytest.raises(ImageInputError, match=r"\(PixelSpacing\) holds 4 value\(s\).*PS3\.6\) gives it 2"):
-        read_ct(data, "slice.dcm")
+        read_ct(data, name="slice.dcm")
 
 
 def test_rescale_with_two_values_each_is_refused() -> None:
@@ -116,7 +116,7 @@ def test_rescale_with_two_values_each_is_refused() -> None:
         ds.add_new(tag_for_keyword("RescaleIntercept"), "DS", "-1024\\0")
 
     with pytest.raises(ImageInputError, match=r"\(RescaleSlope\) holds 2 value\(s\)"):
-        read_ct(_one(change), "slice.dcm")
+        read_ct(_one(change), name="slice.dcm")
 
 
 @pytest.mark.parametrize(
@@ -140,21 +140,21 @@ def test_more_values_than_ps36_gives_are_refused_with_the_name(keyword: str, vr:
     else:
         data = _one(_raw(keyword, vr, value))
     with pytest.raises(ImageInputError, match=rf"{keyword}.* holds \d value\(s\), where DICOM \(PS3\.6\)"):
-        read_ct(data, "upload")
+        read_ct(data, name="upload")
 
 
 def test_rows_with_two_values_is_refused() -> None:
     ds = _slices()[3]
     ds.add_new(tag_for_keyword("Rows"), "US", [64, 64])
     with pytest.raises(ImageInputError, match=r"\(Rows\) holds 2 value"):
-        read_ct(_bytes(ds), "slice.dcm")
+        read_ct(_bytes(ds), name="slice.dcm")
 
 
 def test_a_value_stored_with_another_vr_is_refused() -> None:
     """PS3.6 gives RescaleSlope the VR DS (decimal text); an FD (binary double) is not what it says it is."""
     data = _one(lambda ds: ds.add_new(tag_for_keyword("RescaleSlope"), "FD", 1.0))
     with pytest.raises(ImageInputError, match=r"\(RescaleSlope\) is stored as 'FD'.*DS"):
-        read_ct(data, "slice.dcm")
+        read_ct(data, name="slice.dcm")
 
 
 def test_implicit_vr_files_still_read() -> None:
@@ -166,7 +166,7 @@ def test_implicit_vr_files_still_read() -> None:
     data = _bytes(ds)
     parsed = pydicom.dcmread(io.BytesIO(data))
     assert parsed["PixelPaddingValue"].VR in ATTRIBUTES["PixelPaddingValue"].vrs
-    study = read_ct(data, "implicit.dcm")
+    study = read_ct(data, name="implicit.dcm")
     assert np.allclose(study.hu[0], np.rint(PHANTOM.study.hu[3]), atol=0.5)
 
 
@@ -181,12 +181,12 @@ def test_byte_swapped_pixels_are_refused_with_that_reason() -> None:
         ds.PixelData = np.frombuffer(ds.PixelData, "<i2").astype(">i2").tobytes()
 
     with pytest.raises(ImageInputError, match="opposite byte order"):
-        read_ct(_one(swap), "slice.dcm")
+        read_ct(_one(swap), name="slice.dcm")
     slices = _slices()
     for ds in slices:
         swap(ds)
     with pytest.raises(ImageInputError, match="opposite byte order"):
-        read_ct(_zip(slices), "series.zip")
+        read_ct(_zip(slices), name="series.zip")
 
 
 def test_stored_values_beyond_bits_stored_are_refused() -> None:
@@ -199,14 +199,14 @@ def test_stored_values_beyond_bits_stored_are_refused() -> None:
         ds.BitsStored, ds.HighBit = 12, 11
 
     with pytest.raises(ImageInputError, match=r"outside the -2048 to 2047 .*BitsStored 12"):
-        read_ct(_one(change), "slice.dcm")
+        read_ct(_one(change), name="slice.dcm")
 
 
 def test_twelve_bit_values_and_padding_within_bits_stored_read() -> None:
     def change(ds: FileDataset) -> None:
         ds.BitsStored, ds.HighBit = 12, 11
 
-    study = read_ct(_one(change), "slice.dcm")
+    study = read_ct(_one(change), name="slice.dcm")
     assert np.allclose(study.hu[0], np.rint(PHANTOM.study.hu[3]), atol=0.5)
 
 
@@ -220,7 +220,7 @@ def test_padding_written_outside_bits_stored_is_still_padding() -> None:
         ds.BitsStored, ds.HighBit = 12, 11
         ds.add_new(tag_for_keyword("PixelPaddingValue"), "SS", -3000)
 
-    study = read_ct(_one(change), "slice.dcm")
+    study = read_ct(_one(change), name="slice.dcm")
     assert np.all(study.hu[0, :3, :3] == -1024)
 
 
@@ -256,11 +256,11 @@ def test_a_series_slice_without_air_reads_but_a_series_without_air_does_not() ->
         ds.PixelData = np.full((64, 64), 1064, "<i2").tobytes()  # +40 HU everywhere
 
     soft_tissue(slices[0])
-    assert read_ct(_zip(slices), "series.zip").shape == (7, 64, 64)
+    assert read_ct(_zip(slices), name="series.zip").shape == (7, 64, 64)
     for ds in slices:
         soft_tissue(ds)
     with pytest.raises(ImageInputError, match="no air or lung"):
-        read_ct(_zip(slices), "series.zip")
+        read_ct(_zip(slices), name="series.zip")
 
 
 @pytest.mark.parametrize("filename", ["CT_small.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm"])
@@ -269,7 +269,7 @@ def test_pydicom_ct_files_still_read(filename: str) -> None:
     if path is None:  # pragma: no cover - pydicom bundles them
         pytest.skip(f"{filename} not bundled")
     try:
-        study = read_ct(Path(path).read_bytes(), filename)
+        study = read_ct(Path(path).read_bytes(), name=filename)
     except ImageInputError as exc:  # a codec this installation lacks is the only acceptable refusal
         assert "cannot be decoded" in str(exc)
         return
@@ -285,7 +285,7 @@ def test_series_positions_two_micrometres_apart_are_refused() -> None:
     for k, ds in enumerate(slices):
         ds.ImagePositionPatient = [0.0, 0.0, k * 0.002]
     with pytest.raises(ImageInputError, match=r"0\.002 mm apart by their positions, less than the 0\.1 mm"):
-        read_ct(_zip(slices), "series.zip")
+        read_ct(_zip(slices), name="series.zip")
 
 
 def _enhanced(step_mm: float) -> bytes:
@@ -307,9 +307,9 @@ def _enhanced(step_mm: float) -> bytes:
 
 
 def test_enhanced_ct_frame_positions_two_micrometres_apart_are_refused() -> None:
-    assert read_ct(_enhanced(1.25), "volume.dcm").slice_spacing_mm == pytest.approx(1.25)
+    assert read_ct(_enhanced(1.25), name="volume.dcm").slice_spacing_mm == pytest.approx(1.25)
     with pytest.raises(ImageInputError, match=r"less than the 0\.1 mm"):
-        read_ct(_enhanced(0.002), "volume.dcm")
+        read_ct(_enhanced(0.002), name="volume.dcm")
 
 
 @pytest.mark.parametrize("keyword", ["SliceThickness", "SpacingBetweenSlices"])
@@ -318,10 +318,10 @@ def test_header_spacing_has_the_same_floor_and_ceiling(keyword: str) -> None:
     for value, ok in ((low, True), (high, True), (low * 0.9, False), (high * 1.01, False), (0.002, False)):
         data = _enhanced_without_positions(keyword, value)
         if ok:
-            assert read_ct(data, "volume.dcm").slice_spacing_mm == pytest.approx(value)
+            assert read_ct(data, name="volume.dcm").slice_spacing_mm == pytest.approx(value)
         else:
             with pytest.raises(ImageInputError, match=keyword):
-                read_ct(data, "volume.dcm")
+                read_ct(data, name="volume.dcm")
 
 
 def _enhanced_without_positions(keyword: str, value: float | None, raw: tuple[str, str, str] | None = None) -> bytes:

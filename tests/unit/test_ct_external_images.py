@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from medai_core.ct.io import read_ct, read_ct_path
+from medai_core.ct.readers import read_ct, read_ct_path
 
 SIDE = 64
 
@@ -36,7 +36,7 @@ def test_exif_orientation_is_applied_as_viewers_show_it() -> None:
     image = Image.fromarray(_slice_u8())
     exif = Image.Exif()
     exif[0x0112] = 6
-    study = read_ct(_encode(image, "JPEG", quality=95, exif=exif), "photo.jpg")
+    study = read_ct(_encode(image, "JPEG", quality=95, exif=exif), name="photo.jpg")
     assert study.shape[1:] == (SIDE + 16, SIDE)  # as displayed: rows and columns swapped
     hu = study.hu[0]
     assert hu[5, -6] > -300 > hu[5, 5]  # the marker is now top-right, as a viewer shows it
@@ -44,7 +44,7 @@ def test_exif_orientation_is_applied_as_viewers_show_it() -> None:
 
 
 def test_jpeg_without_orientation_is_not_rotated() -> None:
-    study = read_ct(_encode(Image.fromarray(_slice_u8()), "JPEG", quality=95), "slice.jpg")
+    study = read_ct(_encode(Image.fromarray(_slice_u8()), "JPEG", quality=95), name="slice.jpg")
     assert study.shape[1:] == (SIDE, SIDE + 16) and study.hu[0, 5, 5] > -300
     assert not any("EXIF" in n or "colour" in n for n in study.notes)
 
@@ -57,7 +57,7 @@ def test_transparent_pixels_are_black_not_the_colour_under_them() -> None:
     nodule = (yy - 32) ** 2 + (xx - 32) ** 2 < 10**2
     rgba[nodule, :3] = 150
     rgba[nodule, 3] = 255
-    study = read_ct(_encode(Image.fromarray(rgba, "RGBA"), "PNG"), "crop.png")
+    study = read_ct(_encode(Image.fromarray(rgba, "RGBA"), "PNG"), name="crop.png")
     assert study.hu[0, 0, 0] == -1350 and study.hu[0, 32, 32] > -600
     assert study.is_masked_crop and study.is_training_format_crop
     assert any(f"{int((~nodule).sum())} transparent pixel(s)" in n for n in study.notes)
@@ -66,7 +66,7 @@ def test_transparent_pixels_are_black_not_the_colour_under_them() -> None:
 def test_coloured_annotation_is_noted() -> None:
     rgb = np.repeat(_slice_u8()[..., None], 3, axis=2)
     rgb[30:32, 20:60] = (255, 0, 0)  # a red measurement line
-    study = read_ct(_encode(Image.fromarray(rgb), "PNG"), "screenshot.png")
+    study = read_ct(_encode(Image.fromarray(rgb), "PNG"), name="screenshot.png")
     assert any("80 coloured pixel(s)" in n for n in study.notes)
 
 
@@ -74,7 +74,7 @@ def test_grey_image_saved_as_colour_jpeg_is_not_called_coloured() -> None:
     rng = np.random.default_rng(0)
     grey = np.clip(_slice_u8().astype(int) + rng.integers(-20, 20, _slice_u8().shape), 0, 255).astype(np.uint8)
     rgb = np.repeat(grey[..., None], 3, axis=2)
-    study = read_ct(_encode(Image.fromarray(rgb), "JPEG", quality=75), "grey.jpg")
+    study = read_ct(_encode(Image.fromarray(rgb), "JPEG", quality=75), name="grey.jpg")
     assert not any("colour" in n for n in study.notes)
 
 

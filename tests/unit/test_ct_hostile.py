@@ -32,8 +32,8 @@ from pydicom.uid import (
 
 from medai_core.config import CT_MAX_VOXELS
 from medai_core.ct.dicom_checks import TAG_RANGES
-from medai_core.ct.io import CTStudy, read_ct
 from medai_core.ct.prepare import Seed, segment_nodule, training_crop
+from medai_core.ct.readers import CTStudy, read_ct
 from medai_core.errors import ImageInputError, InputError
 from medai_core.untrusted import MAX_ZIP_MEMBERS
 
@@ -104,7 +104,7 @@ def _with(keyword: str, value: Any, vr: str = "DS", **kw: Any) -> bytes:
 
 
 def test_the_minimal_slice_reads_and_pickles() -> None:
-    study = read_ct(_write(_dataset()), "slice.dcm")
+    study = read_ct(_write(_dataset()), name="slice.dcm")
     assert study.shape == (1, SIDE, SIDE) and study.spacing_mm == (0.7, 0.7)
     assert study.hu.min() == pytest.approx(-824.0) and study.hu.max() == pytest.approx(0.0)
     again = pickle.loads(pickle.dumps(study))  # the reader's result can cross a process boundary
@@ -119,13 +119,13 @@ BAD_SCALARS = ["", "nan", "NaN", "inf", "-inf", "abc", "1e308"]
 @pytest.mark.parametrize("value", [*BAD_SCALARS, "0", "-1", "-0.5", "1e-9"])
 def test_bad_rescale_slope(value: str) -> None:
     with pytest.raises(ImageInputError, match=r"rescale slope .*\(RescaleSlope\)"):
-        read_ct(_with("RescaleSlope", value), "slice.dcm")
+        read_ct(_with("RescaleSlope", value), name="slice.dcm")
 
 
 @pytest.mark.parametrize("value", [*BAD_SCALARS, "-1e9"])
 def test_bad_rescale_intercept(value: str) -> None:
     with pytest.raises(ImageInputError, match=r"rescale intercept .*\(RescaleIntercept\)"):
-        read_ct(_with("RescaleIntercept", value), "slice.dcm")
+        read_ct(_with("RescaleIntercept", value), name="slice.dcm")
 
 
 def test_missing_rescale_on_stored_values_without_air_is_refused() -> None:
@@ -134,14 +134,14 @@ def test_missing_rescale_on_stored_values_without_air_is_refused() -> None:
     del ds.RescaleSlope
     del ds.RescaleIntercept
     with pytest.raises(ImageInputError, match="no air or lung"):
-        read_ct(_write(ds), "slice.dcm")
+        read_ct(_write(ds), name="slice.dcm")
 
 
 def test_rescale_beyond_any_ct_is_refused() -> None:
     with pytest.raises(ImageInputError, match="beyond any CT"):
-        read_ct(_with("RescaleSlope", "999"), "slice.dcm")
+        read_ct(_with("RescaleSlope", "999"), name="slice.dcm")
     with pytest.raises(ImageInputError, match="beyond any CT"):
-        read_ct(_with("RescaleIntercept", "-90000"), "slice.dcm")
+        read_ct(_with("RescaleIntercept", "-90000"), name="slice.dcm")
 
 
 def test_padding_below_the_hu_floor_is_set_to_it_with_a_note() -> None:
@@ -149,7 +149,7 @@ def test_padding_below_the_hu_floor_is_set_to_it_with_a_note() -> None:
     pixels = np.frombuffer(ds.PixelData, np.int16).reshape(SIDE, SIDE).copy()
     pixels[0, :4] = -32768  # padding stored at the int16 floor, intercept -1024: below -32768 HU
     ds.PixelData = pixels.tobytes()
-    study = read_ct(_write(ds), "padded.dcm")
+    study = read_ct(_write(ds), name="padded.dcm")
     assert study.hu.min() == -32768 and any("4 padding value(s)" in n for n in study.notes)
 
 
@@ -169,11 +169,11 @@ def test_padding_below_the_hu_floor_is_set_to_it_with_a_note() -> None:
 )
 def test_bad_pixel_spacing(value: Any) -> None:
     with pytest.raises(ImageInputError, match=r"pixel spacing \(mm, row and column\) \(PixelSpacing\)"):
-        read_ct(_with("PixelSpacing", value), "slice.dcm")
+        read_ct(_with("PixelSpacing", value), name="slice.dcm")
 
 
 def test_missing_pixel_spacing_is_unknown_not_assumed() -> None:
-    study = read_ct(_with("PixelSpacing", None), "slice.dcm")
+    study = read_ct(_with("PixelSpacing", None), name="slice.dcm")
     assert study.spacing_mm is None and study.needs_pixel_size
 
 
@@ -193,7 +193,7 @@ def _series(mutate: Any) -> bytes:
 
 
 def test_series_reads() -> None:
-    study = read_ct(_series(lambda k, ds: None), "series.zip")
+    study = read_ct(_series(lambda k, ds: None), name="series.zip")
     assert study.shape == (3, SIDE, SIDE) and study.slice_spacing_mm == pytest.approx(1.25)
 
 
@@ -216,7 +216,7 @@ def test_bad_position_or_orientation_in_a_series(keyword: str, value: Any, fragm
         ds.add_new(pydicom.datadict.tag_for_keyword(keyword), "DS", value)
 
     with pytest.raises(ImageInputError, match=fragment):
-        read_ct(_series(mutate), "series.zip")
+        read_ct(_series(mutate), name="series.zip")
 
 
 def test_slices_a_kilometre_apart_are_not_a_series() -> None:
@@ -224,11 +224,11 @@ def test_slices_a_kilometre_apart_are_not_a_series() -> None:
         ds.ImagePositionPatient = ["0", "0", str(k * 1e5)]
 
     with pytest.raises(ImageInputError, match="mm apart"):
-        read_ct(_series(mutate), "series.zip")
+        read_ct(_series(mutate), name="series.zip")
 
 
 def test_empty_slice_thickness_means_unknown() -> None:
-    study = read_ct(_with("SliceThickness", "", frames=2), "volume.dcm")  # type 2: empty is allowed, unknown
+    study = read_ct(_with("SliceThickness", "", frames=2), name="volume.dcm")  # type 2: empty is allowed, unknown
     assert study.slice_spacing_mm is None
 
 
@@ -236,11 +236,11 @@ def test_empty_slice_thickness_means_unknown() -> None:
 def test_bad_slice_thickness_in_a_multiframe(value: str) -> None:
     data = _with("SliceThickness", value, frames=2)
     with pytest.raises(ImageInputError, match=r"slice thickness \(mm\) \(SliceThickness\)"):
-        read_ct(data, "volume.dcm")
+        read_ct(data, name="volume.dcm")
 
 
 def test_good_slice_thickness_in_a_multiframe() -> None:
-    study = read_ct(_with("SliceThickness", "2.5", frames=2), "volume.dcm")
+    study = read_ct(_with("SliceThickness", "2.5", frames=2), name="volume.dcm")
     assert study.shape[0] == 2 and study.slice_spacing_mm == 2.5
 
 
@@ -251,7 +251,7 @@ def test_rows_smaller_than_the_pixel_data_is_refused() -> None:
     ds = _dataset()
     ds.Rows = SIDE // 2  # 32 x 32 pixels of data: formerly read as a 2-slice volume of 16 x 32
     with pytest.raises(ImageInputError, match="does not match the image"):
-        read_ct(_write(ds), "slice.dcm")
+        read_ct(_write(ds), name="slice.dcm")
 
 
 @pytest.mark.parametrize(("keyword", "value"), [("Rows", 64), ("Columns", 33), ("NumberOfFrames", "2")])
@@ -259,7 +259,7 @@ def test_header_larger_than_the_pixel_data_is_refused(keyword: str, value: Any) 
     ds = _dataset()
     setattr(ds, keyword, value)
     with pytest.raises(ImageInputError, match="does not match the image"):
-        read_ct(_write(ds), "slice.dcm")
+        read_ct(_write(ds), name="slice.dcm")
 
 
 def test_size_is_checked_before_decoding() -> None:
@@ -268,7 +268,7 @@ def test_size_is_checked_before_decoding() -> None:
     ds.NumberOfFrames = "64"  # 1.07e9 voxels declared, 2 KiB of pixel data
     assert CT_MAX_VOXELS < 4096 * 4096 * 64
     with pytest.raises(ImageInputError, match="voxel limit"):
-        read_ct(_write(ds), "huge.dcm")
+        read_ct(_write(ds), name="huge.dcm")
 
 
 @pytest.mark.parametrize(("keyword", "value"), [("Rows", 0), ("Columns", 65535), ("NumberOfFrames", "0")])
@@ -276,14 +276,14 @@ def test_implausible_dimensions_are_refused(keyword: str, value: Any) -> None:
     ds = _dataset()
     setattr(ds, keyword, value)
     with pytest.raises(ImageInputError, match=keyword):
-        read_ct(_write(ds), "slice.dcm")
+        read_ct(_write(ds), name="slice.dcm")
 
 
 def test_colour_pixel_data_is_refused() -> None:
     ds = _dataset()
     ds.SamplesPerPixel = 3
     with pytest.raises(ImageInputError, match="colour"):
-        read_ct(_write(ds), "slice.dcm")
+        read_ct(_write(ds), name="slice.dcm")
 
 
 def test_deflated_dicom_bomb_is_refused_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -293,11 +293,11 @@ def test_deflated_dicom_bomb_is_refused_before_inflating(monkeypatch: pytest.Mon
     data = _write(ds)
     assert len(data) < 64 * 1024
     with pytest.raises(ImageInputError, match="unpacks to more than 1 MiB"):
-        read_ct(data, "bomb.dcm")
+        read_ct(data, name="bomb.dcm")
 
 
 def test_deflated_dicom_within_the_limit_reads() -> None:
-    study = read_ct(_write(_dataset(syntax=DeflatedExplicitVRLittleEndian)), "deflated.dcm")
+    study = read_ct(_write(_dataset(syntax=DeflatedExplicitVRLittleEndian)), name="deflated.dcm")
     assert study.shape == (1, SIDE, SIDE)
 
 
@@ -305,7 +305,7 @@ def test_compressed_pixel_data_without_a_codec_is_a_clear_message() -> None:
     ds = _dataset(syntax=JPEG2000Lossless)
     ds.PixelData = pydicom.encaps.encapsulate([b"\xff\x4f\xff\x51" + bytes(60)])
     with pytest.raises(ImageInputError, match="cannot be decoded"):
-        read_ct(_write(ds), "j2k.dcm")
+        read_ct(_write(ds), name="j2k.dcm")
 
 
 def test_truncated_and_corrupt_headers_never_escape_the_boundary() -> None:
@@ -313,7 +313,7 @@ def test_truncated_and_corrupt_headers_never_escape_the_boundary() -> None:
     rejected = 0
     for cut in range(132, len(data), 9):
         try:
-            study = read_ct(data[:cut], "cut.dcm")
+            study = read_ct(data[:cut], name="cut.dcm")
         except InputError:
             rejected += 1
         else:
@@ -331,7 +331,7 @@ def test_seeded_byte_mutations_give_a_result_or_an_image_input_error() -> None:
             at = int(rng.integers(0, len(data)))
             data[at] = int(rng.integers(0, 256))
         try:
-            study = read_ct(bytes(data), "mutated")
+            study = read_ct(bytes(data), name="mutated")
         except InputError:
             outcomes["rejected"] += 1
             continue
@@ -360,7 +360,7 @@ def test_png_claiming_a_huge_size_is_refused(side: int) -> None:
     data = _png_header(side, side)
     assert len(data) < 80
     with pytest.raises(ImageInputError, match="far larger than any CT image"):
-        read_ct(data, "bomb.png")
+        read_ct(data, name="bomb.png")
 
 
 def test_corrupt_png_is_an_image_input_error() -> None:
@@ -372,15 +372,15 @@ def test_corrupt_png_is_an_image_input_error() -> None:
     good = buffer.getvalue()
     for cut in (20, 40, len(good) // 2, len(good) - 40):
         with pytest.raises(ImageInputError):
-            read_ct(good[:cut], "cut.png")
-    assert read_ct(good, "ok.png").shape == (1, 40, 40)
+            read_ct(good[:cut], name="cut.png")
+    assert read_ct(good, name="ok.png").shape == (1, 40, 40)
 
 
 def test_broken_png_chunk_is_an_image_input_error() -> None:
     data = bytearray(_png_header(40, 40))
     data[-8:-4] = b"\0\0\0\0"  # the chunk after the short IDAT zeroed: PIL raises SyntaxError("broken PNG file")
     with pytest.raises(ImageInputError, match="not a readable image"):
-        read_ct(bytes(data), "broken.png")
+        read_ct(bytes(data), name="broken.png")
 
 
 # --- zips: corrupt archives, corrupt members, too many members, bombs ---
@@ -388,7 +388,7 @@ def test_broken_png_chunk_is_an_image_input_error() -> None:
 
 def test_not_a_zip_after_the_signature() -> None:
     with pytest.raises(ImageInputError, match="not a readable zip"):
-        read_ct(b"PK\x03\x04" + bytes(200), "broken.zip")
+        read_ct(b"PK\x03\x04" + bytes(200), name="broken.zip")
 
 
 def test_corrupt_zip_member() -> None:
@@ -397,7 +397,7 @@ def test_corrupt_zip_member() -> None:
     for at in range(first + 20, first + 60):
         data[at] ^= 0xFF
     with pytest.raises(ImageInputError):
-        read_ct(bytes(data), "corrupt.zip")
+        read_ct(bytes(data), name="corrupt.zip")
 
 
 def test_zip_with_too_many_members() -> None:
@@ -406,7 +406,7 @@ def test_zip_with_too_many_members() -> None:
         for k in range(MAX_ZIP_MEMBERS + 1):
             archive.writestr(f"{k}.txt", b"")
     with pytest.raises(ImageInputError, match="more than the"):
-        read_ct(buffer.getvalue(), "many.zip")
+        read_ct(buffer.getvalue(), name="many.zip")
 
 
 def test_zip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -416,7 +416,7 @@ def test_zip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         archive.writestr("zeros.dcm", bytes(4 * 2**20))
     assert len(buffer.getvalue()) < 64 * 1024
     with pytest.raises(InputError, match="MiB"):
-        read_ct(buffer.getvalue(), "bomb.zip")
+        read_ct(buffer.getvalue(), name="bomb.zip")
 
 
 # --- no bad spacing reaches preparation; no infinite volume ---
@@ -448,8 +448,8 @@ def test_tag_table_edges() -> None:
     for keyword, rule in TAG_RANGES.items():
         assert np.isfinite(rule.low) and np.isfinite(rule.high) and rule.low < rule.high, keyword
     for value in ("0.05", "5"):
-        study = read_ct(_with("PixelSpacing", [value, value]), "edge.dcm")
+        study = read_ct(_with("PixelSpacing", [value, value]), name="edge.dcm")
         assert study.spacing_mm == (float(value), float(value))
     for value in ("0.049", "5.01"):
         with pytest.raises(ImageInputError, match="PixelSpacing"):
-            read_ct(_with("PixelSpacing", [value, value]), "edge.dcm")
+            read_ct(_with("PixelSpacing", [value, value]), name="edge.dcm")

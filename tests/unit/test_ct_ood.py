@@ -21,11 +21,11 @@ from PIL import Image
 
 from medai_core.ct.analysis import analyse_nodule, check_cli_input
 from medai_core.ct.appropriateness import REGION_TERMS, input_flags, region_terms
-from medai_core.ct.io import read_ct, read_ct_path, study_from_u8
 from medai_core.ct.lungrads import lung_rads_size_category, round_diameter_mm
 from medai_core.ct.ood import OOD_FILENAME, OodStats, fit_ood_stats, load_ood_stats, ood_result
 from medai_core.ct.phantom import make_phantom, phantom_dicom_files
 from medai_core.ct.prepare import Seed, hu_to_training_scale
+from medai_core.ct.readers import read_ct, read_ct_path, study_from_u8
 from medai_core.errors import ImageInputError, ModelIntegrityError
 
 LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
@@ -120,12 +120,12 @@ def test_issue_astronaut_photo_is_refused_not_scored(model) -> None:
     import skimage
 
     data = (Path(skimage.__file__).parent / "data" / "astronaut.png").read_bytes()
-    study = read_ct(data, "astronaut.png", pixel_mm=0.7)
+    study = read_ct(data, name="astronaut.png", pixel_mm=0.7)
     with pytest.raises(ImageInputError, match="colour image"):
         analyse_nodule(model, None, study, Seed(row=256, col=256), explain="none")
     with pytest.raises(ImageInputError, match="colour image"):
         check_cli_input(study, Seed(row=256, col=256), "astronaut.png")
-    without_size = read_ct(data, "astronaut.png")  # refused as a photo before the pixel size is asked for
+    without_size = read_ct(data, name="astronaut.png")  # refused as a photo before the pixel size is asked for
     with pytest.raises(ImageInputError, match="colour image"):
         check_cli_input(without_size, Seed(row=256, col=256), "astronaut.png")
 
@@ -135,7 +135,7 @@ def test_a_few_coloured_annotation_pixels_are_still_scored(model) -> None:
     grey = hu_to_training_scale(phantom.study.hu[0])
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     rgb[5:9, 5:25] = (255, 0, 0)  # a red label of 80 pixels, 0.9 % of the image
-    study = read_ct(_png(rgb), "annotated.png", pixel_mm=0.7)
+    study = read_ct(_png(rgb), name="annotated.png", pixel_mm=0.7)
     assert study.coloured_pixels == 80
     result = analyse_nodule(model, None, study, Seed(phantom.seed.row, phantom.seed.col), explain="none")
     assert 0.0 <= result.probability <= 1.0
@@ -147,7 +147,7 @@ def test_camera_photograph_is_refused() -> None:
     exif[0x010F], exif[0x0110] = "Canon", "EOS 5D"
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", exif=exif.tobytes())
-    study = read_ct(buffer.getvalue(), "photo.jpg", pixel_mm=0.7)
+    study = read_ct(buffer.getvalue(), name="photo.jpg", pixel_mm=0.7)
     assert study.camera == "Canon EOS 5D"
     with pytest.raises(ImageInputError, match="camera photograph"):
         check_cli_input(study, Seed(64, 64), "photo.jpg")
@@ -156,11 +156,11 @@ def test_camera_photograph_is_refused() -> None:
 def test_issue_ct5n_tiny_field_of_view_is_refused(model) -> None:
     folder = _pydicom_test_file("dicomdirtests/98892001/CT5N")
     series = _zip({p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()})
-    study = read_ct(series, "CT5N.zip")
+    study = read_ct(series, name="CT5N.zip")
     assert study.shape == (5, 16, 16)
     with pytest.raises(ImageInputError, match=r"field of view is 7\.8 x 7\.8 mm"):
         analyse_nodule(model, None, study, Seed(8, 8, 2), explain="none")
-    one = read_ct(next(p for p in sorted(folder.iterdir()) if p.is_file()).read_bytes(), "one.dcm")
+    one = read_ct(next(p for p in sorted(folder.iterdir()) if p.is_file()).read_bytes(), name="one.dcm")
     with pytest.raises(ImageInputError, match="field of view"):
         check_cli_input(one, Seed(8, 8, 0), "one.dcm")
 
@@ -192,19 +192,19 @@ def test_masked_crop_cut_by_its_border_is_refused(model) -> None:
 
 def test_issue_head_ct_is_flagged_with_the_reason(model) -> None:
     phantom = make_phantom("solid", 12.0)
-    head = read_ct(_phantom_zip(phantom, BodyPartExamined="HEAD"), "head.zip")
+    head = read_ct(_phantom_zip(phantom, BodyPartExamined="HEAD"), name="head.zip")
     result = analyse_nodule(model, None, head, phantom.seed, explain="none")
     assert result.ood.flagged
     assert any("HEAD in BodyPartExamined" in r for r in result.ood.reasons)
     doc = result.summary()["ood"]
     assert doc["flagged"] is True and any("HEAD" in r for r in doc["reasons"])
-    chest = read_ct(_phantom_zip(phantom, BodyPartExamined="CHEST", ProtocolName="HEAD AND CHEST"), "chest.zip")
+    chest = read_ct(_phantom_zip(phantom, BodyPartExamined="CHEST", ProtocolName="HEAD AND CHEST"), name="chest.zip")
     assert not any("region" in r for r in input_flags(chest))
 
 
 def test_protocol_naming_another_region_is_flagged() -> None:
     phantom = make_phantom("solid", 12.0)
-    study = read_ct(_phantom_zip(phantom, ProtocolName="ROUTINE ABDOMEN/PELVIS"), "abd.zip")
+    study = read_ct(_phantom_zip(phantom, ProtocolName="ROUTINE ABDOMEN/PELVIS"), name="abd.zip")
     assert study.region_terms == (("ProtocolName", "ABDOMEN"), ("ProtocolName", "PELVIS"))
     assert any("ABDOMEN in ProtocolName" in r for r in input_flags(study))
 

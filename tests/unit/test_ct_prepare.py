@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from medai_core.ct.features import FEATURE_NAMES, axis_lengths_px, nodule_features
-from medai_core.ct.io import read_slice_folder, study_from_u8
 from medai_core.ct.lungrads import lung_rads_size_category
 from medai_core.ct.phantom import PHANTOM_KINDS, make_phantom
 from medai_core.ct.prepare import (
@@ -23,6 +22,7 @@ from medai_core.ct.prepare import (
     segment_nodule,
     training_crop,
 )
+from medai_core.ct.readers import read_slice_folder, study_from_u8
 from medai_core.errors import ImageInputError
 
 LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"

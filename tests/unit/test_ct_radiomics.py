@@ -10,7 +10,6 @@ import pytest
 from scipy import stats
 
 from medai_core.ct.data import load_nodules
-from medai_core.ct.io import read_ct, read_ct_path
 from medai_core.ct.prepare import hu_to_training_scale
 from medai_core.ct.radiomics import (
     CROP_SLICE_MM,
@@ -21,6 +20,7 @@ from medai_core.ct.radiomics import (
     radiomics,
     radiomics_matrix,
 )
+from medai_core.ct.readers import read_ct, read_ct_path
 from medai_core.ct.scoring import STACKER_FEATURE_NAMES, Stacker, features_for, nodule_feature_vector
 
 LIDC = Path(__file__).resolve().parents[1] / "data" / "ct" / "lidc"
@@ -152,7 +152,7 @@ def test_upload_features_equal_training_features() -> None:
         np.testing.assert_allclose(nodule_feature_vector(prepared.crop_u8), training[i], rtol=1e-9, atol=1e-9)
         # one slice uploaded as a PNG on the page: the same features as that slice's crop in training
         k = int(np.argmax((data.volumes[i] > 0).sum(axis=(1, 2))))
-        upload = read_ct((folder / f"{k}.png").read_bytes(), "crop.png")
+        upload = read_ct((folder / f"{k}.png").read_bytes(), name="crop.png")
         single = prepare_nodule(upload, None).crop_u8  # re-centred on its own mask: features do not move
         expected = nodule_feature_vector(data.volumes[i][k : k + 1])
         np.testing.assert_allclose(nodule_feature_vector(single), expected, rtol=1e-9, atol=1e-9)

@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
-from medai_core.ct.io import read_ct
+from medai_core.ct.readers import read_ct
 from medai_core.deid import (
     ALLOWED,
     DEIDENTIFICATION_METHOD,
@@ -181,11 +181,11 @@ def test_series_uid_stays_one_series_and_file_meta_follows() -> None:
 
 
 def test_ct_pipeline_reads_the_deidentified_slice_to_the_same_pixels() -> None:
-    original = read_ct(CT_SMALL.read_bytes(), "CT_small.dcm")
+    original = read_ct(CT_SMALL.read_bytes(), name="CT_small.dcm")
     clean = deidentify_dataset(pydicom.dcmread(CT_SMALL), KEY)
     buffer = io.BytesIO()
     clean.save_as(buffer, enforce_file_format=True)
-    again = read_ct(buffer.getvalue(), "clean.dcm")
+    again = read_ct(buffer.getvalue(), name="clean.dcm")
     np.testing.assert_array_equal(again.hu, original.hu)
     assert again.spacing_mm == original.spacing_mm
     assert again.metadata["Modality"] == "CT"

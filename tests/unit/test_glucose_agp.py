@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from medai_core.glucose.agp import PERCENTILES, agp_report, glucose_metrics
-from medai_core.glucose.io import CGMRecord, read_cgm
 from medai_core.glucose.prepare import make_grid, valid_origins
+from medai_core.glucose.readers import CGMRecord, read_cgm
 from medai_core.glucose.simulate import simulated_csv, simulated_patient
 from medai_core.units import MG_DL_PER_MMOL_L, from_mg_dl, to_mg_dl
 

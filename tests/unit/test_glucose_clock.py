@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from medai_core.errors import CGMInputError
-from medai_core.glucose.io import read_cgm, read_research_table
 from medai_core.glucose.prepare import GRID_MINUTES
+from medai_core.glucose.readers import read_cgm, read_research_table
 
 
 def _generic(stamps: list[str], column: str = "timestamp") -> bytes:

@@ -12,8 +12,8 @@ import pytest
 
 from medai_core import untrusted
 from medai_core.errors import CGMInputError
-from medai_core.glucose import io as cgm_io
-from medai_core.glucose.io import read_cgm, read_research_table
+from medai_core.glucose.readers import read_cgm, read_research_table
+from medai_core.glucose.readers import text as cgm_text
 
 
 def test_a_160k_column_header_is_refused_before_parsing() -> None:
@@ -66,7 +66,7 @@ def test_a_100_year_gap_is_refused_without_allocating_a_grid() -> None:
 
 
 def test_too_many_rows_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cgm_io, "MAX_READINGS", 10)
+    monkeypatch.setattr(cgm_text, "MAX_READINGS", 10)
     rows = "".join(f"2026-01-05 {h:02d}:00,100\n" for h in range(24))
     with pytest.raises(CGMInputError, match="at most 10 readings"):
         read_cgm(("time,glucose\n" + "\n" * 100 + rows).encode())

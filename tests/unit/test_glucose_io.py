@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from medai_core.errors import CGMInputError
-from medai_core.glucose.io import read_cgm, read_research_table
+from medai_core.glucose.readers import read_cgm, read_research_table
 from medai_core.units import MG_DL_PER_MMOL_L
 
 DEXCOM_HEADER = (

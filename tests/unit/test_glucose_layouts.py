@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from medai_core.errors import CGMInputError
-from medai_core.glucose.io import read_cgm
+from medai_core.glucose.readers import read_cgm
 from medai_core.units import MG_DL_PER_MMOL_L
 
 START = "2024-03-10 00:00"

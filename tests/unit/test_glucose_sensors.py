@@ -18,9 +18,9 @@ import pytest
 from medai_core.cli import main
 from medai_core.glucose.agp import agp_report, glucose_metrics
 from medai_core.glucose.analysis import analyse
-from medai_core.glucose.io import read_cgm
 from medai_core.glucose.personalise import distinct_decimals, personalise
 from medai_core.glucose.prepare import target_stride
+from medai_core.glucose.readers import read_cgm
 from medai_core.glucose.simulate import simulated_csv, simulated_patient
 from medai_core.models import load_model
 from medai_core.results.glucose import analysis_payload
@@ -328,7 +328,7 @@ def test_one_rule_for_nan_inf_and_empty(layout: str) -> None:
 
 
 def test_research_table_states_the_same_rule(tmp_path: Path) -> None:
-    from medai_core.glucose.io import read_research_table
+    from medai_core.glucose.readers import read_research_table
 
     times = pd.date_range("2025-01-01", periods=10, freq="5min")
     gl = ["100", "inf", "", "nan", *["110"] * 6]

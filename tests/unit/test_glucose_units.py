@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from medai_core.glucose.agp import agp_report, glucose_metrics
-from medai_core.glucose.io import read_cgm
 from medai_core.glucose.prepare import make_grid
+from medai_core.glucose.readers import read_cgm
 from medai_core.results.glucose import analysis_payload
 from medai_core.units import MG_DL_PER_MMOL_L
 

@@ -153,7 +153,7 @@ def test_reader_contract(domain: Domain, case: str, monkeypatch: pytest.MonkeyPa
 
 def test_a_two_member_gzip_cgm_export_reads_every_reading() -> None:
     """The defect this layer fixed: the second member was dropped (288 readings came back as 143)."""
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
 
     header, rows = "time,glucose\n", [f"{row}\n" for row in CGM_ROWS]
     assert len(rows) == 288

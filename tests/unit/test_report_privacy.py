@@ -25,7 +25,7 @@ def _assert_absent(text: str, markers: tuple[str, ...]) -> None:
 
 def test_glucose_report_notes_and_audit_hold_no_patient_id_or_file_name(tmp_path: Path) -> None:
     from medai_core.glucose.analysis import analyse
-    from medai_core.glucose.io import read_cgm
+    from medai_core.glucose.readers import read_cgm
     from medai_core.glucose.report import audit_outputs, build_report
     from medai_core.models import load_model
 
@@ -83,10 +83,10 @@ def test_gene_report_notes_and_audit_hold_no_sample_name_or_file_name(tmp_path: 
 
 
 def test_ct_study_notes_and_metadata_hold_no_identifier() -> None:
-    from medai_core.ct.io import read_ct
+    from medai_core.ct.readers import read_ct
 
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
-    study = read_ct(data, f"{FILE_PATH}/slice.dcm")
+    study = read_ct(data, name=f"{FILE_PATH}/slice.dcm")
     text = " ".join(study.notes) + repr(dict(study.metadata))
     _assert_absent(text, ("CompressedSamples", "1CT1", "JFK IMAGING", "CT01_OC0", "dr_house", "Doe_Jane", "-0500"))
 
