@@ -7,8 +7,8 @@ import streamlit as st
 from medai_core.config import APP_NAME, APP_VERSION
 from medai_core.display import Status, StatusLevel
 from medai_core.domains import DOMAINS
-from medai_core.models import DeviceInfo, model_statuses
-from medai_core.ui.cache import get_device_info, start_analysis_pool
+from medai_core.models import DeviceInfo
+from medai_core.ui.cache import get_device_info, get_model_statuses, start_analysis_pool
 from medai_core.ui.components import research_banner, status_badge
 from medai_core.units import GLUCOSE_UNITS
 
@@ -36,7 +36,7 @@ with st.sidebar:
     device = _device()
     st.markdown(f"**Models run on:** {device.label}")
     st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
-    for status in model_statuses():
+    for status in get_model_statuses():
         name = status.card.name if status.card else status.model_id.replace("_", " ")
         version = f"v{status.card.version}" if status.card else "card invalid"
         state = Status(StatusLevel.OK, f"{name} {version}", "Ready") if status.available else None

@@ -42,6 +42,7 @@ from medai_core.ui.components import (
     model_card_expander,
     record_once,
     report_downloads,
+    result_chart,
     slow,
     upload_guard,
 )
@@ -313,18 +314,19 @@ with answer:
 st.header("Probability in detail")
 left, right = st.columns(2)
 with left:
-    chart(
-        probability_chart(
+    result_chart(
+        result,
+        "ct.probability",
+        lambda: probability_chart(
             result.probability,
             result.low,
             result.high,
             thresholds=((result.thresholds[0], "low | intermediate"), (result.thresholds[1], "intermediate | high")),
             title="Malignancy probability with its interval",
         ),
-        "ct.probability",
     )
 with right:
-    chart(reference_histogram_figure(result.reference, result.probability), "ct.context")
+    result_chart(result, "ct.context", lambda: reference_histogram_figure(result.reference, result.probability))
 with st.expander("How the interval and the risk bands were made"):
     st.caption(f"Interval {result.low:.0%}-{result.high:.0%}: {escape_markdown(result.interval_meaning)}")
     st.caption(
@@ -369,27 +371,35 @@ def _explanation(result: NoduleAnalysis, crop_depth: int, crop_mask: np.ndarray)
             f"**{result.grad_cam_target}**, "
             "blended over the model's 64 x 64 input crop (lung window, 0.64 mm pixels, outside the nodule blanked)."
         )
-        if result.deletion is not None:
-            chart(deletion_figure(result.deletion, score_label=f"P({result.grad_cam_target})"), "ct.deletion")
+        deletion = result.deletion
+        if deletion is not None:
+            result_chart(
+                result,
+                "ct.deletion",
+                lambda: deletion_figure(deletion, score_label=f"P({result.grad_cam_target})"),
+            )
             st.markdown(f"**Check:** {result.deletion.reading}")
     with g1:
-        chart(
-            saliency_overlay(
+        result_chart(
+            result,
+            "ct.gradcam",
+            lambda: saliency_overlay(
                 result.crop_u8[cam_slice],
                 result.grad_cam[cam_slice],
                 opacity=opacity,
                 mask=crop_mask[cam_slice],
                 title=f"Grad-CAM over the CT, crop slice {cam_slice + 1} of {crop_depth}",
             ),
-            "ct.gradcam",
+            variant=(cam_slice, opacity),
         )
 
 
 _explanation(result, crop_depth, crop_mask)
 if result.contributions:
-    chart(
-        contributions_figure([(display_name(name), z, c) for name, z, c in result.contributions]),
+    result_chart(
+        result,
         "ct.contributions",
+        lambda: contributions_figure([(display_name(name), z, c) for name, z, c in result.contributions]),
     )
     with st.expander("How the contributions are computed"):
         st.caption(

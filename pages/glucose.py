@@ -4,7 +4,6 @@ attributions -> report. Every glucose number and axis follows the sidebar unit (
 from __future__ import annotations
 
 import math
-from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
@@ -26,10 +25,9 @@ from medai_core.plots.glucose import (
 )
 from medai_core.reports import sha256_bytes
 from medai_core.results.glucose import analysis_payload
-from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card
+from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card, timezone_names
 from medai_core.ui.components import (
     Headline,
-    chart,
     error_box,
     escape_markdown,
     headline_cards,
@@ -37,6 +35,7 @@ from medai_core.ui.components import (
     model_card_expander,
     record_once,
     report_downloads,
+    result_chart,
     slow,
     status_badge,
     upload_guard,
@@ -85,7 +84,7 @@ except ModelError as exc:
 uploaded = st.file_uploader("CGM export (CSV)", key="glucose.upload")
 zone_choice = st.selectbox(
     "Patient's time zone",
-    [FILE_OFFSET, *sorted(available_timezones())],
+    [FILE_OFFSET, *timezone_names()],
     key="glucose.timezone",
     help="Applied to timestamps that carry a UTC offset or 'Z'; local timestamps without one are read as they are.",
 )
@@ -168,13 +167,16 @@ for t in result.agp.targets:
 left, right = st.columns([3, 2])
 left.dataframe(pd.DataFrame(rows).style.map(met_cell, subset=["status"]), hide_index=True, width="stretch")
 with right:
-    chart(time_in_ranges_figure(m, unit), "glucose.tir")
+    result_chart(result, "glucose.tir", lambda: time_in_ranges_figure(m, unit), variant=unit)
 if result.agp.agp_available:
-    chart(agp_figure(result.agp.bin_minutes, result.agp.percentiles, unit), "glucose.agp")
-    chart(daily_profiles_figure(result.agp.day_labels, result.agp.daily, unit), "glucose.daily")
-chart(
-    trace_figure(result.trace_times, result.trace_mg_dl, unit, ceiling_mg_dl=result.sensor_limits_mg_dl[1]),
+    agp = result.agp
+    result_chart(result, "glucose.agp", lambda: agp_figure(agp.bin_minutes, agp.percentiles, unit), variant=unit)
+    result_chart(result, "glucose.daily", lambda: daily_profiles_figure(agp.day_labels, agp.daily, unit), variant=unit)
+result_chart(
+    result,
     "glucose.trace",
+    lambda: trace_figure(result.trace_times, result.trace_mg_dl, unit, ceiling_mg_dl=result.sensor_limits_mg_dl[1]),
+    variant=unit,
 )
 
 # ------------------------------------------------------------------ forecast
@@ -213,21 +215,24 @@ else:
             for key, (label_mg, label_mmol, _meaning) in HYPO_LABELS.items()
         ]
     )
-    chart(
-        forecast_fan_figure(
-            f.window_times,
-            f.window_mg_dl,
-            f.origin_time,
-            f.minutes,
-            f.p10,
-            f.p50,
-            f.p90,
+    forecast = f
+    result_chart(
+        result,
+        "glucose.fan",
+        lambda: forecast_fan_figure(
+            forecast.window_times,
+            forecast.window_mg_dl,
+            forecast.origin_time,
+            forecast.minutes,
+            forecast.p10,
+            forecast.p50,
+            forecast.p90,
             unit,
-            linear_mg_dl=f.linear,
-            not_adapted_mg_dl=f.p50_shipped,
+            linear_mg_dl=forecast.linear,
+            not_adapted_mg_dl=forecast.p50_shipped,
             ceiling_mg_dl=result.sensor_limits_mg_dl[1],
         ),
-        "glucose.fan",
+        variant=unit,
     )
 
 # ------------------------------------------------------------------ backtest
@@ -260,7 +265,13 @@ else:
         + ", ".join(f"{z} {p:.1f} %" for z, p in b.clarke_percent.items())
     )
     with right:
-        chart(clarke_grid_figure(b.clarke_reference, b.clarke_predicted, unit), "glucose.clarke")
+        backtest = b
+        result_chart(
+            result,
+            "glucose.clarke",
+            lambda: clarke_grid_figure(backtest.clarke_reference, backtest.clarke_predicted, unit),
+            variant=unit,
+        )
 
 st.subheader("Adapted to this patient?")
 adapted = result.personalisation
@@ -301,7 +312,12 @@ if f is not None:
         f"({'up' if f.attribution_total_mg_dl >= 0 else 'down'})."
         + (" They explain the shipped model, before the adaptation to this patient." if f.personalised else "")
     )
-    chart(attribution_strip(f.window_times, f.attributions_mg_dl, unit), "glucose.attributions")
+    result_chart(
+        result,
+        "glucose.attributions",
+        lambda: attribution_strip(forecast.window_times, forecast.attributions_mg_dl, unit),
+        variant=unit,
+    )
 
 # ------------------------------------------------------------------ the answer, at the top
 tir_target = next((t for t in result.agp.targets if t.key == "tir_70_180"), None)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from medai_core.display import Status, StatusLevel, format_metric
 from medai_core.domains import DOMAINS
-from medai_core.models import model_statuses
+from medai_core.ui.cache import get_model_statuses
 from medai_core.ui.components import Headline, headline_cards
 
 st.title("MedAI Dashboard")
@@ -26,7 +26,7 @@ for col, domain in zip(cols, DOMAINS, strict=True):
         st.page_link(domain.page, label=f"Open {domain.title}", icon=":material/arrow_forward:")
 
 st.header("Models")
-statuses = model_statuses()
+statuses = get_model_statuses()
 if not statuses:
     st.info("No models are installed in the models folder (MEDAI_MODELS_DIR).")
 headline_cards(

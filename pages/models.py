@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from medai_core.models import model_statuses
+from medai_core.ui.cache import get_model_statuses
 from medai_core.ui.components import model_card_body
 
 st.title("Model cards")
@@ -13,7 +13,7 @@ st.markdown(
     "Each shipped model, with what it is for, how it did on **held-out** data beside a simple baseline, what it "
     "was trained on and where it fails. Weights are verified against the card's sha256 before every load."
 )
-statuses = model_statuses()
+statuses = get_model_statuses()
 if not statuses:
     st.info("No models are installed in the models folder (MEDAI_MODELS_DIR).")
 for status in statuses:

@@ -14,11 +14,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
-from medai_core.models import DeviceInfo, LoadedModel, ModelCard, read_card
+from medai_core.models import DeviceInfo, LoadedModel, ModelCard, ModelStatus, model_statuses, read_card
 from medai_core.models.registry import model_dir
 
 if TYPE_CHECKING:
@@ -41,8 +42,11 @@ __all__ = [
     "get_device_info",
     "get_gene_evidence",
     "get_model",
+    "get_model_statuses",
     "get_shared_results",
+    "per_result",
     "start_analysis_pool",
+    "timezone_names",
     "list_panel_samples",
     "read_ct_upload",
     "read_gene_panel",
@@ -75,6 +79,28 @@ def get_device_info() -> DeviceInfo:
 def get_card(model_id: str) -> ModelCard:
     """The validated card of ``model_id`` (re-read at most once a minute)."""
     return read_card(model_dir(model_id))
+
+
+@st.cache_resource(ttl=60, show_spinner=False)
+def _model_statuses(models_dir: str) -> tuple[ModelStatus, ...]:
+    return tuple(model_statuses(Path(models_dir)))
+
+
+def get_model_statuses() -> tuple[ModelStatus, ...]:
+    """The status of every installed model (:func:`medai_core.models.model_statuses`), re-read at most once a
+    minute like :func:`get_card`: the sidebar shows it on every run of every page, and reading and validating each
+    card from disk was a tenth of a cached page run. Keyed by the models folder (``MEDAI_MODELS_DIR``)."""
+    from medai_core.config import get_settings
+
+    return _model_statuses(str(get_settings().models_dir))
+
+
+@st.cache_resource(show_spinner=False)
+def timezone_names() -> tuple[str, ...]:
+    """The IANA time zone names of this system, sorted (read from the tz database once per server)."""
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones()))
 
 
 class SharedResults:
@@ -149,15 +175,37 @@ def get_shared_results() -> SharedResults:
 
 
 def clear_shared_results() -> None:
-    """Forget every analysis result (benchmarks measure cold analyses with it)."""
+    """Forget every analysis result and what was derived from them (benchmarks measure cold analyses with it)."""
     get_shared_results().clear()
+    get_derived_results().clear()
+
+
+@st.cache_resource(show_spinner=False)
+def get_derived_results() -> SharedResults:
+    """The process-wide store of what pages derive from a result alone (figures, tables): 512 entries, an hour."""
+    return SharedResults(max_entries=512, ttl_s=3600.0)
+
+
+def per_result(result: object, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, a value that depends only on ``result`` and ``name``, computed once per server.
+
+    For what a page builds from an analysis result on every run (figures, tables): every session shows the same
+    result object (:func:`get_shared_results` hands out one object per analysis), so the value is built once for
+    all of them. ``name`` carries everything else the value depends on (the display unit, a chosen view). The
+    store keeps ``result`` alive with the value, so no other object can take its ``id`` while the entry lives.
+    The value is shared: callers never mutate it.
+    """
+    key = f"{id(result)}:{name}"
+    owner, value = get_derived_results().get(key, lambda: (result, compute()))
+    if owner is not result:  # cannot happen while the entry holds its owner; never hand out another's value
+        return compute()
+    return value  # type: ignore[no-any-return]
 
 
 @st.cache_resource(show_spinner=False)
 def start_analysis_pool() -> bool:
     """Start the analysis workers and load every model in each, once per server, in the background (the frame
     calls this when the server's first session opens, so the first analysis finds its model loaded)."""
-    from medai_core.models import model_statuses
     from medai_core.workers import warm_pool
 
     warm_pool(tuple((s.model_id, s.card.version) for s in model_statuses() if s.available and s.card is not None))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,7 @@ from medai_core.display import STATUS_COLOURS, Status, StatusLevel, format_metri
 from medai_core.errors import InputError, UploadTooLargeError
 from medai_core.models import ModelCard
 from medai_core.reports import RESEARCH_USE_NOTICE, CaseReport, render_html, render_json, render_pdf
+from medai_core.ui.cache import per_result
 
 __all__ = [
     "MODELS_PAGE",
@@ -36,6 +37,7 @@ __all__ = [
     "report_downloads",
     "research_banner",
     "result_card",
+    "result_chart",
     "slow",
     "status_badge",
     "status_html",
@@ -191,6 +193,13 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     return st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False}, **kwargs)
 
 
+def result_chart(result: object, key: str, build: Callable[[], Any], *, variant: object = None, **kwargs: Any) -> Any:
+    """:func:`chart` of the figure ``build()`` makes from an analysis ``result`` (and ``variant``: the unit, a
+    chosen view), built once per server for every session showing that result (:func:`per_result`), not on
+    every run of the page."""
+    return chart(per_result(result, f"figure:{key}:{variant!r}", build), key, **kwargs)
+
+
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
@@ -290,18 +299,22 @@ def slow(label: str) -> Iterator[None]:
 
 
 def report_downloads(report: CaseReport, payload: Mapping[str, Any], key_prefix: str) -> None:
-    """Download buttons for the HTML, PDF and JSON forms of ``report``."""
+    """Download buttons for the HTML, PDF and JSON forms of ``report``.
+
+    Each file is rendered when its button is clicked (Streamlit's deferred download), not on every run of the
+    page: rendering the PDF was the largest single cost of a page run.
+    """
     cols = st.columns(3)
     stem = report.title.lower().replace(" ", "_")
     cols[0].download_button(
-        "Report (HTML)", render_html(report), f"{stem}.html", "text/html", key=f"{key_prefix}.report_html"
+        "Report (HTML)", lambda: render_html(report), f"{stem}.html", "text/html", key=f"{key_prefix}.report_html"
     )
     cols[1].download_button(
-        "Report (PDF)", render_pdf(report), f"{stem}.pdf", "application/pdf", key=f"{key_prefix}.report_pdf"
+        "Report (PDF)", lambda: render_pdf(report), f"{stem}.pdf", "application/pdf", key=f"{key_prefix}.report_pdf"
     )
     cols[2].download_button(
         "Record (JSON)",
-        render_json(report, payload),
+        lambda: render_json(report, payload),
         f"{stem}.json",
         "application/json",
         key=f"{key_prefix}.report_json",
