@@ -159,7 +159,8 @@ def test_the_page_writes_each_status_in_words() -> None:
     page = (Path(__file__).parents[2] / "pages" / "glucose.py").read_text(encoding="utf-8")
     for emoji in ("✅", "❌", "🔴", "🟠", "🟢"):
         assert emoji not in page
-    assert "check.status" in page and "st.success if check.passed else st.warning" in page
+    # each check is a status badge whose word is the check's own (met / not met) and whose colour follows it
+    assert "check.status" in page and "StatusLevel.OK if check.passed else StatusLevel.PROBLEM" in page
 
 
 # ------------------------------------------------------------------ adaptation beyond noise
