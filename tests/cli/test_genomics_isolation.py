@@ -27,7 +27,7 @@ from medai_core.isolation import read_isolated
 out = {}
 for name, data in json.load(open(sys.argv[1])).items():
     try:
-        panel = read_isolated(read_panel, data.encode(), "tumour.vcf", label="tumour.vcf")
+        panel = read_isolated(read_panel, data.encode(), name="tumour.vcf", label="tumour.vcf")
         out[name] = ["ok", [(v.gene, v.protein_change, v.vaf) for v in panel.variants]]
     except PanelInputError as exc:
         out[name] = ["refused", str(exc)]
@@ -77,7 +77,7 @@ def test_analyse_bytes_reads_through_the_isolated_worker(loaded: object, monkeyp
     result = analyse_bytes(data, "p.csv", model=loaded, tumour_type="Melanoma")  # type: ignore[arg-type]
     assert seen == [read_panel] and [v.gene for v in result.variants] == ["BRAF"]
 
-    panel = real(read_panel, data, "p.csv")
+    panel = real(read_panel, data, name="p.csv")
     again = analyse_bytes(b"", "p.csv", model=loaded, tumour_type="Melanoma", panel_file=panel)  # type: ignore[arg-type]
     assert seen == [read_panel]  # an already-read panel is not parsed again
     assert again.variants == result.variants and again.tmb == result.tmb
