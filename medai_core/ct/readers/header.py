@@ -281,6 +281,21 @@ def read_rescale(ds: Dataset, name: str, frames: int) -> Rescale:
     return constant(1.0, 0.0, "no rescale slope/intercept in the header: stored values taken as Hounsfield units")
 
 
+def _top_or_shared_numbers(ds: Dataset, sequence: str, keyword: str, name: str) -> tuple[float, ...] | None:
+    """An attribute's validated numbers at the top level, else in the shared functional group's ``sequence``."""
+    values = tag_numbers(ds, keyword, name)
+    if values is None:
+        item = _functional_item(ds, sequence, name)
+        values = None if item is None else tag_numbers(item, keyword, name)
+    return values
+
+
+def _per_frame_numbers(ds: Dataset, sequence: str, keyword: str, name: str) -> set[tuple[float, ...] | None]:
+    """The distinct validated values of an attribute across the per-frame functional groups' ``sequence``."""
+    items = _per_frame_items(ds, sequence, name) or []
+    return {tag_numbers(item, keyword, name) for item in items}
+
+
 def pixel_spacing(ds: Dataset, name: str) -> tuple[tuple[float, float] | None, str | None]:
     """Validated (row, column) pixel spacing in mm, or None where the header gives none, and a note.
 
@@ -290,13 +305,9 @@ def pixel_spacing(ds: Dataset, name: str) -> tuple[tuple[float, float] | None, s
     Raises:
         ImageInputError: a spacing value is malformed or out of range, or the frames differ in pixel spacing.
     """
-    values = tag_numbers(ds, "PixelSpacing", name)
+    values = _top_or_shared_numbers(ds, "PixelMeasuresSequence", "PixelSpacing", name)
     if values is None:
-        item = _functional_item(ds, "PixelMeasuresSequence", name)
-        values = None if item is None else tag_numbers(item, "PixelSpacing", name)
-    if values is None:
-        items = _per_frame_items(ds, "PixelMeasuresSequence", name) or []
-        found = {tag_numbers(item, "PixelSpacing", name) for item in items}
+        found = _per_frame_numbers(ds, "PixelMeasuresSequence", "PixelSpacing", name)
         if len(found) > 1:
             raise ImageInputError(
                 f"{name}: the frames differ in pixel spacing ({len(found)} different values); one volume has one "
@@ -324,13 +335,9 @@ def transfer_syntax(ds: Dataset) -> str:
 def slice_normal(ds: Dataset, name: str) -> NDArray[np.float64]:
     """Unit normal of the slices from a validated ImageOrientationPatient: top level, shared functional groups, or
     per-frame functional groups (which must agree); axial where the header gives none."""
-    values = tag_numbers(ds, "ImageOrientationPatient", name)
+    values = _top_or_shared_numbers(ds, "PlaneOrientationSequence", "ImageOrientationPatient", name)
     if values is None:
-        item = _functional_item(ds, "PlaneOrientationSequence", name)
-        values = None if item is None else tag_numbers(item, "ImageOrientationPatient", name)
-    if values is None:
-        items = _per_frame_items(ds, "PlaneOrientationSequence", name) or []
-        found = {tag_numbers(item, "ImageOrientationPatient", name) for item in items}
+        found = _per_frame_numbers(ds, "PlaneOrientationSequence", "ImageOrientationPatient", name)
         rounded = {None if v is None else tuple(round(x, 3) for x in v) for v in found}
         if len(rounded) > 1:
             raise ImageInputError(
