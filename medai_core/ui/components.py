@@ -112,7 +112,8 @@ def result_card(label: str, value: str, help: str | None = None, delta: str | No
 
 # The project's own markup: headline cards that wrap instead of truncating, status badges whose word and colour
 # agree, and captions and slider end labels dark enough for WCAG 2.1 AA (Streamlit's faded grey is 2.8:1 on
-# white; #4b5563 is 7.6:1).
+# white; #4b5563 is 7.6:1). Streamlit shows a slider's end labels only on hover or focus, fading them in; the fade
+# is switched off so that a label is never read (or measured) half-transparent.
 _STYLE = """<style>
 .medai-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem;margin:.25rem 0 .5rem}
 .medai-card{border:1px solid #c9ced6;border-left-width:.35rem;border-radius:.5rem;padding:.55rem .8rem;
@@ -125,6 +126,7 @@ border:1px solid;overflow-wrap:anywhere;font-size:.85rem;line-height:1.5;vertica
 [data-testid="stCaptionContainer"],[data-testid="stCaptionContainer"] p,[data-testid="stCaptionContainer"] strong
 {color:#4b5563 !important}
 [data-testid="stSliderTickBar"] p{color:#4b5563 !important}
+[data-testid="stSliderTickBar"]{transition:none !important}
 </style>"""
 
 
