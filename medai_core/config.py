@@ -18,6 +18,12 @@ variable                   default                          meaning
 
 Limits of the isolated reads: ``MEDAI_ISOLATION_TIME_S`` (default 30) seconds per read,
 ``MEDAI_ISOLATION_MEMORY_MB`` (3072) MiB of address space per worker, ``MEDAI_ISOLATION_WORKERS`` (2) workers.
+
+The analysis pool (a page's analysis, :mod:`medai_core.workers`, which reads its own settings):
+``MEDAI_ANALYSIS_WORKERS`` (default: the usable cores, at most 4; ``0``: in the calling process, without limits),
+``MEDAI_ANALYSIS_QUEUE`` (64) analyses waiting for a worker, ``MEDAI_ANALYSIS_TIME_S`` (300) seconds per analysis,
+``MEDAI_ANALYSIS_MEMORY_MB`` (4096) MiB of resident memory per worker while it analyses, its loaded models included
+(a warm worker holds about 870 MiB; the rest is the readers' 3072 MiB budget).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The domain registry: the one table that names every domain and what the rest of the project needs of it.
 
 The command line (``predict``/``evaluate``/``train``/``bench``), ``batch``, ``serve``, ``fuzz`` (each domain's fuzz
-target), the isolated reader pool, the app's navigation and the home page iterate :data:`DOMAINS`; nothing else
-spells the list of domains, and each model id is written here once.
+target), the isolated reader pool, the analysis pool's jobs, the app's navigation and the home page iterate
+:data:`DOMAINS`; nothing else spells the list of domains, and each model id is written here once.
 
 Entries name their code by dotted path (``module:function``), resolved on first use with :func:`resolve`. So this
 module sits in the kernel layer and importing it costs nothing (no TensorFlow, no pandas, no domain package),
@@ -41,6 +41,8 @@ class Domain:
         commands: the module under ``medai_core.cli`` with ``register(verbs)`` (its ``predict``, ``evaluate``,
             ``train`` and ``bench`` sub-commands) and the one ``analyse(path, options, model)`` entry point that
             ``predict`` and ``batch`` share: read (isolated), check, analyse, and the ``predict`` JSON document.
+        job: ``module:function`` of the page's analysis job (read, prepare, run the model, explain), run in the
+            analysis pool under the domain's name (:data:`medai_core.workers.JOBS`).
         options: the :class:`medai_core.batch.BatchOptions` fields the domain uses.
         fuzz: ``module:TARGET`` of its :class:`medai_core.fuzz.FuzzTarget` (``medai_core/fuzz/<domain>.py``): the
             fuzz command's seeds, mutation step, check and generated cases.
@@ -57,6 +59,7 @@ class Domain:
     reader: str
     reader_options: tuple[str, ...]
     commands: str
+    job: str
     options: tuple[str, ...]
     fuzz: str
     page: str
@@ -90,6 +93,7 @@ CT = Domain(
     reader="medai_core.ct.readers:read_ct",
     reader_options=("pixel_mm",),
     commands="medai_core.cli.ct",
+    job="medai_core.workers:ct_job",
     options=("center", "threshold_hu", "pixel_mm"),
     fuzz="medai_core.fuzz.ct:TARGET",
     page="pages/ct_nodule.py",
@@ -110,6 +114,7 @@ GLUCOSE = Domain(
     reader="medai_core.glucose.readers:read_cgm",
     reader_options=("patient", "timezone"),
     commands="medai_core.cli.glucose",
+    job="medai_core.workers:glucose_job",
     options=("timezone",),
     fuzz="medai_core.fuzz.glucose:TARGET",
     page="pages/glucose.py",
@@ -130,6 +135,7 @@ GENES = Domain(
     reader="medai_core.genomics.readers:read_panel",
     reader_options=(),
     commands="medai_core.cli.genes",
+    job="medai_core.workers:gene_job",
     options=("tumour_type", "panel", "sample", "drug_class", "age_group", "sex"),
     fuzz="medai_core.fuzz.genes:TARGET",
     page="pages/gene_panel.py",

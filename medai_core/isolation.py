@@ -15,6 +15,8 @@ the reader raises anything else        the same exception (a bug: it must surfac
 time limit passed                      the domain ``InputError`` "... could not be read safely: ..."; the
                                        worker is killed and replaced
 memory limit (``RLIMIT_AS``) reached   the same, naming the limit; the worker is replaced
+resident-memory limit passed           the same, "... needed more than N MiB of memory"; the worker is
+                                       killed and replaced (pools with ``resident_mb``: the analysis pool)
 the worker dies (signal, exit)         the same, naming the signal; the worker is replaced
 =====================================  ===================================================================
 
@@ -29,6 +31,13 @@ blow-up, not code execution).
 Settings (``MEDAI_ISOLATION``, ``MEDAI_ISOLATION_TIME_S``, ``MEDAI_ISOLATION_MEMORY_MB``,
 ``MEDAI_ISOLATION_WORKERS``) are read by :func:`medai_core.config.get_settings`. With ``MEDAI_ISOLATION=off`` the
 reader runs in the calling process (for debugging only). Limits are enforced with :mod:`resource`, i.e. on POSIX.
+
+A pool whose workers cannot take an address-space limit (the analysis pool of :mod:`medai_core.workers`: TensorFlow
+reserves far more address space than it uses) takes a resident-memory limit instead (``resident_mb``): while a call
+runs, a watchdog thread reads the worker's ``VmRSS`` from ``/proc/<pid>/status`` every
+:data:`RESIDENT_SAMPLE_S` seconds and kills the worker once it is over the limit. It is a sampled limit (an
+allocation faster than the sampling can pass it by what it allocates in one interval) and needs Linux's ``/proc``
+(elsewhere it is not enforced). The worker side (the loop each worker runs) is :mod:`medai_core.isolation_worker`.
 """
 
 from __future__ import annotations
@@ -44,13 +53,13 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
 from medai_core.domains import DOMAINS, domain_of_module
 from medai_core.errors import InputError, MedaiError
+from medai_core.isolation_worker import CHUNK, HEADER, READY, REPLY_HEADER, peak_rss_mb, resident_mb, widen_pipe
 
 __all__ = [
     "IsolatedRun",
@@ -67,12 +76,9 @@ T = TypeVar("T")
 
 PRELOAD_MODULES: tuple[str, ...] = tuple(domain.reader_module for domain in DOMAINS)
 """Imported by every worker when it starts, so the first read of each domain pays no import."""
+RESIDENT_SAMPLE_S = 0.02
+"""Seconds between two readings of a busy worker's resident memory (pools with ``resident_mb``)."""
 
-_HEADER = struct.Struct("<Q")
-_REPLY_HEADER = struct.Struct("<QQ")  # pickle size, number of out-of-band buffers (their sizes follow)
-_CHUNK = 1 << 24  # 16 MiB per read() on the result pipe
-_PIPE_BYTES = 1 << 20
-_READY = b"R"
 _STARTUP_S = 120.0  # a fresh worker's interpreter start and imports (slow only on a machine under heavy load)
 _WORKER_ENV = {
     # One thread per numerical library: threads reserve address space (counted by RLIMIT_AS) and the pool is the
@@ -92,6 +98,12 @@ _STEPS: dict[str, tuple[str, str, str]] = {
         "analysing",
         "Other uploads are not affected; analysis runs under the same limits as reading (MEDAI_ISOLATION_TIME_S, "
         "MEDAI_ISOLATION_MEMORY_MB).",
+    ),
+    "analysis": (  # a job of the analysis pool (medai_core.workers)
+        "analysed",
+        "analysing",
+        "Other uploads are not affected; each analysis runs under a time and a memory limit (MEDAI_ANALYSIS_TIME_S, "
+        "MEDAI_ANALYSIS_MEMORY_MB).",
     ),
 }
 """What a pooled call does (``step`` of :meth:`IsolationPool.run`): past participle, gerund, advice in messages."""
@@ -132,6 +144,38 @@ class _WorkerTimeoutError(Exception):
     """The worker did not answer within the time limit."""
 
 
+class _ResidentWatch:
+    """While a call runs: a thread that reads the worker's resident memory every :data:`RESIDENT_SAMPLE_S` seconds
+    and kills the worker once it holds more than ``limit_mb`` MiB (then :attr:`exceeded` is True)."""
+
+    def __init__(self, worker: _Worker, limit_mb: int) -> None:
+        self.worker = worker
+        self.limit_mb = limit_mb
+        self.exceeded = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="isolation-resident-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        pid = self.worker.proc.pid
+        while not self._stop.is_set():
+            rss = resident_mb(pid)
+            if rss is None:  # the process has gone (its death reaches the caller), or no /proc: nothing to watch
+                return
+            if rss > self.limit_mb:
+                self.exceeded = True
+                with contextlib.suppress(OSError):
+                    self.worker.proc.kill()  # the caller sees the pipe close, then reads ``exceeded``
+                return
+            self._stop.wait(RESIDENT_SAMPLE_S)
+
+    def stop(self) -> bool:
+        """End the watch; whether the worker was killed for its memory."""
+        self._stop.set()
+        self._thread.join()
+        return self.exceeded
+
+
 class _RemoteTracebackError(Exception):
     """The traceback of an exception raised in a worker, kept as the ``__cause__`` of the re-raised one."""
 
@@ -151,7 +195,7 @@ class _Worker:
     ) -> None:
         env = {**os.environ, **_WORKER_ENV}
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        code = "from medai_core.isolation import _worker_main; _worker_main()"
+        code = "from medai_core.isolation_worker import worker_main; worker_main()"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, str(memory_mb or 0), ",".join(preload)],
             stdin=subprocess.PIPE,
@@ -165,19 +209,19 @@ class _Worker:
         self.stdin = self.proc.stdin
         self.stdout = self.proc.stdout
         for pipe in (self.stdin, self.stdout):
-            _widen_pipe(pipe.fileno())
+            widen_pipe(pipe.fileno())
         self.ready = False
 
     def wait_ready(self) -> None:
         """Wait until the worker has imported the readers (not counted in a read's time limit)."""
         if not self.ready:
-            if self._read_exact(1, time.monotonic() + _STARTUP_S) != _READY:
+            if self._read_exact(1, time.monotonic() + _STARTUP_S) != READY:
                 raise _WorkerDiedError()
             self.ready = True
 
     def send(self, payload: bytes) -> None:
         try:
-            self.stdin.write(_HEADER.pack(len(payload)))
+            self.stdin.write(HEADER.pack(len(payload)))
             self.stdin.write(payload)
             self.stdin.flush()
         except (BrokenPipeError, OSError, ValueError) as exc:
@@ -185,7 +229,7 @@ class _Worker:
 
     def receive(self, deadline: float) -> tuple[bytearray, list[bytearray]]:
         """The reply: its pickle and its out-of-band buffers (array data, sent without a copy into the pickle)."""
-        size, count = _REPLY_HEADER.unpack(self._read_exact(_REPLY_HEADER.size, deadline))
+        size, count = REPLY_HEADER.unpack(self._read_exact(REPLY_HEADER.size, deadline))
         sizes = struct.unpack(f"<{count}Q", self._read_exact(8 * count, deadline)) if count else ()
         blob = self._read_exact(size, deadline)
         return blob, [self._read_exact(n, deadline) for n in sizes]
@@ -202,7 +246,7 @@ class _Worker:
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:
                 raise _WorkerTimeoutError()
-            n = os.readv(fd, [view[done : min(size, done + _CHUNK)]])
+            n = os.readv(fd, [view[done : min(size, done + CHUNK)]])
             if n == 0:
                 raise _WorkerDiedError()
             done += n
@@ -230,6 +274,9 @@ class IsolationPool:
         time_limit_s: seconds a call may take before its worker is killed.
         memory_mb: the worker's address-space limit in MiB (``RLIMIT_AS``), the interpreter included; None for no
             limit (the analysis pool: TensorFlow reserves far more address space than it uses).
+        resident_mb: the worker's resident-memory limit in MiB while it runs a call (a sampled watch, see the
+            module docstring), the interpreter and what it keeps between calls (loaded models) included; None for
+            none.
         stderr: where the workers' stderr goes (None: the server's; ``subprocess.DEVNULL`` to silence them).
         preload: modules every worker imports when it starts (default: the readers).
         max_waiting: the most calls that may wait for a worker; one more raises :class:`PoolBusyError` at once
@@ -245,12 +292,14 @@ class IsolationPool:
         *,
         preload: tuple[str, ...] = PRELOAD_MODULES,
         max_waiting: int | None = None,
+        resident_mb: int | None = None,
     ) -> None:
-        if workers < 1 or time_limit_s <= 0 or (memory_mb is not None and memory_mb < 256):
+        if workers < 1 or time_limit_s <= 0 or any(mb is not None and mb < 256 for mb in (memory_mb, resident_mb)):
             raise ValueError("an isolation pool needs >= 1 worker, a positive time limit and >= 256 MiB of memory")
         self.workers = workers
         self.time_limit_s = float(time_limit_s)
         self.memory_mb = None if memory_mb is None else int(memory_mb)
+        self.resident_mb = None if resident_mb is None else int(resident_mb)
         self.preload = preload
         self.max_waiting = max_waiting
         self._stderr = stderr
@@ -351,7 +400,8 @@ class IsolationPool:
             reader: a module-level function (it is pickled by reference).
             error: the ``InputError`` subclass for failures of the worker (default: from the reader's module).
             label: how the message names the input ("The uploaded file").
-            step: ``read`` (a reader) or ``analyse`` (an analysis step of the input): how messages word a failure.
+            step: ``read`` (a reader), ``analyse`` (an analysis step of the input, under the readers' limits) or
+                ``analysis`` (a job of the analysis pool): how messages word a failure.
 
         Raises:
             InputError: (the domain subclass) what the reader raised, or the worker crashed, hung or ran out of
@@ -374,21 +424,34 @@ class IsolationPool:
                     "the isolated reader process could not start (see the server log); set MEDAI_ISOLATION=off "
                     "only to debug"
                 ) from None
+            watch = None if self.resident_mb is None else _ResidentWatch(worker, self.resident_mb)
             try:
                 reply = worker.receive(start + self.time_limit_s)
-            except _WorkerTimeoutError:
+            except (_WorkerTimeoutError, _WorkerDiedError) as exc:
+                failure: BaseException | None = exc
+            except BaseException:  # interrupted mid-reply: the worker's channel is out of step, replace it
+                if watch is not None:
+                    watch.stop()
+                self._discard(worker)
+                raise
+            else:
+                failure = None
+            if watch is not None and watch.stop():  # killed for its memory (even if its reply got through first)
+                self._discard(worker)
+                raise error(
+                    f"{label} could not be {done} safely: {doing} it needed more than {self.resident_mb} MiB of "
+                    f"memory, so it was stopped. {advice}"
+                ) from None
+            if isinstance(failure, _WorkerTimeoutError):
                 self._discard(worker)
                 raise error(
                     f"{label} could not be {done} safely: {doing} it took longer than the {self.time_limit_s:g} s "
                     f"limit, so it was stopped. {advice}"
                 ) from None
-            except _WorkerDiedError:
+            if failure is not None:
                 code = self._discard(worker)
                 death = _death(code, self.memory_mb, doing)
                 raise error(f"{label} could not be {done} safely: {death}. {advice}") from None
-            except BaseException:  # interrupted mid-reply: the worker's channel is out of step, replace it
-                self._discard(worker)
-                raise
             wall = time.monotonic() - start
             return self._unpack(worker, reply, wall, error, label, step)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -486,7 +549,7 @@ def run_isolated(
     if not get_settings().isolation:
         start = time.monotonic()
         value = reader(*args, **kwargs)
-        return IsolatedRun(value, time.monotonic() - start, _peak_rss_mb())
+        return IsolatedRun(value, time.monotonic() - start, peak_rss_mb())
     return default_pool().run(reader, *args, error=error, label=label, step=step, **kwargs)
 
 
@@ -507,136 +570,3 @@ def read_isolated(
     """
     value: T = run_isolated(reader, *args, error=error, label=label, **kwargs).value
     return value
-
-
-# ------------------------------------------------------------------------------------------------ worker side
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB: ``VmHWM`` on Linux (``ru_maxrss`` would include the size of the
-    server at the moment it started the worker, which survives ``exec``), ``ru_maxrss`` elsewhere."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return float("nan")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024.0 if sys.platform != "darwin" else peak / (1024.0 * 1024.0)
-
-
-def _limit(memory_mb: int) -> None:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX: no limits
-        return
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file of patient data
-
-
-def _widen_pipe(fd: int) -> None:
-    """Ask Linux for a 1 MiB pipe buffer (default 64 KiB): a 60 MiB volume then crosses in 60 writes, not 1000."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
-    except (ImportError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size: the default buffer works
-        pass
-
-
-def _read_exact_fd(fd: int, size: int) -> bytearray | None:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    done = 0
-    while done < size:
-        n = os.readv(fd, [view[done : min(size, done + _CHUNK)]])
-        if n == 0:
-            return None
-        done += n
-    return buffer
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data).cast("B")
-    while view:
-        n = os.write(fd, view[:_CHUNK])
-        view = view[n:]
-
-
-def _reply(fd: int, kind: str, body: Any) -> None:
-    buffers: list[pickle.PickleBuffer] = []
-    try:
-        try:  # arrays travel out of band: their bytes go to the pipe as they are, not copied into the pickle
-            blob = pickle.dumps((kind, body, _peak_rss_mb()), protocol=5, buffer_callback=buffers.append)
-            raws = [b.raw() for b in buffers]
-        except BufferError:  # a non-contiguous buffer: in band
-            blob, raws = pickle.dumps((kind, body, _peak_rss_mb()), protocol=5), []
-    except MemoryError:
-        blob = pickle.dumps(("memory", None, _peak_rss_mb()))
-    except Exception as exc:  # the result cannot be pickled: a bug of the reader, reported as such
-        text = "".join(traceback.format_exception(exc))
-        blob = pickle.dumps(("raised", (None, type(exc).__name__, str(exc), text), _peak_rss_mb()))
-    else:
-        _write_all(
-            fd, _REPLY_HEADER.pack(len(blob), len(raws)) + struct.pack(f"<{len(raws)}Q", *(r.nbytes for r in raws))
-        )
-        _write_all(fd, blob)
-        for raw in raws:
-            _write_all(fd, raw)
-        return
-    _write_all(fd, _REPLY_HEADER.pack(len(blob), 0))
-    _write_all(fd, blob)
-
-
-def _worker_main() -> None:  # pragma: no cover - runs in the worker process (covered by tests/unit/test_isolation)
-    """The worker loop: read a request, run it, answer; exit when the server closes the pipe."""
-    out_fd = os.dup(1)
-    os.dup2(2, 1)  # anything printed goes to stderr, never into the result channel
-    sys.stdout = sys.stderr
-    memory_mb = int(sys.argv[1])
-    if memory_mb:
-        _limit(memory_mb)
-    import importlib
-
-    for module in filter(None, sys.argv[2].split(",") if len(sys.argv) > 2 else ()):
-        try:
-            importlib.import_module(module)
-        except Exception:  # a broken import surfaces on the read that needs it, with its traceback
-            traceback.print_exc()
-    _write_all(out_fd, _READY)
-    while True:
-        header = _read_exact_fd(0, _HEADER.size)
-        if header is None:
-            return
-        (size,) = _HEADER.unpack(header)
-        request = _read_exact_fd(0, size)
-        if request is None:
-            return
-        try:
-            reader, args, kwargs = pickle.loads(request)
-            del request
-            value = reader(*args, **kwargs)
-        except MemoryError:
-            value = None
-            _reply(out_fd, "memory", None)
-            continue
-        except BaseException as exc:
-            text = "".join(traceback.format_exception(exc))
-            try:
-                pickle.loads(pickle.dumps(exc))
-                body: tuple[Any, ...] = (exc, type(exc).__name__, str(exc), text)
-            except Exception:
-                kind = "input" if isinstance(exc, InputError) else type(exc).__name__
-                body = (None, kind, str(exc), text)
-            _reply(out_fd, "raised", body)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                return
-            continue
-        _reply(out_fd, "ok", value)
-        del value

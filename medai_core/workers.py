@@ -9,15 +9,21 @@ their cards, warmed) for its lifetime, so only its first analysis of a model pay
 ``MEDAI_SERVE_ADDRESS`` set, the workers reach the models through the Serve client like any other caller
 (:mod:`medai_core.inference`).
 
-Jobs are named by domain in :data:`JOBS` (a dict keyed by domain name, the shape of the domain registry), each a
-module-level function of plain, picklable arguments (upload bytes, options, the model's id and version) returning
-the frozen result dataclass the page lays out. Results are the same objects an in-process call returns: the same
-functions run on the same inputs, only in another process.
+Jobs are named in :data:`JOBS`: each domain's page analysis under the domain's name, taken from the registry
+(:attr:`medai_core.domains.Domain.job`), plus the demo and device jobs. Each is a module-level function of plain,
+picklable arguments (upload bytes, options, the model's id and version) returning the frozen result dataclass the
+page lays out. Results are the same objects an in-process call returns: the same functions run on the same inputs,
+only in another process.
 
 Settings (environment): ``MEDAI_ANALYSIS_WORKERS`` (default: the usable cores, at most 4; ``0`` runs every job in
 the calling process, as before), ``MEDAI_ANALYSIS_QUEUE`` (default 64: analyses that may wait for a worker before
 one more is refused with "the server is busy"), ``MEDAI_ANALYSIS_TIME_S`` (default 300: seconds one analysis may
-take before its worker is stopped and replaced).
+take before its worker is stopped and replaced), ``MEDAI_ANALYSIS_MEMORY_MB`` (default :data:`ANALYSIS_MEMORY_MB`,
+4096: the resident memory in MiB a worker may hold while it runs an analysis, its loaded models included, before
+it is stopped and replaced; the analysis fails with the domain's ``InputError`` "... needed more than N MiB of
+memory"). The memory limit is on resident memory, sampled by the pool (:class:`~medai_core.isolation.IsolationPool`
+``resident_mb``), not on address space (``RLIMIT_AS``, as for the readers): TensorFlow reserves far more address
+space than it uses. With ``MEDAI_ANALYSIS_WORKERS=0`` neither limit applies (the job runs in the calling process).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from medai_core.domains import CT, DOMAINS, GENES, GLUCOSE
+from medai_core.domains import DOMAINS, GLUCOSE, resolve
 from medai_core.errors import InputError, MedaiError
 
 if TYPE_CHECKING:
@@ -41,8 +47,10 @@ if TYPE_CHECKING:
     from medai_core.models import DeviceInfo, LoadedModel
 
 __all__ = [
+    "ANALYSIS_MEMORY_MB",
     "JOBS",
     "analysis_pool",
+    "analysis_memory_mb",
     "analysis_workers",
     "ct_job",
     "device_job",
@@ -56,6 +64,11 @@ __all__ = [
 
 MAX_DEFAULT_WORKERS = 4
 """The default pool never exceeds this many workers (each holds every model: about 400 MiB)."""
+
+ANALYSIS_MEMORY_MB = 4096
+"""Default resident-memory limit of an analysis worker in MiB (``MEDAI_ANALYSIS_MEMORY_MB``): a warm worker holds
+about 870 MiB (measured: 771 MiB after loading the three models, 867 MiB peak after one analysis of each domain)
+and gets the readers' 3072 MiB budget (``MEDAI_ISOLATION_MEMORY_MB``) on top, rounded up."""
 
 PRELOAD: tuple[str, ...] = ("medai_core.workers", *(f"medai_core.{d.package}.analysis" for d in DOMAINS))
 """Imported by every analysis worker when it starts (TensorFlow included), before its first job."""
@@ -156,13 +169,14 @@ def load_models(models: tuple[tuple[str, str], ...]) -> int:
 
 
 JOBS: dict[str, tuple[Callable[..., Any], type[InputError]]] = {
-    "ct": (ct_job, CT.error),
-    "glucose": (glucose_job, GLUCOSE.error),
+    # Each domain's job is named in the registry; resolving a job of this module while it is being imported finds
+    # the function defined above (the module is already in sys.modules).
+    **{domain.name: (resolve(domain.job), domain.error) for domain in DOMAINS},
     "glucose_demo": (glucose_demo_job, GLUCOSE.error),
-    "genes": (gene_job, GENES.error),
     "device": (device_job, InputError),
 }
-"""Job name (the domain) -> the job function and the ``InputError`` its failures raise."""
+"""Job name (a domain's name, or ``glucose_demo``, ``device``) -> the job function and the ``InputError`` its
+failures raise."""
 
 
 # ------------------------------------------------------------------------------------------------ server side
@@ -178,9 +192,11 @@ WORKER_SETTINGS: tuple[str, ...] = (
     "MEDAI_EVIDENCE_DIR",
     "MEDAI_DEVICE",
     "MEDAI_ANALYSIS_TIME_S",
+    "MEDAI_ANALYSIS_MEMORY_MB",
     "MEDAI_ANALYSIS_QUEUE",
 )
-"""The settings an analysis reads in the worker (taken from the environment when the worker starts)."""
+"""The settings an analysis reads in the worker (taken from the environment when the worker starts) and the pool's
+limits: a change of one replaces the pool."""
 
 
 def _medai_env() -> dict[str, str]:
@@ -209,6 +225,16 @@ def analysis_workers() -> int:
     return _env_int("MEDAI_ANALYSIS_WORKERS", max(1, min(cores, MAX_DEFAULT_WORKERS)), 0)
 
 
+def analysis_memory_mb() -> int:
+    """The analysis workers' resident-memory limit in MiB: ``MEDAI_ANALYSIS_MEMORY_MB``, else
+    :data:`ANALYSIS_MEMORY_MB`.
+
+    Raises:
+        MedaiError: the setting is not a whole number >= 256.
+    """
+    return _env_int("MEDAI_ANALYSIS_MEMORY_MB", ANALYSIS_MEMORY_MB, 256)
+
+
 def analysis_pool() -> IsolationPool | None:
     """The process-wide analysis pool (started on first use), or None when ``MEDAI_ANALYSIS_WORKERS=0``.
 
@@ -231,6 +257,7 @@ def analysis_pool() -> IsolationPool | None:
                 None,
                 preload=PRELOAD,
                 max_waiting=_env_int("MEDAI_ANALYSIS_QUEUE", 64, 0),
+                resident_mb=analysis_memory_mb(),
             )
             _pool_env = env
         return _pool
@@ -256,7 +283,7 @@ def warm_pool(models: tuple[tuple[str, str], ...]) -> None:
 
 def _warm_one(pool: IsolationPool, models: tuple[tuple[str, str], ...]) -> None:
     try:
-        pool.run(load_models, models, error=InputError, label="Loading the models")
+        pool.run(load_models, models, error=InputError, label="Loading the models", step="analysis")
     except Exception:  # warming is best effort: the first job surfaces a real failure
         return
 
@@ -265,11 +292,12 @@ def run_job(job: str, *args: Any, label: str = "The file") -> Any:
     """Run the job ``job`` of :data:`JOBS` with ``args`` in the analysis pool (in place when it is off).
 
     Raises:
-        InputError: the domain subclass: what the job raised, or the worker crashed or passed the time limit.
+        InputError: the domain subclass: what the job raised, or the worker crashed or passed the time or memory
+            limit ("... could not be analysed safely: ...").
         PoolBusyError: every worker is busy and the queue is full.
     """
     function, error = JOBS[job]
     pool = analysis_pool()
     if pool is None:
         return function(*args)
-    return pool.run(function, *args, error=error, label=label).value
+    return pool.run(function, *args, error=error, label=label, step="analysis").value

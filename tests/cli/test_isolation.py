@@ -350,7 +350,7 @@ def test_a_worker_that_cannot_start_is_a_server_error_not_an_input_error(monkeyp
     from medai_core.errors import MedaiError
 
     monkeypatch.setattr(isolation, "PRELOAD_MODULES", ())
-    monkeypatch.setattr(isolation, "_READY", b"?")  # the worker's ready byte never matches: it "cannot start"
+    monkeypatch.setattr(isolation, "READY", b"?")  # the worker's ready byte never matches: it "cannot start"
     p = IsolationPool(workers=1, time_limit_s=3.0, memory_mb=1024, stderr=subprocess.DEVNULL)
     try:
         with pytest.raises(MedaiError, match="could not start") as info:

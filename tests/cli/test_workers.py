@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from medai_core.errors import MedaiError, PanelInputError
+from medai_core.errors import CGMInputError, MedaiError, PanelInputError
 from medai_core.isolation import IsolationPool, PoolBusyError
 from medai_core.ui.cache import SharedResults, result_key
 
@@ -18,6 +18,13 @@ def nap(seconds: float) -> float:
     """A job that holds its worker for a while (module level: the worker imports it by reference)."""
     time.sleep(seconds)
     return seconds
+
+
+def holds(megabytes: int, seconds: float) -> int:
+    """A job that fills ``megabytes`` MiB of memory (resident: every page written) and keeps it for ``seconds``."""
+    block = np.ones(megabytes << 20, dtype=np.uint8)
+    time.sleep(seconds)
+    return int(block.size >> 20)
 
 
 # --- SharedResults ---
@@ -124,6 +131,30 @@ def test_pool_without_memory_limit_runs_calls() -> None:
         pool.close()
 
 
+def test_a_job_over_the_resident_memory_limit_is_stopped_and_the_pool_keeps_working() -> None:
+    pool = IsolationPool(1, 120.0, None, preload=(), resident_mb=256)
+    try:
+        assert pool.run(holds, 16, 0.0, step="analysis").value == 16  # under the limit: left alone
+        with pytest.raises(CGMInputError) as info:  # held far longer than the watch needs, far shorter than 120 s
+            pool.run(holds, 512, 60.0, error=CGMInputError, label="export.csv", step="analysis")
+        message = str(info.value)
+        assert type(info.value) is CGMInputError
+        assert message.startswith(
+            "export.csv could not be analysed safely: analysing it needed more than 256 MiB of memory, so it was "
+            "stopped."
+        ), message
+        assert "MEDAI_ANALYSIS_MEMORY_MB" in message
+        assert pool.run(holds, 16, 0.0).value == 16  # a fresh worker took the killed one's place
+        assert pool.busy == 0 and pool.waiting == 0
+    finally:
+        pool.close()
+
+
+def test_pool_rejects_a_resident_limit_below_256_mib() -> None:
+    with pytest.raises(ValueError, match="memory"):
+        IsolationPool(1, 60.0, None, resident_mb=128)
+
+
 # --- the analysis pool ---
 
 
@@ -139,6 +170,40 @@ def test_pool_size_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         workers.analysis_workers()
     monkeypatch.delenv("MEDAI_ANALYSIS_WORKERS")
     assert 1 <= workers.analysis_workers() <= workers.MAX_DEFAULT_WORKERS
+
+
+def test_analysis_memory_setting_reaches_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import workers
+
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "1")
+    monkeypatch.delenv("MEDAI_ANALYSIS_MEMORY_MB", raising=False)
+    try:
+        assert workers.analysis_memory_mb() == workers.ANALYSIS_MEMORY_MB == 4096
+        pool = workers.analysis_pool()
+        assert pool is not None and pool.resident_mb == 4096 and pool.memory_mb is None
+        monkeypatch.setenv("MEDAI_ANALYSIS_MEMORY_MB", "512")
+        replaced = workers.analysis_pool()  # a changed limit replaces the pool
+        assert replaced is not pool and replaced is not None and replaced.resident_mb == 512
+        for bad in ("100", "lots"):
+            monkeypatch.setenv("MEDAI_ANALYSIS_MEMORY_MB", bad)
+            with pytest.raises(MedaiError, match="MEDAI_ANALYSIS_MEMORY_MB"):
+                workers.analysis_memory_mb()
+    finally:
+        workers.shutdown_analysis_pool()
+
+
+def test_an_analysis_over_the_memory_limit_fails_with_the_domain_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medai_core import workers
+
+    monkeypatch.setenv("MEDAI_ANALYSIS_WORKERS", "1")
+    monkeypatch.setenv("MEDAI_ANALYSIS_MEMORY_MB", "256")
+    monkeypatch.setitem(workers.JOBS, "glucose", (holds, CGMInputError))  # a tiny job in place of the model's
+    try:
+        with pytest.raises(CGMInputError, match="analysing it needed more than 256 MiB of memory"):
+            workers.run_job("glucose", 512, 60.0, label="The uploaded file")
+        assert workers.run_job("glucose", 1, 0.0) == 1
+    finally:
+        workers.shutdown_analysis_pool()
 
 
 def _same(a: object, b: object) -> bool:

@@ -54,3 +54,13 @@ def test_the_consumers_take_the_list_from_the_registry() -> None:
     for verb in ("predict", "evaluate", "train", "batch"):
         sub = next(a for a in verbs[verb]._actions if a.dest == "domain")
         assert tuple(sub.choices) == names, verb
+
+
+def test_each_domain_names_its_analysis_job_and_the_pool_runs_it_under_the_domain_name() -> None:
+    from medai_core import workers
+
+    for domain in DOMAINS:
+        job = resolve(domain.job)
+        assert job.__module__ == "medai_core.workers" and callable(job)
+        assert workers.JOBS[domain.name] == (job, domain.error)
+    assert set(workers.JOBS) - {d.name for d in DOMAINS} == {"glucose_demo", "device"}
