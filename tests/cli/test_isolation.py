@@ -377,3 +377,13 @@ def test_worker_peak_memory_is_its_own_not_the_servers_at_start() -> None:
         p.close()
     assert int(ballast[-1]) == 1
     assert 20 < run.worker_peak_rss_mb < 350
+
+
+def test_resident_memory_of_a_process_and_of_one_that_has_gone() -> None:
+    from medai_core.isolation_worker import peak_rss_mb, resident_mb
+
+    ballast = np.ones(64 * 2**20, dtype=np.uint8)
+    rss = resident_mb(os.getpid())
+    assert rss is not None and 64 < rss <= peak_rss_mb()
+    assert int(ballast[-1]) == 1
+    assert resident_mb(2**22 + 1) is None  # above Linux's largest pid: no such process
