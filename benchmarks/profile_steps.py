@@ -56,7 +56,7 @@ class ScriptProfiler:
             finally:
                 profile.disable()
 
-        ScriptRunner._run_script = run_script  # type: ignore[method-assign]
+        ScriptRunner._run_script = run_script  # type: ignore[method-assign,assignment]
 
 
 def share_script_cache() -> None:
@@ -73,7 +73,7 @@ def share_script_cache() -> None:
             shared[path] = original(cache, script_path)
         return shared[path]
 
-    ScriptCache.get_bytecode = get_bytecode  # type: ignore[method-assign]
+    ScriptCache.get_bytecode = get_bytecode  # type: ignore[method-assign,assignment]
 
 
 def _session(index: int, cgm: bytes) -> list[tuple[str, Callable[[], Any]]]:
