@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,7 @@ def run_fusion(
         ModelCardError: the recomputed held-out exams differ from the card's.
         ModelIntegrityError: the weights do not match the card's sha256.
     """
-    from medai_core.errors import ModelCardError, ModelIntegrityError
-    from medai_core.models import load_model
+    from medai_core.errors import ModelIntegrityError
     from medai_core.models.card import read_card, write_card
     from medai_core.reports import sha256_bytes
 
@@ -78,6 +77,72 @@ def run_fusion(
     sha_before = sha256_bytes(weights.read_bytes())
     if sha_before != card.weights_sha256:
         raise ModelIntegrityError(f"{weights.name}: sha256 differs from the card's; not touching the card")
+    run = _fusion_inputs(data_dir, model_dir, card, log)
+
+    shipped = Stacker.from_artifact(card.artifacts["stacker"])
+    reproduction = _reproduction(card.artifacts, shipped, run.oof, run.dev_x, run.y, run.dev.exam_ids)
+    log(f"reproduction of the shipped stacker inputs: {reproduction}")
+
+    cv, first_oof, chosen = _choose(run, log)
+    candidate = CANDIDATES[chosen]
+    final = fit_stacker(candidate, run.oof, run.dev_x, run.y)
+    refits = bootstrap_refits(candidate, run.oof, run.dev_x, run.y, run.dev.exam_ids, final)
+    held_out = _held_out(run, final, shipped, card.artifacts, data_dir, log)
+
+    new, old = held_out["fusion (chosen)"], card.metrics["model"]
+    better = new["auc"] > float(old["auc"]) and new["ece"] <= float(old["ece"])
+    reason = (
+        f"held-out AUC {new['auc']:.4f} vs shipped {float(old['auc']):.4f}, ECE {new['ece']:.4f} vs "
+        f"{float(old['ece']):.4f}: " + ("replaced" if better else "kept the shipped stacker")
+    )
+    log(reason)
+    ship = _with_interval(final, refits) if better else _shipped_with_interval(run, shipped)
+    p_ship, low, high = ship.with_interval(run.test_members, run.test_x)
+    interval = _interval(run.yt, p_ship, low, high, card)
+    log(f"  interval: {interval['mean_width']} mean width, bins inside {interval['bins_inside']}")
+    report = FusionReport(reproduction, cv, chosen, held_out, interval, better and write, reason, 0.0)
+    if write:
+        updated = updated_card(card, report, ship, better, first_oof[chosen], run.y, run.yt, p_ship, held_out)
+        write_card(updated, model_dir)
+        if sha256_bytes(weights.read_bytes()) != sha_before:  # pragma: no cover - the weights are never opened to write
+            raise ModelIntegrityError("the weights changed while the card was written")
+    seconds = round(time.perf_counter() - started, 1)
+    return replace(report, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class _FusionInputs:
+    """The development and held-out nodules of the seeded split with what the stackers take: each development
+    nodule's out-of-fold CNN logit, the held-out members' logits and their mean, and the features."""
+
+    dev: NoduleSet
+    test: NoduleSet
+    test_members: NDArray[Any]
+    oof: NDArray[np.float64]
+    test_logit: NDArray[np.float64]
+    dev_x: NDArray[Any]
+    test_x: NDArray[Any]
+
+    @property
+    def y(self) -> NDArray[Any]:
+        """Development labels."""
+        return self.dev.labels
+
+    @property
+    def yt(self) -> NDArray[Any]:
+        """Held-out labels."""
+        return self.test.labels
+
+
+def _fusion_inputs(data_dir: Path, model_dir: Path, card: Any, log: Callable[[str], None]) -> _FusionInputs:
+    """Read the nodules, redo the card's seeded split (refusing another folder), score them with the shipped members.
+
+    Raises:
+        ModelCardError: the recomputed held-out exams differ from the card's.
+    """
+    from medai_core.errors import ModelCardError
+    from medai_core.models import load_model
+
     data = load_nodules(data_dir)
     try:
         dev_idx, test_idx = held_out_split(data.labels, data.exam_ids)
@@ -101,24 +166,37 @@ def run_fusion(
     test_logit = test_members.mean(axis=1).astype(np.float64)
     log("computing radiomics and project features ...")
     features = features_for(data.volumes)
-    dev_x, test_x = features[dev_idx], features[test_idx]
-    y, yt = dev.labels, test.labels
+    return _FusionInputs(dev, test, test_members, oof, test_logit, features[dev_idx], features[test_idx])
 
-    shipped = Stacker.from_artifact(card.artifacts["stacker"])
-    reproduction = _reproduction(card.artifacts, shipped, oof, dev_x, y, dev.exam_ids)
-    log(f"reproduction of the shipped stacker inputs: {reproduction}")
 
+def _choose(
+    run: _FusionInputs, log: Callable[[str], None]
+) -> tuple[dict[str, dict[str, Any]], dict[str, NDArray[np.float64]], str]:
+    """Repeated CV of every candidate on the development exams; the linear one with the highest mean AUC.
+
+    Returns:
+        (the CV table by candidate, repeat 0's out-of-fold probabilities by candidate, the chosen candidate).
+    """
     log(f"repeated CV ({N_REPEATS} x {N_FOLDS}-fold by exam) of {len(CANDIDATES)} candidates ...")
-    cv, first_oof = repeated_cv(CANDIDATES, oof, dev_x, y, dev.exam_ids)
+    cv, first_oof = repeated_cv(CANDIDATES, run.oof, run.dev_x, run.y, run.dev.exam_ids)
     for name, row in cv.items():
         log(f"  {name:42s} AUC {row['auc_mean']:.3f} +- {row['auc_sd']:.3f}  ECE {row['ece_mean']:.3f}")
     chosen = max((n for n, c in CANDIDATES.items() if c.kind == "logistic"), key=lambda n: cv[n]["auc_mean"])
     log(f"chosen: {chosen}")
-    candidate = CANDIDATES[chosen]
-    final = fit_stacker(candidate, oof, dev_x, y)
-    refits = bootstrap_refits(candidate, oof, dev_x, y, dev.exam_ids, final)
+    return cv, first_oof, chosen
 
-    # Held-out: scored once, the chosen fusion beside the baselines.
+
+def _held_out(
+    run: _FusionInputs,
+    final: Stacker,
+    shipped: Stacker,
+    artifacts: Mapping[str, Any],
+    data_dir: Path,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Held-out: scored once, the chosen fusion beside the shipped model and the baselines, with exam-bootstrap
+    AUC intervals and paired differences."""
+    oof, dev_x, y, test_logit, test_x = run.oof, run.dev_x, run.y, run.test_logit, run.test_x
     p = final.probability(test_logit, test_x)
     scores = {
         "fusion (chosen)": p,
@@ -129,51 +207,44 @@ def run_fusion(
         ),
     }
     for name in ("diameter_only", "radiomics_csv"):
-        artifact = card.artifacts.get("baselines", {}).get(name)
-        table = _csv_table(data_dir, test)
+        artifact = artifacts.get("baselines", {}).get(name)
+        table = _csv_table(data_dir, run.test)
         if artifact is not None and table is not None:
             scores[f"baseline_{name}"] = baseline_probability(artifact, table[artifact["columns"]].to_numpy(float))
     held_out: dict[str, Any] = {}
     for name, s in scores.items():
-        entry: dict[str, Any] = dict(binary_metrics(yt, s))
-        entry["auc_ci95_by_exam"] = list(grouped_bootstrap_auc_ci(yt, s, test.exam_ids))
+        entry: dict[str, Any] = dict(binary_metrics(run.yt, s))
+        entry["auc_ci95_by_exam"] = list(grouped_bootstrap_auc_ci(run.yt, s, run.test.exam_ids))
         if name != "fusion (chosen)":
-            entry["fusion_minus_this_auc"] = paired_bootstrap_auc_difference(yt, p, s, test.exam_ids)
+            entry["fusion_minus_this_auc"] = paired_bootstrap_auc_difference(run.yt, p, s, run.test.exam_ids)
         held_out[name] = entry
     for name, row in held_out.items():
         log(f"  held-out {name:24s} AUC {row['auc']:.3f} {row['auc_ci95_by_exam']} ECE {row['ece']:.3f}")
+    return held_out
 
-    new, old = held_out["fusion (chosen)"], card.metrics["model"]
-    better = new["auc"] > float(old["auc"]) and new["ece"] <= float(old["ece"])
-    reason = (
-        f"held-out AUC {new['auc']:.4f} vs shipped {float(old['auc']):.4f}, ECE {new['ece']:.4f} vs "
-        f"{float(old['ece']):.4f}: " + ("replaced" if better else "kept the shipped stacker")
-    )
-    log(reason)
-    # The interval goes with whichever stacker ships: its refits on exam-level bootstrap resamples of the
-    # development exams (the shipped stacker's point probabilities are unchanged by adding them).
-    if better:
-        ship = replace(final, bootstrap=refits, interval_level=INTERVAL_LEVEL)
-    else:
-        kept = Candidate(shipped.inputs)  # the shipped stacker: logistic, C = 1, refitted exactly above
-        ship_refits = bootstrap_refits(kept, oof, dev_x, y, dev.exam_ids, shipped)
-        ship = replace(shipped, bootstrap=ship_refits, interval_level=INTERVAL_LEVEL)
-    p_ship, low, high = ship.with_interval(test_members, test_x)
-    interval = interval_check(yt, p_ship, low, high)
+
+# The interval goes with whichever stacker ships: its refits on exam-level bootstrap resamples of the development
+# exams (the shipped stacker's point probabilities are unchanged by adding them).
+def _with_interval(stacker: Stacker, refits: tuple[tuple[float, ...], ...]) -> Stacker:
+    """``stacker`` carrying ``refits`` as its interval."""
+    return replace(stacker, bootstrap=refits, interval_level=INTERVAL_LEVEL)
+
+
+def _shipped_with_interval(run: _FusionInputs, shipped: Stacker) -> Stacker:
+    """The shipped stacker (logistic, C = 1, refitted exactly by :func:`_reproduction`) with its own refits."""
+    kept = Candidate(shipped.inputs)
+    return _with_interval(shipped, bootstrap_refits(kept, run.oof, run.dev_x, run.y, run.dev.exam_ids, shipped))
+
+
+def _interval(yt: NDArray[Any], p: NDArray[Any], low: NDArray[Any], high: NDArray[Any], card: Any) -> dict[str, Any]:
+    """The held-out check of the shipped interval, with the first run's width and meaning kept beside it."""
+    interval = interval_check(yt, p, low, high)
     earlier = card.calibration.get("interval_held_out_check", {})  # a rerun keeps the first comparison
     interval["previous_mean_width"] = earlier.get(
         "previous_mean_width", card.metrics.get("model", {}).get("mean_interval_width")
     )
     interval["previous_meaning"] = earlier.get("previous_meaning", card.calibration.get("interval"))
-    log(f"  interval: {interval['mean_width']} mean width, bins inside {interval['bins_inside']}")
-    report = FusionReport(reproduction, cv, chosen, held_out, interval, better and write, reason, 0.0)
-    if write:
-        updated = updated_card(card, report, ship, better, first_oof[chosen], y, yt, p_ship, held_out)
-        write_card(updated, model_dir)
-        if sha256_bytes(weights.read_bytes()) != sha_before:  # pragma: no cover - the weights are never opened to write
-            raise ModelIntegrityError("the weights changed while the card was written")
-    seconds = round(time.perf_counter() - started, 1)
-    return replace(report, seconds=seconds)
+    return interval
 
 
 def _csv_table(data_dir: Path, subset: NoduleSet) -> Any:
