@@ -4,6 +4,10 @@ Run (localhost only; it starts and stops its own servers)::
 
     python benchmarks/load.py --sessions 20                    # both configurations
     python benchmarks/load.py --sessions 5 --modes inprocess   # one
+    python benchmarks/load.py --sessions 1,5,10,20 --modes serve --markdown   # the README's table for one mode
+
+With several ``--sessions`` counts, each count gets freshly started servers (the app's shared result store would
+otherwise hand a later run the results an earlier one computed), one after the other.
 
 Each session is a real Streamlit session over the app's own websocket protocol (``/_stcore/stream``, the
 ``BackMsg``/``ForwardMsg`` protobufs the browser speaks; no rendering), so the server does exactly what it does for
@@ -25,7 +29,9 @@ seconds the server's process tree (Streamlit, its isolated readers and analysis 
 for one session; with several, steps overlap and each counts what ran meanwhile). Per run: the CPU seconds of the
 Streamlit process alone and of its worker processes, server memory (resident set of the Streamlit process and its
 children after the warm-up and at its peak, per session; with Serve, the Ray processes too) and the machine's load
-average (1-minute: at the start, its peak, at the end), since the machine may be shared.
+average (1-minute: at the start, its peak, at the end), since the machine may be shared. With Serve, the CPU
+seconds of the Ray processes (the ``serve`` command and everything it started: GCS, raylet, the Serve controller,
+HTTP proxy and one replica per model) are counted apart, per step and per run, split by kind of process.
 Bounded: at most 50 sessions, a time limit per step and for the whole run. Asserts nothing.
 """
 
@@ -117,6 +123,64 @@ class MemorySampler:
         self._thread.join()
 
 
+def _proc_table() -> tuple[dict[int, list[int]], dict[int, float]]:
+    """Children of every process and its user + system CPU seconds (``/proc``)."""
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return children, cpu
+
+
+def process_kind(root: int, pid: int, cmdline: list[str]) -> str:
+    """A short name for one process of the Serve tree rooted at ``root`` (the ``serve`` command).
+
+    Ray names its worker processes by what they run (``ray::ServeReplica:<app>:<deployment>``,
+    ``ray::ServeController``, ``ray::ProxyActor``); its daemons are named by their executable.
+    """
+    if pid == root:
+        return "serve command (Ray driver)"
+    title = " ".join(cmdline)
+    if title.startswith("ray::ServeReplica:"):
+        return "replica " + title.split(":")[3]
+    if title.startswith("ray::"):
+        return title.split()[0][len("ray::") :].split(":")[0].split(".")[0]  # ray::ServeController.listen_...
+    if not cmdline:
+        return "other"
+    name = Path(cmdline[0]).name
+    if name.startswith("python") and len(cmdline) > 1:  # a Ray agent or monitor: its script's name
+        script = next((Path(a).name for a in cmdline[1:] if a.endswith(".py")), "")
+        return script.removesuffix(".py") or "python"
+    return name
+
+
+def tree_cpu_by_kind(root: int) -> dict[str, float]:
+    """CPU seconds of the live processes of the tree under ``root``, summed by :func:`process_kind`."""
+    children, cpu = _proc_table()
+    totals: dict[str, float] = {}
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = [a.decode(errors="replace") for a in handle.read().split(b"\0") if a]
+        except OSError:
+            continue
+        kind = process_kind(root, pid, cmdline)
+        totals[kind] = totals.get(kind, 0.0) + cpu.get(pid, 0.0)
+    return totals
+
+
 def _own_cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` alone (``/proc``)."""
     with open(f"/proc/{pid}/stat") as handle:
@@ -186,6 +250,7 @@ class StepResult:
     error: str | None
     cpu_s: float = 0.0
     bytes: int = 0
+    serve_cpu_s: float = 0.0
 
 
 @dataclass
@@ -195,6 +260,7 @@ class Session:
     base: str
     step_timeout_s: float
     server_pid: int = 0
+    serve_pid: int = 0
     received: int = 0
     widget_ids: dict[str, str] = field(default_factory=dict)
     fragments: dict[str, str] = field(default_factory=dict)
@@ -325,9 +391,11 @@ class Session:
 
 
 async def timed(results: list[StepResult], step: str, action: Any, session: Session | None = None) -> None:
-    """Run one awaitable interaction and record its latency, error, server CPU and bytes received."""
+    """Run one awaitable interaction and record its latency, error, server (and Ray) CPU and bytes received."""
     pid = session.server_pid if session is not None else 0
+    ray_pid = session.serve_pid if session is not None else 0
     cpu = tree_cpu_s(pid) if pid else 0.0
+    ray_cpu = tree_cpu_s(ray_pid) if ray_pid else 0.0
     received = session.received if session is not None else 0
     start = time.perf_counter()
     try:
@@ -338,14 +406,21 @@ async def timed(results: list[StepResult], step: str, action: Any, session: Sess
         error = f"{type(exc).__name__}: {exc}"[:200]
     seconds = time.perf_counter() - start
     cpu = tree_cpu_s(pid) - cpu if pid else 0.0
+    ray_cpu = tree_cpu_s(ray_pid) - ray_cpu if ray_pid else 0.0
     sent = session.received - received if session is not None else 0
-    results.append(StepResult(step, seconds, error, cpu, sent))
+    results.append(StepResult(step, seconds, error, cpu, sent, ray_cpu))
 
 
-async def user(base: str, index: int, step_timeout_s: float, cgm: bytes, server_pid: int = 0) -> list[StepResult]:
-    """One user's visit: the three pages' demo/upload flows with inputs of its own."""
+async def user(
+    base: str, index: int, step_timeout_s: float, cgm: bytes, server_pid: int = 0, serve_pid: int = 0
+) -> list[StepResult]:
+    """One user's visit: the three pages' demo/upload flows with inputs of its own.
+
+    ``server_pid`` / ``serve_pid``: the Streamlit process and the ``serve`` command, whose process trees' CPU each
+    step records (0: not measured).
+    """
     results: list[StepResult] = []
-    session = Session(base, step_timeout_s, server_pid)
+    session = Session(base, step_timeout_s, server_pid, serve_pid)
 
     async def step(name: str, action: Any) -> None:
         await timed(results, name, action, session)
@@ -405,12 +480,16 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
     base = f"http://127.0.0.1:{port}"
     uploads = [simulated_csv(simulated_patient(days=14, seed=1000 + i)) for i in range(sessions + 1)]
     try:
-        warm = asyncio.run(user(base, sessions, step_timeout_s, uploads[-1], app.pid))
+        ray_pid = serve_process.pid if serve_process else 0
+        warm = asyncio.run(user(base, sessions, step_timeout_s, uploads[-1], app.pid, ray_pid))
         baseline_mb = _tree_rss_mb(app.pid)
         serve_baseline = _tree_rss_mb(serve_process.pid) if serve_process else 0.0
 
         async def crowd() -> list[list[StepResult]]:
-            tasks = [asyncio.ensure_future(user(base, i, step_timeout_s, uploads[i], app.pid)) for i in range(sessions)]
+            tasks = [
+                asyncio.ensure_future(user(base, i, step_timeout_s, uploads[i], app.pid, ray_pid))
+                for i in range(sessions)
+            ]
             done, pending = await asyncio.wait(tasks, timeout=total_timeout_s)
             for task in pending:  # past the run's time limit: stopped, and counted as an error
                 task.cancel()
@@ -422,10 +501,13 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
         serve_pid = serve_process.pid if serve_process else app.pid
         load_start = os.getloadavg()[0]
         cpu_tree, cpu_app = tree_cpu_s(app.pid), _own_cpu_s(app.pid)
+        ray_before = tree_cpu_by_kind(ray_pid) if ray_pid else {}
         with MemorySampler(app.pid) as app_memory, MemorySampler(serve_pid) as serve_memory:
             visits = asyncio.run(crowd())
         wall = time.perf_counter() - start
         cpu_tree, cpu_app = tree_cpu_s(app.pid) - cpu_tree, _own_cpu_s(app.pid) - cpu_app
+        ray_after = tree_cpu_by_kind(ray_pid) if ray_pid else {}
+        ray_by_kind = {kind: cpu - ray_before.get(kind, 0.0) for kind, cpu in ray_after.items()}
         load_end = os.getloadavg()[0]
     finally:
         stop(app)
@@ -449,11 +531,14 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
                 "first_error": next((r.error for r in rs if r.error), None),
                 "cpu_s_mean": sum(r.cpu_s for r in rs) / len(rs),
                 "bytes_mean": sum(r.bytes for r in rs) / len(rs),
+                "serve_cpu_s_mean": sum(r.serve_cpu_s for r in rs) / len(rs),
             }
             for name, rs in steps.items()
         },
         "app_cpu_s": cpu_app,
         "workers_cpu_s": cpu_tree - cpu_app,
+        "serve_cpu_s": sum(ray_by_kind.values()),
+        "serve_cpu_s_by_kind": {kind: round(cpu, 2) for kind, cpu in sorted(ray_by_kind.items(), key=lambda i: -i[1])},
         "loadavg_start": load_start,
         "loadavg_peak": app_memory.load_peak,
         "loadavg_end": load_end,
@@ -466,13 +551,17 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
 
 
 def format_report(reports: list[dict[str, Any]]) -> str:
-    """The per-step table of every configuration, then memory."""
-    lines = [f"{'mode':<10}{'step':<15}{'n':>4}{'p50 s':>9}{'p95 s':>9}{'errors':>8}{'CPU s':>8}{'kB sent':>9}"]
+    """The per-step table of every configuration (with Serve, the Ray processes' CPU too), then memory and CPU."""
+    lines = [
+        f"{'mode':<10}{'sessions':>9} {'step':<15}{'n':>4}{'p50 s':>9}{'p95 s':>9}{'errors':>8}{'CPU s':>8}"
+        f"{'Ray CPU s':>10}{'kB sent':>9}"
+    ]
     for report in reports:
         for step, s in report["steps"].items():
+            ray = f"{s['serve_cpu_s_mean']:>10.2f}" if report["mode"] == "serve" else f"{'-':>10}"
             lines.append(
-                f"{report['mode']:<10}{step:<15}{s['n']:>4}{s['p50_s']:>9.2f}{s['p95_s']:>9.2f}{s['errors']:>8}"
-                f"{s['cpu_s_mean']:>8.2f}{s['bytes_mean'] / 1000:>9.0f}"
+                f"{report['mode']:<10}{report['sessions']:>9} {step:<15}{s['n']:>4}{s['p50_s']:>9.2f}"
+                f"{s['p95_s']:>9.2f}{s['errors']:>8}{s['cpu_s_mean']:>8.2f}{ray}{s['bytes_mean'] / 1000:>9.0f}"
             )
     lines.append("")
     for r in reports:
@@ -483,7 +572,10 @@ def format_report(reports: list[dict[str, Any]]) -> str:
             f"load average {r['loadavg_start']:.1f} at the start, peak {r['loadavg_peak']:.1f}, "
             f"{r['loadavg_end']:.1f} at the end"
             + (
-                f"; Ray Serve RSS {r['serve_rss_baseline_mb']:.0f} -> peak {r['serve_rss_peak_mb']:.0f} MiB"
+                f"; Ray Serve RSS {r['serve_rss_baseline_mb']:.0f} -> peak {r['serve_rss_peak_mb']:.0f} MiB, "
+                f"CPU {r['serve_cpu_s']:.1f} s ("
+                + ", ".join(f"{kind} {cpu:.1f}" for kind, cpu in r["serve_cpu_s_by_kind"].items() if cpu >= 0.05)
+                + ")"
                 if r["mode"] == "serve"
                 else ""
             )
@@ -491,27 +583,98 @@ def format_report(reports: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(reports: list[dict[str, Any]], mode: str) -> str:
+    """The ``benchmarks/README.md`` table of one mode: a row per step, a column per session count."""
+    runs = sorted((r for r in reports if r["mode"] == mode), key=lambda r: r["sessions"])
+    serve = mode == "serve"
+    cpu = "CPU s, Ray CPU s" if serve else "CPU s"
+    head = [f"{r['sessions']} sessions p50 / p95 s ({cpu})" for r in runs]
+    lines = [f"| step | {' | '.join(head)} |", "|---" * (len(runs) + 1) + "|"]
+    steps = list(dict.fromkeys(step for r in runs for step in r["steps"]))
+
+    def cell(run: dict[str, Any], step: str) -> str:
+        s = run["steps"].get(step)
+        if s is None:
+            return "-"
+        ray = f", {s['serve_cpu_s_mean']:.2f}" if serve else ""
+        return f"{s['p50_s']:.2f} / {s['p95_s']:.2f} ({s['cpu_s_mean']:.2f}{ray})"
+
+    for step in steps:
+        lines.append(f"| {step} | {' | '.join(cell(r, step) for r in runs)} |")
+
+    def row(name: str, values: list[str]) -> None:
+        lines.append(f"| {name} | {' | '.join(values)} |")
+
+    row("errors", [str(sum(s["errors"] for s in r["steps"].values()) + len(r["warmup_errors"])) for r in runs])
+    row(
+        "load average start / peak / end",
+        [f"{r['loadavg_start']:.1f} / {r['loadavg_peak']:.1f} / {r['loadavg_end']:.1f}" for r in runs],
+    )
+    row("wall s", [f"{r['wall_s']:.0f}" for r in runs])
+    cpu_head = "CPU s: Streamlit process / workers" + (" / Ray" if serve else "")
+    row(
+        cpu_head,
+        [
+            f"{r['app_cpu_s']:.0f} / {r['workers_cpu_s']:.0f}" + (f" / {r['serve_cpu_s']:.0f}" if serve else "")
+            for r in runs
+        ],
+    )
+    row(
+        "server RSS after warm-up / peak MiB (per session)",
+        [f"{r['app_rss_baseline_mb']:.0f} / {r['app_rss_peak_mb']:.0f} ({r['app_mb_per_session']:.0f})" for r in runs],
+    )
+    if serve:
+        row(
+            "Ray RSS after warm-up / peak MiB",
+            [f"{r['serve_rss_baseline_mb']:.0f} / {r['serve_rss_peak_mb']:.0f}" for r in runs],
+        )
+    return "\n".join(lines)
+
+
+def parse_sessions(text: str) -> list[int]:
+    """``--sessions``: one count or several, comma-separated (``1,5,10,20``), each 1..:data:`MAX_SESSIONS`.
+
+    Raises:
+        ValueError: a count is not an integer in range, or the list is empty.
+    """
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or any(not 1 <= n <= MAX_SESSIONS for n in counts):
+        raise ValueError(f"--sessions takes counts of 1..{MAX_SESSIONS}, comma-separated; got {text!r}")
+    return counts
+
+
 def main() -> None:
     """Parse options, run each configuration, print the table (and write JSON with --json-out)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument(
+        "--sessions", default="20", help="concurrent sessions, or several counts run one after the other: 1,5,10,20"
+    )
     parser.add_argument("--modes", default="inprocess,serve", help="inprocess, serve, or both (comma-separated)")
     parser.add_argument("--step-timeout", type=float, default=300.0, help="seconds one interaction may take")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds all sessions together may take")
     parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument("--markdown", action="store_true", help="also print each mode's table for the README")
     args = parser.parse_args()
-    if not 1 <= args.sessions <= MAX_SESSIONS:
-        parser.error(f"--sessions must be 1..{MAX_SESSIONS}")
+    try:
+        counts = parse_sessions(args.sessions)
+    except ValueError as exc:
+        parser.error(str(exc))
+    modes = args.modes.split(",")
+    for mode in modes:
+        if mode not in ("inprocess", "serve"):
+            parser.error(f"unknown mode {mode!r}")
     reports = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for mode in args.modes.split(","):
-            if mode not in ("inprocess", "serve"):
-                parser.error(f"unknown mode {mode!r}")
-            reports.append(run_mode(mode, args.sessions, args.step_timeout, args.timeout, Path(tmp)))
+    for mode in modes:
+        for count in counts:
+            with tempfile.TemporaryDirectory() as tmp:  # fresh servers, audit database and logs for every run
+                reports.append(run_mode(mode, count, args.step_timeout, args.timeout, Path(tmp)))
             print(json.dumps(reports[-1], indent=1), file=sys.stderr, flush=True)
-    if args.json_out:
-        args.json_out.write_text(json.dumps(reports, indent=1))
+            if args.json_out:  # written after every run, so a long series keeps what it measured
+                args.json_out.write_text(json.dumps(reports, indent=1))
     print(format_report(reports))
+    if args.markdown:
+        for mode in modes:
+            print(f"\n{mode}:\n\n{markdown_table(reports, mode)}")
 
 
 if __name__ == "__main__":

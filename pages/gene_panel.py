@@ -17,8 +17,9 @@ from medai_core.genomics.tumours import tumour_choices
 from medai_core.plots.genomics import gene_attribution_bar, survival_curves
 from medai_core.reports import sha256_bytes
 from medai_core.results.genomics import result_payload
-from medai_core.ui.cache import analyse_gene_panel, get_card, list_panel_samples
+from medai_core.ui.cache import analyse_gene_panel, get_card, list_panel_samples, per_result
 from medai_core.ui.components import (
+    FigureDict,
     Headline,
     error_box,
     escape_markdown,
@@ -27,6 +28,7 @@ from medai_core.ui.components import (
     model_card_expander,
     record_once,
     report_downloads,
+    result_table,
     slow,
     upload_guard,
 )
@@ -198,12 +200,17 @@ def _option_rows(options: tuple[TherapyOption, ...], removed: bool = False) -> s
 
 
 if result.therapy_options:
-    st.markdown(_option_rows(result.therapy_options), unsafe_allow_html=True)
+    st.markdown(
+        per_result(result, "genes.options", lambda: _option_rows(result.therapy_options)), unsafe_allow_html=True
+    )
 else:
     st.write("No therapy is supported by the matched evidence for these calls in this tumour type.")
 if result.removed_options:
     st.markdown("**Withheld because of resistance or a label exclusion in this tumour type**")
-    st.markdown(_option_rows(result.removed_options, removed=True), unsafe_allow_html=True)
+    st.markdown(
+        per_result(result, "genes.removed", lambda: _option_rows(result.removed_options, removed=True)),
+        unsafe_allow_html=True,
+    )
 st.caption("Knowledge sources: " + "; ".join(knowledge_sources()) + f". {result.evidence_sources}.")
 
 tmb = result.tmb
@@ -243,16 +250,25 @@ if not result.survival_modelled:
 else:
     st.header("Overall survival on immunotherapy, by drug class")
     st.info(OUTCOME_CAVEAT, icon="ℹ️")
+    # Figures and tables are built once per result for every session (per_result), not on every run of the page.
     st.plotly_chart(
-        survival_curves(
-            result.months,
-            [(s.drug_class, s.probability, s.low, s.high) for s in result.survival],
-            baseline=("Baseline (cancer type + TMB), 24 months", result.baseline_os_24m or 0.0),
+        per_result(
+            result,
+            "figure:genes.survival_chart",
+            lambda: FigureDict(
+                survival_curves(
+                    result.months,
+                    [(s.drug_class, s.probability, s.low, s.high) for s in result.survival],
+                    baseline=("Baseline (cancer type + TMB), 24 months", result.baseline_os_24m or 0.0),
+                )
+            ),
         ),
         key="genes.survival_chart",
     )
-    st.dataframe(
-        [
+    result_table(
+        result,
+        "genes.survival",
+        lambda: [
             {
                 "drug class": s.drug_class,
                 "OS 12 months": f"{s.os_12m[0]:.0%} ({s.os_12m[1]:.0%}-{s.os_12m[2]:.0%})",
@@ -264,7 +280,14 @@ else:
     )
 
     st.subheader("What moved the prediction")
-    st.plotly_chart(gene_attribution_bar(result.attributions, drug_class=result.drug_class), key="genes.attr_chart")
+    st.plotly_chart(
+        per_result(
+            result,
+            "figure:genes.attr_chart",
+            lambda: FigureDict(gene_attribution_bar(result.attributions, drug_class=result.drug_class)),
+        ),
+        key="genes.attr_chart",
+    )
     st.caption(result.attribution_note)
     if result.unmodelled_genes:
         st.caption(
@@ -275,8 +298,10 @@ else:
 st.header("Knowledge-base evidence")
 st.caption(result.evidence_sources)
 if result.evidence:
-    st.dataframe(
-        [
+    result_table(
+        result,
+        "genes.evidence",
+        lambda: [
             {
                 "call": e.matched,
                 "evidence for": e.variant,
@@ -298,8 +323,10 @@ else:
 
 st.header(f"Variants ({len(result.variants)} calls, {result.n_nonsynonymous} nonsynonymous)")
 if result.variants:
-    st.dataframe(
-        [
+    result_table(
+        result,
+        "genes.variants",
+        lambda: [
             {
                 "gene": v.gene,
                 "protein change": v.protein_change,

@@ -25,7 +25,7 @@ from medai_core.plots.glucose import (
 )
 from medai_core.reports import sha256_bytes
 from medai_core.results.glucose import analysis_payload
-from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card, timezone_names
+from medai_core.ui.cache import analyse_glucose, analyse_glucose_demo, get_card, per_result, timezone_names
 from medai_core.ui.components import (
     Headline,
     error_box,
@@ -36,6 +36,7 @@ from medai_core.ui.components import (
     record_once,
     report_downloads,
     result_chart,
+    result_table,
     slow,
     status_badge,
     upload_guard,
@@ -147,25 +148,34 @@ with st.expander("How the file was read"):
 # ------------------------------------------------------------------ AGP
 st.header("Ambulatory glucose profile")
 m = result.agp.metrics
-rows = []
-for t in result.agp.targets:
-    label = result.agp.label(t.key, unit)
-    if t.key in ("mean_mg_dl", "sd_mg_dl"):
-        value = glucose_text(t.value)
-    elif t.key == "days":
-        value = f"{t.value:.1f}"
-    else:
-        value = "-" if not math.isfinite(t.value) else f"{t.value:.1f} %"
-    rows.append(
-        {
-            "metric": label,
-            "value": value,
-            "consensus target": t.target,
-            "status": "No target" if t.passed is None else ("Met" if t.passed else "Not met"),
-        }
-    )
+
+
+def target_rows() -> pd.DataFrame:
+    """The AGP's consensus targets in ``unit``: metric, value, target and whether it is met."""
+    rows = []
+    for t in result.agp.targets:
+        label = result.agp.label(t.key, unit)
+        if t.key in ("mean_mg_dl", "sd_mg_dl"):
+            value = glucose_text(t.value)
+        elif t.key == "days":
+            value = f"{t.value:.1f}"
+        else:
+            value = "-" if not math.isfinite(t.value) else f"{t.value:.1f} %"
+        rows.append(
+            {
+                "metric": label,
+                "value": value,
+                "consensus target": t.target,
+                "status": "No target" if t.passed is None else ("Met" if t.passed else "Not met"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# Tables and figures are built once per result (and unit) for every session (per_result), not on every run.
+targets_table = per_result(result, f"glucose.targets:{unit}", target_rows)
 left, right = st.columns([3, 2])
-left.dataframe(pd.DataFrame(rows).style.map(met_cell, subset=["status"]), hide_index=True, width="stretch")
+left.dataframe(targets_table.style.map(met_cell, subset=["status"]), hide_index=True, width="stretch")
 with right:
     result_chart(result, "glucose.tir", lambda: time_in_ranges_figure(m, unit), variant=unit)
 if result.agp.agp_available:
@@ -245,27 +255,35 @@ else:
         f"{b.windows} rolling 60-minute forecasts (origins every 30 min with 3 h of input), "
         "scored against what was measured."
     )
-    digits = glucose_digits(unit)
-    table = []
-    for name, s in (("model (median)", b.model), ("linear regression", b.linear), ("last value", b.last_value)):
-        table.append(
-            {
-                "method": name,
-                f"RMSE 30 min ({unit})": round(float(from_mg_dl(s["rmse_30"], unit)), digits + 1),
-                f"RMSE 60 min ({unit})": round(float(from_mg_dl(s["rmse_60"], unit)), digits + 1),
-                f"RMSE mean 5-60 ({unit})": round(float(from_mg_dl(s["rmse_avg"], unit)), digits + 1),
-                "80 % coverage": "-" if not math.isfinite(s["coverage_80"]) else f"{s['coverage_80']:.0%}",
-                "Clarke A+B": f"{s['clarke_ab_percent']:.1f} %",
-            }
+    backtest = b
+
+    def backtest_rows() -> pd.DataFrame:
+        digits = glucose_digits(unit)
+        return pd.DataFrame(
+            [
+                {
+                    "method": name,
+                    f"RMSE 30 min ({unit})": round(float(from_mg_dl(s["rmse_30"], unit)), digits + 1),
+                    f"RMSE 60 min ({unit})": round(float(from_mg_dl(s["rmse_60"], unit)), digits + 1),
+                    f"RMSE mean 5-60 ({unit})": round(float(from_mg_dl(s["rmse_avg"], unit)), digits + 1),
+                    "80 % coverage": "-" if not math.isfinite(s["coverage_80"]) else f"{s['coverage_80']:.0%}",
+                    "Clarke A+B": f"{s['clarke_ab_percent']:.1f} %",
+                }
+                for name, s in (
+                    ("model (median)", backtest.model),
+                    ("linear regression", backtest.linear),
+                    ("last value", backtest.last_value),
+                )
+            ]
         )
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+    result_table(result, f"glucose.backtest:{unit}", backtest_rows, hide_index=True, width="stretch")
     left, right = st.columns([2, 3])
     left.caption(
         "Clarke zones of the model's 30-minute forecasts: "
         + ", ".join(f"{z} {p:.1f} %" for z, p in b.clarke_percent.items())
     )
     with right:
-        backtest = b
         result_chart(
             result,
             "glucose.clarke",
@@ -281,8 +299,10 @@ status_badge(
 if adapted.backtest_rmse_before is not None and adapted.backtest_rmse_after is not None:
     before, after = (float(from_mg_dl(v, unit)) for v in (adapted.backtest_rmse_before, adapted.backtest_rmse_after))
     digits = distinct_decimals(before, after, least=glucose_digits(unit) + 1)
-    st.dataframe(
-        pd.DataFrame(
+    result_table(
+        result,
+        f"glucose.adapted:{unit}",
+        lambda: pd.DataFrame(
             [
                 {
                     "forecast": name,

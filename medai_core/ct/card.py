@@ -7,6 +7,7 @@ from typing import Any
 
 from medai_core.ct.features import FEATURE_NAMES
 from medai_core.ct.prepare import CROP_SIZE, N_CHANNELS, TRAINING_PIXEL_MM
+from medai_core.domains import CT
 from medai_core.models import HeadlineMetric, ModelCard
 
 __all__ = ["build_card"]
@@ -38,7 +39,7 @@ def build_card(
     baseline = metrics.get("baseline_diameter_only", {"auc": float("nan")})
     members = artifacts["members"]
     return ModelCard(
-        id="ct_nodule",
+        id=CT.model_id,
         version=version,
         name="Lung nodule malignancy (2.5D CNN ensemble + shape/intensity features)",
         task="lung nodule malignancy (binary: LIDC radiologist rating 4-5 vs 1-2)",

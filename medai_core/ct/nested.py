@@ -5,7 +5,7 @@ fold that small measures an AUC to +- 0.07 and cannot resolve an ECE of 0.05 (:f
 module runs the same pipeline with each of the 5 outer folds of that split held out in turn:
 
 1. Outer fold 0 is the shipped model's held-out fold: its members are the shipped weights (sha256 checked), and its
-   development logits are each nodule's out-of-fold member (:func:`medai_core.ct.fusion.oof_member_index`).
+   development logits are each nodule's out-of-fold member (:func:`medai_core.ct.stacking.oof_member_index`).
 2. For outer folds 1-4, five members are trained on the other four folds exactly as in :func:`medai_core.ct.train.
    train_ct` (same recipe, seeds, inner grouped split), giving out-of-fold logits on those development exams and
    ensemble logits on the held-out fold.
@@ -32,8 +32,9 @@ from numpy.typing import NDArray
 from medai_core.ct.data import SPLIT_SEED, NoduleSet, baseline_probability, load_nodules, radiomics_table
 from medai_core.ct.evaluation import binary_metrics, ece_if_calibrated, grouped_bootstrap_auc_ci
 from medai_core.ct.features import FEATURE_NAMES
-from medai_core.ct.fusion import (
-    N_MEMBERS,
+from medai_core.ct.fitting import N_MEMBERS
+from medai_core.ct.scoring import features_for, member_logits_for
+from medai_core.ct.stacking import (
     Candidate,
     bootstrap_refits,
     fit_stacker,
@@ -41,7 +42,6 @@ from medai_core.ct.fusion import (
     oof_member_index,
     paired_bootstrap_auc_difference,
 )
-from medai_core.ct.scoring import features_for, member_logits_for
 
 __all__ = ["N_OUTER", "NESTED_COMMAND", "FoldScores", "NestedReport", "interval_check_sentence", "run_nested_cv"]
 

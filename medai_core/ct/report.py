@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from medai_core.ct.analysis import NoduleAnalysis
+from medai_core.domains import CT
 from medai_core.models import ModelCard
 from medai_core.reports import CaseReport, ReportSection, provenance_for
 
@@ -20,7 +21,7 @@ def build_report(result: NoduleAnalysis, card: ModelCard, input_bytes: bytes) ->
     """The printable report: result, size, guideline, explanation check, input, model metrics, caveats."""
     return CaseReport(
         title="CT nodule report",
-        page="ct_nodule",
+        page=CT.page_name,
         provenance=provenance_for(card, input_bytes),
         summary=(
             f"Malignancy probability {result.probability:.2f} (interval {result.low:.2f}-{result.high:.2f}), "

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medai_core.domains import GENES
+
 if TYPE_CHECKING:
     import keras
 
@@ -74,7 +76,7 @@ def build_survival_model(
         surv = keras.layers.Activation("exponential", name=f"m{m}_survival")(log_surv)
         members.append(keras.layers.Reshape((1, n_bins), name=f"m{m}_stack")(surv))
     stacked = members[0] if n_members == 1 else keras.layers.Concatenate(axis=1, name="survival")(members)
-    model = keras.Model(inputs, stacked, name="gene_ici_survival")
+    model = keras.Model(inputs, stacked, name=GENES.model_id)
     for m in range(n_members):
         layer = model.get_layer(f"m{m}_hazard_logit")
         layer.set_weights([np.ones((1, n_bins), np.float32), bias.astype(np.float32)])

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from medai_core.domains import GLUCOSE
 from medai_core.glucose.forecast import HYPO_KEYS
 from medai_core.glucose.prepare import HORIZON_STEPS, INPUT_CHANNELS, INPUT_STEPS
 
@@ -55,7 +56,7 @@ def quantile_heads(flat: Any, hidden: Any, prefix: str = "") -> Any:
     return layers.Concatenate(name=f"{prefix}forecast")([p10, median, p90, hypo])
 
 
-def build_mlp(hidden: int = 256, name: str = "glucose_forecast") -> keras.Model:
+def build_mlp(hidden: int = 256, name: str = GLUCOSE.model_id) -> keras.Model:
     """The 1.0.0 forecaster: an MLP over the flattened window (about 150k parameters)."""
     import keras
     from keras import layers
@@ -95,7 +96,7 @@ def build_tcn(
     return keras.Model(inputs, quantile_heads(flat, hidden), name=name)
 
 
-def average_models(members: Sequence[keras.Model], name: str = "glucose_forecast") -> keras.Model:
+def average_models(members: Sequence[keras.Model], name: str = GLUCOSE.model_id) -> keras.Model:
     """One Keras model whose output is the mean of the members' raw outputs (same layout, ordered quantiles)."""
     import keras
     from keras import layers

@@ -77,9 +77,33 @@ def survival_curves(
                 marker={"symbol": "diamond", "size": 11, "color": MUTED},
             )
         )
-    for t in (12, 24):
-        fig.add_vline(x=t, line_dash="dot", line_color=MUTED, annotation_text=f"{t} months")
-    fig.update_layout(
+    fig.update_layout(  # the 12- and 24-month lines as add_vline draws them, set at once (each call revalidates)
+        shapes=[
+            {
+                "type": "line",
+                "x0": t,
+                "x1": t,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "y domain",
+                "line": {"color": MUTED, "dash": "dot"},
+            }
+            for t in (12, 24)
+        ],
+        annotations=[
+            {
+                "text": f"{t} months",
+                "showarrow": False,
+                "x": t,
+                "xanchor": "left",
+                "xref": "x",
+                "y": 1,
+                "yanchor": "top",
+                "yref": "y domain",
+            }
+            for t in (12, 24)
+        ],
         title=title,
         xaxis_title="months since start of immunotherapy",
         yaxis_title="probability alive",

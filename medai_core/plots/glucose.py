@@ -4,6 +4,8 @@ attribution strip and Clarke error grid. Values come in mg/dL; ``unit`` ("mg/dL"
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -69,10 +71,25 @@ def trace_figure(
     ceiling_mg_dl: float | None = None,
 ) -> go.Figure:
     """The whole trace on the 5-minute grid (gaps stay gaps) over the 70-180 mg/dL target band, the y axis up to
-    the sensor's ceiling ``ceiling_mg_dl`` (None: 400 mg/dL)."""
+    the sensor's ceiling ``ceiling_mg_dl`` (None: 400 mg/dL).
+
+    Drawn as SVG (``Scatter``), not WebGL: a few thousand points are quick in SVG, and a WebGL plot costs the
+    browser several times more to draw (far more without a GPU). Times on a regular grid are sent as the first
+    time and the step (``x0``/``dx``, on a date axis), not one text timestamp per reading: the same points, a third
+    of the bytes.
+    """
+    x = np.asarray(times)
+    steps = np.diff(x)
+    if x.size >= 2 and np.issubdtype(x.dtype, np.datetime64) and (steps == steps[0]).all() and steps[0] > 0:
+        where: dict[str, object] = {
+            "x0": np.datetime_as_string(x[0], unit="ms"),
+            "dx": float(steps[0] / np.timedelta64(1, "ms")),
+        }
+    else:
+        where = {"x": x}
     fig = go.Figure(
-        go.Scattergl(
-            x=np.asarray(times),
+        go.Scatter(
+            **where,
             y=from_mg_dl(glucose_mg_dl, unit),
             mode="lines",
             line={"color": _MEDIAN, "width": 1},
@@ -80,6 +97,7 @@ def trace_figure(
             name="glucose",
         )
     )
+    fig.update_xaxes(type="date")
     _band(fig, unit)
     fig.update_layout(
         title="CGM trace (target range shaded)",
@@ -122,6 +140,22 @@ def agp_figure(bin_minutes: NDArray[np.floating], percentiles_mg_dl: NDArray[np.
     return themed(fig)
 
 
+@functools.lru_cache(maxsize=16)
+def _day_grid(n: int) -> str:
+    """The layout (JSON) of ``make_subplots`` for ``n`` day panels, 7 per row, y axes shared along each row, each
+    panel titled (titles to be filled in): the same for every figure with ``n`` days, so made once."""
+    rows = max(1, -(-n // 7))
+    grid = make_subplots(
+        rows=rows,
+        cols=7,
+        subplot_titles=[" "] * n,  # placeholders (plotly leaves out empty titles), replaced by the dates
+        shared_yaxes=True,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.12,
+    )
+    return json.dumps(grid.to_plotly_json()["layout"])
+
+
 def daily_profiles_figure(
     day_labels: Sequence[str], daily_mg_dl: NDArray[np.floating], unit: str, *, max_days: int = 14
 ) -> go.Figure:
@@ -129,29 +163,35 @@ def daily_profiles_figure(
     labels = list(day_labels)[-max_days:]
     daily = from_mg_dl(np.asarray(daily_mg_dl)[-max_days:], unit)
     n = len(labels)
-    cols = 7
-    rows = max(1, -(-n // cols))
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=labels, shared_yaxes=True, horizontal_spacing=0.01, vertical_spacing=0.12
-    )
+    rows = max(1, -(-n // 7))
     hours = np.arange(daily.shape[1] if n else 288) * 5 / 60.0
     low, high = CONSENSUS[unit].low, CONSENSUS[unit].high
-    # Day i sits on axes x<i+1>/y<i+1> (make_subplots numbers them row by row). Traces and target bands are added
-    # in one call each with their axes named: the same figure as add_trace(row=, col=) and add_hrect(row=, col=)
-    # per day, without plotly's per-call subplot lookups (a third of the time).
+    y_range = _y_range(unit)
+    # The figure is assembled as one layout and one list of traces: the same figure as make_subplots with
+    # add_trace(row=, col=), add_hrect(row=, col=) and update_xaxes/yaxes/annotations per day, in a seventh of the
+    # time (plotly validates every property each time one is set). Day i sits on axes x<i+1>/y<i+1>.
+    layout = json.loads(_day_grid(n))
+    for title, label in zip(layout.get("annotations", []), labels, strict=True):
+        title.update(text=label, font={"size": 10})
+    for name, axis_layout in layout.items():  # every panel of the grid, a day's or an empty one
+        if name.startswith("xaxis"):
+            axis_layout.update(range=[0, 24], showticklabels=False)
+        elif name.startswith("yaxis"):
+            axis_layout["range"] = list(y_range)
     traces, bands = [], []
     for i in range(n):
         axis = "" if i == 0 else str(i + 1)
         traces.append(
-            go.Scatter(
-                x=hours,
-                y=daily[i],
-                mode="lines",
-                line={"color": _MEDIAN, "width": 1},
-                showlegend=False,
-                xaxis=f"x{axis}",
-                yaxis=f"y{axis}",
-            )
+            {
+                "type": "scatter",
+                "x": hours,
+                "y": daily[i],
+                "mode": "lines",
+                "line": {"color": _MEDIAN, "width": 1},
+                "showlegend": False,
+                "xaxis": f"x{axis}",
+                "yaxis": f"y{axis}",
+            }
         )
         bands.append(
             {
@@ -167,13 +207,10 @@ def daily_profiles_figure(
                 "layer": "below",
             }
         )
-    fig.add_traces(traces)
-    fig.update_layout(shapes=bands)
-    fig.update_xaxes(range=[0, 24], showticklabels=False)
-    fig.update_yaxes(range=_y_range(unit))
-    fig.update_annotations(font_size=10)
-    fig.update_layout(title="Daily profiles", height=170 * rows + 60, margin={"l": 40, "r": 10, "t": 60, "b": 20})
-    return themed(fig)
+    layout.update(
+        shapes=bands, title="Daily profiles", height=170 * rows + 60, margin={"l": 40, "r": 10, "t": 60, "b": 20}
+    )
+    return themed(go.Figure(data=traces, layout=layout))
 
 
 def _spread(centres: Sequence[float], gap: float, low: float = 0.0, high: float = 100.0) -> list[float]:
@@ -353,8 +390,8 @@ def clarke_grid_figure(
     ref = from_mg_dl(reference_mg_dl, unit)
     pred = from_mg_dl(predicted_mg_dl, unit)
     s = float(from_mg_dl(1.0, unit))
-    fig = go.Figure(
-        go.Scattergl(
+    fig = go.Figure(  # SVG, not WebGL: some hundred points draw several times faster so (see trace_figure)
+        go.Scatter(
             x=ref, y=pred, mode="markers", marker={"size": 4, "color": _MEDIAN, "opacity": 0.5}, name="forecasts"
         )
     )
@@ -373,11 +410,7 @@ def clarke_grid_figure(
         ((240, 180), (400, 180), "solid"),
         ((130, 0), (180, 70), "solid"),
     ]
-    for (x0, y0), (x1, y1), dash in lines:
-        fig.add_shape(
-            type="line", x0=x0 * s, y0=y0 * s, x1=x1 * s, y1=y1 * s, line={"color": "grey", "width": 1, "dash": dash}
-        )
-    for label, x, y in (
+    zones = (
         ("A", 30, 15),
         ("B", 370, 260),
         ("B", 280, 370),
@@ -387,10 +420,24 @@ def clarke_grid_figure(
         ("D", 370, 120),
         ("E", 30, 370),
         ("E", 370, 15),
-    ):
-        fig.add_annotation(x=x * s, y=y * s, text=label, showarrow=False, font={"size": 14, "color": MUTED})
+    )
     top = 400 * s
-    fig.update_layout(
+    fig.update_layout(  # zone lines and letters set at once (add_shape/add_annotation each revalidate the layout)
+        shapes=[
+            {
+                "type": "line",
+                "x0": x0 * s,
+                "y0": y0 * s,
+                "x1": x1 * s,
+                "y1": y1 * s,
+                "line": {"color": "grey", "width": 1, "dash": dash},
+            }
+            for (x0, y0), (x1, y1), dash in lines
+        ],
+        annotations=[
+            {"x": x * s, "y": y * s, "text": label, "showarrow": False, "font": {"size": 14, "color": MUTED}}
+            for label, x, y in zones
+        ],
         title="Clarke error grid (30-minute forecasts)",
         xaxis={"title": f"measured ({unit})", "range": [0, top]},
         yaxis={"title": f"forecast ({unit})", "range": [0, top]},

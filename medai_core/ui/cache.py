@@ -78,9 +78,10 @@ def get_device_info() -> DeviceInfo:
     return info
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+@st.cache_resource(ttl=60, show_spinner=False)
 def get_card(model_id: str) -> ModelCard:
-    """The validated card of ``model_id`` (re-read at most once a minute)."""
+    """The validated card of ``model_id`` (re-read at most once a minute), one frozen object for every session (not
+    a copy per call, as ``st.cache_data`` would make: what pages derive from the card is kept per object)."""
     return read_card(model_dir(model_id))
 
 

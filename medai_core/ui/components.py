@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+from plotly.basedatatypes import BaseFigure
 
 from medai_core.audit import get_audit_log
 from medai_core.config import get_settings
@@ -23,9 +24,14 @@ from medai_core.models import ModelCard
 from medai_core.reports import RESEARCH_USE_NOTICE, CaseReport, render_html, render_json, render_pdf
 from medai_core.ui.cache import per_result
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
     "MODELS_PAGE",
+    "FigureDict",
     "Headline",
+    "arrow_table",
     "chart",
     "error_box",
     "headline_cards",
@@ -38,6 +44,7 @@ __all__ = [
     "research_banner",
     "result_card",
     "result_chart",
+    "result_table",
     "slow",
     "status_badge",
     "status_html",
@@ -72,7 +79,8 @@ def escape_markdown(text: object) -> str:
 
 
 def research_banner() -> None:
-    """The research-use-only notice, with the reason, shown at the top of every page (with the project's styles)."""
+    """The research-use-only notice, with the reason, shown at the top of every page, and the project's styles
+    (headline cards, status badges, caption contrast): one style element per page run, for every element of it."""
     _style()
     st.warning(
         f"**{RESEARCH_USE_NOTICE}** See the model cards for intended use, data, metrics and limits.",
@@ -160,14 +168,14 @@ def status_html(status: Status) -> str:
 
 
 def status_badge(status: Status) -> None:
-    """A status as a badge followed by its explanation (``status.text``, shown as typed)."""
-    _style()
+    """A status as a badge followed by its explanation (``status.text``, shown as typed). Styled by the frame's
+    one style element (:func:`research_banner`)."""
     st.markdown(f"{status_html(status)} {html.escape(status.text)}", unsafe_allow_html=True)
 
 
 def headline_cards(cards: Sequence[Headline]) -> None:
-    """One row of headline cards that wraps (never truncates) at any width; every string is shown as typed."""
-    _style()
+    """One row of headline cards that wraps (never truncates) at any width; every string is shown as typed. Styled
+    by the frame's one style element (:func:`research_banner`)."""
     items = []
     for card in cards:
         edge = STATUS_COLOURS[card.status.level][0] if card.status else "#1f6f8b"
@@ -195,11 +203,48 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     return st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False}, **kwargs)
 
 
+class FigureDict(BaseFigure):
+    """A built figure in the form ``st.plotly_chart`` sends it, computed once: for a figure shown on many runs.
+
+    ``st.plotly_chart`` turns a figure into its dict (``to_dict``: a deep copy of every trace and array, the
+    arrays base64-encoded) on every call, then into JSON. This holds that dict, made once from ``figure``, and
+    hands it out: the JSON sent is the figure's own, and each run is spared the copy. Only :meth:`to_dict` is
+    meant to be called (nothing may change the figure); the dict is shared and never mutated.
+    """
+
+    def __init__(self, figure: BaseFigure) -> None:  # no BaseFigure.__init__: nothing but to_dict is used
+        self._figure_dict: dict[str, Any] = figure.to_dict()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figure's dict (the one ``figure.to_dict()`` gave)."""
+        return self._figure_dict
+
+    def __repr__(self) -> str:
+        return f"FigureDict({len(self._figure_dict.get('data', ()))} traces)"
+
+
 def result_chart(result: object, key: str, build: Callable[[], Any], *, variant: object = None, **kwargs: Any) -> Any:
     """:func:`chart` of the figure ``build()`` makes from an analysis ``result`` (and ``variant``: the unit, a
-    chosen view), built once per server for every session showing that result (:func:`per_result`), not on
-    every run of the page."""
-    return chart(per_result(result, f"figure:{key}:{variant!r}", build), key, **kwargs)
+    chosen view), built and turned into the dict Streamlit sends (:class:`FigureDict`) once per server for every
+    session showing that result (:func:`per_result`), not on every run of the page."""
+    return chart(per_result(result, f"figure:{key}:{variant!r}", lambda: FigureDict(build())), key, **kwargs)
+
+
+def arrow_table(data: Any) -> pa.Table:
+    """``data`` (a DataFrame, a list of row dicts) as the Arrow table ``st.dataframe`` would make of it (Streamlit's
+    own conversion, its automatic fixes of mixed-type columns included), for a table shown on many runs:
+    ``st.dataframe`` of the result sends the same data without converting it again."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_pandas_df_to_arrow_table(
+        dataframe_util.convert_anything_to_pandas_df(data, ensure_copy=False)
+    )
+
+
+def result_table(result: object, key: str, build: Callable[[], Any], **kwargs: Any) -> Any:
+    """``st.dataframe`` of the table ``build()`` makes from ``result`` (rows or a DataFrame), converted once per
+    server (:func:`arrow_table`, :func:`per_result`); ``key`` names the table (and anything else it depends on)."""
+    return st.dataframe(per_result(result, f"table:{key}", lambda: arrow_table(build())), **kwargs)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -217,23 +262,36 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _nested_tables(data: Mapping[str, Any], depth: int = 0) -> None:
-    """Draw a card section: rows of numbers as tables, single values as a list; every key in words."""
+def _section_items(data: Mapping[str, Any], depth: int = 0) -> list[tuple[str, Any]]:
+    """What a card section shows, in order: ``("table", Arrow table)`` for rows of numbers, ``("markdown", text)``
+    for single values and sub-headings; every key in words (nested sections one level deep)."""
+    items: list[tuple[str, Any]] = []
     rows = [
         {"": humanise(name), **{humanise(k): _cell(v) for k, v in value.items() if _is_scalar(v)}}
         for name, value in data.items()
         if isinstance(value, Mapping) and any(_is_scalar(v) for v in value.values())
     ]
     if rows:
-        st.dataframe(rows, hide_index=True)
+        items.append(("table", arrow_table(rows)))
     scalars = {k: v for k, v in data.items() if _is_scalar(v)}
     if scalars:
-        st.markdown("\n".join(f"- {humanise(k)}: {escape_markdown(_cell(v))}" for k, v in scalars.items()))
+        lines = (f"- {humanise(k)}: {escape_markdown(_cell(v))}" for k, v in scalars.items())
+        items.append(("markdown", "\n".join(lines)))
     for name, value in data.items():
         nested = isinstance(value, Mapping) and any(isinstance(v, Mapping) for v in value.values())
         if nested and depth < 1:
-            st.markdown(f"*{humanise(name)}*")
-            _nested_tables(value, depth + 1)
+            items.append(("markdown", f"*{humanise(name)}*"))
+            items.extend(_section_items(value, depth + 1))
+    return items
+
+
+def _nested_tables(items: Sequence[tuple[str, Any]]) -> None:
+    """Draw a card section prepared by :func:`_section_items`."""
+    for kind, value in items:
+        if kind == "table":
+            st.dataframe(value, hide_index=True)
+        else:
+            st.markdown(value)
 
 
 def _data_lines(data: Mapping[str, Any]) -> str:
@@ -253,7 +311,10 @@ def _data_lines(data: Mapping[str, Any]) -> str:
 
 def model_card_body(card: ModelCard, *, available: bool = True, problem: str = "") -> None:
     """A model card as a reader needs it: headline against its baseline, intended use, data, limits, version and
-    date first; metrics, calibration and the full card JSON one click away (the caller shows the card's name)."""
+    date first; metrics, calibration and the full card JSON one click away (the caller shows the card's name).
+
+    Its tables and texts are prepared once per card object (:func:`per_result`; the caches hand out one object per
+    card for a minute), not on every run of every page that shows the card."""
     head = card.headline
     status = (
         Status(StatusLevel.OK, "weights verified against the card's sha256", "Ready")
@@ -271,19 +332,19 @@ def model_card_body(card: ModelCard, *, available: bool = True, problem: str = "
     st.markdown(f"**Intended use.** {card.intended_use}")
     st.markdown(f"**Out of scope.** {card.out_of_scope}")
     st.markdown("**Training data**")
-    st.markdown(_data_lines(card.training_data) or "- not stated")
+    st.markdown(per_result(card, "card:data", lambda: _data_lines(card.training_data)) or "- not stated")
     st.markdown("**Limits**")
     st.markdown("\n".join(f"- {item}" for item in card.limitations) or "- none stated")
     with st.expander("Held-out metrics beside baselines, and calibration"):
-        _nested_tables(card.metrics)
+        _nested_tables(per_result(card, "card:metrics", lambda: _section_items(card.metrics)))
         st.markdown("**Calibration**")
-        _nested_tables(card.calibration)
+        _nested_tables(per_result(card, "card:calibration", lambda: _section_items(card.calibration)))
     with st.expander("Full model card (JSON)"):
         st.caption(
             f"Reproduce with `{card.training_command}` · weights file {escape_markdown(card.weights_file)}, "
             f"sha256 {card.weights_sha256}"
         )
-        st.json(card.to_dict(), expanded=1)
+        st.json(per_result(card, "card:json", card.to_dict), expanded=1)
 
 
 def model_card_expander(card: ModelCard) -> None:

@@ -17,7 +17,7 @@ from pydicom.data import get_testdata_file
 from medai_core.audit import get_audit_log
 from medai_core.cli import main
 from medai_core.ct.readers import read_ct
-from medai_core.deid import profile_leaks
+from medai_core.deid_profile import profile_leaks
 
 CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
 MR_SMALL = Path(get_testdata_file("MR_small.dcm"))

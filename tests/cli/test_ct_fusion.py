@@ -14,7 +14,8 @@ from medai_core.cli import main
 from medai_core.ct.data import NoduleSet, held_out_split
 from medai_core.ct.evaluation import ece_if_calibrated
 from medai_core.ct.features import FEATURE_NAMES
-from medai_core.ct.fusion import (
+from medai_core.ct.scoring import STACKER_FEATURE_NAMES, Stacker
+from medai_core.ct.stacking import (
     N_BOOTSTRAP,
     Candidate,
     bootstrap_refits,
@@ -24,7 +25,6 @@ from medai_core.ct.fusion import (
     paired_bootstrap_auc_difference,
     repeated_cv,
 )
-from medai_core.ct.scoring import STACKER_FEATURE_NAMES, Stacker
 from medai_core.models.card import read_card
 from medai_core.reports import sha256_bytes
 

@@ -12,8 +12,8 @@ import pytest
 
 from medai_core.cli import main
 from medai_core.errors import ModelCardError
+from medai_core.glucose.cohorts import DATASET, DATASETS, provenance_manifest, rebuild_provenance, split_patients
 from medai_core.glucose.datasets import dataset_name
-from medai_core.glucose.train import DATASET, DATASETS, provenance_manifest, rebuild_provenance, split_patients
 from medai_core.models import load_model
 from medai_core.models.card import read_card
 from medai_core.provenance import qualified_hash

@@ -15,14 +15,8 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
 from medai_core.ct.readers import read_ct
-from medai_core.deid import (
-    ALLOWED,
-    DEIDENTIFICATION_METHOD,
-    PROFILE,
-    deidentify_dataset,
-    profile_leaks,
-    replacement_uid,
-)
+from medai_core.deid import ALLOWED, DEIDENTIFICATION_METHOD, deidentify_dataset, replacement_uid
+from medai_core.deid_profile import PROFILE, profile_leaks
 from medai_core.errors import ImageInputError, InputError
 
 KEY = b"k" * 32
