@@ -9,7 +9,6 @@ import streamlit as st
 
 from medai_core.ct.analysis import NoduleAnalysis, pixel_size_request
 from medai_core.ct.appropriateness import check_input
-from medai_core.ct.demo import demo_seed
 from medai_core.ct.ood import OUTSIDE_TRAINING
 from medai_core.ct.phantom import PHANTOM_KINDS
 from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU, LUNG_WINDOW, MEDIASTINUM_WINDOW, Window, apply_window
@@ -31,7 +30,7 @@ from medai_core.explain.localisation import saliency_inside_fraction
 from medai_core.plots.core import probability_chart, saliency_overlay
 from medai_core.plots.ct import contributions_figure, deletion_figure, reference_histogram_figure, slice_figure
 from medai_core.reports import sha256_bytes
-from medai_core.ui.cache import analyse_ct, ct_demo_bytes, get_card, read_ct_upload
+from medai_core.ui.cache import analyse_ct, ct_demo_bytes, ct_demo_seed, ct_slice_view, get_card, read_ct_upload
 from medai_core.ui.components import (
     Headline,
     chart,
@@ -107,16 +106,17 @@ if data is None:
     st.stop()
 
 try:
-    study = read_ct_upload(data, name)
+    study = read_ct_upload(data, name, copy=False)  # shown, never changed: no float32 copy of the volume per rerun
 except InputError as exc:
     error_box(exc)
     st.stop()
 
 depth, height, width = study.shape
-input_key = sha256_bytes(data)[:16]
+input_sha256 = sha256_bytes(data)
+input_key = input_sha256[:16]
 if st.session_state.get("ct._input") != input_key:  # a new input: reset the seed to its default
     st.session_state["ct._input"] = input_key
-    default = demo_seed(case) if case else None
+    default = ct_demo_seed(case) if case else None
     st.session_state["ct.seed_x"] = default.col if default else width // 2
     st.session_state["ct.seed_y"] = default.row if default else height // 2
     st.session_state["ct.slice_number"] = (default.slice_index if default else depth // 2) + 1
@@ -229,13 +229,20 @@ with view_col:
     outline = None
     if result is not None and result.mask_slice is not None and result.mask_slice_index == slice_index:
         outline = result.mask_slice
+    seed_xy = None if seed is None else (seed[1], seed[0])
+    title = f"Slice {slice_index + 1} of {depth} · {preset.split()[0]} window"
     chart(
-        slice_figure(
-            apply_window(study.hu[slice_index], window),
-            outline=outline,
-            seed_xy=None if seed is None else (seed[1], seed[0]),
-            clickable=not study.is_masked_crop,
-            title=f"Slice {slice_index + 1} of {depth} · {preset.split()[0]} window",
+        ct_slice_view(
+            input_sha256,
+            (slice_index, window, seed_xy, not study.is_masked_crop, title),
+            outline,
+            lambda: slice_figure(
+                apply_window(study.hu[slice_index], window),
+                outline=outline,
+                seed_xy=seed_xy,
+                clickable=not study.is_masked_crop,
+                title=title,
+            ),
         ),
         "ct.view",
         on_select="rerun",
@@ -244,7 +251,8 @@ with view_col:
 
 if waiting_for_pixel_size or waiting_for_seed:
     try:
-        check_input(study)  # a photo or an image no CT has is refused before a pixel size or a seed is asked for
+        # a photo or an image no CT has is refused before a pixel size or a seed is asked for (on float32 HU)
+        check_input(read_ct_upload(data, name))
     except InputError as exc:
         error_box(exc)
         st.stop()
@@ -412,4 +420,4 @@ if result.contributions:
 model_card_expander(card)
 report = build_report(result, card, data)
 report_downloads(report, report_payload(result), key_prefix="ct")
-record_once("ct_nodule", card, sha256_bytes(data), {**audit_outputs(result), "seed": seed})
+record_once("ct_nodule", card, input_sha256, {**audit_outputs(result), "seed": seed})

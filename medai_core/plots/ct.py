@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from medai_core.explain.faithfulness import DeletionCurve
 from medai_core.plots.core import sign_legend
-from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, TEXT, themed
+from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, TEMPLATE, TEXT, themed
 
 __all__ = [
     "CLICK_GRID_MAX",
@@ -36,6 +36,12 @@ def slice_figure(
 ) -> go.Figure:
     """One windowed CT slice, with the segmentation outline and the seed, selectable to place a seed.
 
+    Built for the browser's cost as well as the server's: the outline is sent as the mask's bounding box (plus a
+    one-pixel empty border, so the contour closes where it would on the whole mask) placed at its pixel offset, and
+    the click grid draws a single (invisible) marker: plotly.js still hovers, clicks and box-selects every grid
+    point from its data, but no longer builds an SVG element per point (thousands per slice: most of the time the
+    browser spent drawing this view).
+
     Args:
         image_u8: (H, W) windowed slice, 0..255.
         outline: (H, W) segmentation mask drawn as a contour, or None.
@@ -46,7 +52,7 @@ def slice_figure(
     """
     image = np.asarray(image_u8)
     height, width = image.shape
-    fig = go.Figure(
+    traces: list[Any] = [
         go.Heatmap(
             z=image,
             colorscale="gray",
@@ -55,11 +61,19 @@ def slice_figure(
             showscale=False,
             hovertemplate="x %{x}, y %{y}<extra></extra>",
         )
-    )
+    ]
     if outline is not None and outline.any():
-        fig.add_trace(
+        rows = np.flatnonzero(outline.any(axis=1))
+        cols = np.flatnonzero(outline.any(axis=0))
+        top, left = max(int(rows[0]) - 1, 0), max(int(cols[0]) - 1, 0)
+        bottom, right = min(int(rows[-1]) + 2, height), min(int(cols[-1]) + 2, width)
+        traces.append(
             go.Contour(
-                z=outline.astype(np.uint8),
+                z=outline[top:bottom, left:right].astype(np.uint8),
+                x0=left,
+                dx=1,
+                y0=top,
+                dy=1,
                 contours={"start": 0.5, "end": 0.5, "coloring": "lines"},
                 colorscale=[[0.0, "#f1c40f"], [1.0, "#f1c40f"]],
                 line={"color": "#f1c40f", "width": 2},
@@ -72,19 +86,19 @@ def slice_figure(
     if clickable:
         step = max(1, int(np.ceil(max(height, width) / CLICK_GRID_MAX)))
         ys, xs = np.mgrid[step // 2 : height : step, step // 2 : width : step]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=xs.ravel(),
                 y=ys.ravel(),
                 mode="markers",
-                marker={"size": max(4, 400 // CLICK_GRID_MAX), "opacity": 0.0},
+                marker={"size": max(4, 400 // CLICK_GRID_MAX), "opacity": 0.0, "maxdisplayed": 1},
                 hovertemplate="x %{x}, y %{y}<extra>click to seed</extra>",
                 name="seed grid",
                 showlegend=False,
             )
         )
     if seed_xy is not None:
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=[seed_xy[0]],
                 y=[seed_xy[1]],
@@ -95,20 +109,27 @@ def slice_figure(
                 showlegend=True,
             )
         )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", range=[height - 0.5, -0.5], showticklabels=False)
-    fig.update_xaxes(range=[-0.5, width - 0.5], showticklabels=False)
-    fig.update_layout(
-        title=title,
-        height=520,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        showlegend=True,
-        legend={"orientation": "h", "y": -0.01, "yanchor": "top"},
-        dragmode="select",
-        clickmode="event+select",
+    return go.Figure(
+        data=traces,
+        layout={
+            "template": TEMPLATE,
+            "title": title,
+            "height": 520,
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "showlegend": True,
+            "legend": {"orientation": "h", "y": -0.01, "yanchor": "top"},
+            "dragmode": "select",
+            "clickmode": "event+select",
+            "xaxis": {"range": [-0.5, width - 0.5], "showticklabels": False, "showgrid": False},
+            "yaxis": {
+                "autorange": "reversed",
+                "scaleanchor": "x",
+                "range": [height - 0.5, -0.5],
+                "showticklabels": False,
+                "showgrid": False,
+            },
+        },
     )
-    fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(showgrid=False)
-    return themed(fig)
 
 
 def reference_histogram_figure(reference: Mapping[str, Any], probability: float) -> go.Figure:

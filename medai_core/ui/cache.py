@@ -36,6 +36,9 @@ __all__ = [
     "clear_shared_results",
     "CTVolumeStore",
     "ct_demo_bytes",
+    "ct_demo_seed",
+    "ct_slice_view",
+    "get_ct_views",
     "get_ct_volume_store",
     "get_card",
     "get_ct_grad_cam",
@@ -179,6 +182,7 @@ def clear_shared_results() -> None:
     """Forget every analysis result and what was derived from them (benchmarks measure cold analyses with it)."""
     get_shared_results().clear()
     get_derived_results().clear()
+    get_ct_views().clear()
 
 
 @st.cache_resource(show_spinner=False)
@@ -244,7 +248,11 @@ def run_analysis(job: str, key: str, *args: object, label: str = "The file") -> 
 
 # --- ct begin ---
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from medai_core.ct.analysis import NoduleAnalysis
+    from medai_core.ct.prepare import Seed
     from medai_core.ct.readers import CTStudy
 
 
@@ -290,8 +298,14 @@ class CTVolumeStore:
         with self._lock:
             self._entries.clear()
 
-    def get(self, key: str) -> CTStudy | None:
-        """The study with float32 HU (a fresh array the caller may change), or None when not cached (or expired)."""
+    def get(self, key: str, *, copy: bool = True) -> CTStudy | None:
+        """The study, or None when not cached (or expired).
+
+        Args:
+            key: the upload's sha256.
+            copy: True: with float32 HU, a fresh array the caller may change. False: the cached study itself, its
+                HU read-only and possibly int16 (no copy of the volume: for display, which windows one slice).
+        """
         import dataclasses
 
         import numpy as np
@@ -305,7 +319,7 @@ class CTVolumeStore:
             self._entries[key] = (now, entry[1])
             self._entries.move_to_end(key)
             compact = entry[1]
-        return dataclasses.replace(compact, hu=compact.hu.astype(np.float32))
+        return dataclasses.replace(compact, hu=compact.hu.astype(np.float32)) if copy else compact
 
     def put(self, key: str, study: CTStudy) -> None:
         """Keep ``study`` (compacted) under ``key``, evicting the least recently used entries beyond the cap."""
@@ -345,10 +359,12 @@ def get_ct_volume_store() -> CTVolumeStore:
     return CTVolumeStore(CT_CACHE_MAX_MB * 1024 * 1024, CT_CACHE_TTL_S)
 
 
-def read_ct_upload(data: bytes, name: str) -> CTStudy:
+def read_ct_upload(data: bytes, name: str, *, copy: bool = True) -> CTStudy:
     """The upload read in an isolated worker and de-identified (:func:`medai_core.ct.readers.read_ct`).
 
-    Cached in :func:`get_ct_volume_store` by the sha256 of the bytes (the name only words error messages).
+    Cached in :func:`get_ct_volume_store` by the sha256 of the bytes (the name only words error messages). With
+    ``copy=False`` a cached study comes back as it is held (HU read-only, int16 where lossless), without the float32
+    copy of the whole volume: what the page needs to show a slice on every rerun.
 
     Raises:
         ImageInputError: the upload cannot be used, or could not be read safely (crash, time or memory limit).
@@ -358,7 +374,7 @@ def read_ct_upload(data: bytes, name: str) -> CTStudy:
 
     key = hashlib.sha256(data).hexdigest()
     store = get_ct_volume_store()
-    study = store.get(key)
+    study = store.get(key, copy=copy)
     if study is None:
         study = read_isolated(read_ct, data, name=name, label=name)
         store.put(key, study)
@@ -387,6 +403,39 @@ def ct_demo_bytes(case: str) -> tuple[bytes, str]:
     from medai_core.ct.demo import demo_bytes
 
     return demo_bytes(case)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def ct_demo_seed(case: str) -> Seed:
+    """The suggested seed of a demo case (:func:`medai_core.ct.demo.demo_seed`: a phantom is generated to find it),
+    once per server."""
+    from medai_core.ct.demo import demo_seed
+
+    return demo_seed(case)
+
+
+@st.cache_resource(show_spinner=False)
+def get_ct_views() -> SharedResults:
+    """The process-wide store of CT slice-view figures (64, ten minutes): sessions showing the same slice of the
+    same input, window, seed and outline share one figure, and a page rerun that changes none of them (a threshold,
+    a Grad-CAM option, a second visitor) builds none."""
+    return SharedResults(max_entries=64, ttl_s=600.0)
+
+
+def ct_slice_view(
+    input_sha256: str, view: tuple[object, ...], outline: NDArray[np.bool_] | None, build: Callable[[], T]
+) -> T:
+    """``build()``, the slice view of the input with sha256 ``input_sha256``, kept in :func:`get_ct_views`.
+
+    ``view`` holds everything else the figure shows (slice, window, seed, title...); the outline is keyed by its
+    content (shape and a digest of its bits), so a figure is never shared between different segmentations.
+    """
+    import numpy as np
+
+    outline_key = (
+        None if outline is None else (outline.shape, hashlib.sha256(np.packbits(outline).tobytes()).hexdigest())
+    )
+    return get_ct_views().get(result_key(input_sha256, view, outline_key), build)
 
 
 # --- ct end ---

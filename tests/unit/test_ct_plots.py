@@ -22,6 +22,42 @@ def test_slice_figure_layers() -> None:
     assert [t.type for t in slice_figure(image.astype(np.uint8), clickable=False).data] == ["heatmap"]
 
 
+def _contour_on_full_grid(trace: object, shape: tuple[int, int]) -> np.ndarray:
+    """The contour trace's z put back at its pixel offset on an empty image of ``shape``."""
+    z = np.asarray(trace.z)  # type: ignore[attr-defined]
+    full = np.zeros(shape, dtype=z.dtype)
+    top, left = int(trace.y0), int(trace.x0)  # type: ignore[attr-defined]
+    assert trace.dx == 1 and trace.dy == 1  # type: ignore[attr-defined]
+    full[top : top + z.shape[0], left : left + z.shape[1]] = z
+    return full
+
+
+def test_slice_outline_is_the_mask_at_its_pixels_with_an_empty_border() -> None:
+    image = np.zeros((96, 128), np.uint8)
+    for region in ((slice(40, 52), slice(60, 70)), (slice(0, 4), slice(0, 3)), (slice(90, 96), slice(120, 128))):
+        mask = np.zeros(image.shape, bool)
+        mask[region] = True
+        mask[45, 75] = True  # a second, separate piece
+        contour = slice_figure(image, outline=mask).data[1]
+        np.testing.assert_array_equal(_contour_on_full_grid(contour, image.shape), mask.astype(np.uint8))
+        z = np.asarray(contour.z)
+        top, left = int(contour.y0), int(contour.x0)
+        # an empty row/column closes the contour inside the image, as it would on the whole mask
+        assert top == 0 or not z[0].any()
+        assert left == 0 or not z[:, 0].any()
+        assert top + z.shape[0] == image.shape[0] or not z[-1].any()
+        assert left + z.shape[1] == image.shape[1] or not z[:, -1].any()
+
+
+def test_slice_click_grid_keeps_every_point_but_draws_one() -> None:
+    image = np.zeros((128, 128), np.uint8)
+    grid = slice_figure(image).data[1]
+    assert grid.name == "seed grid" and grid.marker.opacity == 0
+    assert len(grid.x) == CLICK_GRID_MAX**2  # every grid point selectable (2 px apart on a 128 px slice)
+    assert sorted(set(grid.x)) == list(range(1, 128, 2)) and sorted(set(grid.y)) == list(range(1, 128, 2))
+    assert grid.marker.maxdisplayed == 1  # plotly.js draws one SVG marker, not 4096
+
+
 def test_reference_histogram_marks_the_case() -> None:
     reference = {"edges": [0.0, 0.5, 1.0], "benign": [7, 1], "malignant": [2, 5], "source": "test"}
     fig = reference_histogram_figure(reference, 0.8)
