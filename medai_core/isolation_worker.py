@@ -144,7 +144,15 @@ def worker_main() -> None:  # pragma: no cover - runs in the worker process (cov
             importlib.import_module(module)
         except Exception:  # a broken import surfaces on the read that needs it, with its traceback
             traceback.print_exc()
-    _write_all(out_fd, READY)
+    try:
+        _write_all(out_fd, READY)
+        _serve(out_fd)
+    except BrokenPipeError:  # the server went away (shut down, or gave up on this read) while we answered
+        return
+
+
+def _serve(out_fd: int) -> None:  # pragma: no cover - runs in the worker process
+    """Answer requests from stdin on ``out_fd`` until the server closes stdin."""
     while True:
         header = _read_exact_fd(0, HEADER.size)
         if header is None:
