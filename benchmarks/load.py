@@ -57,7 +57,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.profile_pages import tree_cpu_s  # noqa: E402
+from benchmarks.profile_pages import proc_table, tree_cpu_s  # noqa: E402
 from medai_core.ct.phantom import PHANTOM_KINDS  # noqa: E402
 from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES  # noqa: E402
 from medai_core.genomics.tumours import TUMOUR_TYPES  # noqa: E402
@@ -123,24 +123,6 @@ class MemorySampler:
         self._thread.join()
 
 
-def _proc_table() -> tuple[dict[int, list[int]], dict[int, float]]:
-    """Children of every process and its user + system CPU seconds (``/proc``)."""
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    return children, cpu
-
-
 def process_kind(root: int, pid: int, cmdline: list[str]) -> str:
     """A short name for one process of the Serve tree rooted at ``root`` (the ``serve`` command).
 
@@ -165,7 +147,7 @@ def process_kind(root: int, pid: int, cmdline: list[str]) -> str:
 
 def tree_cpu_by_kind(root: int) -> dict[str, float]:
     """CPU seconds of the live processes of the tree under ``root``, summed by :func:`process_kind`."""
-    children, cpu = _proc_table()
+    children, cpu = proc_table()
     totals: dict[str, float] = {}
     stack = [root]
     while stack:

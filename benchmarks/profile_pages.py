@@ -52,9 +52,8 @@ CT_DEMO = "Demo: synthetic nodule phantom (SYNTHETIC)"
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(pid: int | None = None) -> float:
-    """User + system CPU seconds of process ``pid`` (default: this one) and all its live descendants (``/proc``)."""
-    pid = pid or os.getpid()
+def proc_table() -> tuple[dict[int, list[int]], dict[int, float]]:
+    """Children of every process and its user + system CPU seconds (``/proc``)."""
     children: dict[int, list[int]] = {}
     cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
@@ -67,6 +66,13 @@ def tree_cpu_s(pid: int | None = None) -> float:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
         cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return children, cpu
+
+
+def tree_cpu_s(pid: int | None = None) -> float:
+    """User + system CPU seconds of process ``pid`` (default: this one) and all its live descendants (``/proc``)."""
+    pid = pid or os.getpid()
+    children, cpu = proc_table()
     total, stack = 0.0, [pid]
     while stack:
         current = stack.pop()
