@@ -5,10 +5,12 @@ Run (a few minutes on 2 cores)::
     python benchmarks/profile_steps.py                       # the table: mean CPU s per step
     python benchmarks/profile_steps.py --repeats 5 --profile DIR
 
-The steps are those of ``benchmarks/load.py`` for the home, glucose and gene pages: ``home:open`` (a new session's
-first run), ``cgm:open`` (the glucose page's demo, already analysed for an earlier session), ``cgm:upload`` (a
-14-day simulated export of this session's own: a new analysis in a worker, new figures), ``genes:open`` (the demo
-panel, analysed before) and ``genes:options`` (a tumour type, drug class, age group and sex of this session's own).
+The steps are those of ``benchmarks/load.py``: ``home:open`` (a new session's first run), ``ct:demo`` (the CT page
+with the phantom demo, analysed before), ``ct:analyse`` (a phantom kind and diameter of this session's own: read,
+segment, predict, Grad-CAM and deletion curve in a worker, new figures), ``cgm:open`` (the glucose page's demo,
+already analysed for an earlier session), ``cgm:upload`` (a 14-day simulated export of this session's own: a new
+analysis in a worker, new figures), ``genes:open`` (the demo panel, analysed before) and ``genes:options`` (a
+tumour type, drug class, age group and sex of this session's own).
 Each repeat is a new session with inputs of its own, after one warm-up session (models loaded, demos analysed).
 
 "CPU s" is the CPU time of this process (the Streamlit side: page scripts, figures, serialising every element);
@@ -32,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-STEPS = ("home:open", "cgm:open", "cgm:upload", "genes:open", "genes:options")
+CT_SOURCE = "Demo: synthetic nodule phantom (SYNTHETIC)"
+STEPS = ("home:open", "ct:demo", "ct:analyse", "cgm:open", "cgm:upload", "genes:open", "genes:options")
 
 
 class ScriptProfiler:
@@ -80,10 +83,12 @@ def _session(index: int, cgm: bytes) -> list[tuple[str, Callable[[], Any]]]:
     """One user's steps as (name, action) over one AppTest session, inputs of its own (as load.py chooses them)."""
     from streamlit.testing.v1 import AppTest
 
+    from medai_core.ct.phantom import PHANTOM_KINDS
     from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES
     from medai_core.genomics.tumours import TUMOUR_TYPES
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+    kind, mm = PHANTOM_KINDS[index % len(PHANTOM_KINDS)], float(5 + (index * 7) % 23)  # as load.py chooses them
 
     def run() -> AppTest:
         at.run()
@@ -98,6 +103,14 @@ def _session(index: int, cgm: bytes) -> list[tuple[str, Callable[[], Any]]]:
         at.file_uploader(key="glucose.upload").set_value((f"session_{index}.csv", cgm, "text/csv"))
         return run()
 
+    def ct(widgets: dict[str, Any]) -> Callable[[], Any]:
+        def action() -> Any:
+            for key, value in widgets.items():
+                at.session_state[key] = value
+            return run()
+
+        return action
+
     def options() -> Any:
         chosen = at.selectbox(key="genes.tumour_type")  # the cohort's types come first, after "Choose..."
         chosen.set_value(chosen.options[1 + index % len(TUMOUR_TYPES)])
@@ -108,6 +121,8 @@ def _session(index: int, cgm: bytes) -> list[tuple[str, Callable[[], Any]]]:
 
     return [
         ("home:open", run),
+        ("ct:demo", lambda: (at.switch_page("pages/ct_nodule.py"), ct({"ct.source": CT_SOURCE})())),
+        ("ct:analyse", ct({"ct.phantom_kind": kind, "ct.phantom_mm": mm})),
         ("cgm:open", page("pages/glucose.py")),
         ("cgm:upload", upload),
         ("genes:open", page("pages/gene_panel.py")),

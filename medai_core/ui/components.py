@@ -262,6 +262,18 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _one_type_per_column(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with every column of one type: a column mixing numbers and text (a count of patients beside a
+    formatted size) becomes text, so Arrow takes it as it is instead of failing and retrying with a logged
+    traceback."""
+    mixed = {
+        key
+        for key in {k for row in rows for k in row}
+        if len({type(row[key]) for row in rows if row.get(key) is not None}) > 1
+    }
+    return [{k: (str(v) if k in mixed and v is not None else v) for k, v in row.items()} for row in rows]
+
+
 def _section_items(data: Mapping[str, Any], depth: int = 0) -> list[tuple[str, Any]]:
     """What a card section shows, in order: ``("table", Arrow table)`` for rows of numbers, ``("markdown", text)``
     for single values and sub-headings; every key in words (nested sections one level deep)."""
@@ -272,7 +284,7 @@ def _section_items(data: Mapping[str, Any], depth: int = 0) -> list[tuple[str, A
         if isinstance(value, Mapping) and any(_is_scalar(v) for v in value.values())
     ]
     if rows:
-        items.append(("table", arrow_table(rows)))
+        items.append(("table", arrow_table(_one_type_per_column(rows))))
     scalars = {k: v for k, v in data.items() if _is_scalar(v)}
     if scalars:
         lines = (f"- {humanise(k)}: {escape_markdown(_cell(v))}" for k, v in scalars.items())

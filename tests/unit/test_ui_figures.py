@@ -43,3 +43,26 @@ def test_arrow_table_keeps_columns_and_shows_mixed_cells_as_text() -> None:
     assert table.column_names[:2] == ["metric", "value"]
     assert table.column("value").to_pylist() == ["0.897", "12"]
     assert arrow_table([{"a": 1}, {"a": 2}]).column("a").to_pylist() == [1, 2]
+
+
+def test_card_section_with_counts_and_sizes_in_one_column_converts_without_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gene card's ``tmb_scale``: patients per panel (int) beside panel sizes (float, shown as text) in the
+    same columns; Streamlit's conversion must not fail, log a traceback and retry with its automatic fixes."""
+    from streamlit import dataframe_util
+
+    from medai_core.ui.components import _section_items
+
+    def no_fallback(df: object) -> object:
+        raise AssertionError("the table needed Streamlit's automatic column fixes")
+
+    monkeypatch.setattr(dataframe_util, "fix_arrow_incompatible_column_types", no_fallback)
+    section = {
+        "cohort_patients_by_panel": {"IMPACT341": 185, "IMPACT410": 690},
+        "panel_sizes_mb": {"IMPACT341": 0.897, "IMPACT410": 1.016},
+        "note": "sizes",
+    }
+    tables = [value for kind, value in _section_items(section) if kind == "table"]
+    assert len(tables) == 1
+    assert tables[0].column("IMPACT341").to_pylist() == ["185", "0.897"]
