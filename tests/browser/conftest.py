@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -70,3 +71,14 @@ def launch_browser() -> tuple[Any, Any]:
               "--disable-sync", "--no-first-run", "--disable-quic"],
     )  # fmt: skip
     return manager, browser
+
+
+@contextlib.contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Debian's chromium (:func:`launch_browser`), closed with its Playwright driver however the block ends."""
+    manager, browser = launch_browser()
+    try:
+        yield browser
+    finally:
+        browser.close()
+        manager.stop()

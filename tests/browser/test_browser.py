@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, launch_browser
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, chromium_browser
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,8 +23,7 @@ pytestmark = [
 
 @pytest.mark.parametrize(("path", "expected"), [("", "MedAI Dashboard"), ("model-cards", "Model cards")])
 def test_page_renders_in_chromium(server: str, path: str, expected: str) -> None:
-    manager, browser = launch_browser()
-    try:
+    with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server}/{path}", wait_until="domcontentloaded")
         page.get_by_role("heading", name=expected).first.wait_for(timeout=240_000)
@@ -35,9 +34,6 @@ def test_page_renders_in_chromium(server: str, path: str, expected: str) -> None
         assert page.locator('[data-testid="stException"]').count() == 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path or 'home'}.png"), full_page=True)
-    finally:
-        browser.close()
-        manager.stop()
 
 
 def test_chromium_is_debians_and_renders_a_page() -> None:
@@ -49,8 +45,7 @@ def test_chromium_is_debians_and_renders_a_page() -> None:
     if shutil.which("dpkg"):
         owner = subprocess.run(["dpkg", "-S", CHROMIUM], capture_output=True, text=True, timeout=60, check=False)
         assert owner.stdout.startswith("chromium"), owner.stdout + owner.stderr
-    manager, browser = launch_browser()
-    try:
+    with chromium_browser() as browser:
         assert browser.version == match.group(1)
         page = browser.new_page(viewport={"width": 400, "height": 200})
         page.set_content(
@@ -64,6 +59,3 @@ def test_chromium_is_debians_and_renders_a_page() -> None:
         shot = Image.open(io.BytesIO(page.screenshot(clip=box))).convert("L")
         low, high = shot.getextrema()
         assert low < 64 and high > 192, "the heading was laid out but no text was painted"
-    finally:
-        browser.close()
-        manager.stop()

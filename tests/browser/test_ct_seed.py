@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, launch_browser
+from tests.browser.conftest import CHROMIUM, chromium_browser
 from tests.browser.states import STATES, open_state, wait_idle
 
 pytestmark = [
@@ -24,14 +24,10 @@ VIEW = "Slice 1 of 1"  # the slice view's title on the single-slice real CT demo
 
 @pytest.fixture
 def page(server: str) -> Iterator[Any]:
-    manager, browser = launch_browser()
-    try:
+    with chromium_browser() as browser:
         tab = browser.new_page(viewport={"width": 1400, "height": 1100})
         open_state(tab, server, next(s for s in STATES if s.name == "ct_demo"))  # the real CT slice, analysed
         yield tab
-    finally:
-        browser.close()
-        manager.stop()
 
 
 def _settle(tab: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, launch_browser
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, chromium_browser
 from tests.browser.states import HEADLINE, STATES, PageState, full_page_screenshot, open_state
 
 pytestmark = [
@@ -37,12 +37,8 @@ CLIPPED = """() => [...document.querySelectorAll(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    manager, chromium = launch_browser()
-    try:
+    with chromium_browser() as chromium:
         yield chromium
-    finally:
-        chromium.close()
-        manager.stop()
 
 
 @pytest.mark.parametrize("state", STATES, ids=[s.name for s in STATES])

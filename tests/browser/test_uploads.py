@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, launch_browser
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, chromium_browser
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,15 +21,11 @@ LONG = 240_000
 
 @pytest.fixture
 def page(server: str) -> Iterator[Any]:
-    manager, browser = launch_browser()
-    try:
+    with chromium_browser() as browser:
         tab = browser.new_page(viewport={"width": 1400, "height": 1100})
         tab.goto(server, wait_until="domcontentloaded")
         tab.get_by_text("Models run on:").first.wait_for(timeout=LONG)
         yield tab
-    finally:
-        browser.close()
-        manager.stop()
 
 
 def _settle(tab: Any) -> None:
