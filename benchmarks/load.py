@@ -57,13 +57,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.profile_pages import proc_table, tree_cpu_s  # noqa: E402
+from benchmarks.profile_pages import CT_DEMO, proc_table, tree_cpu_s  # noqa: E402
 from medai_core.ct.phantom import PHANTOM_KINDS  # noqa: E402
 from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES  # noqa: E402
 from medai_core.genomics.tumours import TUMOUR_TYPES  # noqa: E402
 
 MAX_SESSIONS = 50
-CT_SOURCE = "Demo: synthetic nodule phantom (SYNTHETIC)"
+CT_SOURCE = CT_DEMO  # the CT page's phantom demo source
 SEXES = ("unknown", "Female", "Male")
 
 
@@ -121,6 +121,11 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def session_phantom(index: int) -> tuple[str, float]:
+    """The phantom kind and diameter (mm) session ``index`` analyses at ``ct:analyse``: distinct across sessions."""
+    return PHANTOM_KINDS[index % len(PHANTOM_KINDS)], float(5 + (index * 7) % 23)
 
 
 def process_kind(root: int, pid: int, cmdline: list[str]) -> str:
@@ -412,7 +417,7 @@ async def user(
         await step("home:open", session.rerun("", {}))
         await step("ct:open", session.rerun("ct", {}))
         await step("ct:demo", session.rerun("ct", {"ct.source": CT_SOURCE}))
-        kind, mm = PHANTOM_KINDS[index % len(PHANTOM_KINDS)], float(5 + (index * 7) % 23)
+        kind, mm = session_phantom(index)
         widgets = {"ct.source": CT_SOURCE, "ct.phantom_kind": kind, "ct.phantom_mm": mm}
         await step("ct:analyse", session.rerun("ct", widgets))
         opacity = {**widgets, "ct.opacity": 0.25 + 0.05 * (index % 10)}

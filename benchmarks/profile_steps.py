@@ -34,7 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-CT_SOURCE = "Demo: synthetic nodule phantom (SYNTHETIC)"
 STEPS = ("home:open", "ct:demo", "ct:analyse", "cgm:open", "cgm:upload", "genes:open", "genes:options")
 
 
@@ -83,12 +82,12 @@ def _session(index: int, cgm: bytes) -> list[tuple[str, Callable[[], Any]]]:
     """One user's steps as (name, action) over one AppTest session, inputs of its own (as load.py chooses them)."""
     from streamlit.testing.v1 import AppTest
 
-    from medai_core.ct.phantom import PHANTOM_KINDS
+    from benchmarks.load import CT_SOURCE, session_phantom
     from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES
     from medai_core.genomics.tumours import TUMOUR_TYPES
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
-    kind, mm = PHANTOM_KINDS[index % len(PHANTOM_KINDS)], float(5 + (index * 7) % 23)  # as load.py chooses them
+    kind, mm = session_phantom(index)
 
     def run() -> AppTest:
         at.run()
