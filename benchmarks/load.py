@@ -489,9 +489,11 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
         load_start = os.getloadavg()[0]
         cpu_tree, cpu_app = tree_cpu_s(app.pid), _own_cpu_s(app.pid)
         ray_before = tree_cpu_by_kind(ray_pid) if ray_pid else {}
+        client_cpu = time.process_time()
         with MemorySampler(app.pid) as app_memory, MemorySampler(serve_pid) as serve_memory:
             visits = asyncio.run(crowd())
         wall = time.perf_counter() - start
+        client_cpu = time.process_time() - client_cpu
         cpu_tree, cpu_app = tree_cpu_s(app.pid) - cpu_tree, _own_cpu_s(app.pid) - cpu_app
         ray_after = tree_cpu_by_kind(ray_pid) if ray_pid else {}
         ray_by_kind = {kind: cpu - ray_before.get(kind, 0.0) for kind, cpu in ray_after.items()}
@@ -524,6 +526,7 @@ def run_mode(mode: str, sessions: int, step_timeout_s: float, total_timeout_s: f
         },
         "app_cpu_s": cpu_app,
         "workers_cpu_s": cpu_tree - cpu_app,
+        "client_cpu_s": client_cpu,
         "serve_cpu_s": sum(ray_by_kind.values()),
         "serve_cpu_s_by_kind": {kind: round(cpu, 2) for kind, cpu in sorted(ray_by_kind.items(), key=lambda i: -i[1])},
         "loadavg_start": load_start,
@@ -555,7 +558,8 @@ def format_report(reports: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['mode']}: {r['sessions']} sessions in {r['wall_s']:.0f} s; app RSS {r['app_rss_baseline_mb']:.0f} MiB "
             f"after warm-up, peak {r['app_rss_peak_mb']:.0f} MiB ({r['app_mb_per_session']:.1f} MiB per session); "
-            f"CPU {r['app_cpu_s']:.0f} s in the Streamlit process, {r['workers_cpu_s']:.0f} s in its workers; "
+            f"CPU {r['app_cpu_s']:.0f} s in the Streamlit process, {r['workers_cpu_s']:.0f} s in its workers, "
+            f"{r.get('client_cpu_s', float('nan')):.0f} s in this benchmark's own sessions (same machine); "
             f"load average {r['loadavg_start']:.1f} at the start, peak {r['loadavg_peak']:.1f}, "
             f"{r['loadavg_end']:.1f} at the end"
             + (

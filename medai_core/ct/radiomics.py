@@ -330,31 +330,36 @@ def _glcm(levels: NDArray[np.int64], roi: NDArray[np.bool_]) -> dict[str, float]
     return {name: float(np.mean([row[name] for row in per_direction])) for name in GLCM_NAMES}
 
 
+def _shifted(padded: NDArray[np.int64], d: tuple[int, int, int], sign: int) -> NDArray[np.int64]:
+    """The grey level of every voxel's neighbour ``sign * d`` (``padded``: the levels with a one-voxel border of 0)."""
+    return padded[tuple(slice(1 + sign * step, padded.shape[a] - 1 + sign * step) for a, step in enumerate(d))]
+
+
 def _runs(levels: NDArray[np.int64], roi: NDArray[np.bool_], d: tuple[int, int, int]) -> tuple[Any, Any]:
-    """(grey level, run length) of every maximal run along direction ``d`` inside the mask."""
-    coords = np.argwhere(roi)
-    step = np.asarray(d)
-    shape = np.asarray(roi.shape)
-    prev = coords - step
-    inside = np.all((prev >= 0) & (prev < shape), axis=1)
-    starts = np.ones(len(coords), dtype=bool)
-    ok = prev[inside]
-    same = roi[tuple(ok.T)] & (levels[tuple(ok.T)] == levels[tuple(coords[inside].T)])
-    starts[np.flatnonzero(inside)[same]] = False
-    pos = coords[starts]
-    grey = levels[tuple(pos.T)]
-    length = np.ones(len(pos), dtype=np.int64)
-    active = np.ones(len(pos), dtype=bool)
-    while active.any():
-        nxt = pos + step
-        within = np.all((nxt >= 0) & (nxt < shape), axis=1) & active
-        idx = np.flatnonzero(within)
-        cont = np.zeros(len(pos), dtype=bool)
-        cont[idx] = roi[tuple(nxt[idx].T)] & (levels[tuple(nxt[idx].T)] == grey[idx])
-        length[cont] += 1
-        pos = np.where(cont[:, None], nxt, pos)
-        active = cont
-    return grey, length
+    """(grey level, run length) of every maximal run along direction ``d`` inside the mask (order unspecified).
+
+    ``levels`` is 0 outside the mask and at least 1 inside, so a voxel starts a run where the voxel before it (along
+    ``d``) has another level, and ends one where the voxel after it does. Every run has one start and one end on
+    its line; sorted by (line, position along the line), the k-th start and the k-th end belong to the same run.
+    """
+    padded = np.pad(levels, 1)
+    starts = np.argwhere(roi & (_shifted(padded, d, -1) != levels))
+    ends = np.argwhere(roi & (_shifted(padded, d, 1) != levels))
+    step = np.asarray(d, dtype=np.int64)
+    axis = int(np.flatnonzero(step)[0])  # along d this coordinate moves by one each step
+    extent = 3 * max(roi.shape) + 1  # the bound of |line origin coordinate| and position, for one integer key
+
+    def order(points: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        position = points[:, axis] * step[axis]
+        origin = points - position[:, None] * step + extent  # the same for every voxel of one line, all >= 0
+        line = (origin[:, 0] * (2 * extent + 1) + origin[:, 1]) * (2 * extent + 1) + origin[:, 2]
+        keys = line * (2 * extent + 1) + position + extent
+        sort = np.argsort(keys, kind="stable")
+        return points[sort], position[sort]
+
+    first, first_position = order(starts)
+    _, last_position = order(ends)
+    return levels[tuple(first.T)], last_position - first_position + 1
 
 
 def _glrlm(levels: NDArray[np.int64], roi: NDArray[np.bool_]) -> dict[str, float]:
@@ -363,10 +368,11 @@ def _glrlm(levels: NDArray[np.int64], roi: NDArray[np.bool_]) -> dict[str, float
     per_direction = []
     for d in _DIRECTIONS:
         grey, length = _runs(levels, roi, d)
-        table: dict[tuple[int, int], int] = {}
-        keys, counts = np.unique(np.stack([grey, length], 1), axis=0, return_counts=True)
-        for (g, r), c in zip(keys, counts, strict=True):
-            table[(int(g), int(r))] = int(c)
+        # The distinct (grey, length) pairs in lexicographic order with their counts, through one integer key
+        # (length < base): as np.unique(axis=0) gives them, without its slow row-wise sort.
+        base = int(length.max()) + 1
+        pair_keys, counts = np.unique(grey * base + length, return_counts=True)
+        keys = np.stack([pair_keys // base, pair_keys % base], 1)
         g_arr = keys[:, 0].astype(np.float64)
         r_arr = keys[:, 1].astype(np.float64)
         c_arr = counts.astype(np.float64)

@@ -95,3 +95,25 @@ def test_bad_seeds(model, seed: Seed, fragment: str) -> None:
         seed = Seed(int(row), int(col), 0)
     with pytest.raises(ImageInputError, match=fragment):
         analyse_nodule(model, None, study, seed, explain="none")
+
+
+def test_worker_warm_up_leaves_no_tracing_for_the_first_users() -> None:
+    """An analysis worker's warm-up (``load_models``) analyses two crop depths, so a first upload of a third depth
+    traces none of the model's functions again (a retrace costs about 0.3 s of that user's wait)."""
+    from medai_core import workers
+    from medai_core.ct.ood import _EMBEDDERS
+    from medai_core.domains import CT
+
+    workers.load_models(((CT.model_id, "warm-up test"),))
+    loaded = workers._model(CT.model_id, "warm-up test")
+    functions = (loaded._infer, _EMBEDDERS[loaded.keras_model], workers._ct_grad_cam(CT.model_id, "warm-up test")._step)
+
+    def tracings() -> list[int]:
+        return [f.experimental_get_tracing_count() for f in functions]
+
+    before = tracings()
+    case = "phantom:part-solid:14"
+    data, name = demo_bytes(case)
+    seed = demo_seed(case)
+    workers.ct_job(CT.model_id, "warm-up test", data, name, (seed.row, seed.col, seed.slice_index), -500.0, None)
+    assert tracings() == before

@@ -106,6 +106,39 @@ def test_line_run_lengths_by_hand() -> None:
     assert f["glrlm_run_percentage"] == pytest.approx((0.2 + 12) / 13)
 
 
+def _runs_by_walking(levels: np.ndarray, d: tuple[int, int, int]) -> list[tuple[int, int]]:
+    """Every maximal run along ``d`` found by stepping voxel by voxel (the definition, no vectorisation)."""
+    out = []
+    shape = levels.shape
+    for start in zip(*np.nonzero(levels), strict=True):
+        before = tuple(int(c) - k for c, k in zip(start, d, strict=True))
+        inside = all(0 <= c < n for c, n in zip(before, shape, strict=True))
+        if inside and levels[before] == levels[start]:
+            continue  # not the first voxel of its run
+        length, here = 1, tuple(int(c) for c in start)
+        while True:
+            after = tuple(c + k for c, k in zip(here, d, strict=True))
+            if not all(0 <= c < n for c, n in zip(after, shape, strict=True)) or levels[after] != levels[start]:
+                break
+            length, here = length + 1, after
+        out.append((int(levels[start]), length))
+    return sorted(out)
+
+
+def test_run_lengths_in_every_direction_equal_walking_the_runs() -> None:
+    from medai_core.ct.radiomics import _DIRECTIONS, _runs
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        shape = tuple(int(n) for n in rng.integers(1, 7, 3))
+        levels = rng.integers(1, 4, shape).astype(np.int64)
+        levels[rng.random(shape) < 0.3] = 0  # outside the mask: level 0, holes and edges included
+        roi = levels > 0
+        for d in _DIRECTIONS:
+            grey, length = _runs(levels, roi, d)
+            assert sorted(zip(grey.tolist(), length.tolist(), strict=True)) == _runs_by_walking(levels, d)
+
+
 @pytest.mark.parametrize(
     ("image", "mask", "spacing", "match"),
     [
