@@ -11,7 +11,17 @@ from plotly.colors import sample_colorscale
 
 from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, themed
 
-__all__ = ["attribution_bar", "probability_chart", "saliency_overlay", "sign_legend"]
+__all__ = [
+    "attribution_bar",
+    "hline_label",
+    "hline_shape",
+    "hrect_shape",
+    "probability_chart",
+    "saliency_overlay",
+    "sign_legend",
+    "vline_label",
+    "vline_shape",
+]
 
 _POSITIVE = MALIGNANT
 _NEGATIVE = BENIGN
@@ -24,6 +34,72 @@ _SALIENCY_LUT = np.asarray(
     dtype=np.float32,
 )  # (256, 3) RGB 0..255
 _MASK_COLOUR = "#00e5ff"  # cyan: visible on grey CT and on every saliency colour
+
+
+# Lines and bands across a plot, as the layout entries ``add_vline``/``add_hline``/``add_hrect`` make: passed in one
+# ``update_layout`` call instead (each ``add_*`` call copies and revalidates the whole layout: 4-12 ms a line).
+# tests/unit/test_plots.py checks each against what plotly's own ``add_*`` makes.
+
+
+def vline_shape(x: float, line: dict[str, object]) -> dict[str, object]:
+    """A vertical line at ``x`` across the plot's height (``fig.add_vline(x=x, line=line)``'s shape)."""
+    return {"type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain", "line": line}
+
+
+_VLINE_LABEL = {"top right": ("left", "top"), "top": ("center", "bottom")}  # position -> (xanchor, yanchor)
+
+
+def vline_label(x: float, text: str, position: str = "top right") -> dict[str, object]:
+    """The label ``fig.add_vline(x=x, annotation_text=text, annotation_position=position)`` adds."""
+    if position not in _VLINE_LABEL:
+        raise ValueError(f"vertical line label position must be one of {sorted(_VLINE_LABEL)}, got {position!r}")
+    xanchor, yanchor = _VLINE_LABEL[position]
+    return {
+        "text": text,
+        "showarrow": False,
+        "x": x,
+        "xanchor": xanchor,
+        "xref": "x",
+        "y": 1,
+        "yanchor": yanchor,
+        "yref": "y domain",
+    }
+
+
+def hline_shape(y: float, line: dict[str, object]) -> dict[str, object]:
+    """A horizontal line at ``y`` across the plot's width (``fig.add_hline(y=y, line=line)``'s shape)."""
+    return {"type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": y, "y1": y, "yref": "y", "line": line}
+
+
+def hline_label(y: float, text: str) -> dict[str, object]:
+    """The label ``fig.add_hline(y=y, annotation_text=text)`` adds (top right of the line)."""
+    return {
+        "text": text,
+        "showarrow": False,
+        "x": 1,
+        "xanchor": "right",
+        "xref": "x domain",
+        "y": y,
+        "yanchor": "bottom",
+        "yref": "y",
+    }
+
+
+def hrect_shape(y0: float, y1: float, fillcolor: str) -> dict[str, object]:
+    """A band from ``y0`` to ``y1`` across the plot's width, behind the data and without an outline
+    (``fig.add_hrect(y0=y0, y1=y1, fillcolor=fillcolor, line_width=0, layer="below")``'s shape)."""
+    return {
+        "type": "rect",
+        "x0": 0,
+        "x1": 1,
+        "xref": "x domain",
+        "y0": y0,
+        "y1": y1,
+        "yref": "y",
+        "fillcolor": fillcolor,
+        "layer": "below",
+        "line": {"width": 0},
+    }
 
 
 def sign_legend(
@@ -73,9 +149,9 @@ def probability_chart(
             hovertemplate=f"{probability:.2f} (interval {low:.2f}-{high:.2f})<extra></extra>",
         )
     )
-    for value, label in thresholds:
-        fig.add_vline(x=value, line_dash="dash", line_color=MUTED, annotation_text=label, annotation_position="top")
     fig.update_layout(
+        shapes=[vline_shape(value, {"dash": "dash", "color": MUTED}) for value, _ in thresholds],
+        annotations=[vline_label(value, label, "top") for value, label in thresholds],
         title=title,
         xaxis={"range": [0, 1], "title": "probability (dot) with its interval (bar)", "tickformat": ".0%"},
         height=200,
@@ -209,8 +285,8 @@ def attribution_bar(
         )
     )
     sign_legend(fig, *legend, colours=colours)
-    fig.add_vline(x=0, line_color=MUTED, line_width=1)
     fig.update_layout(
+        shapes=[vline_shape(0, {"color": MUTED, "width": 1})],
         title=title,
         xaxis_title=value_label,
         height=max(240, 28 * len(order) + 120),

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from medai_core.explain.faithfulness import DeletionCurve
-from medai_core.plots.core import sign_legend
+from medai_core.plots.core import sign_legend, vline_label, vline_shape
 from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, TEMPLATE, TEXT, themed
 
 __all__ = [
@@ -156,8 +156,9 @@ def reference_histogram_figure(reference: Mapping[str, Any], probability: float)
                 hovertemplate=f"{name}: %{{y}} nodules at %{{x:.2f}}<extra></extra>",
             )
         )
-    fig.add_vline(x=probability, line_color=TEXT, line_width=3, annotation_text="this nodule")
     fig.update_layout(
+        shapes=[vline_shape(probability, {"color": TEXT, "width": 3})],
+        annotations=[vline_label(probability, "this nodule")],
         barmode="overlay",
         title="Score in context: validation nodules with known labels",
         xaxis={"range": [0, 1], "title": "calibrated probability", "tickformat": ".0%"},
@@ -222,8 +223,8 @@ def contributions_figure(contributions: Sequence[tuple[str, float, float]], *, t
         )
     )
     sign_legend(fig, "toward malignant", "toward benign")
-    fig.add_vline(x=0, line_color=TEXT, line_width=1)
     fig.update_layout(
+        shapes=[vline_shape(0, {"color": TEXT, "width": 1})],
         title="What moved the probability: largest contributions",
         xaxis={"title": "contribution (log-odds): toward benign (left) / toward malignant (right)"},
         height=110 + 28 * max(len(rows), 1),

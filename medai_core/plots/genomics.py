@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import NDArray
 
-from medai_core.plots.core import attribution_bar
+from medai_core.plots.core import attribution_bar, vline_label, vline_shape
 from medai_core.plots.theme import BENIGN, MALIGNANT, MUTED, themed
 
 __all__ = ["gene_attribution_bar", "survival_curves"]
@@ -77,33 +77,9 @@ def survival_curves(
                 marker={"symbol": "diamond", "size": 11, "color": MUTED},
             )
         )
-    fig.update_layout(  # the 12- and 24-month lines as add_vline draws them, set at once (each call revalidates)
-        shapes=[
-            {
-                "type": "line",
-                "x0": t,
-                "x1": t,
-                "xref": "x",
-                "y0": 0,
-                "y1": 1,
-                "yref": "y domain",
-                "line": {"color": MUTED, "dash": "dot"},
-            }
-            for t in (12, 24)
-        ],
-        annotations=[
-            {
-                "text": f"{t} months",
-                "showarrow": False,
-                "x": t,
-                "xanchor": "left",
-                "xref": "x",
-                "y": 1,
-                "yanchor": "top",
-                "yref": "y domain",
-            }
-            for t in (12, 24)
-        ],
+    fig.update_layout(
+        shapes=[vline_shape(t, {"color": MUTED, "dash": "dot"}) for t in (12, 24)],
+        annotations=[vline_label(t, f"{t} months") for t in (12, 24)],
         title=title,
         xaxis_title="months since start of immunotherapy",
         yaxis_title="probability alive",

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 from plotly.subplots import make_subplots
 
-from medai_core.plots.core import sign_legend
+from medai_core.plots.core import hline_label, hline_shape, hrect_shape, sign_legend
 from medai_core.plots.theme import MALIGNANT, MUTED, TEXT, themed
 from medai_core.units import BAND_KEYS, CONSENSUS, SENSOR_LIMITS, band_labels, from_mg_dl
 
@@ -50,9 +50,10 @@ def _axis(unit: str) -> str:
     return f"glucose ({unit})"
 
 
-def _band(fig: go.Figure, unit: str, **kwargs: object) -> None:
+def _band(unit: str) -> dict[str, object]:
+    """The shaded target range (70-180 mg/dL in ``unit``), a layout shape."""
     bounds = CONSENSUS[unit]
-    fig.add_hrect(y0=bounds.low, y1=bounds.high, fillcolor=_BAND_COLOUR, line_width=0, layer="below", **kwargs)
+    return hrect_shape(bounds.low, bounds.high, _BAND_COLOUR)
 
 
 def _y_range(unit: str, ceiling_mg_dl: float | None = None) -> list[float]:
@@ -98,8 +99,8 @@ def trace_figure(
         )
     )
     fig.update_xaxes(type="date")
-    _band(fig, unit)
     fig.update_layout(
+        shapes=[_band(unit)],
         title="CGM trace (target range shaded)",
         yaxis={"title": _axis(unit), "range": _y_range(unit, ceiling_mg_dl)},
         height=300,
@@ -129,8 +130,8 @@ def agp_figure(bin_minutes: NDArray[np.floating], percentiles_mg_dl: NDArray[np.
             go.Scatter(x=hours, y=p[lo], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=colour, name=name)
         )
     fig.add_trace(go.Scatter(x=hours, y=p[2], mode="lines", line={"color": _MEDIAN, "width": 2.5}, name="median"))
-    _band(fig, unit)
     fig.update_layout(
+        shapes=[_band(unit)],
         title="Ambulatory glucose profile (percentiles by time of day)",
         xaxis={"title": "time of day (h)", "range": [0, 24], "dtick": 3},
         yaxis={"title": _axis(unit), "range": _y_range(unit)},
@@ -346,10 +347,10 @@ def forecast_fan_figure(
                 name="median before adaptation",
             )
         )
-    _band(fig, unit)
     hypo = CONSENSUS[unit].low
-    fig.add_hline(y=hypo, line_dash="dash", line_color=MALIGNANT, annotation_text=f"low: {hypo:g} {unit}")
     fig.update_layout(
+        shapes=[_band(unit), hline_shape(hypo, {"dash": "dash", "color": MALIGNANT})],
+        annotations=[hline_label(hypo, f"low: {hypo:g} {unit}")],
         title="Forecast for the next 60 minutes from the last reading",
         yaxis={"title": _axis(unit), "range": _y_range(unit, ceiling_mg_dl)},
         height=360,

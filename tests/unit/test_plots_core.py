@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from medai_core.plots import attribution_bar, probability_chart, saliency_overlay
+from medai_core.plots.core import hline_label, hline_shape, hrect_shape, vline_label, vline_shape
 
 
 def test_probability_chart_values() -> None:
@@ -79,3 +80,46 @@ def test_gene_attributions_are_drawn_as_survival() -> None:
     bar = fig.data[0]
     assert dict(zip(bar.y, bar.x, strict=True)) == {"TMB 20 mut/Mb": 4.0, "STK11 mutated": -3.0}
     assert "survival" in fig.layout.title.text and "survival" in fig.layout.xaxis.title.text
+
+
+@pytest.mark.parametrize(
+    ("ours", "plotly_call"),
+    [
+        (
+            lambda: ([vline_shape(0.3, {"dash": "dash", "color": "#555"})], [vline_label(0.3, "cut-off", "top")]),
+            lambda f: f.add_vline(
+                x=0.3, line_dash="dash", line_color="#555", annotation_text="cut-off", annotation_position="top"
+            ),
+        ),
+        (
+            lambda: ([vline_shape(0.4, {"color": "#111", "width": 3})], [vline_label(0.4, "this nodule")]),
+            lambda f: f.add_vline(x=0.4, line_color="#111", line_width=3, annotation_text="this nodule"),
+        ),
+        (
+            lambda: ([vline_shape(0, {"color": "#555", "width": 1})], []),
+            lambda f: f.add_vline(x=0, line_color="#555", line_width=1),
+        ),
+        (
+            lambda: ([hline_shape(70, {"dash": "dash", "color": "#a00"})], [hline_label(70, "low: 70 mg/dL")]),
+            lambda f: f.add_hline(y=70, line_dash="dash", line_color="#a00", annotation_text="low: 70 mg/dL"),
+        ),
+        (
+            lambda: ([hrect_shape(70, 180, "rgba(46, 204, 113, 0.12)")], []),
+            lambda f: f.add_hrect(y0=70, y1=180, fillcolor="rgba(46, 204, 113, 0.12)", line_width=0, layer="below"),
+        ),
+    ],
+)
+def test_line_and_band_entries_are_what_plotly_add_calls_make(ours, plotly_call) -> None:
+    import plotly.graph_objects as go
+
+    drawn = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    plotly_call(drawn)
+    shapes, annotations = ours()
+    direct = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    direct.update_layout(shapes=shapes, annotations=annotations)
+    assert direct.to_dict() == drawn.to_dict()
+
+
+def test_vertical_line_label_refuses_a_position_it_does_not_know() -> None:
+    with pytest.raises(ValueError, match="position"):
+        vline_label(0.5, "x", "bottom left")
