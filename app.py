@@ -15,7 +15,7 @@ from medai_core.units import GLUCOSE_UNITS
 st.set_page_config(page_title=APP_NAME, page_icon="🩺", layout="wide")
 
 
-def _device() -> DeviceInfo:
+def _device() -> DeviceInfo | None:
     return get_device_info()
 
 
@@ -34,8 +34,12 @@ with st.sidebar:
     st.caption(f"{APP_NAME} {APP_VERSION} · research use only")
     st.radio("Glucose unit", list(GLUCOSE_UNITS), key="glucose_unit", horizontal=True)
     device = _device()
-    st.markdown(f"**Models run on:** {device.label}")
-    st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
+    if device is None:
+        st.markdown("**Models run on:** not known yet (the analysis workers are starting)")
+        st.caption("TensorFlow is loading in the background; the device is named here from your next action on.")
+    else:
+        st.markdown(f"**Models run on:** {device.label}")
+        st.caption(f"TensorFlow {device.tensorflow_version} · Keras {device.keras_version}")
     for status in get_model_statuses():
         name = status.card.name if status.card else status.model_id.replace("_", " ")
         version = f"v{status.card.version}" if status.card else "card invalid"

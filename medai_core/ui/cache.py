@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,14 +69,34 @@ def get_model(model_id: str, version: str) -> LoadedModel:
     return get_predictor().model(model_id)
 
 
-@st.cache_resource(show_spinner="Starting TensorFlow…")
-def get_device_info() -> DeviceInfo:
-    """The device the models run on, as the analysis workers see it (the Streamlit process itself never imports
-    TensorFlow or Keras with the pool on: Streamlit clears a loaded Keras session after every script run)."""
+@st.cache_resource(show_spinner=False)
+def _device_lookup() -> Future[DeviceInfo]:
+    """The analysis workers' device, asked once per server in a background thread (the job waits for a worker to
+    start and import TensorFlow: about 5 s after the server starts on 2 cores)."""
     from medai_core.workers import run_job
 
-    info: DeviceInfo = run_job("device")
-    return info
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medai-device")
+    future: Future[DeviceInfo] = executor.submit(run_job, "device")
+    executor.shutdown(wait=False)
+    return future
+
+
+def get_device_info() -> DeviceInfo | None:
+    """The device the models run on, as the analysis workers see it (the Streamlit process itself never imports
+    TensorFlow or Keras with the pool on: Streamlit clears a loaded Keras session after every script run); None
+    while the workers are still starting, so that no page waits for TensorFlow to load just to name the device.
+
+    Raises:
+        InputError: the workers could not say (the next call asks again).
+    """
+    future = _device_lookup()
+    if not future.done():
+        return None
+    try:
+        return future.result()
+    except Exception:
+        _device_lookup.clear()  # a failed lookup is not kept: the next page run asks again
+        raise
 
 
 @st.cache_resource(ttl=60, show_spinner=False)

@@ -45,10 +45,46 @@ def test_home_lists_models_and_sidebar_shows_device(tiny_models_dir: Path, monke
     cards = headlines(at)  # one card per model: its held-out headline, the status in words
     assert cards == {"Tiny test model": "0.50 | Ready"}
     assert not at.dataframe
+    from medai_core.ui.cache import _device_lookup
+
+    _device_lookup().result(timeout=180)  # the device is asked in the background: named from the next run on
+    at = open_page()  # (a fresh AppTest: a rerun of the same one shows no sidebar)
     sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown) + "\n".join(str(c.value) for c in at.sidebar.caption)
     assert "Models run on:** CPU" in sidebar or "Models run on:** GPU" in sidebar
     assert "TensorFlow" in sidebar and "Ready</span> Tiny test model v0.0.1" in sidebar
     assert "tiny_test" not in sidebar  # the name, not the id
+
+
+def test_sidebar_says_the_device_is_not_known_while_the_workers_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No page waits for the workers to import TensorFlow just to name the device: until the background lookup has
+    answered, the sidebar says so in words; its answer is shown on the next run."""
+    import threading
+
+    from medai_core import workers
+    from medai_core.models import DeviceInfo
+    from medai_core.ui.cache import _device_lookup
+
+    answer = threading.Event()
+    device = DeviceInfo("GPU", "Test GPU", "0", "0", False)
+
+    def slow_device(job: str, *args: object, **kwargs: object) -> DeviceInfo:
+        answer.wait(60)
+        return device
+
+    monkeypatch.setattr(workers, "run_job", slow_device)
+    _device_lookup.clear()
+    try:
+        at = open_page()
+        assert not at.exception
+        markdown = "\n".join(str(m.value) for m in at.sidebar.markdown)
+        assert "Models run on:** not known yet (the analysis workers are starting)" in markdown
+        answer.set()
+        _device_lookup().result(timeout=60)
+        at = open_page()  # the next session (a rerun of the same AppTest shows no sidebar)
+        assert "Models run on:** GPU: Test GPU" in "\n".join(str(m.value) for m in at.sidebar.markdown)
+    finally:
+        answer.set()
+        _device_lookup.clear()
 
 
 def test_models_page_renders_a_card(tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
