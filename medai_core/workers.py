@@ -39,6 +39,7 @@ from medai_core.errors import InputError, MedaiError
 
 if TYPE_CHECKING:
     from medai_core.ct.analysis import NoduleAnalysis
+    from medai_core.ct.readers import CTStudy
     from medai_core.explain import GradCam
     from medai_core.genomics.analysis import GeneResult
     from medai_core.genomics.readers import PanelFile
@@ -95,19 +96,19 @@ def _ct_grad_cam(model_id: str, version: str) -> GradCam:
 def ct_job(
     model_id: str,
     version: str,
-    data: bytes,
+    data: bytes | CTStudy,
     name: str,
     seed: tuple[int, int, int] | None,
     threshold_hu: float,
     pixel_mm: float | None,
 ) -> NoduleAnalysis:
-    """Read a CT upload and analyse one nodule with Grad-CAM on every slice and the deletion check (the page's
-    analysis; ``seed`` is (row, col, slice))."""
+    """Read a CT upload (or take the study ``read_ct`` already made of it) and analyse one nodule with Grad-CAM on
+    every slice and the deletion check (the page's analysis; ``seed`` is (row, col, slice))."""
     from medai_core.ct.analysis import analyse_nodule
     from medai_core.ct.prepare import Seed
-    from medai_core.ct.readers import read_ct, with_pixel_size
+    from medai_core.ct.readers import CTStudy, read_ct, with_pixel_size
 
-    study = with_pixel_size(read_ct(data, name=name), pixel_mm)
+    study = with_pixel_size(data if isinstance(data, CTStudy) else read_ct(data, name=name), pixel_mm)
     point = None if seed is None else Seed(*seed)
     model = _model(model_id, version)
     return analyse_nodule(model, _ct_grad_cam(model_id, version), study, point, threshold_hu=threshold_hu)

@@ -238,10 +238,18 @@ def start_analysis_pool() -> bool:
     return True
 
 
-def run_analysis(job: str, key: str, *args: object, label: str = "The file") -> Any:
+def run_analysis(
+    job: str,
+    key: str,
+    *args: object,
+    label: str = "The file",
+    job_args: Callable[[], tuple[object, ...]] | None = None,
+) -> Any:
     """The result of the analysis ``job`` (:data:`medai_core.workers.JOBS`) on ``args``, shared under ``key``.
 
     Runs in the analysis worker pool; while every worker is busy the page shows how many analyses are ahead.
+    ``job_args``: the arguments to send instead of ``args``, made only when the result is not held (e.g. an upload
+    already read, in place of its bytes).
     """
     from medai_core.workers import analysis_pool, run_job
 
@@ -259,7 +267,7 @@ def run_analysis(job: str, key: str, *args: object, label: str = "The file") -> 
                 icon=":material/hourglass_top:",
             )
         try:
-            return run_job(job, *args, label=label)
+            return run_job(job, *(args if job_args is None else job_args()), label=label)
         finally:
             if notice is not None:
                 notice.empty()
@@ -412,9 +420,17 @@ def analyse_ct(
     pixel_mm: float | None = None,
 ) -> NoduleAnalysis:
     """Analyse one nodule (keyed by the upload's bytes, the seed (row, col, slice), the threshold and the pixel size
-    typed for an image that carries none), in the analysis pool."""
+    typed for an image that carries none), in the analysis pool.
+
+    The worker is sent the study the page has already read (:func:`read_ct_upload`: the same ``read_ct`` of the
+    same bytes, in the isolated reader), not the bytes to read a second time.
+    """
     args = (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)
-    result: NoduleAnalysis = run_analysis("ct", result_key(*args), *args, label=name or "The file")
+
+    def with_study() -> tuple[object, ...]:
+        return (model_id, version, read_ct_upload(data, name), name, seed, float(threshold_hu), pixel_mm)
+
+    result: NoduleAnalysis = run_analysis("ct", result_key(*args), *args, label=name or "The file", job_args=with_study)
     return result
 
 

@@ -117,3 +117,21 @@ def test_worker_warm_up_leaves_no_tracing_for_the_first_users() -> None:
     seed = demo_seed(case)
     workers.ct_job(CT.model_id, "warm-up test", data, name, (seed.row, seed.col, seed.slice_index), -500.0, None)
     assert tracings() == before
+
+
+def test_the_page_sends_the_study_it_read_and_the_analysis_is_the_same_as_from_the_bytes() -> None:
+    """The page's analysis job takes the study the isolated reader already made of the upload (not the bytes to read
+    again): the result is the same, bit for bit."""
+    import pickle
+
+    from medai_core import workers
+    from medai_core.domains import CT
+
+    case = "phantom:spiculated:11"
+    data, name = demo_bytes(case)
+    seed = demo_seed(case)
+    point = (seed.row, seed.col, seed.slice_index)
+    from_bytes = workers.ct_job(CT.model_id, "same-study test", data, name, point, -500.0, None)
+    study = read_ct(data, name=name)
+    from_study = workers.ct_job(CT.model_id, "same-study test", study, name, point, -500.0, None)
+    assert pickle.dumps(from_study) == pickle.dumps(from_bytes)
