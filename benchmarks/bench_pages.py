@@ -78,6 +78,7 @@ READY_CLOCK = """(() => {
     if (t.clicks === 0) t.openIdle = t.lastChange;
     t.clicks += 1;
     t.pending = performance.now();
+    t.seen = false;  // the headline is timed again after each click (a page reached through the sidebar link)
   }, true);
   // the next frame after a change: when it was painted (a long task in the way delays it)
   const painted = (key) => requestAnimationFrame(() => setTimeout(() => {
@@ -101,7 +102,7 @@ of the last long task on the page's main thread (the page fully drawn and respon
 fixed waits (300 ms before each idle check), so its wall clock overshoots; the page's own clock does not."""
 
 
-def visit(context: Any, url: str, state: PageState, shot: Path | None) -> dict[str, float]:
+def visit(context: Any, url: str, state: PageState, shot: Path | None, via_home: bool = False) -> dict[str, float]:
     """Seconds from navigation, in a new tab of ``context`` (a new Streamlit session).
 
     ``ready``: the answer on screen, the later of the running indicator's last disappearance and the headline's
@@ -117,24 +118,72 @@ def visit(context: Any, url: str, state: PageState, shot: Path | None) -> dict[s
     tab.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == tab.main_frame else None)
     try:
         start = time.perf_counter()
-        open_state(tab, url, state)
+        open_state(tab, url, state, via_home=via_home)
         wall = time.perf_counter() - start
         tab.wait_for_timeout(1500)  # long tasks still running when the helper returned (not counted in ``wall``)
         marks = tab.evaluate("() => window.__medaiReady")
         times = [m for m in (marks.get("idle"), marks.get("headline") if state.headline else None) if m is not None]
-        if not times or len(navigations) != 1:
-            return {"ready": wall, "drawn": wall, "wall": wall}
+        # one navigation, or (via_home) the root page and the sidebar link's change of URL in the same document
+        expected = 2 if via_home and state.path else 1
+        if not times or len(navigations) != expected:
+            return {"ready": wall, "drawn": wall, "wall": wall, "open": wall, "clicks": 0.0}
+        opened, clicked = max(times), 0.0
         ready_ms, drawn_ms = max(times), max(max(times), marks.get("lastLongTask", 0))
-        if marks.get("clicks") and marks.get("openIdle") is not None:
+        if via_home and state.path:
+            # from opening the root URL to the target page's last painted result on the same clock (the sidebar
+            # link changes the URL in the same document); it includes the helper's pauses before each click
+            ready_ms = max(times)
+            opened, clicked = marks["openIdle"] or 0.0, ready_ms - (marks["openIdle"] or 0.0)
+            drawn_ms = max(ready_ms, marks.get("lastLongTask", 0))
+        elif marks.get("clicks") and marks.get("openIdle") is not None:
             # a state reached by clicks: the page open, then each click's run to its painted result (the helper's
             # pauses between clicks are not the page's time)
-            ready_ms = marks["openIdle"] + marks["responses"]
+            opened, clicked = marks["openIdle"], marks["responses"]
+            ready_ms = opened + clicked
             drawn_ms = ready_ms + max(0.0, marks.get("lastLongTask", 0) - max(times))
         if shot is not None:
             full_page_screenshot(tab, shot)
-        return {"ready": ready_ms / 1000.0, "drawn": drawn_ms / 1000.0, "wall": wall}
+        return {
+            "ready": ready_ms / 1000.0,
+            "drawn": drawn_ms / 1000.0,
+            "wall": wall,
+            "open": opened / 1000.0,
+            "clicks": clicked / 1000.0,
+        }
     finally:
         tab.close()
+
+
+def _visit_three_times(
+    browser: Any, url: str, state: PageState, shots: Path | None, cold: bool = False
+) -> dict[str, Any]:
+    """The first visit and a second in a new tab of the same browser (its cache holds Streamlit's and plotly's
+    scripts, as a clinician's browser would), then one from a new browser profile; prints and returns the row.
+    ``cold``: the first visit is the server's first, from its root page through the sidebar link."""
+    viewport: Any = {"width": 1280, "height": 900}  # playwright's ViewportSize
+    browser_context = browser.new_context(viewport=viewport)
+    first = visit(browser_context, url, state, None, via_home=cold)
+    same = visit(browser_context, url, state, shots / f"{state.name}.png" if shots else None)
+    browser_context.close()
+    fresh_context = browser.new_context(viewport=viewport)
+    fresh = visit(fresh_context, url, state, None)
+    fresh_context.close()
+    print(
+        f"{state.name:22s} ready {first['ready']:5.2f} / {same['ready']:5.2f} / {fresh['ready']:5.2f} s"
+        f"   drawn {first['drawn']:5.2f} / {same['drawn']:5.2f} / {fresh['drawn']:5.2f} s"
+        f"   wall {first['wall']:5.2f} / {same['wall']:5.2f} / {fresh['wall']:5.2f} s"
+        + (f"   (first visit: open {first['open']:.2f} + clicks {first['clicks']:.2f} s)" if first["clicks"] else ""),
+        flush=True,
+    )
+    return {
+        "state": state.name,
+        "first_s": round(first["ready"], 2),
+        "warm_second_s": round(same["ready"], 2),
+        "warm_second_new_profile_s": round(fresh["ready"], 2),
+        "drawn_s": [round(v["drawn"], 2) for v in (first, same, fresh)],
+        "wall_s": [round(v["wall"], 2) for v in (first, same, fresh)],
+        "open_then_clicks_s": [[round(v["open"], 2), round(v["clicks"], 2)] for v in (first, same, fresh)],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,54 +191,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=Path, help="save a full-page screenshot of each state (second visit)")
     parser.add_argument("--json", type=Path, help="also write the timings as JSON")
     parser.add_argument("--only", nargs="*", help="state names to run (default: all)")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="a new server for each state; the first visit opens the root page, then the page's sidebar link",
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     states = [s for s in STATES if not args.only or s.name in args.only]
-    port = _free_port()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(port, Path(tmp) / "audit.sqlite")
-        try:
-            with sync_playwright() as manager:
-                browser = manager.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-                )
-                rows = []
-                viewport: Any = {"width": 1280, "height": 900}  # playwright's ViewportSize
-                for state in states:
-                    # first visit and a second in a new tab of the same browser (its cache holds Streamlit's and
-                    # plotly's scripts, as a clinician's browser would), then one from a new browser profile
-                    browser_context = browser.new_context(viewport=viewport)
-                    first = visit(browser_context, f"http://127.0.0.1:{port}", state, None)
-                    shot = args.shots / f"{state.name}.png" if args.shots else None
-                    same = visit(browser_context, f"http://127.0.0.1:{port}", state, shot)
-                    browser_context.close()
-                    fresh_context = browser.new_context(viewport=viewport)
-                    fresh = visit(fresh_context, f"http://127.0.0.1:{port}", state, None)
-                    fresh_context.close()
-                    rows.append(
-                        {
-                            "state": state.name,
-                            "first_s": round(first["ready"], 2),
-                            "warm_second_s": round(same["ready"], 2),
-                            "warm_second_new_profile_s": round(fresh["ready"], 2),
-                            "drawn_s": [round(v["drawn"], 2) for v in (first, same, fresh)],
-                            "wall_s": [round(v["wall"], 2) for v in (first, same, fresh)],
-                        }
-                    )
-                    print(
-                        f"{state.name:22s} ready {first['ready']:5.2f} / {same['ready']:5.2f} / {fresh['ready']:5.2f} s"
-                        f"   drawn {first['drawn']:5.2f} / {same['drawn']:5.2f} / {fresh['drawn']:5.2f} s"
-                        f"   wall {first['wall']:5.2f} / {same['wall']:5.2f} / {fresh['wall']:5.2f} s",
-                        flush=True,
-                    )
-                browser.close()
-        finally:
-            server.terminate()
+        # one server for all states, or (--cold) a new server per state: each state's first visit is then the
+        # server's first, as for a clinician whose first page after a restart is this one
+        groups = [[s] for s in states] if args.cold else [states]
+        for group in groups:
+            port = _free_port()
+            server = start_server(port, Path(tmp) / "audit.sqlite")
             try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+                with sync_playwright() as manager:
+                    browser = manager.chromium.launch(
+                        executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+                    )
+                    for state in group:
+                        url = f"http://127.0.0.1:{port}"
+                        rows.append(_visit_three_times(browser, url, state, args.shots, cold=args.cold))
+                    browser.close()
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    server.kill()
     if args.json:
         args.json.write_text(json.dumps({"cpu_count": os.cpu_count(), "pages": rows}, indent=2) + "\n")
     return 0

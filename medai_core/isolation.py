@@ -307,12 +307,13 @@ class IsolationPool:
         self._alive = 0
         self._busy = 0
         self._waiting = 0
+        self._waiting_background = 0
         self._closed = False
         self._cond = threading.Condition()
 
     @property
     def waiting(self) -> int:
-        """Calls waiting for a free worker now (not counting those being run)."""
+        """Calls waiting for a free worker now (not counting those being run, nor background calls)."""
         with self._cond:
             return self._waiting
 
@@ -322,19 +323,25 @@ class IsolationPool:
         with self._cond:
             return self._busy
 
-    def _checkout(self) -> _Worker:
+    def _checkout(self, background: bool = False) -> _Worker:
         with self._cond:
             full = not (self._idle or self._alive < self.workers)
-            if full and self.max_waiting is not None and self._waiting >= self.max_waiting:
+            if not background and full and self.max_waiting is not None and self._waiting >= self.max_waiting:
                 raise PoolBusyError(
                     f"the server is busy ({self._waiting} analyses are waiting for a free worker); "
                     "please try again in a minute"
                 )
-            self._waiting += 1
+            if background:
+                self._waiting_background += 1
+            else:
+                self._waiting += 1
             try:
                 while True:
                     if self._closed:
                         raise RuntimeError("the isolation pool is closed")
+                    if background and self._waiting:  # a background call goes after every waiting call
+                        self._cond.wait()
+                        continue
                     if self._idle:
                         self._busy += 1
                         return self._idle.pop()
@@ -344,7 +351,12 @@ class IsolationPool:
                         break
                     self._cond.wait()
             finally:
-                self._waiting -= 1
+                if background:
+                    self._waiting_background -= 1
+                else:
+                    self._waiting -= 1
+                    if self._waiting_background:  # background calls wait for this one: let them look again
+                        self._cond.notify_all()
         try:
             return _Worker(self.memory_mb, self._stderr, self.preload)
         except BaseException:
@@ -359,20 +371,37 @@ class IsolationPool:
                 self._alive -= 1
             else:
                 self._idle.append(worker)
-            self._cond.notify()
+            self._notify()
 
     def _discard(self, worker: _Worker | None) -> int | None:
         code = worker.kill() if worker is not None else None
         with self._cond:
             self._alive -= 1
             self._busy -= 1
-            self._cond.notify()
+            self._notify()
         return code
 
+    def _notify(self) -> None:
+        # a worker came free: wake one waiter, or all of them while background calls wait too (the one woken could
+        # be a background call that must go on waiting behind another call)
+        if self._waiting_background:
+            self._cond.notify_all()
+        else:
+            self._cond.notify()
+
     def warm(self, n: int = 1) -> None:
-        """Start up to ``n`` workers now (they import the readers in the background)."""
-        started = [self._checkout() for _ in range(min(n, self.workers))]
-        for worker in started:
+        """Start workers now until ``n`` are alive (they import the readers in the background); never waits for a
+        busy worker."""
+        with self._cond:
+            count = max(0, min(n, self.workers) - self._alive) if not self._closed else 0
+            self._alive += count
+            self._busy += count
+        for _ in range(count):
+            try:
+                worker = _Worker(self.memory_mb, self._stderr, self.preload)
+            except BaseException:
+                self._discard(None)
+                raise
             self._checkin(worker)
 
     def close(self) -> None:
@@ -392,6 +421,7 @@ class IsolationPool:
         error: type[InputError] | None = None,
         label: str = "The file",
         step: str = "read",
+        background: bool = False,
         **kwargs: Any,
     ) -> IsolatedRun:
         """Call ``reader(*args, **kwargs)`` in a worker; see the module docstring for what each outcome gives.
@@ -402,6 +432,9 @@ class IsolationPool:
             label: how the message names the input ("The uploaded file").
             step: ``read`` (a reader), ``analyse`` (an analysis step of the input, under the readers' limits) or
                 ``analysis`` (a job of the analysis pool): how messages word a failure.
+            background: a call that takes a worker only while no other call waits for one (warming workers up):
+                it never delays a user's call that arrives after it, and is not counted in :attr:`waiting` nor
+                bounded by ``max_waiting``.
 
         Raises:
             InputError: (the domain subclass) what the reader raised, or the worker crashed, hung or ran out of
@@ -411,7 +444,7 @@ class IsolationPool:
         done, doing, advice = _STEPS[step]
         payload = pickle.dumps((reader, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         for attempt in range(2):
-            worker = self._checkout()
+            worker = self._checkout(background)
             try:
                 worker.wait_ready()
                 start = time.monotonic()

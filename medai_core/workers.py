@@ -301,7 +301,11 @@ def shutdown_analysis_pool() -> None:
 
 
 def warm_pool(models: tuple[tuple[str, str], ...]) -> None:
-    """Start every worker and load ``models`` in each, in background threads (returns at once)."""
+    """Start every worker and load ``models`` in each, in background threads (returns at once).
+
+    The loads are background calls of the pool (:meth:`~medai_core.isolation.IsolationPool.run`): a user's job, or
+    the app's demo analyses started at the same time, takes the next free worker before them.
+    """
     pool = analysis_pool()
     if pool is None:
         return
@@ -311,13 +315,14 @@ def warm_pool(models: tuple[tuple[str, str], ...]) -> None:
 
 def _warm_one(pool: IsolationPool, models: tuple[tuple[str, str], ...]) -> None:
     try:
-        pool.run(load_models, models, error=InputError, label="Loading the models", step="analysis")
+        pool.run(load_models, models, error=InputError, label="Loading the models", step="analysis", background=True)
     except Exception:  # warming is best effort: the first job surfaces a real failure
         return
 
 
-def run_job(job: str, *args: Any, label: str = "The file") -> Any:
-    """Run the job ``job`` of :data:`JOBS` with ``args`` in the analysis pool (in place when it is off).
+def run_job(job: str, *args: Any, label: str = "The file", background: bool = False) -> Any:
+    """Run the job ``job`` of :data:`JOBS` with ``args`` in the analysis pool (in place when it is off);
+    ``background``: after every job waiting for a worker (:meth:`~medai_core.isolation.IsolationPool.run`).
 
     Raises:
         InputError: the domain subclass: what the job raised, or the worker crashed or passed the time or memory
@@ -328,4 +333,4 @@ def run_job(job: str, *args: Any, label: str = "The file") -> Any:
     pool = analysis_pool()
     if pool is None:
         return function(*args)
-    return pool.run(function, *args, error=error, label=label, step="analysis").value
+    return pool.run(function, *args, error=error, label=label, step="analysis", background=background).value

@@ -8,7 +8,7 @@ from medai_core.display import format_percent, format_probability_interval, inte
 from medai_core.domains import GENES
 from medai_core.errors import InputError, ModelError
 from medai_core.genomics.analysis import OUTCOME_CAVEAT
-from medai_core.genomics.demo import DEMO_FILENAME, demo_maf
+from medai_core.genomics.demo import DEMO_FILENAME, DEMO_PANEL, DEMO_TUMOUR, demo_maf
 from medai_core.genomics.evidence import TherapyOption
 from medai_core.genomics.knowledge import knowledge_sources
 from medai_core.genomics.prepare import AGE_GROUPS, DRUG_CLASSES
@@ -35,9 +35,8 @@ from medai_core.ui.components import (
 
 MODEL_ID = GENES.model_id
 PAGE = "Gene panel"
-PANEL_CHOICES = ["IMPACT468", "IMPACT410", "IMPACT341", "WES", "Other panel (give its size in Mb)"]
+PANEL_CHOICES = [DEMO_PANEL, "IMPACT410", "IMPACT341", "WES", "Other panel (give its size in Mb)"]
 CHOOSE = "Choose the tumour type (OncoTree)…"
-DEMO_TUMOUR = "Melanoma (MEL)"
 
 st.title(":material/genetics: Gene panel")
 st.markdown(

@@ -13,7 +13,7 @@ from medai_core.domains import GLUCOSE
 from medai_core.errors import InputError, ModelError
 from medai_core.glucose.personalise import distinct_decimals
 from medai_core.glucose.report import audit_outputs, build_report
-from medai_core.glucose.simulate import SIMULATED_LABEL
+from medai_core.glucose.simulate import DEMO_DAYS, DEMO_SEED, SIMULATED_LABEL
 from medai_core.plots.glucose import (
     agp_figure,
     attribution_strip,
@@ -44,7 +44,6 @@ from medai_core.ui.components import (
 from medai_core.units import CONSENSUS, band_labels, format_glucose, from_mg_dl, glucose_digits
 
 MODEL_ID = GLUCOSE.model_id
-DEMO_DAYS, DEMO_SEED = 14, 7
 FILE_OFFSET = "the file's own UTC offset"
 HYPO_LABELS = {
     "lt70_30min": ("< 70 in 30 min", "< 3.9 in 30 min", "P(a reading < 70 mg/dL / 3.9 mmol/L within 30 minutes)"),

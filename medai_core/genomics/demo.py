@@ -8,10 +8,14 @@ import numpy as np
 
 from medai_core.genomics.panels import panel_genes
 
-__all__ = ["DEMO_FILENAME", "DEMO_SAMPLE", "demo_maf"]
+__all__ = ["DEMO_FILENAME", "DEMO_PANEL", "DEMO_SAMPLE", "DEMO_TUMOUR", "demo_maf"]
 
 DEMO_FILENAME = "synthetic_demo_panel.maf"
 DEMO_SAMPLE = "SYNTHETIC-DEMO-T01"
+DEMO_TUMOUR = "Melanoma (MEL)"
+"""The tumour type the gene page analyses the demo panel as (its OncoTree choice label)."""
+DEMO_PANEL = "IMPACT468"
+"""The sequencing panel the gene page offers first (the demo is analysed with it)."""
 _HOTSPOTS = (
     ("BRAF", "V600E", "Missense_Mutation"),
     ("NRAS", "Q61R", "Missense_Mutation"),

@@ -7,6 +7,10 @@ Streamlit's, styles them.
 
 from __future__ import annotations
 
+# pandas is imported before plotly is used: plotly's validators look for pandas in ``sys.modules`` without importing
+# it, so a figure built while another thread of the server is still importing pandas found the half-made module
+# ("partially initialized module 'pandas' has no attribute 'Series'"). An import here waits for that thread.
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 
 __all__ = ["BENIGN", "COLOURWAY", "MALIGNANT", "MUTED", "TEMPLATE", "TEXT", "themed"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
+from medai_core.domains import CT, GENES, GLUCOSE
 from medai_core.models import DeviceInfo, LoadedModel, ModelCard, ModelStatus, model_statuses, read_card
 from medai_core.models.registry import model_dir
 
@@ -72,11 +73,12 @@ def get_model(model_id: str, version: str) -> LoadedModel:
 @st.cache_resource(show_spinner=False)
 def _device_lookup() -> Future[DeviceInfo]:
     """The analysis workers' device, asked once per server in a background thread (the job waits for a worker to
-    start and import TensorFlow: about 5 s after the server starts on 2 cores)."""
+    start and import TensorFlow: about 5 s after the server starts on 2 cores), as a background call of the pool:
+    the demo analyses started with the workers, and users' analyses, go first."""
     from medai_core.workers import run_job
 
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medai-device")
-    future: Future[DeviceInfo] = executor.submit(run_job, "device")
+    future: Future[DeviceInfo] = executor.submit(run_job, "device", background=True)
     executor.shutdown(wait=False)
     return future
 
@@ -228,14 +230,71 @@ def per_result(result: object, name: str, compute: Callable[[], T]) -> T:
     return value  # type: ignore[no-any-return]
 
 
+DemoRequest = tuple[str, str, Callable[[], tuple[object, ...]], str]
+"""One page's opening demo analysis: (job of :data:`medai_core.workers.JOBS`, result key, a function giving the job's
+arguments (run in the background thread, only when the result is not held), label)."""
+
+
 @st.cache_resource(show_spinner=False)
 def start_analysis_pool() -> bool:
-    """Start the analysis workers and load every model in each, once per server, in the background (the frame
-    calls this when the server's first session opens, so the first analysis finds its model loaded)."""
-    from medai_core.workers import warm_pool
+    """Start the analysis workers, once per server, in the background (the frame calls this when the server's first
+    session opens): first each page's opening demo analysis (:func:`prefetch_demo_analyses`), then every model
+    loaded and warmed in each worker (background calls of the pool: a user's analysis goes before them)."""
+    from medai_core.workers import analysis_pool, warm_pool
 
-    warm_pool(tuple((s.model_id, s.card.version) for s in model_statuses() if s.available and s.card is not None))
+    loaded = tuple((s.model_id, s.card.version) for s in model_statuses() if s.available and s.card is not None)
+    pool = analysis_pool()
+    if pool is None:  # analyses run in this process: nothing is run ahead
+        return True
+    pool.warm(pool.workers)  # the processes start now, while the demos' inputs are made here
+
+    def then_warm(demos: list[threading.Thread]) -> None:
+        for thread in demos:  # the demos first: the warm-up would otherwise take the workers they wait for
+            thread.join()
+        warm_pool(loaded)
+
+    demos = prefetch_demo_analyses(dict(loaded))
+    threading.Thread(target=then_warm, args=(demos,), name="medai-warm-up", daemon=True).start()
     return True
+
+
+def prefetch_demo_analyses(versions: dict[str, str]) -> list[threading.Thread]:
+    """Compute each page's opening demo analysis (the real CT slice at its suggested seed, the simulated glucose
+    patient, the demo gene panel with the page's first options) into the shared results, each in a background
+    thread, for the installed model ``versions`` (model id -> version); returns the threads.
+
+    The demos are the same for everyone, so the first visitor of a page finds its answer computed, or waits for
+    this computation rather than starting a second one. The keys are made by the same functions the pages' calls
+    use (a test opens each page after this and finds no analysis left to run). The requests are made here, in the
+    calling script thread, which imports what they need: modules imported by a background thread while a page's
+    thread imports the same ones can hand one of them a half-made module (seen with pydicom and pandas). Only the
+    jobs, and the gene panel's isolated read, run in the threads. Best effort: a demo that fails here is computed,
+    and its error shown, when a page asks for it.
+    """
+    from medai_core.workers import run_job  # bound now: a later change of the module's name does not reach here
+
+    results = get_shared_results()
+    requests = [make(versions[model_id]) for model_id, make in _DEMO_REQUESTS if model_id in versions]
+
+    def compute(request: DemoRequest) -> None:
+        job, key, job_args, label = request
+        try:
+            results.get(_shared_key(job, key), lambda: run_job(job, *job_args(), label=label))
+        except Exception:  # best effort: the page's own call shows the failure
+            return
+
+    threads = [
+        threading.Thread(target=compute, args=(request,), name=f"medai-demo-{request[0]}", daemon=True)
+        for request in requests
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _shared_key(job: str, key: str) -> str:
+    """The key of job ``job``'s result ``key`` in :func:`get_shared_results`."""
+    return f"{job}:{key}"
 
 
 def run_analysis(
@@ -272,7 +331,7 @@ def run_analysis(
             if notice is not None:
                 notice.empty()
 
-    return get_shared_results().get(f"{job}:{key}", compute)
+    return get_shared_results().get(_shared_key(job, key), compute)
 
 
 # --- ct begin ---
@@ -425,13 +484,38 @@ def analyse_ct(
     The worker is sent the study the page has already read (:func:`read_ct_upload`: the same ``read_ct`` of the
     same bytes, in the isolated reader), not the bytes to read a second time.
     """
-    args = (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)
+    args = _ct_args(model_id, version, data, name, seed, threshold_hu, pixel_mm)
 
     def with_study() -> tuple[object, ...]:
         return (model_id, version, read_ct_upload(data, name), name, seed, float(threshold_hu), pixel_mm)
 
     result: NoduleAnalysis = run_analysis("ct", result_key(*args), *args, label=name or "The file", job_args=with_study)
     return result
+
+
+def _ct_args(
+    model_id: str,
+    version: str,
+    data: bytes,
+    name: str,
+    seed: tuple[int, int, int] | None,
+    threshold_hu: float,
+    pixel_mm: float | None,
+) -> tuple[object, ...]:
+    """The ``ct`` job's arguments (its result key is made of them)."""
+    return (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)
+
+
+def _ct_demo_request(version: str) -> DemoRequest:
+    """The CT page's opening demo: pydicom's real CT slice at its suggested seed, the default threshold."""
+    from medai_core.ct.demo import demo_bytes, demo_seed
+    from medai_core.ct.prepare import DEFAULT_THRESHOLD_HU
+
+    data, name = demo_bytes("ct_small")
+    seed = demo_seed("ct_small")
+    point = (seed.row, seed.col, seed.slice_index)
+    args = _ct_args(CT.model_id, version, data, name, point, DEFAULT_THRESHOLD_HU, None)
+    return "ct", result_key(*args), lambda: args, name
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -501,6 +585,15 @@ def analyse_glucose_demo(model_id: str, version: str, days: int, seed: int) -> t
     return result
 
 
+def _glucose_demo_request(version: str) -> DemoRequest:
+    """The glucose page's opening demo: the simulated patient (:data:`~medai_core.glucose.simulate.DEMO_DAYS` days,
+    seed :data:`~medai_core.glucose.simulate.DEMO_SEED`)."""
+    from medai_core.glucose.simulate import DEMO_DAYS, DEMO_SEED
+
+    args = (GLUCOSE.model_id, version, DEMO_DAYS, DEMO_SEED)
+    return "glucose_demo", result_key(*args), lambda: args, "The demo"
+
+
 # --- glucose end ---
 
 # --- genomics begin ---
@@ -551,8 +644,7 @@ def analyse_gene_panel(
 ) -> GeneResult:
     """The frozen :class:`~medai_core.genomics.analysis.GeneResult` of one panel, keyed by bytes and options
     (and the installed evidence release), analysed in the analysis pool on the panel read once here."""
-    evidence = get_gene_evidence()
-    options = {
+    options: dict[str, str | None] = {
         "tumour_type": tumour_type,
         "panel": panel,
         "sample": sample,
@@ -560,10 +652,9 @@ def analyse_gene_panel(
         "age_group": age_group,
         "sex": sex,
     }
-    key = result_key(model_id, version, data, filename, sorted(options.items()), evidence.description)
     result: GeneResult = run_analysis(
         "genes",
-        key,
+        _gene_key(model_id, version, data, filename, options),
         model_id,
         version,
         data,
@@ -575,4 +666,43 @@ def analyse_gene_panel(
     return result
 
 
+def _gene_key(model_id: str, version: str, data: bytes, filename: str, options: dict[str, str | None]) -> str:
+    """The ``genes`` job's result key: bytes, options and the installed evidence release."""
+    evidence = get_gene_evidence()
+    return result_key(model_id, version, data, filename, sorted(options.items()), evidence.description)
+
+
+def _gene_demo_request(version: str) -> DemoRequest:
+    """The gene page's opening demo: the synthetic panel as :data:`~medai_core.genomics.demo.DEMO_TUMOUR` on
+    :data:`~medai_core.genomics.demo.DEMO_PANEL`, the first drug class, no age or sex (the panel is read, isolated,
+    when the job's arguments are made)."""
+    from medai_core.genomics.demo import DEMO_FILENAME, DEMO_PANEL, DEMO_TUMOUR, demo_maf
+    from medai_core.genomics.prepare import DRUG_CLASSES
+    from medai_core.genomics.readers import read_panel
+    from medai_core.isolation import read_isolated
+
+    data = demo_maf()
+    options: dict[str, str | None] = {
+        "tumour_type": DEMO_TUMOUR,
+        "panel": DEMO_PANEL,
+        "sample": None,
+        "drug_class": next(iter(DRUG_CLASSES)),
+        "age_group": None,
+        "sex": None,
+    }
+
+    def job_args() -> tuple[object, ...]:
+        panel_file = read_isolated(read_panel, data, name=DEMO_FILENAME, label=DEMO_FILENAME)
+        return (GENES.model_id, version, data, DEMO_FILENAME, panel_file, options)
+
+    return "genes", _gene_key(GENES.model_id, version, data, DEMO_FILENAME, options), job_args, DEMO_FILENAME
+
+
 # --- genomics end ---
+
+_DEMO_REQUESTS: tuple[tuple[str, Callable[[str], DemoRequest]], ...] = (
+    (CT.model_id, _ct_demo_request),
+    (GLUCOSE.model_id, _glucose_demo_request),
+    (GENES.model_id, _gene_demo_request),
+)
+"""(model id, the request maker) of each page's opening demo analysis, run ahead by :func:`prefetch_demo_analyses`."""

@@ -59,10 +59,17 @@ STATES: tuple[PageState, ...] = (
 )
 
 
-def open_state(tab: Any, url: str, state: PageState) -> None:
-    """Navigate to ``state`` and wait until its answer is on screen."""
-    tab.goto(f"{url}/{state.path}", wait_until="domcontentloaded")
-    if state.path:
+def open_state(tab: Any, url: str, state: PageState, *, via_home: bool = False) -> None:
+    """Navigate to ``state`` and wait until its answer is on screen; ``via_home``: open the app's root and click the
+    page's link in the sidebar, as a clinician does (not a deep link)."""
+    if via_home and state.path:
+        tab.goto(url, wait_until="domcontentloaded")
+        tab.get_by_text("Models run on:").first.wait_for(timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{state.path}"]').first.click()
+    else:
+        tab.goto(f"{url}/{state.path}", wait_until="domcontentloaded")
+    if state.path and not via_home:
         # A deep link on the server's very first script run gets Streamlit's "Page not found" dialog and the main
         # page (see app.py); the link works from then on.
         tab.get_by_text("Models run on:").first.wait_for(timeout=TIMEOUT_MS)

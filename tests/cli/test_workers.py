@@ -123,6 +123,54 @@ def test_queue_counts_waiting_calls_and_refuses_beyond_its_bound(one_worker: Iso
     assert sorted(done) == [0.0, 1.0] and pool.busy == 0 and pool.waiting == 0
 
 
+def stamp() -> float:
+    """A job that returns when it ran (the system's monotonic clock: the same in every process)."""
+    return time.monotonic()
+
+
+def test_a_background_call_waits_while_a_user_call_waits(one_worker: IsolationPool) -> None:
+    """The workers' warm-up runs as background calls: a user's call waiting for a worker goes first, is the only
+    one counted as waiting, and the queue's bound ignores background calls."""
+    pool = one_worker
+    pool.warm(1)
+    for _ in range(4):  # the woken waiters race for the lock: every round must give the user the worker
+        ran: dict[str, float] = {}
+        holder = threading.Thread(target=lambda: pool.run(nap, 0.5))
+        holder.start()
+        _wait_until(lambda: pool.busy == 1)
+        background = threading.Thread(
+            target=lambda ran=ran: ran.update(background=pool.run(stamp, background=True).value)
+        )
+        background.start()
+        time.sleep(0.1)
+        assert pool.waiting == 0  # not among the analyses a user is told are ahead of them
+        user = threading.Thread(target=lambda ran=ran: ran.update(user=pool.run(stamp).value))
+        user.start()
+        _wait_until(lambda: pool.waiting == 1)
+        for thread in (holder, background, user):
+            thread.join(60)
+        assert set(ran) == {"user", "background"} and ran["user"] < ran["background"]
+    assert pool.busy == 0 and pool.waiting == 0
+
+
+def test_warming_starts_missing_workers_without_waiting_for_a_busy_one() -> None:
+    """The app starts the workers on the server's first page run (a worker may already be busy, e.g. naming the
+    device): ``warm`` starts the missing ones and returns while that call still runs."""
+    pool = IsolationPool(2, 60.0, None, preload=())
+    try:
+        holder = threading.Thread(target=lambda: pool.run(nap, 3.0))
+        holder.start()
+        _wait_until(lambda: pool.busy == 1)
+        warming = threading.Thread(target=pool.warm, args=(2,))
+        warming.start()
+        warming.join(60)
+        assert pool.busy == 1  # returned while the first call still runs
+        assert pool.run(stamp).value > 0  # the started worker takes the next call
+        holder.join(60)
+    finally:
+        pool.close()
+
+
 def test_pool_without_memory_limit_runs_calls() -> None:
     pool = IsolationPool(1, 60.0, None, preload=())
     try:
