@@ -31,7 +31,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.browser.states import HEADLINE, STATES, PageState, full_page_screenshot, open_state  # noqa: E402
+from tests.browser.states import HEADLINE, STATES, PageState, full_page_screenshot, open_state, stop_server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -218,11 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                         rows.append(_visit_three_times(browser, url, state, args.shots, cold=args.cold))
                     browser.close()
             finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                stop_server(server)
     if args.json:
         args.json.write_text(json.dumps({"cpu_count": os.cpu_count(), "pages": rows}, indent=2) + "\n")
     return 0

@@ -487,23 +487,17 @@ def analyse_ct(
     args = _ct_args(model_id, version, data, name, seed, threshold_hu, pixel_mm)
 
     def with_study() -> tuple[object, ...]:
-        return (model_id, version, read_ct_upload(data, name), name, seed, float(threshold_hu), pixel_mm)
+        return _ct_args(model_id, version, read_ct_upload(data, name), name, seed, threshold_hu, pixel_mm)
 
     result: NoduleAnalysis = run_analysis("ct", result_key(*args), *args, label=name or "The file", job_args=with_study)
     return result
 
 
-def _ct_args(
-    model_id: str,
-    version: str,
-    data: bytes,
-    name: str,
-    seed: tuple[int, int, int] | None,
-    threshold_hu: float,
-    pixel_mm: float | None,
-) -> tuple[object, ...]:
-    """The ``ct`` job's arguments (its result key is made of them)."""
-    return (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)
+def _ct_args(*parts: object) -> tuple[object, ...]:
+    """The ``ct`` job's arguments from (model id, version, upload bytes or study, name, seed, threshold in HU, pixel
+    size or None): the threshold as a float (the result key is made of them)."""
+    model_id, version, data, name, seed, threshold_hu, pixel_mm = parts
+    return (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)  # type: ignore[arg-type]
 
 
 def _ct_demo_request(version: str) -> DemoRequest:

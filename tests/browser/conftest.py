@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.states import stop_server
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "browser" / "artifacts"
@@ -53,11 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
 
 
 def launch_browser() -> tuple[Any, Any]:

@@ -106,3 +106,14 @@ def full_page_screenshot(tab: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(path), full_page=True, timeout=180_000, animations="disabled")
     tab.set_viewport_size(size)
+
+
+def stop_server(process: Any) -> None:
+    """Stop a ``streamlit run`` subprocess: terminate, then kill if it has not exited within 20 s."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
