@@ -130,11 +130,10 @@ def visit(context: Any, url: str, state: PageState, shot: Path | None, via_home:
         opened, clicked = max(times), 0.0
         ready_ms, drawn_ms = max(times), max(max(times), marks.get("lastLongTask", 0))
         if via_home and state.path:
-            # from opening the root URL to the target page's last painted result on the same clock (the sidebar
-            # link changes the URL in the same document); it includes the helper's pauses before each click
-            ready_ms = max(times)
-            opened, clicked = marks["openIdle"] or 0.0, ready_ms - (marks["openIdle"] or 0.0)
-            drawn_ms = max(ready_ms, marks.get("lastLongTask", 0))
+            # ready as above, on the clock started by opening the root URL (the sidebar link changes the URL in the
+            # same document): the helper's pauses before each click are included
+            opened = marks["openIdle"] or 0.0
+            clicked = ready_ms - opened
         elif marks.get("clicks") and marks.get("openIdle") is not None:
             # a state reached by clicks: the page open, then each click's run to its painted result (the helper's
             # pauses between clicks are not the page's time)
@@ -213,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                     browser = manager.chromium.launch(
                         executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
                     )
+                    url = f"http://127.0.0.1:{port}"
                     for state in group:
-                        url = f"http://127.0.0.1:{port}"
                         rows.append(_visit_three_times(browser, url, state, args.shots, cold=args.cold))
                     browser.close()
             finally:

@@ -357,6 +357,10 @@ class IsolationPool:
                     self._waiting -= 1
                     if self._waiting_background:  # background calls wait for this one: let them look again
                         self._cond.notify_all()
+        return self._spawn()
+
+    def _spawn(self) -> _Worker:
+        """A new worker process, its place already counted in ``_alive`` and ``_busy`` (given back on failure)."""
         try:
             return _Worker(self.memory_mb, self._stderr, self.preload)
         except BaseException:
@@ -397,12 +401,7 @@ class IsolationPool:
             self._alive += count
             self._busy += count
         for _ in range(count):
-            try:
-                worker = _Worker(self.memory_mb, self._stderr, self.preload)
-            except BaseException:
-                self._discard(None)
-                raise
-            self._checkin(worker)
+            self._checkin(self._spawn())
 
     def close(self) -> None:
         """Stop every idle worker; busy ones stop when their read ends."""

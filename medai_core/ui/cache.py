@@ -264,12 +264,12 @@ def prefetch_demo_analyses(versions: dict[str, str]) -> list[threading.Thread]:
     thread, for the installed model ``versions`` (model id -> version); returns the threads.
 
     The demos are the same for everyone, so the first visitor of a page finds its answer computed, or waits for
-    this computation rather than starting a second one. The keys are made by the same functions the pages' calls
-    use (a test opens each page after this and finds no analysis left to run). The requests are made here, in the
-    calling script thread, which imports what they need: modules imported by a background thread while a page's
-    thread imports the same ones can hand one of them a half-made module (seen with pydicom and pandas). Only the
-    jobs, and the gene panel's isolated read, run in the threads. Best effort: a demo that fails here is computed,
-    and its error shown, when a page asks for it.
+    this computation rather than starting a second one. The keys are made as the pages' calls make them
+    (:func:`result_key` of the same arguments; a test opens each page after this and finds no analysis left to
+    run). The requests are made here, in the calling script thread, which imports what they need: modules imported
+    by a background thread while a page's thread imports the same ones can hand one of them a half-made module
+    (seen with pydicom and pandas). Only the jobs, and the gene panel's isolated read, run in the threads. Best
+    effort: a demo that fails here is computed, and its error shown, when a page asks for it.
     """
     from medai_core.workers import run_job  # bound now: a later change of the module's name does not reach here
 
@@ -484,20 +484,13 @@ def analyse_ct(
     The worker is sent the study the page has already read (:func:`read_ct_upload`: the same ``read_ct`` of the
     same bytes, in the isolated reader), not the bytes to read a second time.
     """
-    args = _ct_args(model_id, version, data, name, seed, threshold_hu, pixel_mm)
+    args = (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)
 
     def with_study() -> tuple[object, ...]:
-        return _ct_args(model_id, version, read_ct_upload(data, name), name, seed, threshold_hu, pixel_mm)
+        return (model_id, version, read_ct_upload(data, name), name, seed, float(threshold_hu), pixel_mm)
 
     result: NoduleAnalysis = run_analysis("ct", result_key(*args), *args, label=name or "The file", job_args=with_study)
     return result
-
-
-def _ct_args(*parts: object) -> tuple[object, ...]:
-    """The ``ct`` job's arguments from (model id, version, upload bytes or study, name, seed, threshold in HU, pixel
-    size or None): the threshold as a float (the result key is made of them)."""
-    model_id, version, data, name, seed, threshold_hu, pixel_mm = parts
-    return (model_id, version, data, name, seed, float(threshold_hu), pixel_mm)  # type: ignore[arg-type]
 
 
 def _ct_demo_request(version: str) -> DemoRequest:
@@ -507,9 +500,8 @@ def _ct_demo_request(version: str) -> DemoRequest:
 
     data, name = demo_bytes("ct_small")
     seed = demo_seed("ct_small")
-    point = (seed.row, seed.col, seed.slice_index)
-    args = _ct_args(CT.model_id, version, data, name, point, DEFAULT_THRESHOLD_HU, None)
-    return "ct", result_key(*args), lambda: args, name
+    args = (CT.model_id, version, data, name, (seed.row, seed.col, seed.slice_index), float(DEFAULT_THRESHOLD_HU), None)
+    return "ct", result_key(*args), lambda: args, name  # the arguments of analyse_ct's key
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
